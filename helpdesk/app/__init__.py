@@ -1,0 +1,1 @@
+"""Use cases: everything the service can do, called by the channels, the web and the CLI."""

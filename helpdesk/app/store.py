@@ -1,0 +1,154 @@
+"""Small queries and writes shared by the use cases (inside a caller's transaction)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from helpdesk.db.tables import Blob, Contact, Counter, Event, Message, Organization, Ticket
+from helpdesk.domain.errors import NotFound
+from helpdesk.domain.events import EventKind
+from helpdesk.domain.values import ActorKind
+
+FIRST_TICKET_NUMBER = 1000
+
+
+async def next_ticket_number(s: AsyncSession) -> int:
+    """Atomically take the next human ticket number (UPDATE … RETURNING on both backends)."""
+    result = await s.execute(
+        update(Counter).where(Counter.name == "ticket").values(value=Counter.value + 1).returning(Counter.value)
+    )
+    value = result.scalar_one_or_none()
+    if value is not None:
+        return int(value)
+    # First ticket ever: start above any number already used (imports, merges).
+    top = await s.scalar(select(func.max(Ticket.number)))
+    start = max(FIRST_TICKET_NUMBER, (top or 0) + 1)
+    s.add(Counter(name="ticket", value=start))
+    await s.flush()
+    return start
+
+
+def new_public_ref() -> str:
+    return secrets.token_urlsafe(18)
+
+
+async def put_blob(s: AsyncSession, data: bytes, now: datetime) -> str:
+    digest = hashlib.sha256(data).hexdigest()
+    if await s.get(Blob, digest) is None:
+        s.add(Blob(sha256=digest, size=len(data), data=data, created_at=now))
+        await s.flush()
+    return digest
+
+
+async def get_blob(s: AsyncSession, digest: str) -> bytes:
+    blob = await s.get(Blob, digest)
+    if blob is None:
+        raise NotFound(f"no stored content {digest[:12]}")
+    return blob.data
+
+
+async def ticket_by_number(s: AsyncSession, number: int, *, lock: bool = False) -> Ticket:
+    stmt = select(Ticket).where(Ticket.number == number)
+    if lock:
+        stmt = stmt.with_for_update()
+    ticket = (await s.scalars(stmt)).first()
+    if ticket is None:
+        raise NotFound(f"ticket #{number} not found")
+    return ticket
+
+
+async def record_event(
+    s: AsyncSession,
+    *,
+    kind: EventKind | str,
+    now: datetime,
+    ticket_id: int | None,
+    actor_kind: ActorKind = ActorKind.SYSTEM,
+    actor_id: int | None = None,
+    **data: Any,
+) -> Event:
+    ev = Event(
+        ticket_id=ticket_id,
+        kind=str(kind),
+        actor_kind=actor_kind.value,
+        actor_id=actor_id,
+        data=data,
+        created_at=now,
+    )
+    s.add(ev)
+    return ev
+
+
+async def find_or_create_contact(
+    s: AsyncSession,
+    *,
+    email: str | None,
+    name: str | None,
+    telegram_chat_id: int | None,
+    now: datetime,
+) -> Contact:
+    contact: Contact | None = None
+    if email:
+        contact = (await s.scalars(select(Contact).where(Contact.email == email.lower()))).first()
+    if contact is None and telegram_chat_id is not None:
+        contact = (
+            await s.scalars(select(Contact).where(Contact.telegram_chat_id == telegram_chat_id))
+        ).first()
+    if contact is None:
+        contact = Contact(
+            email=email.lower() if email else None,
+            name=name,
+            telegram_chat_id=telegram_chat_id,
+            created_at=now,
+        )
+        s.add(contact)
+        await s.flush()
+    elif name and not contact.name:
+        contact.name = name
+    return contact
+
+
+async def find_or_create_organization(
+    s: AsyncSession, *, name: str, kind: str, insee_code: str | None, siren: str | None,
+    departement: str | None, pays: str | None, now: datetime,
+) -> Organization:
+    org: Organization | None = None
+    if siren:
+        org = (await s.scalars(select(Organization).where(Organization.siren == siren))).first()
+    if org is None and insee_code:
+        org = (await s.scalars(select(Organization).where(Organization.insee_code == insee_code))).first()
+    if org is None:
+        org = (await s.scalars(select(Organization).where(func.lower(Organization.name) == name.lower()))).first()
+    if org is None:
+        org = Organization(
+            name=name, kind=kind, insee_code=insee_code, siren=siren,
+            departement=departement, pays=pays, created_at=now,
+        )
+        s.add(org)
+        await s.flush()
+    return org
+
+
+async def tickets_for_message_ids(s: AsyncSession, ids: Iterable[str]) -> dict[str, int]:
+    """Map each known message id (inbound or outbound, any channel) to its ticket id."""
+    wanted = [i for i in ids if i]
+    if not wanted:
+        return {}
+    rows = await s.execute(select(Message.external_id, Message.ticket_id).where(Message.external_id.in_(wanted)))
+    return {str(ext): int(tid) for ext, tid in rows.all()}
+
+
+async def is_participant(s: AsyncSession, ticket: Ticket, contact_id: int) -> bool:
+    if ticket.requester_id == contact_id:
+        return True
+    found = await s.scalar(
+        select(Message.id).where(Message.ticket_id == ticket.id, Message.author_contact_id == contact_id).limit(1)
+    )
+    return found is not None

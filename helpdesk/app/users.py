@@ -1,0 +1,70 @@
+"""Staff accounts: creation and password checks (argon2)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+
+from helpdesk.db.engine import Database
+from helpdesk.db.tables import StaffUser
+from helpdesk.domain.errors import Conflict, ValidationError
+from helpdesk.domain.values import StaffRole
+from helpdesk.ports import Clock
+
+_hasher = PasswordHasher()
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD = 10
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(stored_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(15)
+
+
+class UserService:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    async def add(self, email: str, role: StaffRole, password: str, name: str = "") -> int:
+        email = email.strip().lower()
+        if not EMAIL_RE.match(email):
+            raise ValidationError(f"not an email address: {email!r}")
+        if len(password) < MIN_PASSWORD:
+            raise ValidationError(f"password too short: at least {MIN_PASSWORD} characters")
+        async with self.db.transaction() as s:
+            if (await s.scalars(select(StaffUser).where(StaffUser.email == email))).first():
+                raise Conflict(f"a staff user {email} already exists")
+            user = StaffUser(
+                email=email, name=name or email.split("@")[0], role=role.value,
+                password_hash=hash_password(password), created_at=self.clock.now(),
+            )
+            s.add(user)
+            await s.flush()
+            assert user.id is not None
+            return user.id
+
+    async def authenticate(self, email: str, password: str) -> StaffUser | None:
+        async with self.db.transaction() as s:
+            user = (await s.scalars(select(StaffUser).where(StaffUser.email == email.strip().lower()))).first()
+            if user is None or not user.is_active:
+                verify_password(_DUMMY_HASH, password)  # same cost whether or not the user exists
+                return None
+            return user if verify_password(user.password_hash, password) else None
+
+
+_DUMMY_HASH = _hasher.hash("not-a-real-password")

@@ -1,0 +1,232 @@
+"""`helpdesk` command line: thin; one-line errors; exit 75 for a temporary failure."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from helpdesk.config import Settings, load_settings
+from helpdesk.domain.errors import TemporaryError, UserError
+from helpdesk.domain.values import StaffRole, TicketStatus
+
+EX_OK, EX_USER, EX_TEMPFAIL = 0, 1, 75
+
+Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
+
+
+def _services(settings: Settings) -> Any:
+    from helpdesk.bootstrap import build
+
+    return build(settings)
+
+
+async def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from helpdesk.bootstrap import serve
+    from helpdesk.db import migrate
+
+    if args.migrate:
+        await asyncio.get_running_loop().run_in_executor(None, migrate.upgrade, settings.database_url)
+    services = _services(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    if settings.telegram_token is None:
+        logging.getLogger("helpdesk").info("Telegram channel off: HELPDESK_TELEGRAM_TOKEN is not set")
+    await serve(services, stop=stop)
+    return EX_OK
+
+
+async def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from helpdesk.db import migrate
+
+    await asyncio.get_running_loop().run_in_executor(None, migrate.upgrade, settings.database_url)
+    print("database is up to date")
+    return EX_OK
+
+
+async def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
+    from helpdesk.app.users import generate_password
+
+    services = _services(settings)
+    try:
+        generated = False
+        if args.password_stdin or not sys.stdin.isatty():
+            password = sys.stdin.readline().rstrip("\n")
+        else:
+            password = ""
+        if not password:
+            password, generated = generate_password(), True
+        user_id = await services.users.add(args.email, StaffRole(args.role), password, name=args.name or "")
+        print(f"staff user {args.email} created (id {user_id}, role {args.role})")
+        if generated:
+            print(f"password (shown once): {password}")
+        return EX_OK
+    finally:
+        await services.db.dispose()
+
+
+async def cmd_tickets(args: argparse.Namespace, settings: Settings) -> int:
+    services = _services(settings)
+    try:
+        status = TicketStatus(args.status) if args.status else None
+        rows = await services.tickets.list(status=status, limit=args.limit)
+        if args.json:
+            print(json.dumps(rows, ensure_ascii=False))
+        else:
+            for r in rows:
+                print(f"[#{r['number']}] {r['status']:<9} {r['priority']:<7} {r['channel']:<9} "
+                      f"{(r['requester'] or '-'):<30} {r['subject']}")
+        return EX_OK
+    finally:
+        await services.db.dispose()
+
+
+async def cmd_ticket(args: argparse.Namespace, settings: Settings) -> int:
+    services = _services(settings)
+    try:
+        data = await services.tickets.get_json(args.number)
+        if args.json:
+            print(json.dumps(data, ensure_ascii=False))
+            return EX_OK
+        req = data["requester"]
+        print(f"[#{data['number']}] {data['subject']}")
+        print(f"statut: {data['status']}  priorité: {data['priority']}  canal: {data['channel']}")
+        print(f"demandeur: {req['name'] or ''} <{req['email'] or ''}> {req['organization'] or ''}")
+        for m in data["messages"]:
+            print(f"\n--- {m['direction']} · {m['channel']} · {m['created_at']}")
+            print(m["text"])
+            for a in m["attachments"]:
+                print(f"    📎 {a['filename']} ({a['content_type']}, {a['size']} octets)")
+        return EX_OK
+    finally:
+        await services.db.dispose()
+
+
+async def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
+    for key, value in settings.masked().items():
+        print(f"HELPDESK_{key.upper()}={value}")
+    return EX_OK
+
+
+async def cmd_kb_import(args: argparse.Namespace, settings: Settings) -> int:
+    from helpdesk.app.kb_sync import bundled_kb_dir
+
+    services = _services(settings)
+    try:
+        directory = Path(args.kb) if args.kb else (settings.kb_dir or bundled_kb_dir())
+        report = await services.kb_store.import_dir(directory, force=args.force)
+        print(f"FAQ imported from {directory}: {report.created} created, {report.updated} updated, "
+              f"{report.unchanged} unchanged, {report.kept_staff_edits} kept (edited by staff)")
+        return EX_OK
+    finally:
+        await services.db.dispose()
+
+
+async def cmd_kb_export(args: argparse.Namespace, settings: Settings) -> int:
+    services = _services(settings)
+    try:
+        texts = await services.kb_store.export_texts()
+        out = Path(args.dir)
+        _write_files(out, texts)
+        print(f"{len(texts)} entries written to {out}")
+        return EX_OK
+    finally:
+        await services.db.dispose()
+
+
+def _write_files(directory: Path, texts: dict[str, str]) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in texts.items():
+        (directory / name).write_text(text, encoding="utf-8")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="helpdesk", description="CRAIG open-data helpdesk")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    sp = sub.add_parser("serve", help="start web, SMTP, Telegram and workers")
+    sp.add_argument("--migrate", action="store_true", help="apply migrations first")
+    sp.set_defaults(handler=cmd_serve)
+
+    db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="apply migrations").set_defaults(handler=cmd_db_upgrade)
+
+    user = sub.add_parser("user", help="staff accounts").add_subparsers(dest="user_command", required=True)
+    ua = user.add_parser("add", help="create a staff account (password from stdin, or generated)")
+    ua.add_argument("email")
+    ua.add_argument("--role", choices=[r.value for r in StaffRole], default="agent")
+    ua.add_argument("--name")
+    ua.add_argument("--password-stdin", action="store_true")
+    ua.set_defaults(handler=cmd_user_add)
+
+    tl = sub.add_parser("tickets", help="list tickets")
+    tl.add_argument("--status", choices=[s.value for s in TicketStatus])
+    tl.add_argument("--limit", type=int)
+    tl.add_argument("--json", action="store_true")
+    tl.set_defaults(handler=cmd_tickets)
+
+    tk = sub.add_parser("ticket", help="show one ticket")
+    tk.add_argument("number", type=int)
+    tk.add_argument("--json", action="store_true")
+    tk.set_defaults(handler=cmd_ticket)
+
+    sub.add_parser("config", help="effective settings, secrets masked").set_defaults(handler=cmd_config)
+
+    kb = sub.add_parser("kb", help="FAQ: check, search, eval, import, export")
+    kb.add_argument("kb_args", nargs=argparse.REMAINDER)
+    kb.set_defaults(handler=None)
+    return p
+
+
+KB_DB_COMMANDS = {"import", "export"}
+
+
+def _kb_db_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="helpdesk kb")
+    sub = p.add_subparsers(dest="kb_command", required=True)
+    imp = sub.add_parser("import", help="load Markdown entries into the database (idempotent)")
+    imp.add_argument("--kb", help="directory of entries (default: the bundled FAQ)")
+    imp.add_argument("--force", action="store_true", help="overwrite entries edited by staff")
+    imp.set_defaults(handler=cmd_kb_import)
+    exp = sub.add_parser("export", help="write the published entries as Markdown files")
+    exp.add_argument("dir")
+    exp.set_defaults(handler=cmd_kb_export)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(argv)
+    level = logging.INFO if args.command == "serve" else logging.WARNING
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "kb":
+        kb_args = list(args.kb_args)
+        if not kb_args or kb_args[0] not in KB_DB_COMMANDS:
+            from knowledge_base.cli import main as kb_main
+
+            return kb_main(kb_args)
+        args = _kb_db_parser().parse_args(kb_args)
+    try:
+        settings = load_settings()
+        handler: Handler = args.handler
+        return asyncio.run(handler(args, settings))
+    except UserError as exc:
+        print(f"helpdesk: {exc}", file=sys.stderr)
+        return EX_USER
+    except TemporaryError as exc:
+        print(f"helpdesk: temporary failure, try again later: {exc}", file=sys.stderr)
+        return EX_TEMPFAIL
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""Settings from HELPDESK_* environment variables and an optional TOML file (HELPDESK_CONFIG).
+
+Errors name the variable and the bad value. Secrets are masked in `helpdesk config`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+
+from helpdesk.domain.errors import UserError
+
+ENV_PREFIX = "HELPDESK_"
+
+
+class ConfigError(UserError):
+    pass
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    """Values from the TOML file named by HELPDESK_CONFIG (keys without the prefix, any case)."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = os.environ.get(f"{ENV_PREFIX}CONFIG")
+        if not path:
+            return {}
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"HELPDESK_CONFIG: cannot read {path}: {exc.strerror}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"HELPDESK_CONFIG: {path} is not valid TOML: {exc}") from exc
+        section = data.get("helpdesk", data)
+        return {str(k).lower(): v for k, v in section.items()}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", case_sensitive=False)
+
+    database_url: str = "sqlite+aiosqlite:///var/helpdesk.sqlite3"
+    data_dir: Path = Path("var")
+    public_url: str = "http://127.0.0.1:8080"
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=2525, ge=0, le=65535)
+    smtp_protocol: Literal["smtp", "lmtp"] = "smtp"
+    smtp_enabled: bool = True
+    mail_addresses: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["assistance@craig.fr"])
+    mail_from_name: str = "Assistance CRAIG"
+    mail_max_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
+    smtp_relay_host: str | None = None
+    smtp_relay_port: int = Field(default=25, ge=0, le=65535)
+    smtp_relay_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_relay_user: str | None = None
+    smtp_relay_password: SecretStr | None = None
+    acknowledge: bool = True
+    telegram_token: SecretStr | None = None
+    telegram_base_url: str | None = None
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_reopen_hours: float = Field(default=72, ge=0)
+    telegram_staff_chat: int | None = None
+    kb_dir: Path | None = None
+    secret_key: SecretStr | None = None
+    log_json: bool = False
+    log_level: str = "INFO"
+
+    @field_validator("mail_addresses", mode="before")
+    @classmethod
+    def _split_addresses(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [a.strip().lower() for a in value.split(",") if a.strip()]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        allowed = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
+        if value.startswith("postgresql://") or value.startswith("postgres://"):
+            return "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if not value.startswith(allowed):
+            raise ValueError("expected sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _TomlSource(settings_cls))
+
+    def masked(self) -> dict[str, Any]:
+        """Effective settings for display: secrets and passwords in URLs masked."""
+        out: dict[str, Any] = {}
+        for name, value in self.model_dump().items():
+            if isinstance(value, SecretStr):
+                out[name] = "********" if value.get_secret_value() else ""
+            elif name == "database_url" and "@" in str(value) and ":" in str(value).split("@")[0][12:]:
+                scheme, rest = str(value).split("://", 1)
+                creds, host = rest.split("@", 1)
+                out[name] = f"{scheme}://{creds.split(':')[0]}:********@{host}"
+            elif isinstance(value, Path):
+                out[name] = str(value)
+            else:
+                out[name] = value
+        return out
+
+
+def load_settings(**overrides: Any) -> Settings:
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            key = ENV_PREFIX + "_".join(str(p) for p in err["loc"]).upper()
+            problems.append(f"{key}={err.get('input')!r}: {err['msg']}")
+        raise ConfigError("invalid configuration: " + "; ".join(problems)) from None

@@ -1,0 +1,1 @@
+"""Storage adapter: SQLModel tables, the async engine, migrations."""

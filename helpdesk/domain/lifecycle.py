@@ -1,0 +1,112 @@
+"""The ticket lifecycle as a transition table.
+
+new ──staff_reply──▶ open ──mark_pending──▶ pending ──requester_reply──▶ open
+ │                    │                       │
+ └──────resolve───────┴────────resolve────────┴──▶ resolved ──close──▶ closed
+                                                   │    ▲
+                             requester_reply/reopen┘    │
+                                                 (open again)
+A closed ticket never reopens: a new inbound message opens a follow-up ticket linked to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from helpdesk.domain.errors import InvalidTransition
+from helpdesk.domain.values import TicketStatus
+
+S = TicketStatus
+
+
+class Action(StrEnum):
+    STAFF_REPLY = "staff_reply"
+    REQUESTER_REPLY = "requester_reply"
+    OPEN = "open"
+    MARK_PENDING = "mark_pending"
+    RESOLVE = "resolve"
+    REOPEN = "reopen"
+    CLOSE = "close"
+
+
+TRANSITIONS: dict[tuple[TicketStatus, Action], TicketStatus] = {
+    (S.NEW, Action.STAFF_REPLY): S.OPEN,
+    (S.OPEN, Action.STAFF_REPLY): S.OPEN,
+    (S.PENDING, Action.STAFF_REPLY): S.PENDING,
+    (S.RESOLVED, Action.STAFF_REPLY): S.RESOLVED,
+    (S.NEW, Action.REQUESTER_REPLY): S.NEW,
+    (S.OPEN, Action.REQUESTER_REPLY): S.OPEN,
+    (S.PENDING, Action.REQUESTER_REPLY): S.OPEN,
+    (S.RESOLVED, Action.REQUESTER_REPLY): S.OPEN,
+    (S.NEW, Action.OPEN): S.OPEN,
+    (S.PENDING, Action.OPEN): S.OPEN,
+    (S.NEW, Action.MARK_PENDING): S.PENDING,
+    (S.OPEN, Action.MARK_PENDING): S.PENDING,
+    (S.NEW, Action.RESOLVE): S.RESOLVED,
+    (S.OPEN, Action.RESOLVE): S.RESOLVED,
+    (S.PENDING, Action.RESOLVE): S.RESOLVED,
+    (S.RESOLVED, Action.REOPEN): S.OPEN,
+    (S.NEW, Action.CLOSE): S.CLOSED,
+    (S.OPEN, Action.CLOSE): S.CLOSED,
+    (S.PENDING, Action.CLOSE): S.CLOSED,
+    (S.RESOLVED, Action.CLOSE): S.CLOSED,
+}
+
+# A staff member picking a status in the UI maps to one action.
+STATUS_TO_ACTION: dict[TicketStatus, Action] = {
+    S.OPEN: Action.OPEN,
+    S.PENDING: Action.MARK_PENDING,
+    S.RESOLVED: Action.RESOLVE,
+    S.CLOSED: Action.CLOSE,
+}
+
+
+def apply(status: TicketStatus, action: Action) -> TicketStatus:
+    """The status after ``action``; raises InvalidTransition when the table forbids it."""
+    try:
+        return TRANSITIONS[(status, action)]
+    except KeyError:
+        raise InvalidTransition(status.value, action.value) from None
+
+
+def can(status: TicketStatus, action: Action) -> bool:
+    return (status, action) in TRANSITIONS
+
+
+def action_for_target(current: TicketStatus, target: TicketStatus) -> Action:
+    """The action that moves a ticket to ``target`` when staff choose a status.
+
+    ``open`` from ``resolved`` is a reopen; otherwise the table of STATUS_TO_ACTION.
+    """
+    if target == S.OPEN and current == S.RESOLVED:
+        return Action.REOPEN
+    if target not in STATUS_TO_ACTION:
+        raise InvalidTransition(current.value, f"set status {target.value}")
+    return STATUS_TO_ACTION[target]
+
+
+class InboundOutcome(StrEnum):
+    APPEND = "append"
+    FOLLOW_UP = "follow_up"
+
+
+@dataclass(frozen=True, slots=True)
+class InboundDecision:
+    outcome: InboundOutcome
+    new_status: TicketStatus | None
+    reason: str
+
+
+def on_requester_message(status: TicketStatus, *, automatic: bool = False) -> InboundDecision:
+    """What a new inbound message from the requester does to a ticket it threads onto.
+
+    Automatic messages (out-of-office, bounces) are stored without changing the status.
+    """
+    if status == S.CLOSED:
+        return InboundDecision(InboundOutcome.FOLLOW_UP, None, "ticket closed: follow-up opened")
+    if automatic:
+        return InboundDecision(InboundOutcome.APPEND, status, "automatic message: status unchanged")
+    new = apply(status, Action.REQUESTER_REPLY)
+    reason = "reopened by the requester" if status == S.RESOLVED else "requester replied"
+    return InboundDecision(InboundOutcome.APPEND, new, reason)

@@ -1,0 +1,1 @@
+"""The aiohttp edge: staff UI, JSON API, public FAQ, health and metrics."""
