@@ -52,6 +52,16 @@ async def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     return EX_OK
 
 
+async def cmd_db_copy(args: argparse.Namespace, settings: Settings) -> int:
+    from helpdesk.config import Settings as _S
+    from helpdesk.db.copy import copy_database
+
+    target = _S._check_url(args.to)
+    counts = await copy_database(settings.database_url, target)
+    print(f"copied {sum(counts.values())} rows in {len(counts)} tables to the target database")
+    return EX_OK
+
+
 async def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
     from helpdesk.app.users import generate_password
 
@@ -142,6 +152,26 @@ async def cmd_kb_export(args: argparse.Namespace, settings: Settings) -> int:
         await services.db.dispose()
 
 
+async def cmd_gdpr(args: argparse.Namespace, settings: Settings) -> int:
+    from helpdesk.app.gdpr import GdprService
+
+    services = _services(settings)
+    try:
+        gdpr = GdprService(services.db, services.clock)
+        if args.gdpr_command == "export":
+            print(json.dumps(await gdpr.export(args.email), ensure_ascii=False, indent=2))
+        elif args.gdpr_command == "erase":
+            done = await gdpr.erase(args.email)
+            print(f"personal data of {args.email} erased ({done['tickets']} tickets scrubbed)")
+        else:
+            n = await gdpr.apply_retention(args.months, dry_run=args.dry_run)
+            verb = "would be scrubbed" if args.dry_run else "scrubbed"
+            print(f"{n} closed tickets older than {args.months} months {verb}")
+        return EX_OK
+    finally:
+        await services.db.dispose()
+
+
 def _write_files(directory: Path, texts: dict[str, str]) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     for name, text in texts.items():
@@ -158,6 +188,9 @@ def _parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(handler=cmd_db_upgrade)
+    dc = db.add_parser("copy", help="copy every row into another (empty) database, e.g. SQLite to PostgreSQL")
+    dc.add_argument("--to", required=True, help="target URL, e.g. postgresql+asyncpg://user@host/db")
+    dc.set_defaults(handler=cmd_db_copy)
 
     user = sub.add_parser("user", help="staff accounts").add_subparsers(dest="user_command", required=True)
     ua = user.add_parser("add", help="create a staff account (password from stdin, or generated)")
@@ -179,6 +212,18 @@ def _parser() -> argparse.ArgumentParser:
     tk.set_defaults(handler=cmd_ticket)
 
     sub.add_parser("config", help="effective settings, secrets masked").set_defaults(handler=cmd_config)
+
+    gd = sub.add_parser("gdpr", help="personal data: export, erase, retention").add_subparsers(
+        dest="gdpr_command", required=True
+    )
+    for name, helptext in (("export", "everything about a person, as JSON"), ("erase", "erase a person's data")):
+        g = gd.add_parser(name, help=helptext)
+        g.add_argument("email")
+        g.set_defaults(handler=cmd_gdpr)
+    gr = gd.add_parser("retention", help="scrub closed tickets older than N months")
+    gr.add_argument("--months", type=int, required=True)
+    gr.add_argument("--dry-run", action="store_true")
+    gr.set_defaults(handler=cmd_gdpr)
 
     kb = sub.add_parser("kb", help="FAQ: check, search, eval, import, export")
     kb.add_argument("kb_args", nargs=argparse.REMAINDER)

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpdesk.app import store
 from helpdesk.app.messages import InboundMessage, IntakeResult
+from helpdesk.app.metrics import MESSAGES_RECEIVED
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Attachment, Contact, Message, Ticket, TicketLink
 from helpdesk.domain import lifecycle
@@ -97,6 +98,9 @@ class IntakeService:
                 except Exception as exc:  # a bug on one message must not lose the others
                     log.exception("intake failed for one message (channel=%s)", msg.channel)
                     outcomes.append(exc)
+        for msg, outcome in zip(msgs, outcomes, strict=True):
+            label = outcome.action.value if isinstance(outcome, IntakeResult) else "error"
+            MESSAGES_RECEIVED.labels(msg.channel.value, label).inc()
         # A concurrent delivery may have won the race on (channel, external id): ask again,
         # the second pass sees the stored row and answers "duplicate".
         retry = [i for i, o in enumerate(outcomes) if isinstance(o, IntegrityError)]

@@ -1,0 +1,71 @@
+"""Prometheus metrics. Counters move where things happen; gauges are read from the database at scrape.
+
+Each metric is documented in docs/operations.md.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from sqlalchemy import func, select
+
+from helpdesk.db.engine import Database
+from helpdesk.db.tables import Outbox, Quarantine, Ticket
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+MESSAGES_RECEIVED = Counter(
+    "helpdesk_messages_received_total", "Inbound messages by channel and intake outcome",
+    ["channel", "outcome"], registry=REGISTRY,
+)
+SLA_NOTICES = Counter(
+    "helpdesk_sla_notices_total", "SLA warnings and breaches notified", ["kind"], registry=REGISTRY,
+)
+FAQ_SUGGESTIONS = Counter(
+    "helpdesk_faq_suggestions_total", "FAQ suggestions shown and accepted, by channel",
+    ["channel", "event"], registry=REGISTRY,
+)
+OUTBOX_SENT = Counter(
+    "helpdesk_outbox_sent_total", "Outbox rows by channel and result", ["channel", "result"], registry=REGISTRY,
+)
+REQUEST_LATENCY = Histogram(
+    "helpdesk_http_request_seconds", "Web request latency by route and method", ["route", "method"],
+    registry=REGISTRY, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+TICKETS_BY_STATUS = Gauge("helpdesk_tickets", "Tickets by status", ["status"], registry=REGISTRY)
+OUTBOX_DEPTH = Gauge("helpdesk_outbox_depth", "Outbox rows waiting (pending or sending)", registry=REGISTRY)
+OUTBOX_DEAD = Gauge("helpdesk_outbox_dead", "Outbox rows that gave up (visible to staff)", registry=REGISTRY)
+OUTBOX_OLDEST = Gauge(
+    "helpdesk_outbox_oldest_age_seconds", "Age of the oldest waiting Outbox row", registry=REGISTRY,
+)
+QUARANTINE_HELD = Gauge("helpdesk_quarantine_held", "Inbound messages held in quarantine", registry=REGISTRY)
+
+
+async def refresh_gauges(db: Database, now: datetime) -> None:
+    async with db.transaction() as s:
+        rows = (await s.execute(select(Ticket.status, func.count()).group_by(Ticket.status))).all()
+        seen = {str(status): int(n) for status, n in rows}
+        for status in ("new", "open", "pending", "resolved", "closed"):
+            TICKETS_BY_STATUS.labels(status).set(seen.get(status, 0))
+        depth, oldest = (
+            await s.execute(
+                select(func.count(Outbox.id), func.min(Outbox.created_at)).where(
+                    Outbox.status.in_(["pending", "sending"])
+                )
+            )
+        ).one()
+        OUTBOX_DEPTH.set(int(depth))
+        if isinstance(oldest, datetime):
+            if oldest.tzinfo is None:
+                from datetime import UTC
+
+                oldest = oldest.replace(tzinfo=UTC)
+            OUTBOX_OLDEST.set(max(0.0, (now - oldest).total_seconds()))
+        else:
+            OUTBOX_OLDEST.set(0)
+        OUTBOX_DEAD.set(int(await s.scalar(select(func.count()).select_from(Outbox).where(Outbox.status == "dead"))
+                            or 0))
+        QUARANTINE_HELD.set(
+            int(await s.scalar(select(func.count()).select_from(Quarantine).where(Quarantine.status == "held")) or 0)
+        )

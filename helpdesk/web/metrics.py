@@ -1,0 +1,32 @@
+"""/metrics for Prometheus, and the request-latency middleware."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from helpdesk.app.metrics import REGISTRY, REQUEST_LATENCY, refresh_gauges
+from helpdesk.web.keys import SERVICES
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+async def metrics(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    await refresh_gauges(services.db, services.clock.now())
+    body = generate_latest(REGISTRY)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+@web.middleware
+async def latency_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    start = time.perf_counter()
+    try:
+        return await handler(request)
+    finally:
+        route = request.match_info.route.resource
+        name = route.canonical if route is not None else "unmatched"
+        REQUEST_LATENCY.labels(name, request.method).observe(time.perf_counter() - start)
