@@ -33,6 +33,9 @@ async def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.migrate:
         await asyncio.get_running_loop().run_in_executor(None, migrate.upgrade, settings.database_url)
+    from helpdesk.logging_setup import configure
+
+    configure(settings.log_level, json_lines=settings.log_json)
     services = _services(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -250,8 +253,9 @@ def _kb_db_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
-    level = logging.INFO if args.command == "serve" else logging.WARNING
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from helpdesk.logging_setup import configure
+
+    configure("INFO" if args.command == "serve" else "WARNING")
     if args.command == "kb":
         kb_args = list(args.kb_args)
         if not kb_args or kb_args[0] not in KB_DB_COMMANDS:
