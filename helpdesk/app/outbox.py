@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from sqlalchemy import and_, or_, select
 
 from helpdesk.app import store
+from helpdesk.app.metrics import OUTBOX_SENT
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Message, Outbox
 from helpdesk.domain.events import EventKind
@@ -117,12 +118,14 @@ class OutboxDispatcher:
             await sender.send(item.payload)
         except SendError as exc:
             await self._failed(item, str(exc), permanent=exc.permanent, retry_after=exc.retry_after)
+            OUTBOX_SENT.labels(item.channel, "failed" if exc.permanent else "retry").inc()
             return
         except Exception as exc:  # an unexpected sender bug is retried, never lost
             log.exception("outbox sender crashed (row %s)", item.id)
             await self._failed(item, f"{type(exc).__name__}: {exc}", permanent=False, retry_after=None)
             return
         await self._sent(item)
+        OUTBOX_SENT.labels(item.channel, "sent").inc()
 
     async def _sent(self, item: Claimed) -> None:
         now = self.clock.now()
