@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from helpdesk.app import store
 from helpdesk.app.messages import InboundMessage, IntakeResult
 from helpdesk.app.metrics import MESSAGES_RECEIVED
-from helpdesk.db.engine import Database
+from helpdesk.db.engine import Database, is_temporary
 from helpdesk.db.tables import Attachment, Contact, Message, Ticket, TicketLink
 from helpdesk.domain import lifecycle
 from helpdesk.domain.errors import StorageUnavailable
@@ -96,6 +96,8 @@ class IntakeService:
                 except StorageUnavailable:
                     raise
                 except Exception as exc:  # a bug on one message must not lose the others
+                    if is_temporary(exc):
+                        raise StorageUnavailable(f"storage unavailable: {type(exc).__name__}") from exc
                     log.exception("intake failed for one message (channel=%s)", msg.channel)
                     outcomes.append(exc)
         for msg, outcome in zip(msgs, outcomes, strict=True):
