@@ -15,9 +15,12 @@ from typing import Any
 
 from aiohttp import web
 
+from helpdesk.app.chat_hook import ChatIntakeHook, ask_rating_in_chat
 from helpdesk.app.intake import GroupCommitter, IntakeHook, IntakeService
 from helpdesk.app.kb_sync import KbStore
 from helpdesk.app.outbox import OutboxDispatcher, OutboxSender
+from helpdesk.app.routing import RoutingHook
+from helpdesk.app.sla import refresh as sla_refresh
 from helpdesk.app.tickets import TicketService
 from helpdesk.app.users import UserService
 from helpdesk.config import Settings
@@ -64,7 +67,13 @@ def build(
     clock = clock or SystemClock()
     db = Database(settings.database_url)
     mail_domain = settings.mail_addresses[0].split("@", 1)[1] if settings.mail_addresses else "localhost"
-    intake = IntakeService(db, clock, hooks or [])
+    intake = IntakeService(db, clock, [RoutingHook(), ChatIntakeHook(staff_chat=settings.telegram_staff_chat),
+                                       *(hooks or []), *_mail_hooks(settings, mail_domain),
+                                       *_check_hooks(settings)])  # routing and SLA first
+    tickets = TicketService(db, clock, mail_domain=mail_domain)
+    tickets.after_change.append(sla_refresh)
+    if settings.telegram_token is not None:
+        tickets.after_change.append(ask_rating_in_chat)  # satisfaction buttons when a chat ticket is resolved
     owner = f"{socket.gethostname()}:{os.getpid()}"
     return Services(
         settings=settings,
@@ -72,11 +81,63 @@ def build(
         clock=clock,
         intake=intake,
         group_intake=GroupCommitter(intake),
-        tickets=TicketService(db, clock, mail_domain=mail_domain),
+        tickets=tickets,
         users=UserService(db, clock),
         kb_store=KbStore(db, clock),
-        outbox=OutboxDispatcher(db, clock, senders or {}, owner=owner),
+        outbox=OutboxDispatcher(db, clock, {**_channel_senders(settings, db, clock),
+                                            **_check_senders(settings, db, clock, mail_domain), **(senders or {})},
+                                owner=owner, retry_base=settings.outbox_retry_base_seconds),
     )
+
+
+def _check_hooks(settings: Settings) -> list[IntakeHook]:
+    """File checks of attachments (helpdesk/app/checks.py), unless HELPDESK_FILE_CHECKS is off."""
+    from helpdesk.app.checks import FileCheckHook
+
+    return [FileCheckHook()] if settings.file_checks else []
+
+
+def _check_senders(settings: Settings, db: Database, clock: Clock, mail_domain: str) -> dict[str, OutboxSender]:
+    from helpdesk.app.checks import FILECHECK, FileCheckSender
+
+    sender = FileCheckSender(db, clock, public_url=settings.public_url, mail_domain=mail_domain)
+    return {FILECHECK: sender} if settings.file_checks else {}
+
+
+def _channel_senders(settings: Settings, db: Database, clock: Clock) -> dict[str, OutboxSender]:
+    """Outbox senders the settings call for (tests override them with ``senders``)."""
+    out: dict[str, OutboxSender] = {}
+    if settings.telegram_token is not None and settings.telegram_token.get_secret_value():
+        from channels.telegram.sender import TelegramSender, make_bot
+        from helpdesk.app.chat import ChatService
+
+        bot = make_bot(settings.telegram_token.get_secret_value(), settings.telegram_base_url)
+        out["telegram"] = TelegramSender(bot, on_blocked=ChatService(db, clock).mark_blocked)
+    if settings.smtp_relay_host:
+        from channels.email.sender import SmtpRelaySender
+
+        password = settings.smtp_relay_password.get_secret_value() if settings.smtp_relay_password else None
+        out["email"] = SmtpRelaySender(
+            host=settings.smtp_relay_host, port=settings.smtp_relay_port, security=settings.smtp_relay_security,
+            username=settings.smtp_relay_user, password=password, from_address=settings.mail_addresses[0],
+            from_name=settings.mail_from_name, clock=clock,
+        )
+    return out
+
+
+def _mail_hooks(settings: Settings, mail_domain: str) -> list[IntakeHook]:
+    """Email intake hooks: clear a bouncing flag on human mail; acknowledge new tickets (needs a relay)."""
+    from channels.email.ingest import reprocessor
+    from helpdesk.app.acknowledge import AcknowledgementHook
+    from helpdesk.app.bounces import ClearBouncingHook
+    from helpdesk.app.quarantine import register_reprocessor
+
+    register_reprocessor("email", reprocessor)
+    hooks: list[IntakeHook] = [ClearBouncingHook()]
+    if settings.acknowledge and settings.smtp_relay_host:
+        hooks.append(AcknowledgementHook(own_addresses=settings.mail_addresses, public_url=settings.public_url,
+                                         mail_domain=mail_domain))
+    return hooks
 
 
 # Each edge registers a starter: an async function that starts it and returns its stopper.
@@ -95,8 +156,9 @@ async def start_web(services: Services) -> Stopper:
     return runner.cleanup
 
 
-async def start_outbox_worker(services: Services, interval: float = 1.0) -> Stopper:
+async def start_outbox_worker(services: Services) -> Stopper:
     stop = asyncio.Event()
+    interval = services.settings.outbox_poll_seconds
 
     async def loop() -> None:
         while not stop.is_set():
@@ -120,9 +182,33 @@ async def start_outbox_worker(services: Services, interval: float = 1.0) -> Stop
     return stopper
 
 
+async def start_telegram(services: Services) -> Stopper | None:
+    from channels.telegram.bot import start_telegram as start
+
+    return await start(services)
+
+
+async def start_escalation(services: Services) -> Stopper:
+    from helpdesk.app.escalation import start_escalation_worker
+
+    return await start_escalation_worker(services)
+
+
+async def start_smtp(services: Services) -> Stopper | None:
+    from channels.email.server import start_smtp as start
+
+    return await start(services)
+
+
+async def start_imap(services: Services) -> Stopper | None:
+    from channels.email.imap import start_imap as start
+
+    return await start(services)
+
+
 def starters() -> list[Starter]:
     """The edges `helpdesk serve` starts, in order. Channels add theirs here."""
-    return [start_web, start_outbox_worker]
+    return [start_web, start_smtp, start_imap, start_telegram, start_outbox_worker, start_escalation]
 
 
 async def serve(services: Services, ready: asyncio.Event | None = None, stop: asyncio.Event | None = None) -> None:

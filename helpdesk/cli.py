@@ -12,6 +12,8 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+from helpdesk.cli_mail import add_mail_commands
+from helpdesk.cli_sla import add_sla_commands
 from helpdesk.config import Settings, load_settings
 from helpdesk.domain.errors import TemporaryError, UserError
 from helpdesk.domain.values import StaffRole, TicketStatus
@@ -123,6 +125,25 @@ async def cmd_ticket(args: argparse.Namespace, settings: Settings) -> int:
         await services.db.dispose()
 
 
+async def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    from helpdesk.checks import check_file
+    from helpdesk.checks.render import full_text
+
+    def run(name: str) -> Any:
+        try:
+            data = Path(name).read_bytes()
+        except OSError as exc:
+            raise UserError(f"cannot read {name}: {exc.strerror}") from exc
+        return check_file(Path(name).name, data)
+
+    reports = [await asyncio.to_thread(run, name) for name in args.files]
+    if args.json:
+        print(json.dumps([r.as_json() for r in reports], ensure_ascii=False, indent=1))
+    else:
+        print(full_text(reports), end="")
+    return EX_OK
+
+
 async def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
     for key, value in settings.masked().items():
         print(f"HELPDESK_{key.upper()}={value}")
@@ -216,6 +237,11 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("config", help="effective settings, secrets masked").set_defaults(handler=cmd_config)
 
+    ck = sub.add_parser("check", help="check data files and metadata records (CSV, XLSX, ODS, XML, zip, GeoJSON)")
+    ck.add_argument("files", nargs="+", metavar="FILE")
+    ck.add_argument("--json", action="store_true", help="one object per file with its findings")
+    ck.set_defaults(handler=cmd_check)
+
     gd = sub.add_parser("gdpr", help="personal data: export, erase, retention").add_subparsers(
         dest="gdpr_command", required=True
     )
@@ -227,6 +253,9 @@ def _parser() -> argparse.ArgumentParser:
     gr.add_argument("--months", type=int, required=True)
     gr.add_argument("--dry-run", action="store_true")
     gr.set_defaults(handler=cmd_gdpr)
+
+    add_sla_commands(sub)
+    add_mail_commands(sub)
 
     kb = sub.add_parser("kb", help="FAQ: check, search, eval, import, export")
     kb.add_argument("kb_args", nargs=argparse.REMAINDER)

@@ -63,12 +63,24 @@ class Settings(BaseSettings):
     smtp_relay_user: str | None = None
     smtp_relay_password: SecretStr | None = None
     acknowledge: bool = True
+    imap_host: str | None = None  # IMAP pull (hosted mailbox), polled when set
+    imap_port: int = Field(default=993, ge=0, le=65535)
+    imap_tls: bool = True
+    imap_user: str | None = None
+    imap_password: SecretStr | None = None
+    imap_folder: str = "INBOX"
+    imap_processed_folder: str | None = None  # move stored messages there (else flag them)
+    imap_interval: float = Field(default=60.0, gt=0)
+    outbox_retry_base_seconds: float = Field(default=30, gt=0)  # first retry delay, doubled each attempt
+    outbox_poll_seconds: float = Field(default=1.0, gt=0)  # how often an idle worker looks for due rows
+    file_checks: bool = True  # check attachments (CSV, XLSX, ODS, XML, zip, GeoJSON) and report to the ticket
     telegram_token: SecretStr | None = None
     telegram_base_url: str | None = None
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
     telegram_reopen_hours: float = Field(default=72, ge=0)
     telegram_staff_chat: int | None = None
+    telegram_group_chats: Annotated[list[int], NoDecode] = Field(default_factory=list)  # group chats served
     kb_dir: Path | None = None
     secret_key: SecretStr | None = None
     log_json: bool = False
@@ -79,6 +91,13 @@ class Settings(BaseSettings):
     def _split_addresses(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [a.strip().lower() for a in value.split(",") if a.strip()]
+        return value
+
+    @field_validator("telegram_group_chats", mode="before")
+    @classmethod
+    def _split_chat_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
         return value
 
     @field_validator("database_url")

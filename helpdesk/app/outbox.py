@@ -67,6 +67,7 @@ class OutboxDispatcher:
         owner: str = "instance",
         lease_seconds: float = 120,
         max_attempts: int = 8,
+        retry_base: float = 30.0,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -74,6 +75,7 @@ class OutboxDispatcher:
         self.owner = owner
         self.lease = timedelta(seconds=lease_seconds)
         self.max_attempts = max_attempts
+        self.retry_base = retry_base
 
     async def claim(self, limit: int = 20) -> list[Claimed]:
         now = self.clock.now()
@@ -164,7 +166,7 @@ class OutboxDispatcher:
                 )
             else:
                 row.status = "pending"
-                delay = retry_after if retry_after is not None else backoff(item.attempts)
+                delay = retry_after if retry_after is not None else backoff(item.attempts, base=self.retry_base)
                 row.next_attempt_at = now + timedelta(seconds=delay)
 
     async def depth(self) -> tuple[int, datetime | None]:

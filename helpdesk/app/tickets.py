@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -54,6 +54,8 @@ class TicketService:
         self.db = db
         self.clock = clock
         self.mail_domain = mail_domain
+        # Called inside the transaction after a reply, a status or a priority change (the SLA clock).
+        self.after_change: list[Callable[[AsyncSession, Ticket, datetime], Awaitable[None]]] = []
 
     # ---- reading ---------------------------------------------------------------------------
     async def list(self, *, status: TicketStatus | None = None, limit: int | None = None) -> list[dict[str, Any]]:
@@ -158,6 +160,7 @@ class TicketService:
                 s, kind=EventKind.REPLY_QUEUED, now=now, ticket_id=t.id, actor_kind=ActorKind.STAFF,
                 actor_id=staff_id, message_id=msg.id, channel=channel.value,
             )
+            await self._changed(s, t, now)
             assert msg.id is not None
             return msg.id
 
@@ -231,6 +234,7 @@ class TicketService:
                 return
             new = lifecycle.apply(current, lifecycle.action_for_target(current, target))
             await self._set_status(s, t, new, now, staff_id, "set by staff")
+            await self._changed(s, t, now)
 
     async def _set_status(
         self, s: AsyncSession, t: Ticket, new: TicketStatus, now: datetime, actor: int | None, reason: str
@@ -278,6 +282,11 @@ class TicketService:
                 s, kind=EventKind.PRIORITY_CHANGED, now=now, ticket_id=t.id, actor_kind=ActorKind.STAFF,
                 actor_id=actor, old=old, new=priority.value,
             )
+            await self._changed(s, t, now)
+
+    async def _changed(self, s: AsyncSession, t: Ticket, now: datetime) -> None:
+        for callback in self.after_change:
+            await callback(s, t, now)
 
     async def set_tags(self, number: int, tags: Sequence[str], actor: int | None) -> None:
         clean = sorted({tag.strip().lower() for tag in tags if tag.strip()})

@@ -6,7 +6,23 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from helpdesk.web import health, metrics
+from helpdesk.web import (
+    api,
+    auth,
+    health,
+    metrics,
+    render,
+    reports,
+    security,
+    sla_admin,
+    views_admin,
+    views_faq,
+    views_queue,
+    views_staff,
+    views_ticket,
+    webhooks,
+)
+from helpdesk.web.context import WEB, build_context
 from helpdesk.web.errors import error_middleware
 from helpdesk.web.keys import SERVICES
 
@@ -17,14 +33,35 @@ if TYPE_CHECKING:
 def make_app(services: Services) -> web.Application:
     app = web.Application(
         client_max_size=services.settings.mail_max_bytes,
-        middlewares=[metrics.latency_middleware, error_middleware],
+        middlewares=[metrics.latency_middleware, security.security_headers, error_middleware, security.errors,
+                     auth.authenticate],
     )
     app[SERVICES] = services
+    app[WEB] = build_context(services)
+    render.setup(app)
     app.add_routes(
         [
             web.get("/healthz", health.healthz),
             web.get("/readyz", health.readyz),
             web.get("/metrics", metrics.metrics),
+            web.get("/", home),
+            web.get("/login", auth.login_form),
+            web.post("/login", auth.login),
+            web.post("/logout", auth.logout),
+            *views_queue.routes(),
+            *views_ticket.routes(),
+            *views_staff.routes(),
+            *views_admin.routes(),
+            *views_faq.routes(),
+            *reports.routes(),
+            *sla_admin.routes(),
+            *api.routes(),
+            *webhooks.routes(),
+            web.static("/static", render.STATIC, append_version=True),
         ]
     )
     return app
+
+
+async def home(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPSeeOther("/queue" if auth.current_staff(request) else "/faq")

@@ -1,0 +1,1 @@
+"""Channel adapters (email, Telegram): translators between the outside world and helpdesk.app."""

@@ -1,0 +1,1 @@
+"""The email channel: SMTP/LMTP listener, parsing, loop detection, outbound composition and sending."""

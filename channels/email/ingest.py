@@ -1,0 +1,145 @@
+"""One path for every raw message (SMTP, LMTP, `helpdesk ingest`, quarantine reprocess).
+
+raw bytes → parse → quarantine (unparseable) | bounce (mark the address, keep the report) |
+automatic (stored on its ticket, never a new one) | human (intake, group commit) → IntakeResult.
+StorageUnavailable propagates: the edge answers "temporary" and the sender retries.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
+from typing import Any, Protocol
+
+from channels.email.parse import ParsedMail, UnparseableMail, parse_message
+from helpdesk.app.bounces import AutomaticMailService
+from helpdesk.app.messages import InboundMessage, IntakeResult
+from helpdesk.app.quarantine import QuarantineService
+from helpdesk.domain.errors import TemporaryError
+from helpdesk.domain.threading import subject_ticket_number
+from helpdesk.domain.values import Channel, IntakeAction
+
+log = logging.getLogger(__name__)
+
+Suggest = Callable[[str], Awaitable[Sequence[dict[str, Any]]]]
+
+
+class Receiver(Protocol):
+    async def receive(self, msg: InboundMessage) -> IntakeResult: ...
+
+
+def to_inbound(mail: ParsedMail, raw: bytes, meta: dict[str, Any] | None = None) -> InboundMessage:
+    return InboundMessage(
+        channel=Channel.EMAIL,
+        external_id=mail.message_id,
+        sender_email=mail.sender_email,
+        sender_name=mail.sender_name,
+        subject=mail.subject,
+        visible_text=mail.visible_text,
+        full_text=mail.full_text,
+        html_sanitised=mail.html_sanitised,
+        attachments=mail.attachments,
+        raw=raw,
+        in_reply_to=mail.in_reply_to,
+        references=mail.references,
+        automatic=mail.verdict.automatic,
+        automatic_reason=mail.verdict.reason,
+        meta=dict(meta or {}),
+    )
+
+
+class MailIngest:
+    def __init__(
+        self,
+        receiver: Receiver,
+        automatic: AutomaticMailService,
+        quarantine: QuarantineService,
+        *,
+        suggest: Suggest | None = None,
+    ) -> None:
+        self.receiver = receiver
+        self.automatic = automatic
+        self.quarantine = quarantine
+        self.suggest = suggest
+
+    async def process(
+        self, raw: bytes, *, envelope_sender: str | None = None, quarantine_failures: bool = True
+    ) -> IntakeResult:
+        """Store one message. Raises StorageUnavailable (temporary) and, when ``quarantine_failures``
+        is off, UnparseableMail."""
+        try:
+            mail = parse_message(raw, envelope_sender=envelope_sender)
+        except UnparseableMail as exc:
+            if not quarantine_failures:
+                raise
+            return await self._hold(raw, str(exc))
+        meta: dict[str, Any] = {}
+        if envelope_sender is not None:
+            meta["envelope_from"] = envelope_sender
+        try:
+            if mail.bounce is not None:
+                return await self._bounce(mail, raw, meta)
+            if mail.verdict.automatic:
+                meta["automatic_kind"] = mail.verdict.kind.value
+                return await self.automatic.receive(to_inbound(mail, raw, meta))
+            if self.suggest is not None and _looks_new(mail):
+                meta["faq_suggestions"] = await self._suggestions(mail)
+            return await self.receiver.receive(to_inbound(mail, raw, meta))
+        except TemporaryError:
+            raise
+        except Exception as exc:  # a bug on one message: keep it in quarantine rather than lose or loop it
+            log.exception("email intake failed; message quarantined")
+            if not quarantine_failures:
+                raise
+            return await self._hold(raw, f"intake failed: {type(exc).__name__}: {exc}"[:500], mail)
+
+    async def _bounce(self, mail: ParsedMail, raw: bytes, meta: dict[str, Any]) -> IntakeResult:
+        assert mail.bounce is not None
+        marked = await self.automatic.mark_bouncing(mail.bounce.recipients, mail.bounce.reason)
+        meta.update(automatic_kind="bounce", bounced=list(mail.bounce.recipients), marked=marked)
+        inbound = to_inbound(mail, raw, meta)
+        # A DSN names our original message: thread it there (shown to staff, status unchanged).
+        inbound = replace(inbound, in_reply_to=mail.bounce.original_ids + inbound.in_reply_to)
+        result = await self.automatic.receive(inbound)
+        if marked:
+            return replace(result, reason=f"bounce: {', '.join(marked)} marked as bouncing; {result.reason}")
+        return result
+
+    async def _suggestions(self, mail: ParsedMail) -> list[dict[str, Any]]:
+        assert self.suggest is not None
+        try:
+            found = await self.suggest(f"{mail.subject}\n\n{mail.visible_text}")
+        except TemporaryError:
+            raise
+        except Exception:  # noqa: BLE001 - suggestions are a bonus; the message must go through
+            log.exception("FAQ suggestions failed; acknowledging without them")
+            return []
+        return [{"id": s.get("id"), "title": s.get("title"), "score": s.get("score")} for s in found][:3]
+
+    async def _hold(self, raw: bytes, reason: str, mail: ParsedMail | None = None) -> IntakeResult:
+        qid = await self.quarantine.hold(
+            channel=Channel.EMAIL.value, raw=raw, reason=reason,
+            sender=mail.sender_email if mail else None, subject=mail.subject if mail else None,
+        )
+        return IntakeResult(IntakeAction.IGNORED, None, f"quarantined (#{qid}): {reason}")
+
+
+def _looks_new(mail: ParsedMail) -> bool:
+    return not mail.in_reply_to and not mail.references and subject_ticket_number(mail.subject) is None
+
+
+def build_ingest(db: Any, clock: Any, receiver: Receiver, *, suggest: Suggest | None = None) -> MailIngest:
+    """The pipeline over the app's use cases (``db``/``clock`` are passed through, never used here)."""
+    return MailIngest(receiver, AutomaticMailService(db, clock, receiver), QuarantineService(db, clock),
+                      suggest=suggest)
+
+
+def reprocessor(db: Any, clock: Any, intake: Any) -> Callable[[bytes], Awaitable[IntakeResult]]:
+    """What `helpdesk quarantine reprocess` and the staff button run for email."""
+    ingest = build_ingest(db, clock, intake)
+
+    async def run(raw: bytes) -> IntakeResult:
+        return await ingest.process(raw, quarantine_failures=False)
+
+    return run

@@ -1,0 +1,158 @@
+"""The SMTP/LMTP edge (aiosmtpd inside our event loop).
+
+Cheap refusals first: RCPT for an address that is not the helpdesk's gets 550 (never an open
+relay), a message over the size limit gets 552 (aiosmtpd checks SIZE and DATA). Lines longer than
+1,000 bytes are accepted (webmails send whole HTML bodies on one line). 250 only once the raw
+message and its ticket are committed; 451 when the storage cannot commit, so the sender retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from aiosmtpd.lmtp import LMTP
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from channels.email.ingest import MailIngest, Suggest, build_ingest
+from helpdesk.domain.errors import TemporaryError
+
+log = logging.getLogger(__name__)
+
+STATUS_STORED = "250 2.0.0 Ok: message enregistré"
+STATUS_RCPT_OK = "250 2.1.5 Ok"
+STATUS_UNKNOWN_RCPT = "550 5.1.1 Destinataire inconnu : ce serveur n'accepte que les adresses de l'assistance"
+STATUS_TOO_BIG = "552 5.3.4 Message trop volumineux"
+STATUS_TEMPFAIL = "451 4.3.0 Erreur temporaire de stockage, réessayez plus tard"
+
+
+def redact(address: str) -> str:
+    """An address for the logs: the domain only."""
+    return "…@" + address.rsplit("@", 1)[-1] if "@" in address else "…"
+
+
+class MailHandler:
+    """aiosmtpd handler hooks: RCPT filtering and DATA → MailIngest."""
+
+    def __init__(self, ingest: MailIngest, addresses: Sequence[str], max_bytes: int, *, lmtp: bool = False) -> None:
+        self.ingest = ingest
+        self.addresses = {a.strip().lower() for a in addresses if a.strip()}
+        self.max_bytes = max_bytes
+        self.lmtp = lmtp
+
+    def accepts(self, address: str) -> bool:
+        addr = address.strip().strip("<>").lower()
+        if addr in self.addresses:
+            return True
+        local, _, domain = addr.partition("@")
+        base = local.split("+", 1)[0]  # assistance+1042@craig.fr is still ours
+        return f"{base}@{domain}" in self.addresses
+
+    async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        if not self.accepts(address):
+            log.info("refused RCPT for %s", redact(address))
+            return STATUS_UNKNOWN_RCPT
+        envelope.rcpt_tos.append(address)
+        return STATUS_RCPT_OK
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+        raw = envelope.original_content or b""
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8", "surrogateescape")
+        if len(raw) > self.max_bytes:
+            status = STATUS_TOO_BIG
+        else:
+            status = await self._store(raw, (envelope.mail_from or "").strip().strip("<>"))
+        if self.lmtp:  # LMTP answers once per accepted recipient
+            return "\r\n".join([status] * max(1, len(envelope.rcpt_tos)))
+        return status
+
+    async def _store(self, raw: bytes, mail_from: str) -> str:
+        try:
+            result = await self.ingest.process(raw, envelope_sender=mail_from)
+        except TemporaryError as exc:
+            log.warning("temporary failure, answered 451: %s", exc)
+            return STATUS_TEMPFAIL
+        except Exception:  # a bug: logged, answered temporary (nothing was stored)
+            log.exception("unexpected error while storing a message; answered 451")
+            return STATUS_TEMPFAIL
+        log.info("message %s: ticket %s (%s)", result.action.value, result.ticket_number, result.reason)
+        return STATUS_STORED
+
+
+class HelpdeskSMTP(SMTP):
+    """aiosmtpd refuses lines over 1,000 bytes; the helpdesk accepts them up to the size limit."""
+
+    def __init__(self, handler: Any, *, line_limit: int, **kwargs: Any) -> None:
+        self.line_length_limit = line_limit  # read by SMTP.__init__ for its StreamReader
+        super().__init__(handler, **kwargs)
+
+
+class HelpdeskLMTP(LMTP):
+    def __init__(self, handler: Any, *, line_limit: int, **kwargs: Any) -> None:
+        self.line_length_limit = line_limit
+        super().__init__(handler, **kwargs)
+
+
+async def serve_mail(
+    ingest: MailIngest,
+    *,
+    host: str,
+    port: int,
+    addresses: Sequence[str],
+    max_bytes: int,
+    protocol: str = "smtp",
+    hostname: str = "localhost",
+) -> asyncio.Server:
+    """Start listening; the returned server's sockets tell the bound port (port 0 picks one)."""
+    lmtp = protocol == "lmtp"
+    handler = MailHandler(ingest, addresses, max_bytes, lmtp=lmtp)
+    loop = asyncio.get_running_loop()
+    cls = HelpdeskLMTP if lmtp else HelpdeskSMTP
+
+    def factory() -> SMTP:
+        return cls(
+            handler, line_limit=max_bytes + 1024, data_size_limit=max_bytes, enable_SMTPUTF8=True,
+            decode_data=False, hostname=hostname, ident="CRAIG assistance", loop=loop, timeout=300,
+        )
+
+    return await loop.create_server(factory, host=host, port=port)
+
+
+def suggester(services: Any) -> Suggest | None:
+    """The FAQ engine's search, when this installation has one (optional: no suggestions otherwise)."""
+    faq = services.extras.get("faq_index")
+    if faq is None:
+        try:
+            from helpdesk.app.faq_index import FaqIndex
+        except ImportError:
+            return None
+        faq = FaqIndex(services.db, services.kb_store)
+        services.extras["faq_index"] = faq
+    search: Suggest | None = getattr(faq, "search", None)
+    return search
+
+
+async def start_smtp(services: Any) -> Callable[[], Awaitable[None]] | None:
+    """The starter `helpdesk serve` runs (see bootstrap.starters)."""
+    s = services.settings
+    if not s.smtp_enabled:
+        return None
+    acknowledging = bool(s.acknowledge and s.smtp_relay_host)
+    ingest = build_ingest(services.db, services.clock, services.group_intake,
+                          suggest=suggester(services) if acknowledging else None)
+    domain = s.mail_addresses[0].split("@", 1)[1] if s.mail_addresses else "localhost"
+    server = await serve_mail(ingest, host=s.smtp_host, port=s.smtp_port, addresses=s.mail_addresses,
+                              max_bytes=s.mail_max_bytes, protocol=s.smtp_protocol, hostname=domain)
+    log.info("%s listening on %s:%s for %s", s.smtp_protocol.upper(), s.smtp_host, s.smtp_port,
+             ", ".join(s.mail_addresses))
+
+    async def stop() -> None:
+        server.close()
+        await server.wait_closed()
+
+    return stop

@@ -1,0 +1,45 @@
+"""Canned responses: ready-made answers that admins manage and staff insert into a reply."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from helpdesk.db.engine import Database
+from helpdesk.db.tables_web import CannedResponse
+from helpdesk.domain.errors import NotFound, ValidationError
+from helpdesk.ports import Clock
+
+
+class CannedService:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    async def list(self, *, include_retired: bool = False) -> list[dict[str, Any]]:
+        stmt = select(CannedResponse).order_by(CannedResponse.title)
+        if not include_retired:
+            stmt = stmt.where(CannedResponse.active.is_(True))
+        async with self.db.transaction() as s:
+            rows = (await s.scalars(stmt)).all()
+        return [{"id": r.id, "title": r.title, "body": r.body, "active": r.active} for r in rows]
+
+    async def save(self, canned_id: int | None, title: str, body: str, active: bool = True) -> int:
+        title, body = title.strip(), body.strip()
+        if not title or not body:
+            raise ValidationError("le titre et le texte sont obligatoires")
+        now = self.clock.now()
+        async with self.db.transaction() as s:
+            if canned_id is None:
+                row = CannedResponse(title=title, body=body, active=active, created_at=now, updated_at=now)
+                s.add(row)
+                await s.flush()
+            else:
+                found = await s.get(CannedResponse, canned_id)
+                if found is None:
+                    raise NotFound("réponse type introuvable")
+                row = found
+                row.title, row.body, row.active, row.updated_at = title, body, active, now
+            assert row.id is not None
+            return row.id

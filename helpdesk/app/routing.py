@@ -1,0 +1,163 @@
+"""Routing use cases: rules from the database, the intake hook that routes new tickets and sets SLA.
+
+The hook runs inside the intake transaction: team, priority, tags, assignee, SLA policy and due
+times commit together with the message. The FAQ tags of the best suggestion come from the inbound
+message's ``meta``: ``faq_tags`` (a list), or the entry ids of ``faq_entry_ids`` or ``faq_suggestions``
+(best first, as the email channel sets them), looked up in the FAQ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from helpdesk.app import store
+from helpdesk.app.intake import IntakeContext
+from helpdesk.app.sla import refresh
+from helpdesk.db.engine import Database
+from helpdesk.db.tables import KbEntry, Organization, RoutingRule, StaffUser, Team, TeamMember, Ticket
+from helpdesk.domain.errors import NotFound, ValidationError
+from helpdesk.domain.events import EventKind
+from helpdesk.domain.routing import AssignMode, RoutingDecision, RoutingInput, Rule, round_robin, route
+from helpdesk.domain.values import Priority
+from helpdesk.ports import Clock
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedRules:
+    rules: list[Rule]
+    teams: dict[str, int]  # team name -> id
+    policies: dict[str, str]  # rule name -> SLA policy name
+
+
+async def load_rules(s: AsyncSession) -> LoadedRules:
+    rows = (await s.scalars(select(RoutingRule).where(RoutingRule.enabled).order_by(RoutingRule.position,
+                                                                                      RoutingRule.id))).all()
+    teams = {t.name: t.id for t in (await s.scalars(select(Team))).all() if t.id is not None}
+    names = {v: k for k, v in teams.items()}
+    rules = [
+        Rule(
+            name=r.name, channels=tuple(r.channels), organizations=tuple(r.organizations), pays=tuple(r.pays),
+            organization_kinds=tuple(r.organization_kinds), faq_tags=tuple(r.faq_tags),
+            team=names.get(r.team_id) if r.team_id else None, priority=r.priority, tags=tuple(r.tags),
+            assign=AssignMode(r.assign) if r.assign else None, stop=r.stop,
+        )
+        for r in rows
+    ]
+    return LoadedRules(rules, teams, {r.name: r.sla_policy for r in rows if r.sla_policy})
+
+
+async def faq_tags(s: AsyncSession, meta: dict[str, Any]) -> frozenset[str]:
+    tags = meta.get("faq_tags")
+    if isinstance(tags, list | tuple):
+        return frozenset(str(t) for t in tags)
+    ids = meta.get("faq_entry_ids")
+    suggestions = meta.get("faq_suggestions")  # the email channel's [{"id", "title", "score"}], best first
+    if not ids and isinstance(suggestions, list | tuple) and suggestions and isinstance(suggestions[0], dict):
+        ids = [suggestions[0].get("id")]
+    if isinstance(ids, list | tuple) and ids and ids[0]:
+        entry = await s.get(KbEntry, str(ids[0]))
+        if entry is not None:
+            return frozenset(entry.tags)
+    return frozenset()
+
+
+async def next_assignee(s: AsyncSession, team_id: int) -> int | None:
+    available = (
+        await s.scalars(
+            select(StaffUser.id).join(TeamMember, TeamMember.staff_id == StaffUser.id)
+            .where(TeamMember.team_id == team_id, StaffUser.is_active, StaffUser.available)
+        )
+    ).all()
+    last = await s.scalar(
+        select(Ticket.assignee_id).where(Ticket.team_id == team_id, Ticket.assignee_id.is_not(None))
+        .order_by(Ticket.id.desc()).limit(1)
+    )
+    return round_robin([a for a in available if a is not None], last)
+
+
+async def apply_routing(s: AsyncSession, ticket: Ticket, channel: str, meta: dict[str, Any],
+                        now: datetime) -> RoutingDecision:
+    loaded = await load_rules(s)
+    org = await s.get(Organization, ticket.organization_id) if ticket.organization_id else None
+    facts = RoutingInput(
+        channel=channel, organization=org.name if org else None, pays=org.pays if org else None,
+        organization_kind=org.kind if org else None, faq_tags=await faq_tags(s, meta),
+    )
+    decision = route(facts, loaded.rules)
+    why = {"reason": "routing", "rules": list(decision.matched)}
+    if decision.team and decision.team in loaded.teams and ticket.team_id is None:
+        ticket.team_id = loaded.teams[decision.team]
+        await store.record_event(s, kind=EventKind.TEAM_CHANGED, now=now, ticket_id=ticket.id, old=None,
+                                 new=decision.team, **why)
+    if decision.priority and decision.priority != ticket.priority and decision.priority in set(Priority):
+        await store.record_event(s, kind=EventKind.PRIORITY_CHANGED, now=now, ticket_id=ticket.id,
+                                 old=ticket.priority, new=decision.priority, **why)
+        ticket.priority = decision.priority
+    if decision.tags:
+        tags = sorted({*ticket.tags, *(t.lower() for t in decision.tags)})
+        if tags != list(ticket.tags):
+            await store.record_event(s, kind=EventKind.TAGS_CHANGED, now=now, ticket_id=ticket.id,
+                                     old=list(ticket.tags), new=tags, **why)
+            ticket.tags = tags
+    if ticket.team_id is not None and ticket.assignee_id is None and decision.assign is AssignMode.ROUND_ROBIN:
+        assignee = await next_assignee(s, ticket.team_id)
+        if assignee is not None:
+            ticket.assignee_id = assignee
+            await store.record_event(s, kind=EventKind.ASSIGNED, now=now, ticket_id=ticket.id, old=None,
+                                     new=assignee, reason="round robin")
+    policy = next((loaded.policies[name] for name in decision.matched if name in loaded.policies), None)
+    if policy:
+        ticket.sla_policy = policy
+    return decision
+
+
+class RoutingHook:
+    """Intake hook: routes new tickets, then (for every message) recomputes the ticket's SLA."""
+
+    async def after_intake(self, ctx: IntakeContext) -> None:
+        ticket = ctx.ticket
+        if ctx.created:
+            await apply_routing(ctx.session, ticket, ctx.inbound.channel.value, dict(ctx.inbound.meta), ctx.now)
+        await refresh(ctx.session, ticket, ctx.now)
+
+
+class RoutingRules:
+    """Admin use cases on the rules (the web admin and tests use them)."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    async def add(self, name: str, *, position: int | None = None, team: str | None = None,
+                  sla_policy: str | None = None, **fields: Any) -> int:
+        if not name.strip():
+            raise ValidationError("a routing rule needs a name")
+        if fields.get("priority") is not None and fields["priority"] not in set(Priority):
+            raise ValidationError(f"unknown priority {fields['priority']!r}")
+        if fields.get("assign") is not None:
+            fields["assign"] = AssignMode(fields["assign"]).value
+        async with self.db.transaction() as s:
+            team_id = None
+            if team:
+                team_id = await s.scalar(select(Team.id).where(Team.name == team))
+                if team_id is None:
+                    raise NotFound(f"team {team!r} not found")
+            if position is None:
+                top = await s.scalar(select(RoutingRule.position).order_by(RoutingRule.position.desc()).limit(1))
+                position = (top or 0) + 10
+            rule = RoutingRule(name=name, position=position, team_id=team_id, sla_policy=sla_policy, **fields)
+            s.add(rule)
+            await s.flush()
+            assert rule.id is not None
+            return rule.id
+
+    async def list(self) -> Sequence[dict[str, Any]]:
+        async with self.db.transaction() as s:
+            rows = (await s.scalars(select(RoutingRule).order_by(RoutingRule.position, RoutingRule.id))).all()
+            return [r.model_dump() for r in rows]

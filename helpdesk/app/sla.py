@@ -1,0 +1,203 @@
+"""SLA use cases: policies and calendars from the database, figures recomputed from the event log.
+
+Defaults are seeded on first use (idempotent, safe with two instances). The figures on a ticket are
+only a cache of `compute_sla` over its events: `recompute` rebuilds them after a policy change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from helpdesk.db.engine import Database
+from helpdesk.db.tables import Event, Organization, SlaCalendar, SlaClosure, SlaPolicy, Ticket
+from helpdesk.domain import sla
+from helpdesk.domain.errors import NotFound
+from helpdesk.domain.events import EventKind
+from helpdesk.domain.values import OPEN_STATUSES, ActorKind, Priority
+from helpdesk.ports import Clock
+
+DEFAULT_CALENDAR = "Centre CRAIG"
+DEFAULT_POLICY = "standard"
+DAY = 450  # one working day of the default calendar, in minutes (7h30)
+DEFAULT_TARGETS: dict[str, dict[str, int]] = {
+    Priority.URGENT.value: {"first_response": 60, "resolution": DAY},
+    Priority.HIGH.value: {"first_response": 240, "resolution": 2 * DAY},
+    Priority.NORMAL.value: {"first_response": DAY, "resolution": 5 * DAY},
+    Priority.LOW.value: {"first_response": 2 * DAY, "resolution": 10 * DAY},
+}
+DEFAULT_HOURS = {str(day): [["09:00", "12:30"], ["13:30", "17:30"]] for day in range(5)}
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    name: str
+    calendar: sla.Calendar
+    targets: dict[str, Any]
+    overrides: dict[str, Any]
+    warn_ratio: float
+    pending_reminder_days: int
+    auto_close_days: int
+
+    def targets_for(self, priority: str, organization_kind: str | None = None) -> sla.Targets:
+        base = dict(self.targets.get(priority) or {})
+        if organization_kind:
+            base.update((self.overrides.get(organization_kind) or {}).get(priority) or {})
+
+        def minutes(key: str) -> timedelta | None:
+            value = base.get(key)
+            return timedelta(minutes=float(value)) if value is not None else None
+
+        return sla.Targets(minutes("first_response"), minutes("resolution"))
+
+    def all_targets(self) -> dict[str, sla.Targets]:
+        return {p.value: self.targets_for(p.value) for p in Priority if p.value in self.targets}
+
+
+def _time(text: str) -> time:
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+def calendar_from_rows(cal: SlaCalendar, closures: Sequence[SlaClosure]) -> sla.Calendar:
+    hours = {int(day): tuple((_time(a), _time(b)) for a, b in slots) for day, slots in cal.hours.items()}
+    return sla.Calendar(
+        timezone=cal.timezone,
+        hours=hours,
+        holidays_country=cal.holidays_country,
+        closures=tuple(sla.Closure(c.starts_on, c.ends_on, c.label) for c in closures),
+    )
+
+
+async def ensure_defaults(s: AsyncSession, now: datetime) -> None:
+    """Seed the default calendar and policy when there is no policy yet (a no-op otherwise)."""
+    if await s.scalar(select(SlaPolicy.id).limit(1)) is not None:
+        return
+    try:
+        async with s.begin_nested():
+            cal = (await s.scalars(select(SlaCalendar).where(SlaCalendar.name == DEFAULT_CALENDAR))).first()
+            if cal is None:
+                cal = SlaCalendar(name=DEFAULT_CALENDAR, hours=DEFAULT_HOURS)
+                s.add(cal)
+                await s.flush()
+            assert cal.id is not None
+            s.add(SlaPolicy(name=DEFAULT_POLICY, is_default=True, calendar_id=cal.id, targets=DEFAULT_TARGETS,
+                            updated_at=now))
+            await s.flush()
+    except IntegrityError:
+        pass  # another instance seeded them at the same moment
+
+
+async def load_policy(s: AsyncSession, name: str | None, now: datetime) -> Policy:
+    await ensure_defaults(s, now)
+    stmt = select(SlaPolicy)
+    stmt = stmt.where(SlaPolicy.name == name) if name else stmt.order_by(SlaPolicy.is_default.desc(), SlaPolicy.id)
+    row = (await s.scalars(stmt.limit(1))).first()
+    if row is None:
+        raise NotFound(f"SLA policy {name!r} not found")
+    cal = await s.get(SlaCalendar, row.calendar_id)
+    assert cal is not None
+    closures = (await s.scalars(select(SlaClosure).where(SlaClosure.calendar_id == cal.id))).all()
+    return Policy(row.name, calendar_from_rows(cal, closures), dict(row.targets), dict(row.overrides),
+                  row.warn_ratio, row.pending_reminder_days, row.auto_close_days)
+
+
+def clock_event(e: Event) -> sla.ClockEvent | None:
+    """The SLA meaning of one audit event, or None when it does not touch the clock."""
+    if e.kind == EventKind.TICKET_CREATED.value:
+        return sla.ClockEvent(e.created_at, sla.ClockEventKind.CREATED)
+    if e.kind == EventKind.STATUS_CHANGED.value:
+        return sla.ClockEvent(e.created_at, sla.ClockEventKind.STATUS, status=e.data.get("new"),
+                              reason=e.data.get("reason"))
+    if e.kind == EventKind.REPLY_QUEUED.value:
+        automatic = e.actor_kind != ActorKind.STAFF.value or bool(e.data.get("automatic"))
+        return sla.ClockEvent(e.created_at, sla.ClockEventKind.STAFF_REPLY, automatic=automatic)
+    return None
+
+
+async def clock_events(s: AsyncSession, ticket_id: int) -> list[sla.ClockEvent]:
+    rows = (await s.scalars(select(Event).where(Event.ticket_id == ticket_id).order_by(Event.id))).all()
+    return [ce for ce in (clock_event(e) for e in rows) if ce is not None]
+
+
+async def organization_kind(s: AsyncSession, ticket: Ticket) -> str | None:
+    if ticket.organization_id is None:
+        return None
+    org = await s.get(Organization, ticket.organization_id)
+    return org.kind if org else None
+
+
+async def apply_sla(s: AsyncSession, ticket: Ticket, now: datetime, policy: Policy | None = None) -> sla.SlaState:
+    """Recompute the ticket's SLA figures from its events and store them on the ticket."""
+    policy = policy or await load_policy(s, ticket.sla_policy, now)
+    assert ticket.id is not None
+    targets = policy.targets_for(ticket.priority, await organization_kind(s, ticket))
+    state = sla.compute_sla(await clock_events(s, ticket.id), targets, policy.calendar, now,
+                            warn_ratio=policy.warn_ratio)
+    ticket.sla_policy = policy.name
+    ticket.first_response_due = state.first_response_due
+    ticket.resolution_due = state.resolution_due
+    ticket.first_response_breached = state.first_response_breached
+    ticket.resolution_breached = state.resolution_breached
+    ticket.sla_paused = state.paused
+    return state
+
+
+async def refresh(s: AsyncSession, ticket: Ticket, now: datetime) -> sla.SlaState:
+    """Recompute after a change (the TicketService callback, the intake hook); a deleted policy falls back."""
+    try:
+        policy = await load_policy(s, ticket.sla_policy, now)
+    except NotFound:
+        policy = await load_policy(s, None, now)
+    return await apply_sla(s, ticket, now, policy)
+
+
+class SlaService:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    async def recompute(self, *, only_open: bool = False, batch: int = 200) -> int:
+        """Rebuild the SLA figures of every ticket (or the open ones) from the event log."""
+        now = self.clock.now()
+        done, last_id = 0, 0
+        policies: dict[str | None, Policy] = {}
+        while True:
+            async with self.db.transaction() as s:
+                stmt = select(Ticket).where(Ticket.id > last_id).order_by(Ticket.id).limit(batch)
+                if only_open:
+                    stmt = stmt.where(Ticket.status.in_([st.value for st in OPEN_STATUSES]))
+                tickets = (await s.scalars(stmt)).all()
+                if not tickets:
+                    return done
+                for t in tickets:
+                    if t.sla_policy not in policies:
+                        try:
+                            policies[t.sla_policy] = await load_policy(s, t.sla_policy, now)
+                        except NotFound:  # the policy was deleted: fall back on the default
+                            policies[t.sla_policy] = await load_policy(s, None, now)
+                    await apply_sla(s, t, now, policies[t.sla_policy])
+                    last_id = t.id or last_id
+                    done += 1
+
+    async def explain(self, policy_name: str, start: datetime) -> dict[str, Any]:
+        async with self.db.transaction() as s:
+            policy = await load_policy(s, policy_name, self.clock.now())
+        if start.tzinfo is None:  # a wall-clock time in the policy's time zone
+            start = start.replace(tzinfo=policy.calendar.tz)
+        dues = sla.explain(start, policy.all_targets(), policy.calendar)
+        return {
+            "policy": policy.name,
+            "start": start.isoformat(),
+            "timezone": policy.calendar.timezone,
+            "targets": {
+                priority: {key: (value.isoformat() if value else None) for key, value in due.items()}
+                for priority, due in dues.items()
+            },
+        }

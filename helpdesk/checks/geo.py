@@ -1,0 +1,213 @@
+"""Geodata: zipped shapefiles (sidecar files, .prj projection, extent) and GeoJSON (structure, WGS84 coordinates)."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from collections.abc import Iterator
+from pathlib import PurePosixPath
+from typing import Any
+
+from helpdesk.checks import identifiers as ids
+from helpdesk.checks.archive import read_member
+from helpdesk.checks.limits import Deadline
+from helpdesk.checks.report import Report, Severity
+
+SIDECARS = {".shx": Severity.ERROR, ".dbf": Severity.ERROR, ".cpg": Severity.WARNING}
+GEOMETRY_TYPES = {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon",
+                  "GeometryCollection"}
+DEPTH = {"Point": 0, "MultiPoint": 1, "LineString": 1, "MultiLineString": 2, "Polygon": 2, "MultiPolygon": 3}
+MAX_INVALID = 10
+
+
+def projection_of(wkt: str) -> str:
+    """'lambert93', 'wgs84' or the projection's name as the .prj gives it."""
+    flat = wkt.replace(" ", "").lower()
+    if "lambert93" in flat.replace("-", "").replace("_", "") or "2154" in flat:
+        return "lambert93"
+    if flat.startswith("projcs") and "rgf93" in flat and "lambert_conformal_conic" in flat and \
+            '"central_meridian",3' in flat and '"false_easting",700000' in flat:
+        return "lambert93"
+    if flat.startswith("geogcs") and ("wgs_1984" in flat or "wgs84" in flat or "wgs1984" in flat):
+        return "wgs84"
+    name = re.match(r'\s*(?:PROJCS|GEOGCS|PROJCRS|GEOGCRS)\s*\[\s*"([^"]+)"', wkt, re.IGNORECASE)
+    return name.group(1) if name else wkt[:60]
+
+
+def check_shapefiles(archive: zipfile.ZipFile, report: Report, deadline: Deadline) -> bool:
+    """Check every shapefile in the archive. False when it holds none."""
+    members = [n for n in archive.namelist() if not n.endswith("/") and "__MACOSX" not in n]
+    groups: dict[str, dict[str, str]] = {}
+    for name in members:
+        p = PurePosixPath(name)
+        groups.setdefault(str(p.with_suffix("")).lower(), {})[p.suffix.lower()] = name
+    found = False
+    for files in groups.values():
+        if ".shp" not in files:
+            continue
+        found = True
+        deadline.check()
+        shp = files[".shp"]
+        for ext, severity in SIDECARS.items():
+            if ext not in files:
+                why = ("encodage des attributs inconnu : les accents risquent d'être mal lus" if ext == ".cpg"
+                       else "la couche ne peut pas être ouverte sans lui")
+                report.add("shapefile-sidecar-missing", severity,
+                           f"Fichier {PurePosixPath(shp).stem}{ext} absent de l'archive ({why}).", element=shp)
+        projection = None
+        if ".prj" not in files:
+            report.add("shapefile-prj-missing", Severity.ERROR,
+                       f"Fichier {PurePosixPath(shp).stem}.prj absent : la projection de la couche est inconnue. "
+                       "Joignez le .prj (Lambert-93, EPSG:2154, attendu).", element=shp)
+        else:
+            projection = projection_of(read_member(archive, files[".prj"]).decode("latin-1"))
+            report.details.setdefault("projections", {})[shp] = projection
+            if projection not in ("lambert93", "wgs84"):
+                report.add("projection-unexpected", Severity.WARNING,
+                           f"Projection « {projection} » : le Lambert-93 (EPSG:2154) est attendu pour des données "
+                           "locales (le WGS84 est accepté).", element=files[".prj"])
+        if ".shx" in files:
+            _extent(archive, files, projection, report)
+    return found
+
+
+def _extent(archive: zipfile.ZipFile, files: dict[str, str], projection: str | None, report: Report) -> None:
+    import shapefile
+
+    try:
+        reader = shapefile.Reader(shp=io.BytesIO(read_member(archive, files[".shp"])),
+                                  shx=io.BytesIO(read_member(archive, files[".shx"])),
+                                  dbf=io.BytesIO(read_member(archive, files[".dbf"])) if ".dbf" in files else None)
+        x0, y0, x1, y1 = reader.bbox
+        count = len(reader)
+    except Exception as exc:  # noqa: BLE001 - a broken layer is reported, not raised
+        report.add("shapefile-invalid", Severity.ERROR, f"Couche illisible ({type(exc).__name__}: {exc}).",
+                   element=files[".shp"])
+        return
+    report.details.setdefault("features", {})[files[".shp"]] = count
+    if count == 0:
+        return
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    if projection == "lambert93" and not ids.in_lambert93(cx, cy):
+        report.add("coordinates-outside-france", Severity.ERROR,
+                   f"L'emprise de la couche ({x0:.0f}, {y0:.0f}, {x1:.0f}, {y1:.0f}) n'est pas en France "
+                   "métropolitaine en Lambert-93 : le .prj ne correspond pas aux coordonnées ?", element=files[".shp"])
+    elif projection == "wgs84" and not ids.in_france(cx, cy):
+        report.add("coordinates-outside-france", Severity.ERROR,
+                   f"L'emprise de la couche n'est pas en France : {ids.outside_hint(cx, cy)}.", element=files[".shp"])
+    elif projection is None:
+        guess = ("Lambert-93" if ids.in_lambert93(cx, cy) else "WGS84" if ids.in_france(cx, cy) else None)
+        if guess:
+            report.details.setdefault("projection_guess", {})[files[".shp"]] = guess
+            report.add("projection-guess", Severity.INFO,
+                       f"D'après les coordonnées, la couche semble être en {guess} : ajoutez le .prj correspondant.",
+                       element=files[".shp"])
+
+
+def _positions(coords: Any, depth: int) -> Iterator[Any]:
+    if depth == 0:
+        yield coords
+        return
+    if isinstance(coords, list):
+        for c in coords:
+            yield from _positions(c, depth - 1)
+
+
+def _geometry_problem(geom: Any) -> str | None:
+    if not isinstance(geom, dict) or geom.get("type") not in GEOMETRY_TYPES:
+        return "géométrie sans type GeoJSON valide"
+    kind = geom["type"]
+    if kind == "GeometryCollection":
+        parts = geom.get("geometries")
+        if not isinstance(parts, list):
+            return "GeometryCollection sans « geometries »"
+        return next((p for p in map(_geometry_problem, parts) if p), None)
+    coords = geom.get("coordinates")
+    if not isinstance(coords, list):
+        return f"{kind} sans « coordinates »"
+    for pos in _positions(coords, DEPTH[kind]):
+        if not (isinstance(pos, list) and 2 <= len(pos) <= 3 and all(isinstance(v, int | float) for v in pos)):
+            return f"{kind} : position mal formée ({json.dumps(pos)[:40]})"
+    if kind in ("Polygon", "MultiPolygon"):
+        rings = coords if kind == "Polygon" else [r for poly in coords for r in poly]
+        for ring in rings:
+            if len(ring) < 4 or ring[0] != ring[-1]:
+                return f"{kind} : anneau non fermé ou de moins de 4 positions"
+    return None
+
+
+def _all_positions(geom: dict[str, Any]) -> Iterator[list[float]]:
+    if geom["type"] == "GeometryCollection":
+        for part in geom["geometries"]:
+            yield from _all_positions(part)
+    else:
+        yield from _positions(geom["coordinates"], DEPTH[geom["type"]])
+
+
+def check_geojson(data: bytes, report: Report, deadline: Deadline) -> None:
+    report.kind = "geojson"
+    try:
+        doc = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        report.add("geojson-invalid", Severity.ERROR, f"JSON illisible : {type(exc).__name__}.")
+        return
+    if not isinstance(doc, dict) or doc.get("type") not in {"FeatureCollection", "Feature", *GEOMETRY_TYPES}:
+        report.add("geojson-invalid", Severity.ERROR,
+                   "Ce n'est pas du GeoJSON : « type » doit valoir FeatureCollection, Feature ou une géométrie.")
+        return
+    crs = json.dumps(doc.get("crs", "")).lower()
+    if "crs" in doc and "crs84" not in crs and "4326" not in crs:
+        report.add("projection-unexpected", Severity.ERROR,
+                   f"Membre « crs » {json.dumps(doc['crs'])[:80]} : le GeoJSON (RFC 7946) est toujours en WGS84 "
+                   "(longitude, latitude en degrés). Reprojetez la couche à l'export.", element="crs")
+    if doc["type"] == "FeatureCollection":
+        features = doc.get("features")
+        if not isinstance(features, list):
+            report.add("geojson-invalid", Severity.ERROR, "FeatureCollection sans liste « features ».",
+                       element="features")
+            return
+        items = [(f"features[{i}]", f) for i, f in enumerate(features)]
+    elif doc["type"] == "Feature":
+        items = [("", doc)]
+    else:
+        items = [("", {"type": "Feature", "geometry": doc})]
+    report.details["features"] = len(items)
+    invalid = 0
+    outside: list[tuple[str, float, float]] = []
+    metres = None
+    for n, (path, feature) in enumerate(items):
+        if n % 1000 == 0:
+            deadline.check()
+        if not isinstance(feature, dict) or feature.get("type") != "Feature" or "geometry" not in feature:
+            problem: str | None = "objet qui n'est pas une Feature avec « geometry »"
+        else:
+            geom = feature["geometry"]
+            problem = None if geom is None else _geometry_problem(geom)
+        if problem:
+            invalid += 1
+            if invalid <= MAX_INVALID:
+                report.add("geojson-invalid", Severity.ERROR, f"{problem[0].upper()}{problem[1:]}.",
+                           element=path or None)
+            continue
+        if feature["geometry"] is None:
+            continue
+        for lon, lat, *_ in _all_positions(feature["geometry"]):
+            if abs(lon) > 180 or abs(lat) > 90:
+                metres = metres or (path, lon, lat)
+                break
+            if not ids.in_france(lon, lat):
+                outside.append((path, lon, lat))
+                break
+    if invalid > MAX_INVALID:
+        report.add("geojson-invalid", Severity.ERROR, f"{invalid} objets invalides en tout.")
+    if metres:
+        report.add("projection-unexpected", Severity.ERROR,
+                   f"Coordonnées ({metres[1]}, {metres[2]}) en mètres et non en degrés : le GeoJSON doit être en "
+                   "WGS84. Reprojetez la couche à l'export (EPSG:4326).", element=metres[0] or None)
+    elif outside:
+        path, lon, lat = outside[0]
+        report.add("coordinates-outside-france", Severity.WARNING,
+                   f"{len(outside)} objet(s) hors de France, par exemple ({lon}, {lat}) : "
+                   f"{ids.outside_hint(lon, lat)}.", element=path or None)

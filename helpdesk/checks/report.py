@@ -1,0 +1,68 @@
+"""What a check produces: findings with stable codes, gathered in a report per file.
+
+``code`` is stable (tools and the FAQ links key on it); ``message`` is French, for people. ``row`` is
+the line number in the file as a spreadsheet shows it (the header is row 1), ``column`` the column's
+name, ``element`` an XML element, an archive member or a JSON path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Severity(StrEnum):
+    ERROR = "error"  # must be fixed before publishing
+    WARNING = "warning"  # should be fixed
+    INFO = "info"  # worth knowing, nothing to fix
+
+
+SEVERITY_FR = {Severity.ERROR: "à corriger", Severity.WARNING: "à améliorer", Severity.INFO: "remarque"}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    code: str
+    severity: Severity
+    message: str
+    row: int | None = None
+    column: str | None = None
+    element: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"code": self.code, "severity": self.severity.value, "message": self.message,
+                "row": self.row, "column": self.column, "element": self.element}
+
+    def where(self) -> str:
+        parts = []
+        if self.element:
+            parts.append(self.element)
+        if self.row is not None:
+            parts.append(f"ligne {self.row}")
+        if self.column:
+            parts.append(f"colonne {self.column}")
+        return ", ".join(parts)
+
+
+@dataclass(slots=True)
+class Report:
+    filename: str
+    kind: str = "unknown"  # table, metadata, shapefile, geojson, archive, unsupported
+    findings: list[Finding] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)  # encoding, separator, schema, rows…
+
+    def add(self, code: str, severity: Severity, message: str, *, row: int | None = None,
+            column: str | None = None, element: str | None = None) -> None:
+        self.findings.append(Finding(code, severity, message, row, column, element))
+
+    @property
+    def to_fix(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is not Severity.INFO]
+
+    def codes(self) -> list[str]:
+        return [f.code for f in self.findings]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"file": self.filename, "kind": self.kind, "details": self.details,
+                "findings": [f.as_json() for f in self.findings]}

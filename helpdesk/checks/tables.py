@@ -1,0 +1,261 @@
+"""Checks on any table (CSV or a spreadsheet's sheet): header, columns, types, dates, identifiers.
+
+A problem repeated down a column is one finding: its first row, with the count in the message.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from helpdesk.checks import identifiers as ids
+from helpdesk.checks.csvfile import Table
+from helpdesk.checks.limits import Deadline
+from helpdesk.checks.report import Report, Severity
+
+INT_RE = re.compile(r"^[+-]?\d+$")
+POINT_DECIMAL_RE = re.compile(r"^[+-]?\d+\.\d+$")
+COMMA_DECIMAL_RE = re.compile(r"^[+-]?\d{1,3}(?:[ \u00a0\u202f]?\d{3})*,\d+$|^[+-]?\d+,\d+$")
+SPACED_THOUSANDS_RE = re.compile(r"^[+-]?\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:[.,]\d+)?$")
+ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
+FR_DATE_RE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})(?: \d{1,2}:\d{2}(?::\d{2})?)?$")
+LAT_TOKENS = {"lat", "latitude"}
+LON_TOKENS = {"lon", "lng", "long", "longitude"}
+SIRET_NAMES = {"idattribuant", "idbeneficiaire"}  # SCDL subventions fields holding a SIRET
+INSEE_NAMES = {"code_commune", "codecommune", "cog", "depcom", "codgeo", "code_com"}
+SHOWN = 5
+
+
+def normalize(name: str) -> str:
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "_", plain).strip("_")
+
+
+def kind_of(value: str) -> str:
+    v = value.strip()
+    if INT_RE.match(v) or POINT_DECIMAL_RE.match(v):
+        return "number"
+    if COMMA_DECIMAL_RE.match(v) or SPACED_THOUSANDS_RE.match(v):
+        return "number-fr"
+    if ISO_DATE_RE.match(v):
+        return "date"
+    if FR_DATE_RE.match(v):
+        return "date-fr"
+    return "text"
+
+
+@dataclass(slots=True)
+class Hits:
+    """Rows of one column where a problem shows, with the first few values."""
+
+    rows: list[int] = field(default_factory=list)
+    values: list[str] = field(default_factory=list)
+
+    def add(self, row: int, value: str) -> None:
+        self.rows.append(row)
+        if len(self.values) < 3:
+            self.values.append(value)
+
+    def text(self) -> str:
+        shown = ", ".join(f"« {v} »" for v in self.values)
+        more = f" ; {len(self.rows)} valeurs en tout" if len(self.rows) > 1 else ""
+        lines = ", ".join(str(r) for r in self.rows[:SHOWN]) + ("…" if len(self.rows) > SHOWN else "")
+        return f"{shown} (ligne{'s' if len(self.rows) > 1 else ''} {lines}{more})"
+
+
+def find_header(table: Table, report: Report) -> int:
+    """Index of the header row; a finding for a title line or merged cells above it."""
+    width = max((len(r) for r in table.rows[:20]), default=0)
+    index = 0
+    for i, row in enumerate(table.rows[:5]):
+        filled = sum(1 for c in row if c.strip())
+        below = sum(1 for c in table.rows[i + 1] if c.strip()) if i + 1 < len(table.rows) else 0
+        if below and ((width > 2 and filled * 2 < width) or (filled == 1 and below >= 2)):
+            continue  # a title line, or the top of a merged header
+        index = i
+        break
+    already = any(f.code == "merged-header" and f.row == table.row_numbers[0] for f in report.findings)
+    if index > 0 and not already:
+        report.add("merged-header", Severity.ERROR,
+                   f"Les {index} première(s) ligne(s) contiennent un titre ou des cellules fusionnées : la première "
+                   f"ligne du fichier doit être la ligne des noms de colonnes (ici ligne {table.row_numbers[index]}).",
+                   row=table.row_numbers[0])
+    return index
+
+
+def column_names(header: list[str], width: int) -> list[str]:
+    return [(header[i].strip() if i < len(header) and header[i].strip() else f"colonne {i + 1}") for i in range(width)]
+
+
+def check_table(table: Table, report: Report, deadline: Deadline) -> int | None:
+    """Run every table check; the index of the header row, or None for an empty table."""
+    if not table.rows:
+        report.add("header-missing", Severity.ERROR, "Le tableau est vide.")
+        return None
+    h = find_header(table, report)
+    header, body = table.rows[h], table.rows[h + 1:]
+    numbers = table.row_numbers[h + 1:]
+    header_row = table.row_numbers[h]
+    width = max([len(header), *(len(r) for r in body[:1000])])
+    names = column_names(header, width)
+    report.details["columns"] = names
+    report.details["rows"] = len(body)
+    _check_header(header, names, body, header_row, report)
+    _check_row_lengths(header, body, numbers, report)
+    columns: list[list[tuple[int, str]]] = [[] for _ in range(width)]
+    for n, (row, number) in enumerate(zip(body, numbers, strict=True)):
+        if n % 2000 == 0:
+            deadline.check()
+        for i, cell in enumerate(row[:width]):
+            if cell != "":
+                columns[i].append((number, cell))
+    lat = lon = None
+    for i, name in enumerate(names):
+        tokens = set(normalize(name).split("_"))
+        if tokens & LAT_TOKENS:
+            lat = i
+        elif tokens & LON_TOKENS:
+            lon = i
+        _check_column(name, columns[i], header_row, report)
+    if lat is not None and lon is not None:
+        _check_coordinates(names[lat], names[lon], body, numbers, lat, lon, report)
+    return h
+
+
+def _check_header(header: list[str], names: list[str], body: list[list[str]], row: int, report: Report) -> None:
+    filled = [c for c in header if c.strip()]
+    if filled and sum(kind_of(c) != "text" for c in filled) * 2 >= len(filled):
+        report.add("header-missing", Severity.ERROR,
+                   "La première ligne contient des valeurs (nombres, dates) et non les noms des colonnes : ajoutez "
+                   "une ligne d'en-tête.", row=row)
+        return
+    seen: dict[str, str] = {}
+    for i, name in enumerate(names):
+        raw = header[i] if i < len(header) else ""
+        with_data = sum(1 for r in body if i < len(r) and r[i].strip())
+        # Past the header's width, a few stray values are shifted rows (reported as row-length).
+        has_data = with_data * 2 >= len(body) if i >= len(header) else with_data > 0
+        if not raw.strip():
+            if has_data and 0 < i < len(header) and header[i - 1].strip():
+                report.add("merged-header", Severity.ERROR,
+                           f"La {name} n'a pas de nom alors qu'elle contient des données : reste d'une cellule "
+                           "d'en-tête fusionnée ? Donnez un nom à chaque colonne.", row=row, column=name)
+            elif has_data:
+                report.add("header-missing", Severity.ERROR,
+                           f"La {name} n'a pas de nom : donnez un nom à chaque colonne.", row=row, column=name)
+            continue
+        if raw != raw.strip():
+            report.add("whitespace", Severity.WARNING,
+                       f"Le nom de colonne « {raw} » commence ou finit par une espace.", row=row, column=name)
+        key = name.casefold()
+        if key in seen:
+            report.add("duplicate-column", Severity.ERROR,
+                       f"La colonne « {name} » apparaît deux fois : chaque nom de colonne doit être unique.",
+                       row=row, column=name)
+        else:
+            seen[key] = name
+
+
+def _check_row_lengths(header: list[str], body: list[list[str]], numbers: list[int], report: Report) -> None:
+    expected = len(header)
+    bad = [(n, len(r)) for r, n in zip(body, numbers, strict=True)
+           if len(r) < expected or any(c.strip() for c in r[expected:])]
+    if bad:
+        first, count = bad[0]
+        report.add("row-length", Severity.ERROR,
+                   f"La ligne {first} compte {count} valeurs pour {expected} colonnes ({len(bad)} ligne(s) "
+                   "concernée(s)) : un séparateur dans une valeur non entourée de guillemets ?", row=first)
+
+
+Checker = Callable[[str], "str | None"]
+
+
+def _id_checker(name: str) -> tuple[str, Checker, str] | None:
+    key = normalize(name)
+    if "siret" in key or key.replace("_", "") in SIRET_NAMES:
+        return "siret-invalid", ids.siret_problem, "SIRET"
+    if "siren" in key:
+        return "siren-invalid", ids.siren_problem, "SIREN"
+    if "insee" in key or key in INSEE_NAMES:
+        return "insee-invalid", ids.insee_problem, "code INSEE"
+    return None
+
+
+def _check_column(name: str, cells: list[tuple[int, str]], header_row: int, report: Report) -> None:
+    if not cells:
+        report.add("empty-column", Severity.WARNING,
+                   f"La colonne « {name} » est vide : supprimez-la ou remplissez-la.", row=header_row, column=name)
+        return
+    spaces, fr_dates, fr_numbers, texts = Hits(), Hits(), Hits(), Hits()
+    kinds = {"number": 0, "number-fr": 0, "date": 0, "date-fr": 0, "text": 0}
+    ident = _id_checker(name)
+    bad_ids: dict[str, Hits] = {}
+    for row, value in cells:
+        if value != value.strip():
+            spaces.add(row, value)
+        v = value.strip()
+        if not v:
+            continue
+        kind = kind_of(v)
+        kinds[kind] += 1
+        if kind == "date-fr":
+            fr_dates.add(row, v)
+        elif kind == "number-fr":
+            fr_numbers.add(row, v)
+        elif kind == "text":
+            texts.add(row, v)
+        if ident is not None:
+            problem = ident[1](v)
+            if problem is not None:
+                bad_ids.setdefault(problem, Hits()).add(row, v)
+    if spaces.rows:
+        report.add("whitespace", Severity.WARNING,
+                   f"Espaces en début ou fin de valeur : {spaces.text()}.", row=spaces.rows[0], column=name)
+    if fr_dates.rows:
+        report.add("date-format", Severity.ERROR,
+                   f"Dates au format JJ/MM/AAAA : écrivez-les AAAA-MM-JJ (ISO 8601), par exemple 2024-03-15. "
+                   f"Valeurs : {fr_dates.text()}.", row=fr_dates.rows[0], column=name)
+    if fr_numbers.rows and ident is None:
+        report.add("decimal-comma", Severity.WARNING,
+                   f"Nombres avec une virgule décimale ou des espaces entre les milliers : utilisez le point "
+                   f"décimal sans séparateur de milliers (1250.50). Valeurs : {fr_numbers.text()}.",
+                   row=fr_numbers.rows[0], column=name)
+    numeric = kinds["number"] + kinds["number-fr"]
+    total = sum(kinds.values())
+    if ident is None and texts.rows and numeric * 5 >= total * 4:
+        report.add("mixed-types", Severity.WARNING,
+                   f"Colonne de nombres contenant du texte : {texts.text()}. Laissez la cellule vide quand la "
+                   "valeur est inconnue, et mettez les unités dans le nom de la colonne.",
+                   row=texts.rows[0], column=name)
+    if ident is not None:
+        code, _, label = ident
+        for problem, hits in bad_ids.items():
+            report.add(code, Severity.ERROR, f"{label} non valide ({problem}) : {hits.text()}.",
+                       row=hits.rows[0], column=name)
+
+
+def _float(value: str) -> float | None:
+    try:
+        return float(value.strip().replace(",", "."))
+    except ValueError:
+        return None
+
+
+def _check_coordinates(lat_name: str, lon_name: str, body: list[list[str]], numbers: list[int], lat: int,
+                       lon: int, report: Report) -> None:
+    outside = Hits()
+    hint = ""
+    for row, number in zip(body, numbers, strict=True):
+        y = _float(row[lat]) if lat < len(row) else None
+        x = _float(row[lon]) if lon < len(row) else None
+        if x is None or y is None:
+            continue
+        if not ids.in_france(x, y):
+            outside.add(number, f"{y} ; {x}")
+            hint = hint or ids.outside_hint(x, y)
+    if outside.rows:
+        report.add("coordinates-outside-france", Severity.ERROR,
+                   f"Points hors de France ({lat_name} ; {lon_name}) : {outside.text()}. Cause probable : {hint}.",
+                   row=outside.rows[0], column=f"{lat_name}, {lon_name}")

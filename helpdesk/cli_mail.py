@@ -1,0 +1,103 @@
+"""`helpdesk ingest` and `helpdesk quarantine`: the email channel's commands (thin, like cli.py).
+
+`ingest FILE... | -` runs raw messages through the same path as SMTP and prints one JSON line per
+message; it exits 75 (EX_TEMPFAIL) on a temporary failure so an MTA pipe retries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from helpdesk.config import Settings
+from helpdesk.domain.errors import TemporaryError
+
+EX_OK, EX_USER, EX_TEMPFAIL = 0, 1, 75
+
+
+def _build(settings: Settings) -> Any:
+    from helpdesk.bootstrap import build
+
+    return build(settings)
+
+
+def _read(name: str) -> bytes:
+    return sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+
+
+async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from channels.email.ingest import build_ingest
+
+    if args.no_acknowledge:
+        settings = settings.model_copy(update={"acknowledge": False})
+    services = _build(settings)
+    status = EX_OK
+    try:
+        ingest = build_ingest(services.db, services.clock, services.intake)
+        for name in args.files:
+            try:
+                raw = _read(name)
+            except OSError as exc:
+                print(f"helpdesk: cannot read {name}: {exc.strerror}", file=sys.stderr)
+                status = EX_USER
+                continue
+            try:
+                result = await ingest.process(raw, envelope_sender=args.sender)
+            except TemporaryError as exc:
+                print(f"helpdesk: temporary failure on {name}, try again later: {exc}", file=sys.stderr)
+                return EX_TEMPFAIL
+            print(json.dumps({"file": name, **result.as_json()}, ensure_ascii=False), flush=True)
+        return status
+    finally:
+        await services.db.dispose()
+
+
+async def cmd_quarantine_list(args: argparse.Namespace, settings: Settings) -> int:
+    from helpdesk.app.quarantine import HELD, QuarantineService
+
+    services = _build(settings)
+    try:
+        items = await QuarantineService(services.db, services.clock).list(None if args.all else HELD)
+        if args.json:
+            print(json.dumps([i.as_json() for i in items], ensure_ascii=False))
+        else:
+            for i in items:
+                print(f"{i.id:>6} {i.status:<11} {i.received_at:%Y-%m-%d %H:%M} {i.channel:<8} "
+                      f"{(i.sender or '-'):<30} {i.reason}")
+        return EX_OK
+    finally:
+        await services.db.dispose()
+
+
+async def cmd_quarantine_reprocess(args: argparse.Namespace, settings: Settings) -> int:
+    from helpdesk.app.quarantine import QuarantineService
+
+    services = _build(settings)
+    try:
+        result = await QuarantineService(services.db, services.clock, services.intake).reprocess(args.id)
+        print(json.dumps({"id": args.id, **result.as_json()}, ensure_ascii=False))
+        return EX_OK
+    finally:
+        await services.db.dispose()
+
+
+def add_mail_commands(sub: Any) -> None:
+    ing = sub.add_parser("ingest", help="store raw email messages (files, or - for stdin) as tickets")
+    ing.add_argument("files", nargs="+", metavar="FILE", help="raw RFC 5322 message files, or - for stdin")
+    ing.add_argument("--sender", help="envelope sender (MAIL FROM), as an MTA pipe passes it")
+    ing.add_argument("--no-acknowledge", action="store_true", help="no acknowledgement mail (migrations)")
+    ing.set_defaults(handler=cmd_ingest)
+
+    q = sub.add_parser("quarantine", help="inbound messages that could not become tickets").add_subparsers(
+        dest="quarantine_command", required=True
+    )
+    ql = q.add_parser("list", help="held messages (all with --all)")
+    ql.add_argument("--all", action="store_true")
+    ql.add_argument("--json", action="store_true")
+    ql.set_defaults(handler=cmd_quarantine_list)
+    qr = q.add_parser("reprocess", help="run a held message through its channel again")
+    qr.add_argument("id", type=int)
+    qr.set_defaults(handler=cmd_quarantine_reprocess)

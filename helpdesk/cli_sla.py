@@ -1,0 +1,183 @@
+"""`helpdesk sla …` and `helpdesk routing …`: thin handlers over helpdesk.app.sla, sla_admin and routing."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+from typing import Any
+
+from helpdesk.config import Settings
+from helpdesk.domain.errors import ValidationError
+
+PRIORITY_FR = {"urgent": "urgente", "high": "haute", "normal": "normale", "low": "basse"}
+
+
+def _parse_start(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(f"--start {text!r}: expected an ISO date-time, e.g. 2026-03-06T17:25") from None
+
+
+async def cmd_sla_recompute(args: argparse.Namespace, settings: Settings) -> int:
+    from helpdesk.app.sla import SlaService
+    from helpdesk.bootstrap import build
+
+    services = build(settings)
+    try:
+        n = await SlaService(services.db, services.clock).recompute(only_open=args.open_only)
+        print(f"SLA recomputed from the event log: {n} ticket(s)")
+        return 0
+    finally:
+        await services.db.dispose()
+
+
+async def cmd_sla_explain(args: argparse.Namespace, settings: Settings) -> int:
+    from helpdesk.app.french import fr_datetime
+    from helpdesk.app.sla import SlaService
+    from helpdesk.bootstrap import build
+
+    start = _parse_start(args.start)
+    services = build(settings)
+    try:
+        out: dict[str, Any] = await SlaService(services.db, services.clock).explain(args.policy, start)
+    finally:
+        await services.db.dispose()
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False))
+        return 0
+
+    def fr(value: str | None) -> str:
+        return fr_datetime(datetime.fromisoformat(value)) if value else "—"
+
+    print(f"Politique « {out['policy']} », début le {fr(out['start'])} ({out['timezone']})")
+    for priority, due in out["targets"].items():
+        print(f"  {PRIORITY_FR.get(priority, priority):<8} première réponse : {fr(due['first_response_due'])}"
+              f" ; résolution : {fr(due['resolution_due'])}")
+    return 0
+
+
+async def _with_services(settings: Settings, action: Callable[[Any], Awaitable[Any]]) -> Any:
+    from helpdesk.bootstrap import build
+
+    services = build(settings)
+    try:
+        return await action(services)
+    finally:
+        await services.db.dispose()
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(f"{text!r}: expected a date, e.g. 2026-12-24") from None
+
+
+async def cmd_sla_admin(args: argparse.Namespace, settings: Settings) -> int:
+    from helpdesk.app.sla_admin import SlaAdmin
+
+    async def run(services: Any) -> Any:
+        admin = SlaAdmin(services.db, services.clock)
+        if args.sla_command == "policies":
+            return await admin.policies()
+        if args.sla_command == "target":
+            n = await admin.set_target(args.policy, args.priority, first_response=args.first_response,
+                                       resolution=args.resolution, organization_kind=args.kind)
+            return f"targets of {args.policy!r} ({args.priority}) saved; {n} open ticket(s) recomputed"
+        if args.closure_command == "add":
+            cid = await admin.add_closure(_day(args.start), _day(args.end), args.label or "", args.calendar)
+            return f"closure {cid} added"
+        if args.closure_command == "remove":
+            await admin.remove_closure(args.id)
+            return f"closure {args.id} removed"
+        return await admin.closures()
+
+    out = await _with_services(settings, run)
+    print(out if isinstance(out, str) else json.dumps(out, ensure_ascii=False, indent=None if args.json else 2))
+    return 0
+
+
+async def cmd_routing(args: argparse.Namespace, settings: Settings) -> int:
+    from helpdesk.app.routing import RoutingRules
+    from helpdesk.app.sla_admin import SlaAdmin
+
+    async def run(services: Any) -> Any:
+        if args.routing_command == "add":
+            rid = await RoutingRules(services.db, services.clock).add(
+                args.name, position=args.position, team=args.team, sla_policy=args.policy,
+                channels=args.channel, organizations=args.organization, pays=args.pays,
+                organization_kinds=args.kind, faq_tags=args.faq_tag, priority=args.priority, tags=args.tag,
+                assign=args.assign, stop=args.stop)
+            return f"routing rule {rid} added"
+        if args.routing_command == "remove":
+            await SlaAdmin(services.db, services.clock).remove_rule(args.id)
+            return f"routing rule {args.id} removed"
+        return list(await RoutingRules(services.db, services.clock).list())
+
+    out = await _with_services(settings, run)
+    print(out if isinstance(out, str) else json.dumps(out, ensure_ascii=False, indent=None if args.json else 2))
+    return 0
+
+
+def add_sla_commands(sub: Any) -> None:
+    """Register `sla recompute` and `sla explain` on the main parser's subcommands."""
+    sla = sub.add_parser("sla", help="SLA: recompute from the event log, explain a policy").add_subparsers(
+        dest="sla_command", required=True
+    )
+    rc = sla.add_parser("recompute", help="rebuild every ticket's SLA figures from its events")
+    rc.add_argument("--open-only", action="store_true", help="only tickets still open")
+    rc.set_defaults(handler=cmd_sla_recompute)
+    ex = sla.add_parser("explain", help="due times of each target for a ticket created at START")
+    ex.add_argument("--policy", required=True)
+    ex.add_argument("--start", required=True, help="ISO date-time; without an offset, the policy's local time")
+    ex.add_argument("--json", action="store_true")
+    ex.set_defaults(handler=cmd_sla_explain)
+    po = sla.add_parser("policies", help="the policies, their targets (business minutes) and overrides")
+    po.add_argument("--json", action="store_true", help="one line")
+    po.set_defaults(handler=cmd_sla_admin)
+    tg = sla.add_parser("target", help="set one priority's targets, in business minutes; open tickets recomputed")
+    tg.add_argument("--policy", required=True)
+    tg.add_argument("--priority", required=True, choices=[p for p in PRIORITY_FR])
+    tg.add_argument("--kind", help="only for this organization kind (an override)")
+    tg.add_argument("--first-response", type=int)
+    tg.add_argument("--resolution", type=int)
+    tg.set_defaults(handler=cmd_sla_admin, json=False)
+    cl = sla.add_parser("closure", help="days the centre is closed").add_subparsers(dest="closure_command",
+                                                                                    required=True)
+    ca = cl.add_parser("add", help="close from START to END inclusive (local dates)")
+    ca.add_argument("start")
+    ca.add_argument("end")
+    ca.add_argument("--label")
+    ca.add_argument("--calendar")
+    cr = cl.add_parser("remove")
+    cr.add_argument("id", type=int)
+    cls = cl.add_parser("list")
+    cls.add_argument("--json", action="store_true")
+    for p in (ca, cr, cls):
+        p.set_defaults(handler=cmd_sla_admin)
+    ca.set_defaults(json=False)
+    cr.set_defaults(json=False)
+
+    routing = sub.add_parser("routing", help="routing rules, evaluated in order").add_subparsers(
+        dest="routing_command", required=True)
+    rl = routing.add_parser("list")
+    rl.add_argument("--json", action="store_true")
+    ra = routing.add_parser("add", help="conditions may repeat (any of them); unset conditions match anything")
+    ra.add_argument("name")
+    ra.add_argument("--position", type=int)
+    for flag in ("channel", "organization", "pays", "kind", "faq-tag", "tag"):
+        ra.add_argument(f"--{flag}", action="append", default=[])
+    ra.add_argument("--team")
+    ra.add_argument("--priority", choices=[p for p in PRIORITY_FR])
+    ra.add_argument("--assign", choices=["round_robin", "manual"])
+    ra.add_argument("--policy", help="SLA policy for the tickets this rule matches")
+    ra.add_argument("--stop", action="store_true", help="stop evaluating after this rule")
+    rr = routing.add_parser("remove")
+    rr.add_argument("id", type=int)
+    for p in (rl, ra, rr):
+        p.set_defaults(handler=cmd_routing)
+    ra.set_defaults(json=False)
+    rr.set_defaults(json=False)

@@ -1,0 +1,16 @@
+"""Typed keys of what the web edge stores on a request."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from helpdesk.app.sessions import StaffIdentity
+
+STAFF: web.RequestKey[StaffIdentity] = web.RequestKey("staff")
+CSRF: web.RequestKey[str] = web.RequestKey("csrf")
+FLASH_SHOWN: web.RequestKey[bool] = web.RequestKey("flash_shown")
+FLASH_COOKIE = "hd_flash"
+
+
+def current_staff(request: web.Request) -> StaffIdentity | None:
+    return request.get(STAFF)

@@ -1,0 +1,93 @@
+"""The staff queue: filters, saved views, keyset pages, polling for new tickets, bulk actions."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from multidict import MultiMapping
+
+from helpdesk.app.queue import OPEN, QueueFilter, with_view
+from helpdesk.domain.errors import UserError, ValidationError
+from helpdesk.domain.values import TicketStatus
+from helpdesk.web.auth import redirect, staff
+from helpdesk.web.context import ctx
+from helpdesk.web.render import render
+
+FILTER_KEYS = ("view", "status", "assignee", "team", "priority", "channel", "org", "pays", "tag", "q")
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def filter_from_query(query: MultiMapping[str]) -> QueueFilter:
+    status = query.get("status", "")
+    if status == "all":
+        statuses: tuple[str, ...] = ()
+    elif status in {s.value for s in TicketStatus}:
+        statuses = (status,)
+    else:
+        statuses = OPEN
+    f = QueueFilter(
+        statuses=statuses, assignee=query.get("assignee") or None, team_id=_int(query.get("team")),
+        priority=query.get("priority") or None, channel=query.get("channel") or None,
+        organization_id=_int(query.get("org")), pays=query.get("pays") or None, tag=query.get("tag") or None,
+        text=query.get("q") or None,
+    )
+    return with_view(f, query.get("view"))
+
+
+async def queue_page(request: web.Request) -> web.StreamResponse:
+    c, me = ctx(request), staff(request)
+    f = filter_from_query(request.query)
+    page = await c.queue.page(f, me=me.id, cursor=request.query.get("cursor") or None)
+    params = {k: request.query[k] for k in FILTER_KEYS if request.query.get(k)}
+    return render("queue.html", request, {
+        "page": page, "params": params, "counts": await c.queue.counts(me.id),
+        "choices": await c.queue.choices(), "health": await c.queue.health(),
+        "latest_id": await c.queue.latest_id(), "view": request.query.get("view", ""),
+    })
+
+
+async def queue_poll(request: web.Request) -> web.Response:
+    after = _int(request.query.get("after")) or 0
+    return web.json_response(await ctx(request).queue.new_since(after))
+
+
+async def bulk(request: web.Request) -> web.StreamResponse:
+    c, me = ctx(request), staff(request)
+    form = await request.post()
+    numbers = sorted({int(v) for v in form.getall("numbers", []) if isinstance(v, str) and v.isdigit()})
+    back = str(form.get("back", "/queue"))
+    back = back if back.startswith("/queue") else "/queue"
+    if not numbers:
+        raise redirect(request, back, "Sélectionnez au moins un ticket.")
+    action = form.get("action")
+    failed: list[str] = []
+    if action == "assign":
+        raw = str(form.get("assignee", ""))
+        assignee = None if raw in ("", "none") else _int(raw)
+        if raw not in ("", "none") and assignee is None:
+            raise ValidationError("membre de l'équipe invalide")
+        for n in numbers:
+            await c.services.tickets.assign(n, assignee, me.id)
+        done = f"{len(numbers)} ticket(s) attribué(s)."
+    elif action == "close":
+        for n in numbers:
+            try:
+                await c.services.tickets.set_status(n, TicketStatus.CLOSED, me.id)
+            except UserError:
+                failed.append(f"#{n}")
+        done = f"{len(numbers) - len(failed)} ticket(s) fermé(s)."
+    else:
+        raise ValidationError("action groupée inconnue")
+    if failed:
+        done += " Non modifiés : " + ", ".join(failed)
+    raise redirect(request, back, done)
+
+
+def routes() -> list[web.RouteDef]:
+    return [
+        web.get("/queue", queue_page),
+        web.get("/queue/poll", queue_poll),
+        web.post("/queue/bulk", bulk),
+    ]

@@ -1,0 +1,166 @@
+"""One ticket: the thread, FAQ suggestions, reply, note, assignment and the other staff actions."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import quote
+
+import nh3
+from aiohttp import web
+
+from helpdesk.domain.errors import ValidationError
+from helpdesk.domain.values import Priority, TicketStatus
+from helpdesk.web.auth import redirect, staff
+from helpdesk.web.context import ctx
+from helpdesk.web.render import render
+from helpdesk.web.security import EMAIL_CSP
+
+
+def _number(request: web.Request) -> int:
+    return int(request.match_info["number"])
+
+
+def _int_field(form: Any, name: str) -> int | None:
+    value = str(form.get(name, "")).strip().lstrip("#")
+    return int(value) if value.isdigit() else None
+
+
+async def ticket_page(request: web.Request, *, draft: str = "", warning: list[dict[str, Any]] | None = None,
+                      status: int = 200) -> web.StreamResponse:
+    c, me, number = ctx(request), staff(request), _number(request)
+    data = await c.view.page(number)
+    return render("ticket.html", request, {
+        "t": data,
+        "suggestions": await c.faq.search(data["latest_inbound_text"], limit=3),
+        "canned": await c.canned.list(),
+        "staff_list": await c.auth.staff(),
+        "teams": await c.view.teams(),
+        "viewers": c.presence.touch(number, me.id, me.name),
+        "draft": draft, "warning": warning or [],
+        "statuses": [s.value for s in TicketStatus], "priorities": [p.value for p in Priority],
+    }, status=status)
+
+
+async def show(request: web.Request) -> web.StreamResponse:
+    return await ticket_page(request)
+
+
+async def reply(request: web.Request) -> web.StreamResponse:
+    """Queue a reply; if someone else wrote since the page loaded, show it first and ask to confirm."""
+    c, me, number = ctx(request), staff(request), _number(request)
+    form = await request.post()
+    text = str(form.get("text", ""))
+    kind = str(form.get("kind", "reply"))
+    seen = _int_field(form, "seen_message_id") or 0
+    if not form.get("confirm"):
+        newer = await c.view.activity_since(number, seen, me.id)
+        if newer:
+            return await ticket_page(request, draft=text, warning=newer, status=409)
+    if kind == "note":
+        await c.services.tickets.add_note(number, me.id, text)
+        raise redirect(request, f"/tickets/{number}", "Note interne ajoutée.")
+    await c.services.tickets.reply(number, me.id, text)
+    raise redirect(request, f"/tickets/{number}", "Réponse mise en file d'envoi.")
+
+
+async def update(request: web.Request) -> web.StreamResponse:
+    """Status, priority, assignee, team and tags from the sidebar form (only what changed is recorded)."""
+    c, me, number = ctx(request), staff(request), _number(request)
+    form = await request.post()
+    tickets = c.services.tickets
+    if "priority" in form:
+        try:
+            await tickets.set_priority(number, Priority(str(form["priority"])), me.id)
+        except ValueError:
+            raise ValidationError("priorité inconnue") from None
+    if "assignee" in form:
+        raw = str(form["assignee"])
+        await tickets.assign(number, int(raw) if raw.isdigit() else None, me.id)
+    if "team" in form:
+        raw = str(form["team"])
+        await c.view.set_team(number, int(raw) if raw.isdigit() else None, me.id)
+    if "tags" in form:
+        await tickets.set_tags(number, re.split(r"[,;]", str(form["tags"])), me.id)
+    if "status" in form:
+        try:
+            target = TicketStatus(str(form["status"]))
+        except ValueError:
+            raise ValidationError("statut inconnu") from None
+        await tickets.set_status(number, target, me.id)
+    raise redirect(request, f"/tickets/{number}", "Ticket mis à jour.")
+
+
+async def merge(request: web.Request) -> web.StreamResponse:
+    me, number = staff(request), _number(request)
+    target = _int_field(await request.post(), "target")
+    if target is None:
+        raise ValidationError("indiquez le numéro du ticket qui garde la conversation")
+    await ctx(request).view.merge(number, target, me.id)
+    raise redirect(request, f"/tickets/{target}", f"Ticket n° {number} fusionné ici.")
+
+
+async def link(request: web.Request) -> web.StreamResponse:
+    me, number = staff(request), _number(request)
+    other = _int_field(await request.post(), "other")
+    if other is None:
+        raise ValidationError("indiquez le numéro du ticket à lier")
+    await ctx(request).view.link(number, other, me.id)
+    raise redirect(request, f"/tickets/{number}", f"Ticket lié au n° {other}.")
+
+
+async def faq_draft(request: web.Request) -> web.StreamResponse:
+    number = _number(request)
+    entry_id = await ctx(request).kb_admin.draft_from_ticket(number)
+    ctx(request).faq.invalidate()
+    raise redirect(request, f"/tickets/{number}",
+                   f"Brouillon d'entrée de FAQ « {entry_id} » proposé : un administrateur le relira avant publication.")
+
+
+async def attachment(request: web.Request) -> web.StreamResponse:
+    """Always a download: the stored content type is never trusted for display in the browser."""
+    number, att_id = _number(request), int(request.match_info["att"])
+    found = await ctx(request).view.attachment(number, att_id)
+    ascii_name = re.sub(r'[^A-Za-z0-9._-]+', "_", found.filename)[:120] or "piece-jointe"
+    return web.Response(body=found.data, headers={
+        "Content-Type": "application/octet-stream",
+        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(found.filename)}",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+    })
+
+
+async def message_html(request: web.Request) -> web.StreamResponse:
+    """The sanitised HTML of an e-mail, cleaned again here, under a CSP that forbids scripts and loads."""
+    number, msg_id = _number(request), int(request.match_info["msg"])
+    html = await ctx(request).view.message_html(number, msg_id)
+    clean = nh3.clean(html, url_schemes={"mailto"}, link_rel="noopener noreferrer nofollow")
+    page = (
+        "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Courriel (version HTML nettoyée)"
+        "</title></head><body>" + clean + "</body></html>"
+    )
+    return web.Response(text=page, content_type="text/html", headers={"Content-Security-Policy": EMAIL_CSP})
+
+
+async def activity(request: web.Request) -> web.Response:
+    c, me, number = ctx(request), staff(request), _number(request)
+    raw = request.query.get("after", "0")
+    after = int(raw) if raw.isdigit() else 0
+    return web.json_response({
+        "messages": await c.view.activity_since(number, after, me.id),
+        "viewers": c.presence.touch(number, me.id, me.name),
+    })
+
+
+def routes() -> list[web.RouteDef]:
+    return [
+        web.get(r"/tickets/{number:\d+}", show),
+        web.post(r"/tickets/{number:\d+}/reply", reply),
+        web.post(r"/tickets/{number:\d+}/update", update),
+        web.post(r"/tickets/{number:\d+}/merge", merge),
+        web.post(r"/tickets/{number:\d+}/link", link),
+        web.post(r"/tickets/{number:\d+}/faq-draft", faq_draft),
+        web.get(r"/tickets/{number:\d+}/attachments/{att:\d+}", attachment),
+        web.get(r"/tickets/{number:\d+}/messages/{msg:\d+}/html", message_html),
+        web.get(r"/tickets/{number:\d+}/activity", activity),
+    ]

@@ -1,0 +1,142 @@
+"""`helpdesk kb check|search|eval`: the FAQ from the command line (also `python -m knowledge_base.cli`).
+
+  check  [--kb DIR]                                   list the problems of a knowledge base; exit 1 if any
+  search [--kb DIR] [--limit N] [--json] QUERY        suggestions for QUERY ('-' reads standard input)
+  eval   [--kb DIR] --questions FILE.jsonl [--json]   hit@1, hit@3, MRR, abstention, against plain BM25
+
+Without --kb the bundled knowledge base (knowledge_base/entries) is used. Errors are one line on standard
+error and exit 1; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn, TextIO
+
+from knowledge_base.evaluation import compare, format_table, load_questions, unknown_ids
+from knowledge_base.loader import KbError, KbLoadError, check
+from knowledge_base.search import KnowledgeBase
+
+PROG = "helpdesk kb"
+BUNDLED = Path(__file__).resolve().with_name("entries")
+
+
+class UsageError(Exception):
+    """Bad arguments: reported in one line, exit 1."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="The FAQ: check it, search it, measure it.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    kb_help = "directory of Markdown entries (default: the bundled FAQ)"
+    p = sub.add_parser("check", help="list the problems of a knowledge base")
+    p.add_argument("--kb", type=Path, default=BUNDLED, help=kb_help)
+    p = sub.add_parser("search", help="suggest entries for a question ('-' reads standard input)")
+    p.add_argument("--kb", type=Path, default=BUNDLED, help=kb_help)
+    p.add_argument("--limit", type=_positive, default=3, help="at most N suggestions (default 3)")
+    p.add_argument("--json", action="store_true", help='print [{"id", "title", "score"}], best first')
+    p.add_argument("query", help="the question, or - to read it from standard input")
+    p = sub.add_parser("eval", help="measure the engine and a plain BM25 baseline on labelled questions")
+    p.add_argument("--kb", type=Path, default=BUNDLED, help=kb_help)
+    p.add_argument("--questions", type=Path, required=True, help='JSON lines {"q": ..., "expected": [ids]}')
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    return parser
+
+
+def _load(directory: Path) -> KnowledgeBase:
+    try:
+        return KnowledgeBase.load(directory)
+    except KbLoadError as exc:
+        count = len(exc.errors)
+        first = exc.errors[0] if exc.errors else "no entry"
+        more = f" (and {count - 1} more; run '{PROG} check --kb {directory}')" if count > 1 else ""
+        raise KbError(f"invalid knowledge base {directory}: {first}{more}") from None
+
+
+def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    problems = check(args.kb)
+    for line in problems:
+        print(line, file=err)
+    if problems:
+        print(f"{len(problems)} problem(s) in {args.kb}", file=err)
+        return 1
+    count = len(list(Path(args.kb).glob("*.md")))
+    print(f"{count} entries OK in {args.kb}", file=out)
+    return 0
+
+
+def cmd_search(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    query = sys.stdin.read() if args.query == "-" else args.query
+    kb = _load(args.kb)
+    suggestions = kb.search(query, limit=args.limit)
+    if args.json:
+        rows = [{"id": s.id, "title": s.title, "score": s.score} for s in suggestions]
+        print(json.dumps(rows, ensure_ascii=False), file=out)
+        return 0
+    if not suggestions:
+        print("no suggestion (no entry is likely enough to answer)", file=out)
+    for s in suggestions:
+        print(f"{s.score:.2f}  {s.id}  {s.title}", file=out)
+        print(f"      {s.snippet}", file=out)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    kb = _load(args.kb)
+    questions = load_questions(args.questions)
+    missing = unknown_ids(questions, {e.id for e in kb.entries})
+    if missing:
+        raise KbError(f"{args.questions}: expected ids not in {args.kb}: {', '.join(missing[:5])}"
+                      + (f" and {len(missing) - 5} more" if len(missing) > 5 else ""))
+    results = compare(kb, questions)
+    if args.json:
+        print(json.dumps({name: f.as_dict() for name, f in results.items()}, indent=2), file=out)
+    else:
+        print(f"{args.kb} — {args.questions}", file=out)
+        print(format_table(results), file=out)
+    return 0
+
+
+HANDLERS = {"check": cmd_check, "search": cmd_search, "eval": cmd_eval}
+
+
+def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+        return HANDLERS[args.command](args, out, err)
+    except UsageError as exc:
+        print(f"{PROG}: {exc} (see '{PROG} --help')", file=err)
+        return 1
+    except KbError as exc:
+        print(f"{PROG}: {exc}", file=err)
+        return 1
+    except SystemExit as exc:  # --help and --version exit through argparse
+        return exc.code if isinstance(exc.code, int) else 0
+    except OSError as exc:
+        print(f"{PROG}: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=err)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""Turn a message into weighted search terms for one index, and measure how typical of the FAQ it is.
+
+Each word of a sentence weighs the sentence's weight (questions more than context, see `email_text`)
+times how typical of the FAQ the word is: the log-ratio of its frequency in the entries to its frequency
+in general French ("shapefile", "délibération" are typical; "temps", "bureau" are not). A word that no
+entry uses is looked up among the known words as a typo ("metadonees" -> "métadonnées"), unless it is a
+real French word; otherwise it counts as unknown, which weighs against every suggestion.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from knowledge_base.email_text import sentences
+from knowledge_base.index import Index, bigrams, prefix
+from knowledge_base.normalize import Analyzer, general_frequencies, stem, zipf
+
+TYPO_MIN_LENGTH = 5
+TYPO_MIN_SIMILARITY = 82.0
+TYPO_WEIGHT = 0.8
+LOG_RATIO_CLIP = 8.0
+LOG_RATIO_UNKNOWN = -4.0  # log-ratio given to a word that no entry uses
+TYPICAL_LOW, TYPICAL_HIGH, TYPICAL_FLOOR = 0.0, 4.0, 0.3
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedQuery:
+    terms: dict[int, float]  # term id -> weight
+    unknown: float  # summed weight of the words that no entry uses
+    domain: float  # mean log-ratio of the words between the FAQ and general French
+
+
+def typicality(log_ratio: float) -> float:
+    """Weight in [TYPICAL_FLOOR, 1] of a word from its log-ratio between the FAQ and general French."""
+    share = (log_ratio - TYPICAL_LOW) / (TYPICAL_HIGH - TYPICAL_LOW)
+    return max(TYPICAL_FLOOR, min(1.0, TYPICAL_FLOOR + (1.0 - TYPICAL_FLOOR) * share))
+
+
+def log_ratio(word: str, word_stem: str, frequency: Mapping[str, float]) -> float:
+    """log P(word | the FAQ) / P(word | general French), clipped; LOG_RATIO_UNKNOWN when the FAQ lacks it."""
+    share = frequency.get(word_stem, 0.0)
+    if not share:
+        return LOG_RATIO_UNKNOWN
+    counts, total = general_frequencies()
+    general = (counts.get(word, 0) + 1) / total
+    return max(-LOG_RATIO_CLIP, min(LOG_RATIO_CLIP, math.log(share / general)))
+
+
+class QueryParser:
+    """Parses messages against one index; holds the typo candidates of that index."""
+
+    def __init__(self, index: Index, analyzer: Analyzer) -> None:
+        self.index = index
+        self.analyzer = analyzer
+        by_letter: dict[str, list[str]] = {}
+        for word in index.words:
+            if len(word) >= TYPO_MIN_LENGTH - 1 and not word.isdigit():
+                by_letter.setdefault(word[0], []).append(word)
+        self._typo_candidates = by_letter
+
+    def parse(self, message: str) -> ParsedQuery:
+        vocab, params = self.index.vocab, self.index.params
+        terms: dict[int, float] = {}
+        unknown: dict[str, float] = {}
+        ratio_sum = ratio_weight = 0.0
+
+        def add(term: str, weight: float) -> None:
+            tid = vocab.get(term)
+            if tid is not None and weight > terms.get(tid, 0.0):
+                terms[tid] = weight
+
+        for sentence in sentences(message):
+            stems: list[str] = []
+            for word in self.analyzer.surface(sentence.text):
+                s = stem(word)
+                if word.isdigit():
+                    if s in vocab:
+                        stems.append(s)
+                        add(s, sentence.weight * TYPICAL_FLOOR)
+                    continue
+                ratio = log_ratio(word, s, self.index.frequency)
+                ratio_sum += sentence.weight * ratio
+                ratio_weight += sentence.weight
+                weight = sentence.weight * typicality(ratio)
+                if s not in vocab:
+                    fixed = self.correct(word)
+                    if fixed is None:
+                        unknown[s] = max(unknown.get(s, 0.0), weight)
+                        continue
+                    word, s, weight = fixed, self.index.words[fixed], weight * TYPO_WEIGHT
+                stems.append(s)
+                add(s, weight)
+                pre = prefix(word)
+                if pre is not None and params.prefixes:
+                    add(pre, weight * params.prefixes)
+            if params.bigrams:
+                for pair in bigrams(stems):
+                    add(pair, sentence.weight * params.bigrams)
+        domain = ratio_sum / ratio_weight if ratio_weight else 0.0
+        return ParsedQuery(terms=terms, unknown=sum(unknown.values()), domain=domain)
+
+    def correct(self, word: str) -> str | None:
+        """The known word closest to an unknown one, when it is a likely typo."""
+        if len(word) < TYPO_MIN_LENGTH or zipf(word) > 0:
+            return None  # short, or a real French word that the FAQ does not use: not a typo
+        choices = self._typo_candidates.get(word[0])
+        if not choices:
+            return None
+        found = process.extractOne(word, choices, scorer=fuzz.ratio, score_cutoff=TYPO_MIN_SIMILARITY)
+        return str(found[0]) if found else None

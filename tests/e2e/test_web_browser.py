@@ -1,0 +1,188 @@
+"""The staff UI and the public FAQ in a real headless Chromium (Debian's chromium + chromedriver, Selenium).
+
+Covers: log in, find a ticket in the queue, insert a FAQ suggestion, send a reply and see it queued for
+the channel, search the public FAQ with instant results. Skipped only where no browser is installed
+(`.ci/install-browser` installs it). Set HELPDESK_SCREENSHOTS_DIR=docs to refresh docs/queue.png and
+docs/ticket.png.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from helpdesk.db.tables import Outbox
+from tests.support.browser_seed import seed_demo
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+NO_BROWSER = (
+    "browser tests skipped: no headless Chromium here (/usr/bin/chromium and /usr/bin/chromedriver); "
+    "install them with .ci/install-browser (apt-get install chromium chromium-driver)"
+)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()), reason=NO_BROWSER),
+]
+
+
+@dataclass
+class LiveServer:
+    url: str
+    loop: asyncio.AbstractEventLoop
+    services: Any
+    ticket: int
+
+    def run(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=60)
+
+
+@pytest.fixture
+def live(tmp_path: Path, sqlite_template: Path) -> Iterator[LiveServer]:
+    """The real application on 127.0.0.1 (ephemeral port), served by its own event loop in a thread."""
+    from aiohttp import web
+
+    from helpdesk.bootstrap import build
+    from helpdesk.config import Settings
+    from helpdesk.web.app import make_app
+
+    shutil.copy(sqlite_template, tmp_path / "browser.sqlite3")
+    url = f"sqlite+aiosqlite:///{tmp_path / 'browser.sqlite3'}"
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+
+    def run(coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout=120)
+
+    services = build(Settings(database_url=url, public_url="http://127.0.0.1", smtp_enabled=False))
+    ticket = run(seed_demo(services))
+
+    async def start() -> tuple[web.AppRunner, int]:
+        runner = web.AppRunner(make_app(services), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return runner, port
+
+    runner, port = run(start())
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", loop, services, ticket)
+    finally:
+        run(runner.cleanup())
+        run(services.db.dispose())
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Any]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1440,1000",
+                 "--lang=fr-FR"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.implicitly_wait(0)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(tmp_path / "profile", ignore_errors=True)
+
+
+def _wait(driver: Any, condition: Any, timeout: float = 10) -> Any:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout).until(condition)
+
+
+def _shot(driver: Any, name: str, tmp_path: Path) -> None:
+    target = Path(os.environ.get("HELPDESK_SCREENSHOTS_DIR") or tmp_path)
+    target.mkdir(parents=True, exist_ok=True)
+    height = driver.execute_script("return document.body.scrollHeight")
+    driver.set_window_size(1440, max(900, min(int(height) + 160, 1800)))
+    driver.execute_script("window.scrollTo(0, 0)")
+    assert driver.save_screenshot(str(target / name))
+
+
+def test_staff_login_queue_suggestion_reply_and_public_faq(live: LiveServer, browser: Any, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+
+    d = browser
+    d.get(live.url + "/queue")
+    _wait(d, ec.url_contains("/login"))  # anonymous: sent to the login form
+    d.find_element(By.NAME, "email").send_keys("claire.martin@craig.fr")
+    d.find_element(By.NAME, "password").send_keys("motdepasse-solide")
+    d.find_element(By.CSS_SELECTOR, "form[action='/login'] button[type=submit]").click()
+    _wait(d, ec.url_contains("/queue"))
+    assert "File des tickets" in d.find_element(By.TAG_NAME, "h1").text
+    _shot(d, "queue.png", tmp_path)
+
+    # Find the ticket with the text search.
+    search = d.find_element(By.NAME, "q")
+    search.send_keys("budget primitif")
+    search.submit()
+    _wait(d, ec.url_contains("q=budget"))
+    rows = d.find_elements(By.CSS_SELECTOR, "table.queue tbody tr")
+    assert len(rows) == 1 and f"#{live.ticket}" in rows[0].text
+    rows[0].find_element(By.CSS_SELECTOR, "a.subject").click()
+    _wait(d, ec.url_contains(f"/tickets/{live.ticket}"))
+
+    # One click inserts the first FAQ suggestion into the reply box.
+    suggestion = d.find_element(By.CSS_SELECTOR, ".suggestions li")
+    d.find_element(By.CSS_SELECTOR, "[data-insert='sugg-1']").click()
+    box = d.find_element(By.ID, "reply-text")
+    inserted = box.get_property("value")
+    assert len(inserted) > 80, inserted
+    assert suggestion.find_element(By.CLASS_NAME, "snippet").text[:30].split()[0] in inserted
+    box.send_keys("\n\nBien cordialement,\nClaire")
+    _shot(d, "ticket.png", tmp_path)
+
+    d.find_element(By.CSS_SELECTOR, "form.reply button[value='reply']").click()
+    _wait(d, ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".flash"), "Réponse mise en file d'envoi."))
+    last = d.find_elements(By.CSS_SELECTOR, ".thread li.msg")[-1]
+    assert "msg-outbound" in last.get_attribute("class")
+    assert "en file d'envoi" in last.text and "Courriel" in last.text and "Bien cordialement" in last.text
+
+    async def queued() -> list[tuple[str, str]]:
+        async with live.services.db.transaction() as s:
+            return [(o.channel, o.payload["to"]) for o in (await s.scalars(select(Outbox))).all()]
+
+    assert live.run(queued()) == [("email", "sylvie.roux@mairie-riom.fr")]
+
+    # No script was refused by our own CSP along the way.
+    csp_errors = [e for e in d.get_log("browser") if "Content Security Policy" in e.get("message", "")]
+    assert csp_errors == []
+
+    # The public FAQ: instant results while typing, then an entry page.
+    d.delete_all_cookies()
+    d.get(live.url + "/faq")
+    d.find_element(By.ID, "faq-q").send_keys("publier le budget en open data")
+    _wait(d, lambda drv: drv.find_elements(By.CSS_SELECTOR, "#faq-results li a"), timeout=20)
+    first = d.find_element(By.CSS_SELECTOR, "#faq-results li a")
+    title = first.text
+    first.click()
+    _wait(d, ec.url_contains("/faq/"))
+    assert d.find_element(By.TAG_NAME, "h1").text == title
+    assert "Vous n'avez pas trouvé votre réponse" in d.page_source
+

@@ -1,0 +1,189 @@
+"""The email ingest path on both databases: attachments, automatic mail, bounces, quarantine, acknowledgements."""
+
+from __future__ import annotations
+
+import email.policy
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from channels.email.ingest import build_ingest, reprocessor
+from helpdesk.app.acknowledge import AcknowledgementHook, AckPolicy
+from helpdesk.app.bounces import AUTOMATIC_IGNORED, ClearBouncingHook
+from helpdesk.app.intake import IntakeContext, IntakeService
+from helpdesk.app.quarantine import HELD, REPROCESSED, QuarantineService
+from helpdesk.app.tickets import TicketService
+from helpdesk.db.engine import Database
+from helpdesk.db.tables import Attachment, Blob, Contact, Event, Outbox, Quarantine, Ticket
+from helpdesk.domain.errors import ValidationError
+from helpdesk.domain.values import IntakeAction
+from helpdesk.ports import FixedClock
+
+ADDR = "assistance@craig.fr"
+
+
+def mail(mid: str, *, sender: str = "Sylvie Martin <sylvie@mairie-exemple.fr>", subject: str = "Budget primitif",
+         body: str = "Bonjour,\nComment publier notre budget ?\n", **headers: str) -> EmailMessage:
+    m = EmailMessage()
+    m["From"], m["To"], m["Subject"], m["Message-ID"] = sender, ADDR, subject, mid
+    for k, v in headers.items():
+        m[k.replace("_", "-")] = v
+    m.set_content(body)
+    return m
+
+
+def raw(m: EmailMessage) -> bytes:
+    return m.as_bytes(policy=email.policy.SMTP)
+
+
+async def count(db: Database, model: Any, *where: Any) -> int:
+    async with db.transaction() as s:
+        return int(await s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+async def test_attachments_and_inline_images_are_stored_with_safe_names(db: Database, clock: FixedClock) -> None:
+    m = mail("<att@x>", body="Bonjour,\nvoici le fichier.\n\n"
+                              "Le 2 mars 2026 à 09:00, CRAIG <assistance@craig.fr> a écrit :\n"
+                              "> Pouvez-vous envoyer le fichier ?\n")
+    m.add_alternative("<p>Bonjour,</p><p>voici le fichier.<img src='cid:logo@x'></p>", subtype="html")
+    m.get_payload()[1].add_related(b"\x89PNG fake", maintype="image", subtype="png", cid="<logo@x>")  # type: ignore[index]
+    m.add_attachment(b"%PDF-1.4 budget", maintype="application", subtype="pdf", filename="../../etc/passwd")
+    m.add_attachment(b"a;b\n1;2\n", maintype="text", subtype="csv", filename="budget 2026 àéè.csv")
+    result = await build_ingest(db, clock, IntakeService(db, clock)).process(raw(m))
+    assert result.action is IntakeAction.CREATED
+    async with db.transaction() as s:
+        atts = (await s.scalars(select(Attachment).order_by(Attachment.id))).all()
+        names = [(a.filename, a.inline, a.content_id) for a in atts]
+        assert names == [("piece-jointe-1.png", True, "logo@x"), ("passwd", False, None),
+                         ("budget 2026 àéè.csv", False, None)]
+        for a in atts:
+            assert await s.get(Blob, a.sha256) is not None
+    data = await TicketService(db, clock).get_json(result.ticket_number or 0)
+    assert data["messages"][0]["text"] == "Bonjour,\nvoici le fichier."
+
+
+async def test_out_of_office_without_reference_makes_no_ticket_but_keeps_raw(db: Database, clock: FixedClock) -> None:
+    ingest = build_ingest(db, clock, IntakeService(db, clock))
+    ooo = mail("<ooo@x>", subject="Réponse automatique : absence du bureau", Auto_Submitted="auto-replied")
+    result = await ingest.process(raw(ooo))
+    assert result.action is IntakeAction.IGNORED and result.ticket_number is None
+    assert await count(db, Ticket) == 0 and await count(db, Blob) == 1
+    async with db.transaction() as s:
+        ev = (await s.scalars(select(Event).where(Event.kind == AUTOMATIC_IGNORED))).one()
+        assert ev.data["reason"] == "Auto-Submitted: auto-replied"
+
+
+async def test_automatic_reply_on_a_ticket_is_stored_without_status_change(db: Database, clock: FixedClock) -> None:
+    ingest = build_ingest(db, clock, IntakeService(db, clock))
+    first = await ingest.process(raw(mail("<q@x>")))
+    n = first.ticket_number or 0
+    from helpdesk.domain.values import TicketStatus
+
+    await TicketService(db, clock).set_status(n, TicketStatus.RESOLVED, None)
+    ooo = mail("<ooo2@x>", subject="Absence du bureau", In_Reply_To="<q@x>", X_Autoreply="yes")
+    result = await ingest.process(raw(ooo))
+    assert result.action is IntakeAction.APPENDED and result.ticket_number == n
+    data = await TicketService(db, clock).get_json(n)
+    assert data["status"] == "resolved" and data["messages"][-1]["automatic"]
+
+
+async def test_unknown_bounce_marks_contact_and_human_mail_clears_it(db: Database, clock: FixedClock) -> None:
+    ingest = build_ingest(db, clock, IntakeService(db, clock, [ClearBouncingHook()]))
+    await ingest.process(raw(mail("<s1@x>")))
+    dsn = mail("<dsn@x>", sender="MAILER-DAEMON@mx.example", subject="Mail delivery failed",
+               X_Failed_Recipients="sylvie@mairie-exemple.fr")
+    result = await ingest.process(raw(dsn), envelope_sender="")
+    assert result.action is IntakeAction.IGNORED and "marked as bouncing" in result.reason
+    assert await count(db, Contact, Contact.bouncing.is_(True)) == 1  # type: ignore[attr-defined]
+    await ingest.process(raw(mail("<s2@x>", subject="Autre question")))
+    assert await count(db, Contact, Contact.bouncing.is_(True)) == 0  # type: ignore[attr-defined]
+
+
+class Boom:
+    async def after_intake(self, ctx: IntakeContext) -> None:
+        raise RuntimeError("bug in a hook")
+
+
+async def test_quarantine_holds_failures_and_reprocess_stores_them(db: Database, clock: FixedClock) -> None:
+    broken = build_ingest(db, clock, IntakeService(db, clock, [Boom()]))
+    held = await broken.process(raw(mail("<bug@x>")))
+    assert held.action is IntakeAction.IGNORED and "quarantined (#1)" in held.reason
+    nosender = await broken.process(b"Subject: sans expediteur\r\n\r\ntexte\r\n")
+    assert "no sender address" in nosender.reason
+    service = QuarantineService(db, clock, IntakeService(db, clock))
+    items = await service.list()
+    assert [(i.id, i.status, i.sender) for i in items] == [(1, HELD, "sylvie@mairie-exemple.fr"), (2, HELD, None)]
+    assert await service.count_held() == 2
+    fixed = QuarantineService(db, clock, reprocessors={"email": reprocessor(db, clock, IntakeService(db, clock))})
+    result = await fixed.reprocess(1)
+    assert result.action is IntakeAction.CREATED
+    with pytest.raises(ValidationError, match="still fails"):
+        await fixed.reprocess(2)
+    with pytest.raises(ValidationError, match="already reprocessed"):
+        await fixed.reprocess(1)
+    statuses = {i.id: (i.status, i.ticket_number) for i in await fixed.list(None)}
+    assert statuses == {1: (REPROCESSED, result.ticket_number), 2: (HELD, None)}
+    assert await count(db, Quarantine) == 2
+
+
+def ack_hook(**policy: Any) -> AcknowledgementHook:
+    return AcknowledgementHook(own_addresses=[ADDR], public_url="https://assistance.craig.fr/",
+                               mail_domain="craig.fr", policy=AckPolicy(**policy))
+
+
+async def acks(db: Database) -> list[dict[str, Any]]:
+    async with db.transaction() as s:
+        return [dict(o.payload) for o in (await s.scalars(select(Outbox).order_by(Outbox.id))).all()]
+
+
+async def test_acknowledgement_text_suggestions_and_headers(db: Database, clock: FixedClock) -> None:
+    async def suggest(text: str) -> list[dict[str, Any]]:
+        assert "budget" in text.lower()
+        return [{"id": "budget-format-publication-open-data", "title": "Publier un budget", "score": 0.9}]
+
+    ingest = build_ingest(db, clock, IntakeService(db, clock, [ack_hook()]), suggest=suggest)
+    await ingest.process(raw(mail("<n1@x>")))
+    await ingest.process(raw(mail("<n2@x>", In_Reply_To="<n1@x>")))  # a reply: no second acknowledgement
+    [ack] = await acks(db)
+    assert ack["to"] == "sylvie@mairie-exemple.fr" and ack["auto_submitted"] == "auto-replied"
+    assert ack["subject"] == "[#1000] Accusé de réception : Budget primitif"
+    assert ack["in_reply_to"] == "<n1@x>" and ack["message_id"].endswith("@craig.fr>")
+    assert "[#1000]" in ack["text"]
+    assert "- Publier un budget : https://assistance.craig.fr/faq/budget-format-publication-open-data" in ack["text"]
+
+
+async def test_no_suggestions_when_the_faq_engine_fails_or_abstains(db: Database, clock: FixedClock) -> None:
+    async def broken(text: str) -> list[dict[str, Any]]:
+        raise RuntimeError("index not built")
+
+    ingest = build_ingest(db, clock, IntakeService(db, clock, [ack_hook()]), suggest=broken)
+    await ingest.process(raw(mail("<f1@x>")))
+    [ack] = await acks(db)
+    assert "FAQ" not in ack["text"] and "[#1000]" in ack["text"]
+
+
+async def test_acknowledgements_are_rate_limited_and_never_answer_machines(db: Database, clock: FixedClock) -> None:
+    ingest = build_ingest(db, clock, IntakeService(db, clock, [ack_hook(per_sender=2, loop_messages=50)]))
+    for i in range(4):
+        await ingest.process(raw(mail(f"<r{i}@x>", subject=f"Question {i}")))
+    assert len(await acks(db)) == 2
+    await ingest.process(raw(mail("<bulk@x>", sender="news@lettre.example", Precedence="bulk", subject="Lettre",
+                                  In_Reply_To="<r0@x>")))
+    await ingest.process(raw(mail("<self@x>", sender=ADDR, subject="Envoyé par nous-mêmes")))
+    assert len(await acks(db)) == 2
+    async with db.transaction() as s:
+        reasons = (await s.scalars(select(Event.data).where(Event.kind == "ack.suppressed"))).all()
+    assert len(reasons) == 2 and all("rate limit" in r["reason"] for r in reasons)
+
+
+async def test_loop_guard_stops_automatic_messages_to_a_chatty_robot(db: Database, clock: FixedClock) -> None:
+    ingest = build_ingest(db, clock, IntakeService(db, clock, [ack_hook(per_sender=100, loop_messages=3)]))
+    for i in range(5):  # a misconfigured robot writing new mail every few seconds
+        await ingest.process(raw(mail(f"<robot{i}@x>", sender="robot@outil.example", subject=f"Alerte {i}")))
+        clock.advance(seconds=5)
+    assert len(await acks(db)) == 2
+    clock.advance(hours=1)
+    await ingest.process(raw(mail("<robot-late@x>", sender="robot@outil.example", subject="Alerte tardive")))
+    assert len(await acks(db)) == 3

@@ -1,0 +1,147 @@
+"""`helpdesk kb check|search|eval` through knowledge_base.cli.main, on a knowledge base written by the test."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from knowledge_base.cli import main
+from tests.unit.test_kb_search import write_kb
+
+
+@pytest.fixture(scope="module")
+def kb_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_kb(tmp_path_factory.mktemp("cli") / "entries")
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def assert_one_line_error(err: str) -> None:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("helpdesk kb: ")
+    assert "Traceback" not in err
+
+
+def test_check_ok(kb_dir: Path) -> None:
+    code, out, err = run("check", "--kb", str(kb_dir))
+    assert (code, err) == (0, "")
+    assert "8 entries OK" in out
+
+
+def test_check_lists_problems(kb_dir: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "kb"
+    write_kb(broken)
+    (broken / "csv-encodage-utf8.md").write_text("pas de front matter\n", encoding="utf-8")
+    (broken / "autre.md").write_text("---\nid: Autre\n---\ntexte\n", encoding="utf-8")
+    code, out, err = run("check", "--kb", str(broken))
+    assert code == 1 and out == ""
+    assert "csv-encodage-utf8.md: no front matter" in err
+    assert "autre.md: missing field 'title'" in err
+    assert "autre.md: id 'Autre' is not a slug" in err
+
+
+def test_search_json_shape(kb_dir: Path) -> None:
+    code, out, err = run("search", "--kb", str(kb_dir), "--json", "où trouver le SIRET de la mairie ?")
+    assert (code, err) == (0, "")
+    rows = json.loads(out)
+    assert isinstance(rows, list) and 1 <= len(rows) <= 3
+    assert all(set(row) == {"id", "title", "score"} for row in rows)
+    assert rows[0]["id"] == "siret-trouver-collectivite"
+    assert all(isinstance(r["score"], float) and 0 <= r["score"] <= 1 for r in rows)
+    assert [r["score"] for r in rows] == sorted((r["score"] for r in rows), reverse=True)
+
+
+@pytest.mark.parametrize("query", ["ma photocopieuse ne marche plus", "merci pour votre réponse", "bonjour", ""])
+def test_search_json_abstains_with_an_empty_list(kb_dir: Path, query: str) -> None:
+    code, out, _ = run("search", "--kb", str(kb_dir), "--json", query)
+    assert code == 0
+    assert json.loads(out) == []
+
+
+def test_search_limit_and_text_output(kb_dir: Path) -> None:
+    query = "publier un jeu de données avec sa licence et ses métadonnées sur data.gouv.fr"
+    code, out, _ = run("search", "--kb", str(kb_dir), "--json", "--limit", "1", query)
+    assert code == 0 and len(json.loads(out)) == 1
+    code, out, _ = run("search", "--kb", str(kb_dir), "comment créer la BAL de la commune ?")
+    assert code == 0
+    assert out.splitlines()[0].split()[1] == "bal-base-adresse-locale"
+    code, out, _ = run("search", "--kb", str(kb_dir), "ma photocopieuse ne marche plus")
+    assert code == 0 and out.startswith("no suggestion")
+
+
+def test_search_reads_standard_input(kb_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    email = "Bonjour,\n\nLes accents de mon CSV sont cassés, comment l'enregistrer en UTF-8 ?\n\nCordialement,\nJean\n"
+    monkeypatch.setattr("sys.stdin", io.StringIO(email))
+    code, out, _ = run("search", "--kb", str(kb_dir), "--json", "-")
+    assert code == 0
+    assert json.loads(out)[0]["id"] == "csv-encodage-utf8"
+
+
+def test_search_uses_the_bundled_knowledge_base_by_default() -> None:
+    code, out, err = run("search", "--json", "Comment enregistrer un CSV en UTF-8 depuis Excel ?")
+    assert (code, err) == (0, "")
+    assert isinstance(json.loads(out), list)
+
+
+def test_eval_prints_both_engines(kb_dir: Path, tmp_path: Path) -> None:
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("\n".join(json.dumps(q, ensure_ascii=False) for q in [
+        {"q": "où trouver le siret de la mairie ?", "expected": ["siret-trouver-collectivite"]},
+        {"q": "comment créer la BAL ?", "expected": ["bal-base-adresse-locale"]},
+        {"q": "ma photocopieuse ne marche plus", "expected": []},
+    ]) + "\n", encoding="utf-8")
+    code, out, err = run("eval", "--kb", str(kb_dir), "--questions", str(questions))
+    assert (code, err) == (0, "")
+    assert "engine" in out and "bm25" in out and "hit@1" in out
+    code, out, _ = run("eval", "--kb", str(kb_dir), "--questions", str(questions), "--json")
+    figures = json.loads(out)
+    assert set(figures) == {"engine", "bm25"}
+    assert figures["engine"]["hit_at_1"] == 1.0 and figures["engine"]["out_of_scope_abstained"] == 1.0
+    assert figures["bm25"]["out_of_scope_abstained"] == 0.0
+    assert {"hit_at_3", "mrr", "in_scope_abstained", "in_scope", "out_of_scope"} <= set(figures["engine"])
+
+
+@pytest.mark.parametrize("argv", [
+    ("frobnicate",),
+    ("search",),
+    ("search", "--limit", "0", "x"),
+    ("search", "--limit", "deux", "x"),
+    ("eval",),
+])
+def test_bad_arguments_give_one_line_and_exit_1(argv: tuple[str, ...]) -> None:
+    code, out, err = run(*argv)
+    assert code == 1 and out == ""
+    assert_one_line_error(err)
+
+
+def test_bad_knowledge_base_or_questions_give_one_line_and_exit_1(kb_dir: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _, err = run("search", "--kb", str(empty), "x")
+    assert code == 1
+    assert_one_line_error(err)
+    code, _, err = run("eval", "--kb", str(kb_dir), "--questions", str(tmp_path / "absent.jsonl"))
+    assert code == 1
+    assert_one_line_error(err)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"q": "x", "expected": ["n-existe-pas"]}\n{"q": oops}\n', encoding="utf-8")
+    code, _, err = run("eval", "--kb", str(kb_dir), "--questions", str(bad))
+    assert code == 1 and "bad.jsonl:2" in err
+    assert_one_line_error(err)
+    bad.write_text('{"q": "x", "expected": ["n-existe-pas"]}\n', encoding="utf-8")
+    code, _, err = run("eval", "--kb", str(kb_dir), "--questions", str(bad))
+    assert code == 1 and "n-existe-pas" in err
+    assert_one_line_error(err)
+
+
+def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    assert "check" in capsys.readouterr().out

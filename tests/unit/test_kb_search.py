@@ -1,0 +1,294 @@
+"""FAQ search on a small knowledge base written by the test: ranking, analysis, abstention, suggestions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from knowledge_base import Entry, KbLoadError, KnowledgeBase, Suggestion
+from knowledge_base.evaluation import Bm25Baseline, Question, compare, fit_calibration, load_questions, measure
+from knowledge_base.search import COHORT_CAP, COHORT_QUANTILE, out_of_scope_messages
+
+SHARED_EVAL = Path(__file__).resolve().parents[3] / "shared" / "eval"
+
+ENTRIES: dict[str, tuple[str, list[str], list[str], str]] = {
+    "csv-encodage-utf8": (
+        "Comment enregistrer un fichier CSV en UTF-8 pour garder les accents ?",
+        ["csv", "encodage", "tableur"],
+        ["Les accents de mon CSV deviennent des caractères bizarres, que faire ?",
+         "Comment exporter un tableau Excel en CSV UTF-8 ?",
+         "Validata signale un problème d'encodage sur mon fichier"],
+        "Un fichier **CSV** publié en open data doit être encodé en *UTF-8*. Dans Excel, choisissez "
+        "« CSV UTF-8 (délimité par des virgules) » dans la liste des types de fichier. Avec LibreOffice Calc, "
+        "cochez « Éditer les paramètres du filtre » et choisissez le jeu de caractères Unicode (UTF-8). "
+        "Si les lettres accentuées s'affichent en Ã©, le fichier a été lu avec le mauvais encodage : "
+        "rouvrez-le en précisant UTF-8 au lieu de l'ouvrir par double-clic.",
+    ),
+    "siret-trouver-collectivite": (
+        "Où trouver le numéro SIRET de la commune ?",
+        ["identifiants", "siret", "siren"],
+        ["Quel SIRET mettre dans le fichier du budget ?",
+         "Quelle différence entre SIREN et SIRET ?",
+         "Le SIRET de la mairie est-il le même que celui de l'école ?"],
+        "Le **SIRET** (14 chiffres) identifie un établissement ; le SIREN (9 chiffres) identifie la "
+        "collectivité elle-même. Retrouvez le SIRET de la mairie sur l'annuaire des entreprises "
+        "(https://annuaire-entreprises.data.gouv.fr) en cherchant le nom de la commune, puis recopiez les "
+        "14 chiffres sans espace dans la colonne prévue par le schéma.",
+    ),
+    "metadonnees-fiche-minimale": (
+        "Quelles métadonnées remplir au minimum pour décrire un jeu de données ?",
+        ["metadonnees", "description", "qualite"],
+        ["Que mettre dans la description d'un jeu de données ?",
+         "Quels champs de la fiche sont indispensables ?",
+         "Comment améliorer le score de qualité sur data.gouv.fr ?"],
+        "## Les rubriques indispensables\n\n- un **titre** précis : quoi, où, quand ;\n- une description du "
+        "contenu et des colonnes ;\n- la licence, la fréquence de mise à jour, la couverture temporelle et "
+        "spatiale ;\n- des mots-clés.\n\nCes métadonnées alimentent le score de qualité affiché par "
+        "data.gouv.fr et permettent aux réutilisateurs de trouver vos données.",
+    ),
+    "shapefile-fichiers-manquants": (
+        "Mon shapefile ne s'ouvre pas dans QGIS, que manque-t-il ?",
+        ["shapefile", "sig", "qgis"],
+        ["Le prestataire m'a envoyé seulement le .shp, QGIS refuse de l'ouvrir",
+         "Quels fichiers accompagnent un shapefile ?"],
+        "Un shapefile n'est pas un fichier unique : le `.shp` (géométries) doit être accompagné au minimum du "
+        "`.shx` (index) et du `.dbf` (attributs), et du `.prj` qui décrit la projection (Lambert 93, EPSG:2154). "
+        "Demandez l'archive complète au prestataire, ou préférez le format GeoPackage (un seul fichier .gpkg).",
+    ),
+    "datagouv-publier-premier-jeu": (
+        "Comment publier un premier jeu de données sur data.gouv.fr ?",
+        ["publication", "datagouv"],
+        ["Quelles étapes pour mettre en ligne un fichier sur data.gouv.fr ?",
+         "Faut-il créer une organisation avant de publier ?"],
+        "1. Créez un compte personnel puis rejoignez (ou créez) l'**organisation** de la collectivité.\n"
+        "2. Cliquez sur « Publier sur data.gouv.fr », choisissez « Un jeu de données ».\n"
+        "3. Renseignez le titre, la description, la licence (Licence Ouverte 2.0) et la fréquence de mise à jour.\n"
+        "4. Ajoutez le fichier comme ressource principale, puis publiez.",
+    ),
+    "bal-base-adresse-locale": (
+        "Comment créer la Base Adresse Locale de la commune ?",
+        ["adresses", "bal"],
+        ["Quel outil pour numéroter les rues et publier nos adresses ?",
+         "Les secours ne trouvent pas une maison, comment corriger son adresse ?"],
+        "Utilisez l'éditeur gratuit Mes Adresses (https://mes-adresses.data.gouv.fr) : créez la Base Adresse "
+        "Locale (BAL) à partir des adresses existantes, corrigez les numéros et la position de chaque adresse, "
+        "puis publiez-la. Elle alimente la Base Adresse Nationale, utilisée par les secours et les GPS.",
+    ),
+    "licence-ouverte-choisir": (
+        "Quelle licence choisir pour publier les données de la collectivité ?",
+        ["licence", "juridique"],
+        ["Licence Ouverte ou ODbL, laquelle choisir ?",
+         "Peut-on interdire l'usage commercial de nos données ?"],
+        "Les administrations choisissent une licence de la liste fixée par décret : la **Licence Ouverte "
+        "2.0** d'Etalab (réutilisation libre avec mention de la source) dans la plupart des cas, ou l'ODbL "
+        "(partage à l'identique). Une licence interdisant l'usage commercial (Creative Commons NC) n'est pas "
+        "permise pour des données publiques.",
+    ),
+    "cada-demande-document": (
+        "Un administré demande un document administratif, que faire ?",
+        ["juridique", "cada", "communication"],
+        ["Quel délai pour répondre à une demande de document ?",
+         "Que se passe-t-il si la mairie ne répond pas à une demande CADA ?"],
+        "Le droit d'accès aux documents administratifs s'applique à toutes les collectivités. Vous avez un "
+        "mois pour répondre ; le silence vaut refus et le demandeur peut saisir la CADA. Occultez les "
+        "mentions protégées (vie privée, secret des affaires) avant de communiquer le document.",
+    ),
+}
+
+
+def entry_text(entry_id: str) -> str:
+    title, tags, questions, body = ENTRIES[entry_id]
+    lines = ["---", f"id: {entry_id}", f"title: {json.dumps(title, ensure_ascii=False)}", f"tags: {json.dumps(tags)}",
+             "questions:", *[f"  - {json.dumps(q, ensure_ascii=False)}" for q in questions], "lang: fr", "---", body]
+    return "\n".join(lines) + "\n"
+
+
+def write_kb(directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    for entry_id in ENTRIES:
+        (directory / f"{entry_id}.md").write_text(entry_text(entry_id), encoding="utf-8")
+    return directory
+
+
+@pytest.fixture(scope="module")
+def kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    return KnowledgeBase.load(write_kb(tmp_path_factory.mktemp("kb") / "entries"))
+
+
+def top(kb: KnowledgeBase, query: str) -> str | None:
+    found = kb.search(query)
+    return found[0].id if found else None
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("Comment enregistrer mon CSV en UTF-8 depuis Excel ?", "csv-encodage-utf8"),
+    ("ou trouver le siret de notre mairie", "siret-trouver-collectivite"),  # no accents, no capitals
+    ("OÙ TROUVER LE SIRET DE LA MAIRIE ?", "siret-trouver-collectivite"),
+    ("Quelles métadonnées faut-il remplir au minimum ?", "metadonnees-fiche-minimale"),
+    ("quelles metadonees remplir au minimum pour la fiche", "metadonnees-fiche-minimale"),  # typo
+    ("quelles md remplir pour décrire le jeu ?", "metadonnees-fiche-minimale"),  # abbreviation
+    ("c'est quoi les md ?", "metadonnees-fiche-minimale"),  # found through the synonym only
+    ("mettre en ligne sur dgouv", "datagouv-publier-premier-jeu"),
+    ("problème avec la l93", "shapefile-fichiers-manquants"),  # l93 -> Lambert 93
+    ("j'ai reçu juste un shp, QGIS ne l'ouvre pas", "shapefile-fichiers-manquants"),  # synonym shp
+    ("comment publier sur dgouv notre premier jeu de données", "datagouv-publier-premier-jeu"),
+    ("comment créer la BAL de notre village ?", "bal-base-adresse-locale"),
+    ("Peut-on interdire l’usage commercial de nos données ?", "licence-ouverte-choisir"),  # curly apostrophe
+    ("Un habitant réclame un document administratif, quel délai pour répondre ?", "cada-demande-document"),
+])
+def test_finds_the_entry(kb: KnowledgeBase, query: str, expected: str) -> None:
+    assert top(kb, query) == expected
+
+
+@pytest.mark.parametrize("query", [
+    "ma photocopieuse ne marche plus",
+    "merci pour votre réponse",
+    "Merci beaucoup, bonne journée !",
+    "bonjour",
+    "Bonjour,\n\nCordialement,\nMarie",
+    "",
+    "   \n  ",
+    "le chauffage de la salle des fêtes est en panne depuis lundi, qui appeler ?",
+    "notre tondeuse autoportée fait un bruit bizarre, vous connaissez un garagiste ?",
+    "Bonjour, comment inscrire un nouvel habitant sur les listes électorales de la commune ?",
+    "Bonjour, quel taux de taxe foncière la commune voisine a-t-elle voté l'an dernier ?",
+])
+def test_abstains_out_of_scope(kb: KnowledgeBase, query: str) -> None:
+    assert kb.search(query) == []
+
+
+LONG_EMAIL = """Bonjour Madame, Monsieur,
+
+Je suis secrétaire de mairie dans une petite commune du Puy-de-Dôme (650 habitants). Nous préparons la
+publication du budget en open data.
+
+Où puis-je trouver le numéro SIRET de la commune ? Je n'ai que le SIREN sur nos courriers.
+
+Je vous remercie par avance pour votre aide.
+
+Bien cordialement,
+Sylvie Martin
+Secrétaire de mairie
+Mairie de Saint-Exemple
+Tél. 04 73 00 00 00
+
+Le lun. 3 juin 2024 à 10:12, Assistance CRAIG <assistance@craig.fr> a écrit :
+> Bonjour, pour la licence de vos données, choisissez la Licence Ouverte.
+> Pour le shapefile, demandez les fichiers .shx et .dbf.
+> Cordialement
+"""
+
+OUTLOOK_REPLY = """Les accents de notre fichier CSV sont toujours cassés après l'export, comment faire ?
+
+Cordialement
+Jean
+
+-----Message d'origine-----
+De : Assistance CRAIG <assistance@craig.fr>
+Envoyé : mardi 4 juin 2024 09:12
+À : mairie@example.fr
+Objet : RE: licence
+Pour la licence, choisissez la Licence Ouverte 2.0 ; pour la BAL, utilisez Mes Adresses.
+"""
+
+
+def test_long_email_with_signature_and_quoted_reply(kb: KnowledgeBase) -> None:
+    assert top(kb, LONG_EMAIL) == "siret-trouver-collectivite"
+    assert top(kb, OUTLOOK_REPLY) == "csv-encodage-utf8"
+
+
+def test_quoted_reply_alone_does_not_drive_the_answer(kb: KnowledgeBase) -> None:
+    only_thanks = "Merci pour votre réponse !\n\nLe 3 juin 2024, Assistance CRAIG a écrit :\n> " + \
+        "Pour la licence, choisissez la Licence Ouverte 2.0 d'Etalab, l'ODbL est aussi possible."
+    assert kb.search(only_thanks) == []
+
+
+def test_suggestions_shape(kb: KnowledgeBase) -> None:
+    found = kb.search("Que mettre dans la description et le titre des métadonnées de notre jeu de données ?",
+                      limit=3)
+    assert 1 <= len(found) <= 3
+    assert all(isinstance(s, Suggestion) for s in found)
+    assert [s.score for s in found] == sorted((s.score for s in found), reverse=True)
+    assert all(0.0 <= s.score <= 1.0 for s in found)
+    assert len({s.id for s in found}) == len(found)
+    first = found[0]
+    assert first.title == kb.get(first.id).title  # type: ignore[union-attr]
+    assert 0 < len(first.snippet) <= 205
+    for markup in ("**", "##", "`", "](", "\n"):
+        assert markup not in first.snippet
+    with pytest.raises(AttributeError):
+        first.score = 0.5  # type: ignore[misc]
+
+
+def test_limit(kb: KnowledgeBase) -> None:
+    query = "publier un jeu de données avec sa licence et ses métadonnées sur data.gouv.fr"
+    assert len(kb.search(query, limit=1)) == 1
+    assert kb.search(query, limit=0) == []
+    assert len(kb.search(query, limit=10)) <= len(kb.entries)
+
+
+def test_from_entries_matches_load(kb: KnowledgeBase) -> None:
+    rebuilt = KnowledgeBase.from_entries(
+        Entry(id=e.id, title=e.title, tags=e.tags, questions=e.questions, lang=e.lang, body=e.body, path=None)
+        for e in kb.entries)
+    for query in ("siret de la mairie", "csv utf8 accents", "ma photocopieuse ne marche plus"):
+        assert rebuilt.search(query) == kb.search(query)
+    assert kb.get("bal-base-adresse-locale") is not None
+    assert kb.get("nope") is None
+
+
+def test_duplicate_ids_are_refused(kb: KnowledgeBase) -> None:
+    e = kb.entries[0]
+    with pytest.raises(KbLoadError, match="duplicate id"):
+        KnowledgeBase.from_entries([e, e])
+
+
+def test_threshold_adapts_to_the_knowledge_base(kb: KnowledgeBase) -> None:
+    assert kb.calibration.threshold <= kb.threshold <= max(COHORT_CAP, kb.calibration.threshold)
+    cohort = out_of_scope_messages()
+    assert len(cohort) >= 30
+    shown = sum(bool(kb.search(m)) for m in cohort)
+    assert shown <= (1 - COHORT_QUANTILE) * len(cohort) + 1
+
+
+def test_empty_knowledge_base_never_suggests() -> None:
+    assert KnowledgeBase.from_entries([]).search("csv utf8") == []
+
+
+def test_measure_and_baseline(kb: KnowledgeBase) -> None:
+    questions = [Question("où trouver le siret de la mairie ?", ("siret-trouver-collectivite",)),
+                 Question("comment créer la BAL ?", ("bal-base-adresse-locale",)),
+                 Question("ma photocopieuse ne marche plus", ())]
+    results = compare(kb, questions)
+    assert results["engine"].in_scope == 2 and results["engine"].out_of_scope == 1
+    assert results["engine"].hit_at_1 == 1.0
+    assert results["engine"].out_of_scope_abstained == 1.0
+    assert results["bm25"].out_of_scope_abstained == 0.0  # the baseline never abstains
+    baseline = Bm25Baseline(kb.entries)
+    assert baseline.rank("siret de la mairie")[0] == "siret-trouver-collectivite"
+    always_wrong = measure(lambda q: ["cada-demande-document"], questions)
+    assert always_wrong.hit_at_1 == 0.0 and always_wrong.mrr == 0.0 and always_wrong.in_scope_abstained == 0.0
+
+
+def test_fit_calibration_separates_in_from_out(kb: KnowledgeBase) -> None:
+    questions = [Question(q, (eid,)) for eid, (_, _, qs, _) in ENTRIES.items() for q in qs]
+    questions += [Question(q, ()) for q in ("ma photocopieuse ne marche plus", "le chauffage est en panne",
+                                            "qui organise le repas des anciens ?", "merci pour votre réponse")]
+    fitted = fit_calibration(kb, questions, max_wrong_abstain=0.0)
+    assert 0.0 < fitted.threshold < 1.0
+    inside = [q for q in questions if q.expected]
+    assert all(fitted.confidence(f) >= fitted.threshold
+               for q in inside if (f := kb.rank(q.q).features) is not None)
+
+
+@pytest.mark.skipif(not (SHARED_EVAL / "dev-questions.jsonl").exists(), reason="../shared/eval is absent")
+def test_development_set_targets() -> None:
+    dev = KnowledgeBase.load(SHARED_EVAL / "dev-kb")
+    results = compare(dev, load_questions(SHARED_EVAL / "dev-questions.jsonl"))
+    ours, bm25 = results["engine"], results["bm25"]
+    assert ours.hit_at_1 >= 0.88 and ours.hit_at_3 >= 0.97 and ours.mrr >= 0.92
+    assert ours.out_of_scope_abstained >= 0.85 and ours.in_scope_abstained <= 0.05
+    assert ours.hit_at_1 > bm25.hit_at_1 and ours.hit_at_3 > bm25.hit_at_3 and ours.mrr > bm25.mrr
+    assert ours.out_of_scope_abstained > bm25.out_of_scope_abstained
