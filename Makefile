@@ -37,6 +37,7 @@ lint: $(STAMP_TEST)
 
 bench: $(STAMP_TEST)
 	$(BIN)/python benchmarks/kb_search.py
+	$(BIN)/python benchmarks/smtp_ingest.py
 
 clean:
 	rm -rf $(VENV) var

@@ -22,9 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import case, insert, select  # noqa: E402
+from sqlalchemy import insert, select  # noqa: E402
 
-from helpdesk.app.queue import AWAITING, QueueFilter, QueueService, encode_cursor, with_view  # noqa: E402
+from helpdesk.app.queue import DUE, NO_DUE, QueueFilter, QueueService, encode_cursor, with_view  # noqa: E402
 from helpdesk.db import migrate  # noqa: E402
 from helpdesk.db.engine import Database  # noqa: E402
 from helpdesk.db.tables import Contact, Message, Organization, StaffUser, Ticket  # noqa: E402
@@ -95,8 +95,7 @@ async def timed(label: str, fn, runs: int = 7) -> tuple[str, float, int]:  # typ
 
 async def deep_cursor(db: Database, position: int) -> str:
     """The cursor a staff member holds after paging through ``position`` tickets (computed the slow way)."""
-    due = case((AWAITING, Ticket.first_response_due), else_=Ticket.resolution_due)
-    no_due = case((due.is_(None), 1), else_=0)
+    due, no_due = DUE, NO_DUE
     async with db.transaction() as s:
         row = (await s.execute(
             select(no_due, due, Ticket.id).where(Ticket.status.in_(("new", "open", "pending")))

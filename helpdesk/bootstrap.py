@@ -19,6 +19,7 @@ from helpdesk.app.chat_hook import ChatIntakeHook, ask_rating_in_chat
 from helpdesk.app.intake import GroupCommitter, IntakeHook, IntakeService
 from helpdesk.app.kb_sync import KbStore
 from helpdesk.app.outbox import OutboxDispatcher, OutboxSender
+from helpdesk.app.rating_mail import RatingMailer
 from helpdesk.app.routing import RoutingHook
 from helpdesk.app.sla import refresh as sla_refresh
 from helpdesk.app.tickets import TicketService
@@ -74,6 +75,8 @@ def build(
     tickets.after_change.append(sla_refresh)
     if settings.telegram_token is not None:
         tickets.after_change.append(ask_rating_in_chat)  # satisfaction buttons when a chat ticket is resolved
+    if settings.smtp_relay_host:  # the one-click rating mail when an email ticket is resolved
+        tickets.after_change.append(RatingMailer(settings.public_url, mail_domain))
     owner = f"{socket.gethostname()}:{os.getpid()}"
     return Services(
         settings=settings,

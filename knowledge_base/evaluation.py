@@ -8,6 +8,7 @@ ids is among the first k suggestions; MRR uses the rank of the first expected id
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -19,6 +20,8 @@ import snowballstemmer
 
 from knowledge_base.loader import Entry, KbError
 from knowledge_base.search import FEATURE_NAMES, Calibration, KnowledgeBase
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # its index build logs at DEBUG
 
 DEPTH = 10
 CALIBRATION_FEATURES = ("evidence", "unknown", "matched_terms", "domain")

@@ -5,7 +5,8 @@ A message is reduced to its weighted sentences and terms (`query`), the entries 
 function of a few features that do not depend on the size of the FAQ (how much evidence the best entry
 has, how many of the message's terms it holds, how much of the message the FAQ does not know at all, how
 typical of the FAQ the message's words are) gives a confidence in [0, 1]. Under the threshold: no
-suggestion, since a wrong suggestion costs more than none. `evaluation.fit_calibration` fits it.
+suggestion, since a wrong suggestion costs more than none. `evaluation.fit_calibration` fits it; each
+knowledge base then raises the threshold if a cohort of out-of-scope messages would get through it.
 """
 
 from __future__ import annotations
@@ -112,12 +113,11 @@ class KnowledgeBase:
         """The calibrated threshold, raised for this knowledge base until the cohort of out-of-scope
         messages (`out_of_scope.yaml`) mostly gets no suggestion: a larger FAQ always has some entry that
         shares a few words with any message, which inflates the confidence of what it cannot answer."""
-        cohort = sorted(self.calibration.confidence(f) for m in out_of_scope_messages()
-                        if (f := self.rank(m).features) is not None)
+        cohort = [self.calibration.confidence(f) if (f := self.rank(m).features) is not None else 0.0
+                  for m in out_of_scope_messages()]
         if not cohort:
             return self.calibration.threshold
-        raised = float(np.quantile(np.array(cohort + [0.0] * (len(out_of_scope_messages()) - len(cohort))),
-                                   COHORT_QUANTILE))
+        raised = float(np.quantile(np.array(cohort), COHORT_QUANTILE))
         return max(self.calibration.threshold, min(COHORT_CAP, raised))
 
     @classmethod
@@ -143,7 +143,7 @@ class KnowledgeBase:
         """At most `limit` suggestions, best first; [] when no entry is likely to answer."""
         if limit <= 0:
             return []
-        ranked = self.rank(query)
+        ranked = self.rank(query, depth=max(limit, RANK_DEPTH))
         if ranked.features is None:
             return []
         cal = self.calibration

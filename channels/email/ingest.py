@@ -7,6 +7,7 @@ StorageUnavailable propagates: the edge answers "temporary" and the sender retri
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
@@ -22,6 +23,7 @@ from helpdesk.domain.values import Channel, IntakeAction
 
 log = logging.getLogger(__name__)
 
+OFFLOAD_BYTES = 512 * 1024
 Suggest = Callable[[str], Awaitable[Sequence[dict[str, Any]]]]
 
 
@@ -69,11 +71,19 @@ class MailIngest:
         """Store one message. Raises StorageUnavailable (temporary) and, when ``quarantine_failures``
         is off, UnparseableMail."""
         try:
-            mail = parse_message(raw, envelope_sender=envelope_sender)
+            if len(raw) > OFFLOAD_BYTES:  # a big message must not stall the other SMTP sessions
+                mail = await asyncio.to_thread(parse_message, raw, envelope_sender=envelope_sender)
+            else:
+                mail = parse_message(raw, envelope_sender=envelope_sender)
         except UnparseableMail as exc:
             if not quarantine_failures:
                 raise
             return await self._hold(raw, str(exc))
+        except Exception as exc:  # a parser bug: the bytes are kept aside, the sender is not asked to retry
+            log.exception("email parser failed; message quarantined")
+            if not quarantine_failures:
+                raise
+            return await self._hold(raw, f"parser failed: {type(exc).__name__}: {exc}"[:500])
         meta: dict[str, Any] = {}
         if envelope_sender is not None:
             meta["envelope_from"] = envelope_sender

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import hmac
 import json
 import logging
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -31,6 +31,7 @@ from channels.telegram.handlers import Conversation, Intake, retryable
 from channels.telegram.sender import TelegramSender, file_url, retry_after_seconds
 from helpdesk.app.chat import ChatService
 from helpdesk.app.chat_link import ChatLinkService
+from helpdesk.app.faq_index import FaqIndex
 from helpdesk.app.ratings import RatingService
 from helpdesk.domain.errors import TemporaryError
 
@@ -55,6 +56,12 @@ class TelegramConfig:
     poll_timeout: float = 25.0
     workers: int = 8
     sweep_every: float = 30.0
+    retry_grace: float = 60.0  # a stored update nobody finished after this long is taken up again
+
+
+def derived_secret(token: str) -> str:
+    """The webhook secret when none is configured: derived from the token, so every instance agrees."""
+    return hmac.new(token.encode(), b"helpdesk telegram webhook", hashlib.sha256).hexdigest()
 
 
 class TelegramChannel:
@@ -65,7 +72,7 @@ class TelegramChannel:
         self.webhooks = webhooks if webhooks is not None else {}
         self.conversation = Conversation(chat, link, intake, faq, public_url=config.public_url,
                                          group_chats=config.group_chats, ratings=ratings)
-        self.secret = config.webhook_secret or secrets.token_urlsafe(32)
+        self.secret = config.webhook_secret or derived_secret(config.token)
         self.app: Application[Any, Any, Any, Any, Any, Any] | None = None
         self.started = asyncio.Event()
         # One queue per worker; a chat always maps to the same worker, so its updates stay in order
@@ -220,7 +227,8 @@ class TelegramChannel:
 
     async def _requeue(self) -> None:
         assert self.app is not None
-        for payload in await self.chat.pending_updates(exclude=frozenset(self._inflight)):
+        grace = timedelta(seconds=self.config.retry_grace)
+        for payload in await self.chat.pending_updates(exclude=frozenset(self._inflight), grace=grace):
             update = Update.de_json(payload, self.app.bot)
             if update.update_id not in self._inflight:
                 self._inflight.add(update.update_id)
@@ -261,7 +269,11 @@ async def start_telegram(services: Services) -> Stopper | None:
     if token is None or not token.get_secret_value():
         log.info("Telegram channel off: HELPDESK_TELEGRAM_TOKEN is not set")
         return None
-    faq = ReloadingFaq(services.kb_store.knowledge_base)
+    index = services.extras.get("faq_index")
+    if not isinstance(index, FaqIndex):  # one index shared with the web and the email channel
+        index = FaqIndex(services.db, services.kb_store)
+        services.extras["faq_index"] = index
+    faq = ReloadingFaq(index.knowledge_base, every=10.0)  # cheap when unchanged: the index checks a fingerprint
     await faq.reload()
     channel = channel_from_services(services, faq)
     stop = asyncio.Event()

@@ -31,7 +31,7 @@ class FaqSearch(Protocol):
 
 
 class ReloadingFaq:
-    """Searches the latest published FAQ; reloads it from the database every ``every`` seconds."""
+    """Searches the latest published FAQ; asks the loader again every ``every`` seconds (staff edits)."""
 
     def __init__(self, load: Callable[[], Awaitable[FaqSearch]], *, every: float = 300.0) -> None:
         self._load = load

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -95,28 +95,46 @@ class ChatService:
                 row.status = status
                 row.processed_at = self.clock.now() if status != "received" else None
 
-    async def pending_updates(self, *, exclude: set[int] | frozenset[int] = frozenset()) -> list[dict[str, Any]]:
-        """Stored updates not processed yet (a crash, a temporary fault), oldest first; counts the try."""
+    async def pending_updates(self, *, exclude: set[int] | frozenset[int] = frozenset(),
+                              grace: timedelta = timedelta(seconds=60)) -> list[dict[str, Any]]:
+        """Claim stored updates nobody is processing (a crash, a temporary fault), oldest first.
+
+        Safe with several instances: a row is claimable once it has waited ``grace`` (received, or
+        claimed and not finished), and the claim is a conditional UPDATE, so one instance wins it.
+        """
+        now = self.clock.now()
+        limit = now - grace
+        claimable = or_(
+            and_(TelegramUpdate.status == "received", TelegramUpdate.received_at <= limit),
+            and_(TelegramUpdate.status == "processing", TelegramUpdate.processed_at <= limit),
+        )
         async with self.db.transaction() as s:
-            rows = (await s.scalars(
-                select(TelegramUpdate).where(TelegramUpdate.status == "received")
+            rows = (await s.execute(
+                select(TelegramUpdate.update_id, TelegramUpdate.attempts).where(claimable)
                 .order_by(TelegramUpdate.update_id).limit(100)
             )).all()
-            out = []
-            for row in rows:
-                if row.update_id in exclude:
-                    continue
-                row.attempts += 1
-                if row.attempts > MAX_UPDATE_ATTEMPTS:
-                    row.status = "failed"
-                    continue
-                out.append(row.payload)
-            return out
+        out = []
+        for update_id, attempts in rows:
+            if update_id in exclude:
+                continue
+            failed = attempts + 1 > MAX_UPDATE_ATTEMPTS
+            async with self.db.transaction() as s:
+                claimed = await s.execute(
+                    update(TelegramUpdate)
+                    .where(TelegramUpdate.update_id == update_id, TelegramUpdate.attempts == attempts, claimable)
+                    .values(attempts=attempts + 1, status="failed" if failed else "processing", processed_at=now)
+                    .returning(TelegramUpdate.payload)
+                )
+                payload = claimed.scalar_one_or_none()
+            if payload is not None and not failed:
+                out.append(payload)
+        return out
 
     async def prune_updates(self, older_than: timedelta = timedelta(days=30)) -> int:
         async with self.db.transaction() as s:
             result = await s.execute(delete(TelegramUpdate).where(
-                TelegramUpdate.status != "received", TelegramUpdate.received_at < self.clock.now() - older_than))
+                TelegramUpdate.status.in_(["done", "failed"]),
+                TelegramUpdate.received_at < self.clock.now() - older_than))
             return int(getattr(result, "rowcount", 0) or 0)
 
     # ---- state -----------------------------------------------------------------------------

@@ -23,10 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpdesk.app import store
 from helpdesk.app.french import fr_datetime
-from helpdesk.app.sla import Policy, apply_sla, load_policy
+from helpdesk.app.sla import Policy, batch_inputs, load_policy, store_sla
 from helpdesk.app.tickets import TicketService
 from helpdesk.db.engine import Database
-from helpdesk.db.tables import Contact, Event, Message, Outbox, SlaNotification, StaffUser, TeamMember, Ticket
+from helpdesk.db.tables import Contact, Message, Outbox, SlaNotification, StaffUser, TeamMember, Ticket
 from helpdesk.domain import lifecycle, sla
 from helpdesk.domain.errors import NotFound, ValidationError
 from helpdesk.domain.events import EventKind
@@ -79,6 +79,8 @@ class EscalationJob:
                 tickets = (await s.scalars(stmt)).all()
                 if not tickets:
                     return report
+                events, kinds = await batch_inputs(s, tickets)
+                taken = await self._taken(s, [t.id for t in tickets if t.id is not None])
                 for t in tickets:
                     assert t.id is not None
                     last_id = t.id
@@ -86,10 +88,10 @@ class EscalationJob:
                     if t.status == TicketStatus.RESOLVED.value:
                         await self._auto_close(s, t, policy, now, report)
                         continue
-                    state = await apply_sla(s, t, now, policy)
-                    await self._thresholds(s, t, state, now, report)
+                    state = store_sla(t, events[t.id], policy, kinds.get(t.id), now)
+                    await self._thresholds(s, t, state, now, report, taken)
                     if t.status == TicketStatus.PENDING.value:
-                        await self._remind(s, t, policy, now, report)
+                        await self._remind(s, t, policy, now, report, events[t.id], taken)
 
     async def _policy(self, s: AsyncSession, cache: dict[str | None, Policy], name: str | None,
                       now: datetime) -> Policy:
@@ -100,6 +102,12 @@ class EscalationJob:
                 cache[name] = await load_policy(s, None, now)
         return cache[name]
 
+    async def _taken(self, s: AsyncSession, ticket_ids: list[int]) -> set[tuple[int, str, str]]:
+        """Notices already sent for these tickets (a shortcut only: the claim below is what is safe)."""
+        rows = await s.execute(select(SlaNotification.ticket_id, SlaNotification.target, SlaNotification.threshold)
+                               .where(SlaNotification.ticket_id.in_(ticket_ids)))
+        return {(int(a), str(b), str(c)) for a, b, c in rows.all()}
+
     async def _claim(self, s: AsyncSession, ticket_id: int, target: str, threshold: str, now: datetime) -> int | None:
         """Take the notice (ticket, target, threshold); None when someone already did."""
         insert = sqlite_insert if self.db.is_sqlite else pg_insert
@@ -109,7 +117,7 @@ class EscalationJob:
         return (await s.execute(stmt)).scalar_one_or_none()
 
     async def _thresholds(self, s: AsyncSession, t: Ticket, state: sla.SlaState, now: datetime,
-                          report: EscalationReport) -> None:
+                          report: EscalationReport, taken: set[tuple[int, str, str]]) -> None:
         assert t.id is not None
         checks = []
         if state.first_response_at is None:
@@ -117,15 +125,16 @@ class EscalationJob:
                            state.first_response_breached))
         checks.append(("resolution", state.resolution_due, state.resolution_warn_at, state.resolution_breached))
         for target, due, warn_at, breached in checks:
-            if due is None:
+            if due is None or (t.id, target, "breach") in taken:
                 continue
             if breached:
-                await self._claim(s, t.id, target, "warning", now)  # a late warning is pointless now
+                if (t.id, target, "warning") not in taken:
+                    await self._claim(s, t.id, target, "warning", now)  # a late warning is pointless now
                 nid = await self._claim(s, t.id, target, "breach", now)
                 if nid is not None:
                     await self._breach(s, t, target, due, nid, now)
                     report.breaches += 1
-            elif warn_at is not None and now >= warn_at:
+            elif warn_at is not None and now >= warn_at and (t.id, target, "warning") not in taken:
                 nid = await self._claim(s, t.id, target, "warning", now)
                 if nid is not None:
                     await self._warning(s, t, target, due, nid, now)
@@ -181,16 +190,17 @@ class EscalationJob:
                          idempotency_key=f"sla:{nid}:telegram", next_attempt_at=now, created_at=now))
 
     # ---- pending reminders and auto-close -----------------------------------------------------
-    async def _pending_since(self, s: AsyncSession, t: Ticket) -> datetime | None:
-        stmt = (select(Event).where(Event.ticket_id == t.id, Event.kind == EventKind.STATUS_CHANGED.value)
-                .order_by(Event.id.desc()).limit(1))
-        rows = (await s.scalars(stmt)).all()
-        return rows[0].created_at if rows and rows[0].data.get("new") == TicketStatus.PENDING.value else None
+    @staticmethod
+    def _pending_since(events: list[sla.ClockEvent]) -> datetime | None:
+        last = next((e for e in reversed(events) if e.kind is sla.ClockEventKind.STATUS), None)
+        return last.at if last is not None and last.status == TicketStatus.PENDING.value else None
 
-    async def _remind(self, s: AsyncSession, t: Ticket, policy: Policy, now: datetime,
-                      report: EscalationReport) -> None:
-        since = await self._pending_since(s, t)
+    async def _remind(self, s: AsyncSession, t: Ticket, policy: Policy, now: datetime, report: EscalationReport,
+                      events: list[sla.ClockEvent], taken: set[tuple[int, str, str]]) -> None:
+        since = self._pending_since(events)
         if since is None or policy.pending_reminder_days <= 0:
+            return
+        if (t.id or 0, "pending", f"reminder:{since.isoformat()}") in taken:
             return
         wait = sla.working_day_length(policy.calendar) * policy.pending_reminder_days
         if sla.business_time_between(since, now, policy.calendar) < wait:

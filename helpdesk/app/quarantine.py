@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from helpdesk.app import store
 from helpdesk.app.messages import IntakeResult
 from helpdesk.db.engine import Database
-from helpdesk.db.tables import Quarantine, Ticket
+from helpdesk.db.tables import Blob, Quarantine, Ticket
 from helpdesk.domain.errors import NotFound, TemporaryError, ValidationError
 from helpdesk.domain.events import EventKind
 from helpdesk.domain.values import ActorKind
@@ -101,8 +101,6 @@ class QuarantineService:
 
     async def list(self, status: str | None = HELD) -> list[QuarantineItem]:
         async with self.db.transaction() as s:
-            from helpdesk.db.tables import Blob
-
             stmt = (
                 select(Quarantine, Blob.size, Ticket.number)
                 .join(Blob, Blob.sha256 == Quarantine.raw_sha256)

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpdesk.app import store
 from helpdesk.app.intake import IntakeContext
-from helpdesk.app.sla import refresh
+from helpdesk.app.sla import PolicyCache, apply_sla
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import KbEntry, Organization, RoutingRule, StaffUser, Team, TeamMember, Ticket
 from helpdesk.domain.errors import NotFound, ValidationError
@@ -120,11 +120,14 @@ async def apply_routing(s: AsyncSession, ticket: Ticket, channel: str, meta: dic
 class RoutingHook:
     """Intake hook: routes new tickets, then (for every message) recomputes the ticket's SLA."""
 
+    def __init__(self, policies: PolicyCache | None = None) -> None:
+        self.policies = policies or PolicyCache()
+
     async def after_intake(self, ctx: IntakeContext) -> None:
         ticket = ctx.ticket
         if ctx.created:
             await apply_routing(ctx.session, ticket, ctx.inbound.channel.value, dict(ctx.inbound.meta), ctx.now)
-        await refresh(ctx.session, ticket, ctx.now)
+        await apply_sla(ctx.session, ticket, ctx.now, await self.policies.get(ctx.session, ticket.sla_policy, ctx.now))
 
 
 class RoutingRules:

@@ -6,6 +6,7 @@ only a cache of `compute_sla` over its events: `recompute` rebuilds them after a
 
 from __future__ import annotations
 
+import time as time_module
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -47,8 +48,9 @@ class Policy:
 
     def targets_for(self, priority: str, organization_kind: str | None = None) -> sla.Targets:
         base = dict(self.targets.get(priority) or {})
-        if organization_kind:
-            base.update((self.overrides.get(organization_kind) or {}).get(priority) or {})
+        if organization_kind:  # an override replaces the targets it sets; unset (None) ones are inherited
+            override = (self.overrides.get(organization_kind) or {}).get(priority) or {}
+            base.update({key: value for key, value in override.items() if value is not None})
 
         def minutes(key: str) -> timedelta | None:
             value = base.get(key)
@@ -137,9 +139,31 @@ async def apply_sla(s: AsyncSession, ticket: Ticket, now: datetime, policy: Poli
     """Recompute the ticket's SLA figures from its events and store them on the ticket."""
     policy = policy or await load_policy(s, ticket.sla_policy, now)
     assert ticket.id is not None
-    targets = policy.targets_for(ticket.priority, await organization_kind(s, ticket))
-    state = sla.compute_sla(await clock_events(s, ticket.id), targets, policy.calendar, now,
-                            warn_ratio=policy.warn_ratio)
+    return store_sla(ticket, await clock_events(s, ticket.id), policy, await organization_kind(s, ticket), now)
+
+
+async def batch_inputs(
+    s: AsyncSession, tickets: Sequence[Ticket]
+) -> tuple[dict[int, list[sla.ClockEvent]], dict[int, str]]:
+    """The clock events and organization kinds of many tickets in two queries (the escalation job)."""
+    ids = [t.id for t in tickets if t.id is not None]
+    events: dict[int, list[sla.ClockEvent]] = {i: [] for i in ids}
+    rows = (await s.scalars(select(Event).where(Event.ticket_id.in_(ids)).order_by(Event.id))).all() if ids else []
+    for e in rows:
+        ce = clock_event(e)
+        if ce is not None and e.ticket_id is not None:
+            events[e.ticket_id].append(ce)
+    org_ids = {t.organization_id for t in tickets if t.organization_id is not None}
+    kinds = dict((await s.execute(select(Organization.id, Organization.kind).where(
+        Organization.id.in_(org_ids)))).tuples().all()) if org_ids else {}
+    return events, {t.id: kinds[t.organization_id] for t in tickets
+                    if t.id is not None and t.organization_id in kinds}
+
+
+def store_sla(ticket: Ticket, events: Sequence[sla.ClockEvent], policy: Policy, organization_kind: str | None,
+              now: datetime) -> sla.SlaState:
+    targets = policy.targets_for(ticket.priority, organization_kind)
+    state = sla.compute_sla(events, targets, policy.calendar, now, warn_ratio=policy.warn_ratio)
     ticket.sla_policy = policy.name
     ticket.first_response_due = state.first_response_due
     ticket.resolution_due = state.resolution_due
@@ -156,6 +180,25 @@ async def refresh(s: AsyncSession, ticket: Ticket, now: datetime) -> sla.SlaStat
     except NotFound:
         policy = await load_policy(s, None, now)
     return await apply_sla(s, ticket, now, policy)
+
+
+class PolicyCache:
+    """Policies by name for a few seconds, so that intake does not read them for every message."""
+
+    def __init__(self, ttl: float = 10.0) -> None:
+        self.ttl = ttl
+        self._items: dict[str | None, tuple[float, Policy]] = {}
+
+    async def get(self, s: AsyncSession, name: str | None, now: datetime) -> Policy:
+        hit = self._items.get(name)
+        if hit is not None and time_module.monotonic() - hit[0] < self.ttl:
+            return hit[1]
+        try:
+            policy = await load_policy(s, name, now)
+        except NotFound:  # a deleted policy: the default one
+            policy = await load_policy(s, None, now)
+        self._items[name] = (time_module.monotonic(), policy)
+        return policy
 
 
 class SlaService:

@@ -111,16 +111,22 @@ def check_table(table: Table, report: Report, deadline: Deadline) -> int | None:
         for i, cell in enumerate(row[:width]):
             if cell != "":
                 columns[i].append((number, cell))
-    lat = lon = None
+    lat = lon = x = y = None
     for i, name in enumerate(names):
         tokens = set(normalize(name).split("_"))
         if tokens & LAT_TOKENS:
             lat = i
         elif tokens & LON_TOKENS:
             lon = i
+        elif tokens & {"x", "coordx"}:
+            x = i
+        elif tokens & {"y", "coordy"}:
+            y = i
         _check_column(name, columns[i], header_row, report)
     if lat is not None and lon is not None:
         _check_coordinates(names[lat], names[lon], body, numbers, lat, lon, report)
+    elif x is not None and y is not None:
+        _check_coordinates(names[y], names[x], body, numbers, y, x, report, projected=True)
     return h
 
 
@@ -244,13 +250,16 @@ def _float(value: str) -> float | None:
 
 
 def _check_coordinates(lat_name: str, lon_name: str, body: list[list[str]], numbers: list[int], lat: int,
-                       lon: int, report: Report) -> None:
+                       lon: int, report: Report, *, projected: bool = False) -> None:
+    """Latitude/longitude in degrees; with ``projected`` (X/Y columns), Lambert-93 metres or degrees."""
     outside = Hits()
     hint = ""
     for row, number in zip(body, numbers, strict=True):
         y = _float(row[lat]) if lat < len(row) else None
         x = _float(row[lon]) if lon < len(row) else None
         if x is None or y is None:
+            continue
+        if projected and ids.in_lambert93(x, y):
             continue
         if not ids.in_france(x, y):
             outside.add(number, f"{y} ; {x}")

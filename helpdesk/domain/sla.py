@@ -65,18 +65,9 @@ class Calendar:
             return False
         return not any(c.starts_on <= day <= c.ends_on for c in self.closures)
 
-    def day_slots(self, day: date) -> list[tuple[datetime, datetime]]:
-        """The working slots of one local day, as UTC instants."""
-        if not self.is_working_day(day):
-            return []
-        tz = self.tz
-        out = []
-        for start, end in self.hours.get(day.weekday(), ()):
-            s = datetime.combine(day, start, tzinfo=tz).astimezone(UTC)
-            e = datetime.combine(day, end, tzinfo=tz).astimezone(UTC)
-            if e > s:
-                out.append((s, e))
-        return out
+    def day_slots(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
+        """The working slots of one local day, as UTC instants (cached: calendars are immutable values)."""
+        return _day_slots(self, day)
 
     def slots_from(self, instant: datetime) -> Iterator[tuple[datetime, datetime]]:
         """Working slots that end after ``instant``, in order (the first may start before it)."""
@@ -91,6 +82,20 @@ class Calendar:
     def is_working_instant(self, instant: datetime) -> bool:
         day = _utc(instant).astimezone(self.tz).date()
         return any(s <= instant <= e for s, e in self.day_slots(day))
+
+
+@lru_cache(maxsize=8192)
+def _day_slots(cal: Calendar, day: date) -> tuple[tuple[datetime, datetime], ...]:
+    if not cal.is_working_day(day):
+        return ()
+    tz = cal.tz
+    out = []
+    for start, end in cal.hours.get(day.weekday(), ()):
+        s = datetime.combine(day, start, tzinfo=tz).astimezone(UTC)
+        e = datetime.combine(day, end, tzinfo=tz).astimezone(UTC)
+        if e > s:
+            out.append((s, e))
+    return tuple(out)
 
 
 def _utc(value: datetime) -> datetime:

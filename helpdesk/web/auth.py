@@ -25,7 +25,7 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 ANON_CSRF_COOKIE = "hd_csrf"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-PUBLIC_PREFIXES = ("/static/", "/faq/")
+PUBLIC_PREFIXES = ("/static/", "/faq/", "/satisfaction/")  # /satisfaction/: rating links in mail
 PUBLIC_PATHS = {"/", "/healthz", "/readyz", "/metrics", "/login", "/faq", "/api/v1/openapi.json"}
 
 

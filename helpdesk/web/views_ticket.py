@@ -134,7 +134,7 @@ async def message_html(request: web.Request) -> web.StreamResponse:
     """The sanitised HTML of an e-mail, cleaned again here, under a CSP that forbids scripts and loads."""
     number, msg_id = _number(request), int(request.match_info["msg"])
     html = await ctx(request).view.message_html(number, msg_id)
-    clean = nh3.clean(html, url_schemes={"mailto"}, link_rel="noopener noreferrer nofollow")
+    clean = nh3.clean(html, url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer nofollow")
     page = (
         "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Courriel (version HTML nettoyée)"
         "</title></head><body>" + clean + "</body></html>"

@@ -238,3 +238,21 @@ async def test_unparseable_input_is_quarantined_and_acknowledged_250(edge: Edge,
 
     assert await talk(edge.port, steps) == 250  # stored (in the quarantine): the sender must not retry forever
     assert await count(db, Quarantine) == 1 and await count(db, Ticket) == 0
+
+
+async def test_a_large_attachment_is_parsed_off_the_event_loop_and_stored(db: Database, clock: FixedClock) -> None:
+    e = await start(db, clock, max_bytes=5_000_000)
+    m = EmailMessage()
+    m["From"], m["To"], m["Subject"], m["Message-ID"] = "sylvie@mairie-exemple.fr", ADDR, "Plan cadastral", "<big@x>"
+    m.set_content("Voici le plan.")
+    payload = bytes(range(256)) * 4096  # 1 MiB, base64 on the wire
+    m.add_attachment(payload, maintype="application", subtype="pdf", filename="plan.pdf")
+    try:
+        raw = m.as_bytes(policy=email.policy.SMTP)
+        await talk(e.port, lambda c: c.sendmail("sylvie@mairie-exemple.fr", [ADDR], raw))
+    finally:
+        e.server.close()
+        await e.server.wait_closed()
+    data = await TicketService(db, clock).get_json(1000)
+    assert data["messages"][0]["attachments"] == [{"filename": "plan.pdf", "content_type": "application/pdf",
+                                                   "size": len(payload)}]

@@ -187,3 +187,37 @@ async def test_loop_guard_stops_automatic_messages_to_a_chatty_robot(db: Databas
     clock.advance(hours=1)
     await ingest.process(raw(mail("<robot-late@x>", sender="robot@outil.example", subject="Alerte tardive")))
     assert len(await acks(db)) == 3
+
+
+async def test_acknowledgement_uses_the_real_faq_engine_when_confident(db: Database, clock: FixedClock) -> None:
+    from channels.email.server import suggester
+    from helpdesk.app.kb_sync import bundled_kb_dir
+    from helpdesk.bootstrap import build
+    from helpdesk.config import Settings
+
+    services = build(Settings(database_url=db.url, smtp_enabled=False), clock=clock)
+    try:
+        await services.kb_store.import_dir(bundled_kb_dir())
+        ingest = build_ingest(db, clock, IntakeService(db, clock, [ack_hook()]), suggest=suggester(services))
+        await ingest.process(raw(mail("<faq1@x>", subject="Séparateur CSV",
+                                      body="Quel séparateur utiliser dans un fichier CSV, virgule ou point-virgule ?")))
+        await ingest.process(raw(mail("<faq2@x>", sender="autre@mairie.fr", subject="Panne",
+                                      body="Bonjour, la photocopieuse de la mairie est en panne.")))
+        first, second = await acks(db)
+        assert "https://assistance.craig.fr/faq/csv-separateur-virgule-point-virgule" in first["text"]
+        assert "/faq/" not in second["text"]  # the engine abstains: no suggestion rather than a wrong one
+    finally:
+        await services.db.dispose()
+
+
+async def test_a_parser_bug_quarantines_instead_of_looping(db: Database, clock: FixedClock,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import channels.email.ingest as ingest_module
+
+    def broken(raw: bytes, *, envelope_sender: str | None = None) -> None:
+        raise RuntimeError("parser bug")
+
+    monkeypatch.setattr(ingest_module, "parse_message", broken)
+    result = await build_ingest(db, clock, IntakeService(db, clock)).process(raw(mail("<pb@x>")))
+    assert result.action is IntakeAction.IGNORED and "parser failed: RuntimeError: parser bug" in result.reason
+    assert await count(db, Quarantine) == 1

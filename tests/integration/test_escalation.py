@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 
 from helpdesk.app.escalation import EscalationJob
 from helpdesk.app.intake import IntakeService
 from helpdesk.app.messages import InboundMessage
+from helpdesk.app.outbox import OutboxDispatcher
 from helpdesk.app.routing import RoutingHook, RoutingRules
 from helpdesk.app.sla import refresh
 from helpdesk.app.tickets import TicketService
@@ -109,6 +112,25 @@ async def test_two_instances_on_one_database_notify_once(db: Database, clock: Fi
     assert notices == 6
     rows = await outbox(db)
     assert len(rows) == 6 * 3  # lead, admin, staff chat: once per ticket
+
+    # Two dispatchers on the same database deliver each notice once.
+    sent: list[tuple[object, ...]] = []
+
+    class Recorder:
+        async def send(self, payload: Mapping[str, Any]) -> None:
+            await asyncio.sleep(0)
+            sent.append((payload.get("to"), payload.get("chat_id"), payload["text"]))
+
+    other = Database(db.url)
+    try:
+        senders = {"email": Recorder(), "telegram": Recorder()}
+        first, second = OutboxDispatcher(db, clock, senders, owner="a"), OutboxDispatcher(other, clock, senders,
+                                                                                          owner="b")
+        while sum(await asyncio.gather(first.run_once(limit=5), second.run_once(limit=5))):
+            pass
+    finally:
+        await other.dispose()
+    assert len(sent) == 18 and len(set(sent)) == 18
 
 
 async def test_pending_reminder_after_three_business_days_and_auto_close(db: Database, clock: FixedClock) -> None:

@@ -135,3 +135,18 @@ async def test_recompute_after_a_policy_change_and_explain(db: Database, clock: 
                                         "resolution_due": "2026-03-09T16:25:00+00:00"}
     with pytest.raises(NotFound):
         await sla.explain("nope", datetime(2026, 3, 6, 16, 25, tzinfo=UTC))
+
+
+async def test_override_per_organization_kind_applies_to_its_tickets(db: Database, clock: FixedClock) -> None:
+    from helpdesk.app.sla_admin import SlaAdmin
+
+    await SlaAdmin(db, clock).set_target("standard", "normal", first_response=120, resolution=None,
+                                         organization_kind="commune")
+    intake, tickets = services(db, clock)
+    commune = (await intake.receive(mail("<k1@x>", organization=MAURIAC))).ticket_number
+    other = (await intake.receive(mail("<k2@x>", sender="x@y.fr"))).ticket_number
+    assert commune is not None and other is not None
+    c, o = (await tickets.get_json(commune))["sla"], (await tickets.get_json(other))["sla"]
+    assert c["first_response_due"] == "2026-03-02T11:30:00+00:00"  # 2 h for a commune
+    assert o["first_response_due"] == "2026-03-03T09:30:00+00:00"  # one working day otherwise
+    assert c["resolution_due"] == o["resolution_due"] == "2026-03-09T09:30:00+00:00"  # inherited: 5 days

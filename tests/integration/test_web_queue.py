@@ -52,16 +52,23 @@ async def test_sla_order_and_keyset_pages_cover_every_open_ticket_once(db: Datab
             await _set(db, numbers[i], first_response_due=None, resolution_due=None, first_response_at=None)
     await _set(db, numbers[8], status=TicketStatus.CLOSED.value)
     queue = QueueService(db, clock)
-    seen: list[int] = []
-    cursor = None
-    while True:
-        page = await queue.page(QueueFilter(), me=None, cursor=cursor, limit=2)
-        seen += [row["number"] for row in page["items"]]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
+
+    async def walk(f: QueueFilter) -> list[int]:
+        seen: list[int] = []
+        cursor = None
+        while True:
+            page = await queue.page(f, me=None, cursor=cursor, limit=2)
+            seen += [row["number"] for row in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return seen
+
     idx = {n: i for i, n in enumerate(numbers)}
-    assert [idx[n] for n in seen] == [1, 5, 0, 4, 2, 7, 3, 6]  # overdue first, closed excluded, no due last
+    expected = [1, 5, 0, 4, 2, 7, 3, 6]  # overdue first, closed excluded, no due last, ties by id
+    assert [idx[n] for n in await walk(QueueFilter())] == expected
+    # A text search takes the single-scan path: same order, same pages.
+    assert [idx[n] for n in await walk(QueueFilter(text="texte"))] == expected
+    assert [idx[n] for n in await walk(QueueFilter(statuses=()))] == [1, 5, 0, 4, 8, 2, 7, 3, 6]
     first = (await queue.page(QueueFilter(), me=None, limit=1))["items"][0]
     assert first["breached"] and first["seconds_left"] == -1800
 

@@ -119,6 +119,13 @@ def test_coordinates_outside_france_with_the_likely_cause() -> None:
     assert "inversées" in report.findings[0].message and "2 valeurs" in report.findings[0].message
 
 
+def test_x_y_columns_in_lambert93_or_degrees() -> None:
+    data = b"nom;X;Y\nMairie;660123.5;6445012.2\nEcole;2.868;45.110\nStade;6445012;660123\n"
+    report = check_file("equipements.csv", data)
+    assert [(f.code, f.row, f.column) for f in report.findings if f.code != "separator"] == [
+        ("coordinates-outside-france", 4, "Y, X")]
+
+
 def test_siren_siret_and_insee_rules() -> None:
     assert luhn_ok("21150138200017") and not luhn_ok("21150138200016")
     assert siret_problem("21150138200017") is None

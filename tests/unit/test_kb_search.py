@@ -292,3 +292,14 @@ def test_development_set_targets() -> None:
     assert ours.out_of_scope_abstained >= 0.85 and ours.in_scope_abstained <= 0.05
     assert ours.hit_at_1 > bm25.hit_at_1 and ours.hit_at_3 > bm25.hit_at_3 and ours.mrr > bm25.mrr
     assert ours.out_of_scope_abstained > bm25.out_of_scope_abstained
+
+
+def test_bundled_faq_answers_our_own_questions() -> None:
+    """The bundled FAQ on questions written for it (tests/data/kb), not on the dev set."""
+    root = Path(__file__).resolve().parents[2]
+    kb = KnowledgeBase.load(root / "knowledge_base" / "entries")
+    results = compare(kb, load_questions(root / "tests" / "data" / "kb" / "bundled-questions.jsonl"))
+    ours, bm25 = results["engine"], results["bm25"]
+    assert ours.hit_at_1 >= 0.88 and ours.hit_at_3 >= 0.95
+    assert ours.out_of_scope_abstained >= 0.75 and ours.in_scope_abstained <= 0.05
+    assert ours.hit_at_1 > bm25.hit_at_1 and ours.mrr > bm25.mrr

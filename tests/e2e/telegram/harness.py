@@ -118,7 +118,8 @@ async def make_harness(url: str, api: FakeBotApi, clock: FixedClock, *, faq: Any
     config = load_settings(database_url=url, telegram_token=api.token, telegram_base_url=api.base_url,
                            public_url=PUBLIC, **settings)
     services = build(config, clock=clock)
-    channel = channel_from_services(services, faq or TinyFaq(), poll_timeout=0.2, sweep_every=0.3)
+    channel = channel_from_services(services, faq or TinyFaq(), poll_timeout=0.2, sweep_every=0.3,
+                                    retry_grace=0)
     await channel.start()
     return Harness(api, services, channel, clock)
 

@@ -8,10 +8,12 @@ import logging
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from channels.telegram.bot import derived_secret
 from helpdesk.app.chat import ChatService
 from helpdesk.bootstrap import build, start_telegram
 from helpdesk.config import load_settings
 from helpdesk.db.engine import Database
+from helpdesk.db.tables_telegram import TelegramUpdate
 from helpdesk.domain.errors import StorageUnavailable
 from helpdesk.ports import FixedClock
 from helpdesk.web.app import make_app
@@ -20,6 +22,13 @@ from tests.e2e.telegram.harness import CHAT, Harness, make_harness
 
 HOOK = "https://assistance.craig.fr/hooks/telegram"
 SECRET = "s3cret-Token_42"
+
+
+async def update_status(h: Harness, update_id: int) -> tuple[str, int]:
+    async with h.services.db.transaction() as s:
+        row = await s.get(TelegramUpdate, update_id)
+        assert row is not None
+        return row.status, row.attempts
 
 
 async def test_webhook_checks_the_secret_token_and_ignores_repeats(db: Database, api: FakeBotApi,
@@ -63,7 +72,8 @@ async def test_an_update_stored_but_not_processed_is_processed_at_start(db: Data
     try:
         sent = await api.wait_sent(CHAT, 1)
         assert "Bonjour" in sent[0]["text"]
-        assert await h.chat.pending_updates() == []
+        await h.idle()
+        assert await update_status(h, 7001) == ("done", 1)
     finally:
         await h.close()
 
@@ -127,7 +137,7 @@ async def test_telegram_down_while_answering_the_update_is_retried(tg: Harness) 
     assert "/nouvelle" in sent[0]["text"]
     assert [m for m, _ in tg.api.refused] == ["sendMessage"] and len(tg.api.sent(CHAT)) == 1
     await tg.idle()
-    assert await tg.chat.pending_updates() == []
+    assert await update_status(tg, tg.api.offsets[-1] - 1) == ("done", 1)  # processed again once
 
 
 async def test_the_starter_retries_until_telegram_answers(db: Database, api: FakeBotApi, clock: FixedClock) -> None:
@@ -159,3 +169,20 @@ async def test_a_rejected_token_turns_the_channel_off(db: Database, api: FakeBot
             await stop()
             await services.db.dispose()
     assert not any(m == "getUpdates" for m, _ in api.calls)
+
+
+async def test_without_a_configured_secret_every_instance_derives_the_same(db: Database, api: FakeBotApi,
+                                                                          clock: FixedClock) -> None:
+    h = await make_harness(db.url, api, clock, telegram_webhook_url=HOOK)
+    try:
+        assert api.webhook is not None
+        secret = api.webhook["secret_token"]
+        assert secret == derived_secret(api.token) and len(secret) == 64
+        assert derived_secret("another:token") != secret
+        async with TestClient(TestServer(make_app(h.services))) as client:
+            update = {"update_id": 9200, **api.text(CHAT, "/start")}
+            ok = await client.post("/hooks/telegram", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret})
+            assert ok.status == 200
+            await api.wait_sent(CHAT, 1)
+    finally:
+        await h.close()

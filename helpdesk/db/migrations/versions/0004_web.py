@@ -72,8 +72,11 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_web_session_staff_id'), ['staff_id'], unique=False)
 
     with op.batch_alter_table('ticket', schema=None) as batch_op:
-        batch_op.create_index('ix_ticket_queue_first_due', ['status', 'first_response_due', 'id'], unique=False)
-        batch_op.create_index('ix_ticket_queue_resolution_due', ['status', 'resolution_due', 'id'], unique=False)
+        batch_op.create_index('ix_ticket_queue_first_due',
+                              ['status', 'first_response_due', 'first_response_at', 'id'], unique=False)
+        batch_op.create_index('ix_ticket_queue_resolution_due',
+                              ['status', 'resolution_due', 'first_response_at', 'first_response_due', 'id'],
+                              unique=False)
 
     # ### end Alembic commands ###
 
