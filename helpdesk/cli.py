@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import signal
 import sys
 from collections.abc import Callable, Coroutine
@@ -43,8 +42,6 @@ async def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    if settings.telegram_token is None:
-        logging.getLogger("helpdesk").info("Telegram channel off: HELPDESK_TELEGRAM_TOKEN is not set")
     await serve(services, stop=stop)
     return EX_OK
 

@@ -51,3 +51,5 @@ def configure(level: str = "INFO", *, json_lines: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    for noisy in ("alembic", "aiosqlite", "httpx", "bm25s", "frictionless"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -71,6 +71,7 @@ async def stored_ids(url: str) -> Counter[str]:
         await db.dispose()
 
 
+@pytest.mark.timeout(300)
 async def test_kill9_mid_burst_loses_nothing_that_got_250(sqlite_url: str, tmp_path: Path) -> None:
     serve = ServeProcess(sqlite_url, tmp_path)
     serve.start()
@@ -113,6 +114,7 @@ async def test_kill9_mid_burst_loses_nothing_that_got_250(sqlite_url: str, tmp_p
     assert max(stored.values()) == 1
 
 
+@pytest.mark.timeout(300)
 async def test_relay_down_then_back_sends_each_reply_exactly_once(
     sqlite_url: str, tmp_path: Path, sink_port: int
 ) -> None:
@@ -161,6 +163,7 @@ def test_ingest_exits_75_when_the_database_is_down(tmp_path: Path) -> None:
     assert b"Traceback" not in out.stderr
 
 
+@pytest.mark.timeout(600)
 async def test_two_instances_on_one_postgres_no_loss_no_duplicate(tmp_path: Path, sink_port: int) -> None:
     from tests.support.pgserver import PrivatePostgres
 

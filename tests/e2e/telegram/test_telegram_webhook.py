@@ -186,3 +186,23 @@ async def test_without_a_configured_secret_every_instance_derives_the_same(db: D
             await api.wait_sent(CHAT, 1)
     finally:
         await h.close()
+
+
+async def test_polling_acknowledges_an_update_only_once_it_is_stored(tg: Harness,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    real = tg.chat.record_update
+    tries: list[list[int]] = []
+
+    async def flaky(update_id: int, chat_id: int | None, payload: dict[str, object]) -> bool:
+        tries.append(list(tg.api.offsets))  # what Telegram had been told when we tried to store
+        if len(tries) == 1:
+            raise StorageUnavailable("storage unavailable: OperationalError")
+        return await real(update_id, chat_id, payload)
+
+    monkeypatch.setattr(tg.chat, "record_update", flaky)
+    update = tg.api.push(tg.api.text(CHAT, "/start"))
+    sent = await tg.api.wait_sent(CHAT, 1)
+    assert "Bonjour" in sent[0]["text"]
+    assert tries == [[], []]  # stored at the second try; nothing acknowledged before
+    await tg.api.wait_for(lambda: bool(tg.api.offsets))
+    assert tg.api.offsets[0] == update["update_id"] + 1
