@@ -9,6 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpdesk.db.tables import Blob, Contact, Counter, Event, Message, Organization, Ticket
@@ -40,10 +42,12 @@ def new_public_ref() -> str:
 
 
 async def put_blob(s: AsyncSession, data: bytes, now: datetime) -> str:
+    """Store bytes once, keyed by their sha256: one INSERT … ON CONFLICT DO NOTHING, no read first."""
     digest = hashlib.sha256(data).hexdigest()
-    if await s.get(Blob, digest) is None:
-        s.add(Blob(sha256=digest, size=len(data), data=data, created_at=now))
-        await s.flush()
+    dialect = s.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(Blob).values(sha256=digest, size=len(data), data=data, created_at=now)
+    await s.execute(stmt.on_conflict_do_nothing(index_elements=["sha256"]))
     return digest
 
 
