@@ -36,3 +36,7 @@ async def test_sqlite_runs_wal_with_foreign_keys(db: Database) -> None:
     async with db.engine.connect() as conn:
         assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
         assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+
+
+def test_one_head_so_new_migrations_have_one_parent() -> None:
+    assert migrate.head_revisions("sqlite+aiosqlite:///unused.sqlite3") == {"0005_merge"}
