@@ -19,10 +19,15 @@ DISCARD_EVENT = "quarantine.discarded"
 
 
 class QuarantineAdmin:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, intake: Any = None) -> None:
         self.db = db
         self.clock = clock
-        self.service = QuarantineService(db, clock)
+        self.service = QuarantineService(db, clock, intake)
+
+    async def reprocess(self, quarantine_id: int, actor: int) -> int | None:
+        """Run a held item through its channel again; returns the ticket number it landed on."""
+        result = await self.service.reprocess(quarantine_id, actor)
+        return result.ticket_number
 
     async def held(self) -> list[dict[str, Any]]:
         return [{"id": q.id, "channel": q.channel, "reason": q.reason, "sender": q.sender, "subject": q.subject,

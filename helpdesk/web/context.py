@@ -75,7 +75,7 @@ def build_context(services: Services) -> WebContext:
         kb_admin=KbAdminService(db, clock),
         canned=CannedService(db, clock),
         requests=WebRequests(db, clock, services.intake, services.tickets),
-        quarantine=QuarantineAdmin(db, clock),
+        quarantine=QuarantineAdmin(db, clock, services.intake),
         faq=faq_index(services),
         presence=Presence(),
         secure_cookies=services.settings.public_url.startswith("https://"),

@@ -39,6 +39,17 @@ async def quarantine_discard(request: web.Request) -> web.StreamResponse:
     raise redirect(request, "/quarantine", "Message écarté (l'action est consignée dans le journal).")
 
 
+async def quarantine_reprocess(request: web.Request) -> web.StreamResponse:
+    me = staff(request)
+    try:
+        number = await ctx(request).quarantine.reprocess(int(request.match_info["id"]), me.id)
+    except ValidationError as exc:
+        raise redirect(request, "/quarantine", f"Le message ne passe toujours pas : {exc}") from None
+    if number is None:
+        raise redirect(request, "/quarantine", "Message retraité (message automatique, sans ticket).")
+    raise redirect(request, f"/tickets/{number}", f"Message retraité : ticket [#{number}].")
+
+
 async def quarantine_raw(request: web.Request) -> web.StreamResponse:
     require_admin(request)
     qid = int(request.match_info["id"])
@@ -93,6 +104,7 @@ def routes() -> list[web.RouteDef]:
         web.post("/phone", phone_submit),
         web.get("/quarantine", quarantine_list),
         web.post(r"/quarantine/{id:\d+}/discard", quarantine_discard),
+        web.post(r"/quarantine/{id:\d+}/reprocess", quarantine_reprocess),
         web.get(r"/quarantine/{id:\d+}/raw", quarantine_raw),
         web.get("/account", account),
         web.post("/account/password", change_password),
