@@ -160,29 +160,12 @@ async def start_web(services: Services) -> Stopper:
 
 
 async def start_outbox_worker(services: Services) -> Stopper:
-    stop = asyncio.Event()
-    interval = services.settings.outbox_poll_seconds
+    from helpdesk.workers import start_periodic
 
-    async def loop() -> None:
-        while not stop.is_set():
-            try:
-                handled = await services.outbox.run_once()
-            except Exception:
-                log.exception("outbox dispatcher failed; retrying")
-                handled = 0
-            if not handled:
-                try:
-                    await asyncio.wait_for(stop.wait(), timeout=interval)
-                except TimeoutError:
-                    pass
+    async def step() -> bool:
+        return bool(await services.outbox.run_once())
 
-    task = asyncio.create_task(loop())
-
-    async def stopper() -> None:
-        stop.set()
-        await task
-
-    return stopper
+    return await start_periodic(step, services.settings.outbox_poll_seconds, "outbox dispatcher")
 
 
 async def start_telegram(services: Services) -> Stopper | None:

@@ -21,6 +21,7 @@ from aioimaplib import IMAP4, IMAP4_SSL
 from channels.email.ingest import MailIngest, build_ingest
 from helpdesk.app.messages import IntakeResult
 from helpdesk.domain.errors import TemporaryError
+from helpdesk.workers import start_periodic
 
 log = logging.getLogger(__name__)
 
@@ -107,27 +108,11 @@ async def start_imap(services: Any) -> Callable[[], Awaitable[None]] | None:
         processed_folder=s.imap_processed_folder or None, interval=s.imap_interval,
     )
     poller = ImapPoller(build_ingest(services.db, services.clock, services.group_intake), config)
-    stop = asyncio.Event()
 
-    async def loop() -> None:
-        while not stop.is_set():
-            try:
-                done = await poller.poll_once()
-                if done:
-                    log.info("IMAP: %d message(s) stored", len(done))
-            except TemporaryError as exc:
-                log.warning("IMAP poll failed, retrying in %.0f s: %s", config.interval, exc)
-            except Exception:
-                log.exception("IMAP poll crashed; retrying")
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=config.interval)
-            except TimeoutError:
-                pass
+    async def step() -> bool:
+        done = await poller.poll_once()
+        if done:
+            log.info("IMAP: %d message(s) stored", len(done))
+        return False
 
-    task = asyncio.create_task(loop())
-
-    async def stopper() -> None:
-        stop.set()
-        await task
-
-    return stopper
+    return await start_periodic(step, config.interval, "IMAP poll")

@@ -8,7 +8,6 @@ notice twice (PostgreSQL makes the second insert wait for the first commit; SQLi
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -32,6 +31,7 @@ from helpdesk.domain.errors import NotFound, ValidationError
 from helpdesk.domain.events import EventKind
 from helpdesk.domain.values import ActorKind, Direction, StaffRole, TicketStatus
 from helpdesk.ports import Clock
+from helpdesk.workers import start_periodic
 
 if TYPE_CHECKING:
     from helpdesk.bootstrap import Services
@@ -250,25 +250,11 @@ async def start_escalation_worker(services: Services, interval: float = 60.0) ->
     escalation = EscalationJob(services.db, services.clock, public_url=settings.public_url,
                                staff_chat=settings.telegram_staff_chat, mail_domain=mail_domain)
     services.extras["escalation"] = escalation
-    stop = asyncio.Event()
 
-    async def loop() -> None:
-        while not stop.is_set():
-            try:
-                report = await escalation.run_once()
-                if report.warnings or report.breaches or report.reminders or report.closed:
-                    log.info("escalation: %s", report)
-            except Exception:
-                log.exception("escalation job failed; retrying")
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=interval)
-            except TimeoutError:
-                pass
+    async def step() -> bool:
+        report = await escalation.run_once()
+        if report.warnings or report.breaches or report.reminders or report.closed:
+            log.info("escalation: %s", report)
+        return False
 
-    task = asyncio.create_task(loop())
-
-    async def stopper() -> None:
-        stop.set()
-        await task
-
-    return stopper
+    return await start_periodic(step, interval, "SLA escalation")
