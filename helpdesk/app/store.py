@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -156,3 +156,19 @@ async def is_participant(s: AsyncSession, ticket: Ticket, contact_id: int) -> bo
         select(Message.id).where(Message.ticket_id == ticket.id, Message.author_contact_id == contact_id).limit(1)
     )
     return found is not None
+
+
+ACCESS_AUDIT_WINDOW = timedelta(minutes=30)
+
+
+async def record_staff_access(s: AsyncSession, ticket: Ticket, staff_id: int, now: datetime, via: str) -> None:
+    """Audit a staff member reading a ticket (RGPD), at most once per ticket and person per half hour."""
+    recent = await s.scalar(
+        select(Event.id)
+        .where(Event.ticket_id == ticket.id, Event.kind == EventKind.VIEWED.value, Event.actor_id == staff_id)
+        .where(Event.created_at >= now - ACCESS_AUDIT_WINDOW)
+        .limit(1)
+    )
+    if recent is None:
+        await record_event(s, kind=EventKind.VIEWED, now=now, ticket_id=ticket.id, actor_kind=ActorKind.STAFF,
+                           actor_id=staff_id, via=via)

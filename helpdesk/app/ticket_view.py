@@ -31,9 +31,11 @@ class TicketViewService:
         self.db = db
         self.clock = clock
 
-    async def page(self, number: int) -> dict[str, Any]:
+    async def page(self, number: int, viewer_id: int | None = None) -> dict[str, Any]:
         async with self.db.transaction() as s:
             t = await store.ticket_by_number(s, number)
+            if viewer_id is not None:
+                await store.record_staff_access(s, t, viewer_id, self.clock.now(), "web")
             requester = await s.get(Contact, t.requester_id) if t.requester_id else None
             org = await s.get(Organization, t.organization_id) if t.organization_id else None
             assignee = await s.get(StaffUser, t.assignee_id) if t.assignee_id else None

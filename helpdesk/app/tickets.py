@@ -69,8 +69,11 @@ class TicketService:
             rows = (await s.execute(stmt)).all()
             return [summary_json(t, c) for t, c in rows]
 
-    async def get_json(self, number: int) -> dict[str, Any]:
+    async def get_json(self, number: int, viewer_id: int | None = None) -> dict[str, Any]:
         async with self.db.transaction() as s:
+            if viewer_id is not None:
+                t = await store.ticket_by_number(s, number)
+                await store.record_staff_access(s, t, viewer_id, self.clock.now(), "api")
             return await self.ticket_json(s, number)
 
     async def ticket_json(self, s: AsyncSession, number: int) -> dict[str, Any]:

@@ -63,7 +63,7 @@ async def list_tickets(request: web.Request) -> web.Response:
 
 
 async def get_ticket(request: web.Request) -> web.Response:
-    return _json(await ctx(request).services.tickets.get_json(_number(request)))
+    return _json(await ctx(request).services.tickets.get_json(_number(request), viewer_id=staff(request).id))
 
 
 async def reply_ticket(request: web.Request) -> web.Response:

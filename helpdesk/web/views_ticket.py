@@ -29,7 +29,7 @@ def _int_field(form: Any, name: str) -> int | None:
 async def ticket_page(request: web.Request, *, draft: str = "", warning: list[dict[str, Any]] | None = None,
                       status: int = 200) -> web.StreamResponse:
     c, me, number = ctx(request), staff(request), _number(request)
-    data = await c.view.page(number)
+    data = await c.view.page(number, viewer_id=me.id)
     return render("ticket.html", request, {
         "t": data,
         "suggestions": await c.faq.search(data["latest_inbound_text"], limit=3),
