@@ -58,7 +58,12 @@ async def get_blob(s: AsyncSession, digest: str) -> bytes:
     return blob.data
 
 
+MAX_ID = 2**31 - 1  # ids and numbers are 32-bit integer columns on PostgreSQL
+
+
 async def ticket_by_number(s: AsyncSession, number: int, *, lock: bool = False) -> Ticket:
+    if not 0 < number <= MAX_ID:
+        raise NotFound(f"ticket #{number} not found")
     stmt = select(Ticket).where(Ticket.number == number)
     if lock:
         stmt = stmt.with_for_update()

@@ -54,7 +54,8 @@ class ServeProcess:
             stdout=out, stderr=subprocess.STDOUT,
         )
         out.close()
-        wait_port(self.smtp_port)
+        if self.env.get("HELPDESK_SMTP_ENABLED", "true") != "false":
+            wait_port(self.smtp_port)
         wait_port(self.http_port)
 
     def kill9(self) -> None:
