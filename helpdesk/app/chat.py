@@ -14,6 +14,7 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpdesk.app.metrics import FAQ_SUGGESTIONS
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Contact, Ticket
 from helpdesk.db.tables_telegram import ChatSuggestion, FaqFeedback, TelegramChat, TelegramUpdate
@@ -210,7 +211,8 @@ class ChatService:
             s.add(row)
             await s.flush()
             assert row.id is not None
-            return row.id
+        FAQ_SUGGESTIONS.labels("telegram", "shown" if entries else "abstained").inc()
+        return row.id
 
     async def feedback(self, chat_id: int, suggestion_id: int, *, helpful_index: int | None) -> str | None:
         """Store button feedback: the chosen entry helped (``helpful_index``), or none did (None).
@@ -234,6 +236,7 @@ class ChatService:
                 if chosen is not None:
                     chat = await chat_row(s, chat_id, now)
                     chat.transcript, chat.new_question = [], False
+                FAQ_SUGGESTIONS.labels("telegram", "accepted" if chosen else "declined").inc()
             return chosen
 
     async def feedback_by_entry(self) -> dict[str, tuple[int, int]]:

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpdesk.app import store
 from helpdesk.app.french import fr_datetime
+from helpdesk.app.metrics import SLA_NOTICES
 from helpdesk.app.sla import Policy, batch_inputs, load_policy, store_sla
 from helpdesk.app.tickets import TicketService
 from helpdesk.db.engine import Database
@@ -253,6 +254,8 @@ async def start_escalation_worker(services: Services, interval: float = 60.0) ->
 
     async def step() -> bool:
         report = await escalation.run_once()
+        SLA_NOTICES.labels("warning").inc(report.warnings)
+        SLA_NOTICES.labels("breach").inc(report.breaches)
         if report.warnings or report.breaches or report.reminders or report.closed:
             log.info("escalation: %s", report)
         return False
