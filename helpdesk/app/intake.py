@@ -115,6 +115,7 @@ class IntakeService:
     ) -> list[IntakeResult | Exception]:
         outcomes: list[IntakeResult | Exception] = []
         async with self.db.transaction() as s:
+            await self._prefetch_known(s, msgs)
             for msg in msgs:
                 if not savepoints:
                     outcomes.append(await self._receive_in(s, msg))
@@ -133,9 +134,28 @@ class IntakeService:
                     outcomes.append(exc)
         return outcomes
 
+    async def _prefetch_known(self, s: AsyncSession, msgs: Sequence[InboundMessage]) -> None:
+        """One query for the whole batch: which (channel, external id) are new for sure.
+
+        A message whose key is in ``intake.new`` skips its own duplicate lookup; the key is taken
+        out when the message is stored, so a second copy in the same batch looks it up and finds it.
+        """
+        keys = {(m.channel.value, m.external_id) for m in msgs if m.external_id}
+        fresh: set[tuple[str, str]] = set()
+        if len(keys) > 1:
+            ids = [ext for _, ext in keys]
+            rows = await s.execute(select(Message.channel, Message.external_id).where(Message.external_id.in_(ids)))
+            known = {(str(c), str(e)) for c, e in rows.all()}
+            fresh = {k for k in keys if k not in known}
+        s.info["intake.new"] = fresh
+
     async def _receive_in(self, s: AsyncSession, msg: InboundMessage) -> IntakeResult:
         now = self.clock.now()
-        if msg.external_id:
+        fresh: set[tuple[str, str]] = s.info.get("intake.new", set())
+        key = (msg.channel.value, msg.external_id or "")
+        if msg.external_id and key in fresh:
+            fresh.discard(key)
+        elif msg.external_id:
             existing = (
                 await s.execute(
                     select(Message.id, Ticket.number, Ticket.public_ref)

@@ -36,6 +36,16 @@ class LoadedRules:
 
 
 async def load_rules(s: AsyncSession) -> LoadedRules:
+    """The enabled rules, read once per transaction (a batch of intake shares them)."""
+    cached = s.info.get("routing.rules")
+    if isinstance(cached, LoadedRules):
+        return cached
+    loaded = await _read_rules(s)
+    s.info["routing.rules"] = loaded
+    return loaded
+
+
+async def _read_rules(s: AsyncSession) -> LoadedRules:
     rows = (await s.scalars(select(RoutingRule).where(RoutingRule.enabled).order_by(RoutingRule.position,
                                                                                       RoutingRule.id))).all()
     teams = {t.name: t.id for t in (await s.scalars(select(Team))).all() if t.id is not None}

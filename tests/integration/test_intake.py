@@ -168,3 +168,13 @@ async def _staff(db: Database) -> int:
 
     users = UserService(db, FixedClock(datetime(2026, 1, 1, tzinfo=UTC)))
     return await users.add("agent@craig.fr", StaffRole.AGENT, "motdepasse-solide")
+
+
+async def test_a_batch_holding_the_same_message_twice_stores_it_once(db: Database, clock: FixedClock) -> None:
+    intake = IntakeService(db, clock)
+    await intake.receive(mail("<old@x>"))
+    outcomes = await intake.receive_batch([mail("<twice@x>"), mail("<old@x>"), mail("<twice@x>")])
+    assert [getattr(o, "action", o) for o in outcomes] == [
+        IntakeAction.CREATED, IntakeAction.DUPLICATE, IntakeAction.DUPLICATE
+    ]
+    assert await count(db, Message) == 2
