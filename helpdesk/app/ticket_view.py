@@ -132,18 +132,6 @@ class TicketViewService:
                 raise NotFound("version HTML introuvable")
             return msg.html_sanitised
 
-    async def set_team(self, number: int, team_id: int | None, actor: int) -> None:
-        now = self.clock.now()
-        async with self.db.transaction() as s:
-            t = await store.ticket_by_number(s, number)
-            if team_id is not None and await s.get(Team, team_id) is None:
-                raise NotFound(f"équipe {team_id} introuvable")
-            if t.team_id == team_id:
-                return
-            old, t.team_id, t.updated_at = t.team_id, team_id, now
-            await store.record_event(s, kind=EventKind.TEAM_CHANGED, now=now, ticket_id=t.id,
-                                     actor_kind=ActorKind.STAFF, actor_id=actor, old=old, new=team_id)
-
     async def teams(self) -> list[dict[str, Any]]:
         async with self.db.transaction() as s:
             return [{"id": i, "name": n} for i, n in (await s.execute(select(Team.id, Team.name)

@@ -12,12 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpdesk.app import store
 from helpdesk.db.engine import Database
-from helpdesk.db.tables import Attachment, Contact, Message, Organization, Outbox, StaffUser, Ticket
+from helpdesk.db.tables import Attachment, Contact, Message, Organization, Outbox, StaffUser, Team, Ticket
 from helpdesk.domain import lifecycle
 from helpdesk.domain.errors import NotFound, ValidationError
 from helpdesk.domain.events import EventKind
 from helpdesk.domain.values import ActorKind, Channel, Direction, Priority, TicketStatus, format_ticket_number
 from helpdesk.ports import Clock
+
+_LABELS_FR = {"staff_user": "membre de l'équipe", "team": "équipe"}
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -260,49 +262,48 @@ class TicketService:
             old=old, new=new.value, reason=reason,
         )
 
-    async def assign(self, number: int, assignee_id: int | None, actor: int | None) -> None:
+    async def _set_field(
+        self, number: int, field: str, value: Any, kind: EventKind, actor: int | None, *,
+        exists: type[Any] | None = None, recompute: bool = False,
+    ) -> None:
+        """Change one ticket field, with its audit event; nothing happens when the value is the same.
+
+        ``exists`` names the table the new value must refer to (staff user, team); ``recompute``
+        runs the after-change callbacks (the SLA depends on the priority).
+        """
         now = self.clock.now()
         async with self.db.transaction() as s:
             t = await store.ticket_by_number(s, number)
-            if assignee_id is not None and await s.get(StaffUser, assignee_id) is None:
-                raise NotFound(f"staff user {assignee_id} not found")
-            if t.assignee_id == assignee_id:
+            if exists is not None and value is not None and await s.get(exists, value) is None:
+                raise NotFound(f"{_LABELS_FR.get(exists.__tablename__, exists.__tablename__)} {value} introuvable")
+            old = getattr(t, field)
+            if (list(old) if isinstance(old, list) else old) == value:
                 return
-            old, t.assignee_id, t.updated_at = t.assignee_id, assignee_id, now
+            setattr(t, field, value)
+            t.updated_at = now
             await store.record_event(
-                s, kind=EventKind.ASSIGNED, now=now, ticket_id=t.id, actor_kind=ActorKind.STAFF, actor_id=actor,
-                old=old, new=assignee_id,
+                s, kind=kind, now=now, ticket_id=t.id, actor_kind=ActorKind.STAFF if actor else ActorKind.SYSTEM,
+                actor_id=actor, old=list(old) if isinstance(old, list) else old, new=value,
             )
+            if recompute:
+                await self._changed(s, t, now)
+
+    async def assign(self, number: int, assignee_id: int | None, actor: int | None) -> None:
+        await self._set_field(number, "assignee_id", assignee_id, EventKind.ASSIGNED, actor, exists=StaffUser)
+
+    async def set_team(self, number: int, team_id: int | None, actor: int | None) -> None:
+        await self._set_field(number, "team_id", team_id, EventKind.TEAM_CHANGED, actor, exists=Team)
 
     async def set_priority(self, number: int, priority: Priority, actor: int | None) -> None:
-        now = self.clock.now()
-        async with self.db.transaction() as s:
-            t = await store.ticket_by_number(s, number)
-            if t.priority == priority.value:
-                return
-            old, t.priority, t.updated_at = t.priority, priority.value, now
-            await store.record_event(
-                s, kind=EventKind.PRIORITY_CHANGED, now=now, ticket_id=t.id, actor_kind=ActorKind.STAFF,
-                actor_id=actor, old=old, new=priority.value,
-            )
-            await self._changed(s, t, now)
+        await self._set_field(number, "priority", priority.value, EventKind.PRIORITY_CHANGED, actor, recompute=True)
+
+    async def set_tags(self, number: int, tags: Sequence[str], actor: int | None) -> None:
+        clean = sorted({tag.strip().lower() for tag in tags if tag.strip()})
+        await self._set_field(number, "tags", clean, EventKind.TAGS_CHANGED, actor)
 
     async def _changed(self, s: AsyncSession, t: Ticket, now: datetime) -> None:
         for callback in self.after_change:
             await callback(s, t, now)
-
-    async def set_tags(self, number: int, tags: Sequence[str], actor: int | None) -> None:
-        clean = sorted({tag.strip().lower() for tag in tags if tag.strip()})
-        now = self.clock.now()
-        async with self.db.transaction() as s:
-            t = await store.ticket_by_number(s, number)
-            if list(t.tags) == clean:
-                return
-            old, t.tags, t.updated_at = list(t.tags), clean, now
-            await store.record_event(
-                s, kind=EventKind.TAGS_CHANGED, now=now, ticket_id=t.id, actor_kind=ActorKind.STAFF,
-                actor_id=actor, old=old, new=clean,
-            )
 
     async def events(self, number: int) -> list[dict[str, Any]]:
         from helpdesk.db.tables import Event

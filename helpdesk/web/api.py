@@ -99,7 +99,7 @@ async def update_ticket(request: web.Request) -> web.Response:
         value = body["team_id"]
         if value is not None and not isinstance(value, int):
             raise ValidationError("team_id doit être un entier ou null")
-        await c.view.set_team(number, value, me.id)
+        await c.services.tickets.set_team(number, value, me.id)
     if "tags" in body:
         if not isinstance(body["tags"], list) or not all(isinstance(t, str) for t in body["tags"]):
             raise ValidationError("tags doit être une liste de chaînes")

@@ -79,7 +79,7 @@ async def update(request: web.Request) -> web.StreamResponse:
         await tickets.assign(number, int(raw) if raw.isdigit() else None, me.id)
     if "team" in form:
         raw = str(form["team"])
-        await c.view.set_team(number, int(raw) if raw.isdigit() else None, me.id)
+        await c.services.tickets.set_team(number, int(raw) if raw.isdigit() else None, me.id)
     if "tags" in form:
         await tickets.set_tags(number, re.split(r"[,;]", str(form["tags"])), me.id)
     if "status" in form:
