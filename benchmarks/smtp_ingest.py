@@ -3,13 +3,17 @@
 20 concurrent senders, a new connection per message (EHLO, MAIL, RCPT, DATA, QUIT), for a fixed time
 per phase. Each server runs in its own process; the load generator runs in this one. Servers:
   - do-nothing aiosmtpd (answers 250 without looking at the message)
-  - the helpdesk on SQLite (WAL, synchronous=FULL, group commit)
+  - the helpdesk on SQLite (WAL, synchronous=FULL, group commit), built as `helpdesk serve` builds it:
+    parsing, quarantine rules, intake with its hooks (routing and SLA, file-check jobs for the CSV
+    attachment every message carries, the bounce hook); no relay, so no acknowledgements
+  - with --acknowledge: the same with a relay configured, so each new ticket also gets FAQ suggestions
+    and a queued acknowledgement (the Outbox worker is not started: queued, not sent)
   - the helpdesk on PostgreSQL, when HELPDESK_TEST_POSTGRES_URL is set (a scratch database)
 Each round loads them one after the other, so a change in the machine's load hits every server alike;
 the ratio to the do-nothing server is computed per round and its median printed (target: >= 0.5).
 After each helpdesk phase every accepted message is checked to be in the database.
 
-    .venv/bin/python benchmarks/smtp_ingest.py [--seconds 5] [--rounds 3] [--senders 20]
+    .venv/bin/python benchmarks/smtp_ingest.py [--seconds 5] [--rounds 3] [--senders 20] [--acknowledge]
 """
 
 from __future__ import annotations
@@ -64,17 +68,26 @@ async def _serve_null() -> None:
     await asyncio.Event().wait()
 
 
-async def _serve_helpdesk(url: str) -> None:
+async def _serve_helpdesk(url: str, acknowledge: bool) -> None:
+    """The SMTP edge as `helpdesk serve` builds it (bootstrap.build: routing and SLA, file checks, bounce
+    hook), with acknowledgements and FAQ suggestions when ``acknowledge`` (a relay is configured; the
+    Outbox worker is not started, so acknowledgements are queued, not sent)."""
     sys.path.insert(0, str(ROOT))
     from channels.email.ingest import build_ingest
-    from channels.email.server import serve_mail
-    from helpdesk.app.intake import GroupCommitter, IntakeService
-    from helpdesk.db.engine import Database
-    from helpdesk.ports import SystemClock
+    from channels.email.server import serve_mail, suggester
+    from helpdesk.bootstrap import build
+    from helpdesk.config import Settings
 
-    db, clock = Database(url), SystemClock()
-    ingest = build_ingest(db, clock, GroupCommitter(IntakeService(db, clock)))
-    server = await serve_mail(ingest, host="127.0.0.1", port=0, addresses=[ADDR], max_bytes=25 * 1024 * 1024,
+    settings = Settings(database_url=url, mail_addresses=[ADDR], acknowledge=acknowledge,
+                        smtp_relay_host="127.0.0.1" if acknowledge else None, smtp_relay_port=9)
+    services = build(settings)
+    if acknowledge:
+        from helpdesk.app.kb_sync import bundled_kb_dir
+
+        await services.kb_store.import_dir(bundled_kb_dir())
+    ingest = build_ingest(services.db, services.clock, services.group_intake,
+                          suggest=suggester(services) if acknowledge else None)
+    server = await serve_mail(ingest, host="127.0.0.1", port=0, addresses=[ADDR], max_bytes=settings.mail_max_bytes,
                               hostname="craig.fr")
     print(f"PORT {server.sockets[0].getsockname()[1]}", flush=True)
     await asyncio.Event().wait()
@@ -159,14 +172,16 @@ def main() -> int:
     p.add_argument("--seconds", type=float, default=5.0)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--senders", type=int, default=20)
-    p.add_argument("--serve", choices=["null", "helpdesk"])
+    p.add_argument("--serve", choices=["null", "helpdesk", "helpdesk-ack"])
+    p.add_argument("--acknowledge", action="store_true",
+                   help="also measure SQLite with acknowledgements and FAQ suggestions (a relay configured)")
     p.add_argument("--url")
     args = p.parse_args()
     if args.serve == "null":
         asyncio.run(_serve_null())
         return 0
-    if args.serve == "helpdesk":
-        asyncio.run(_serve_helpdesk(args.url))
+    if args.serve in ("helpdesk", "helpdesk-ack"):
+        asyncio.run(_serve_helpdesk(args.url, args.serve == "helpdesk-ack"))
         return 0
 
     print(f"{args.senders} concurrent senders, a new connection per message, {args.seconds:.0f} s per phase, "
@@ -180,6 +195,10 @@ def main() -> int:
             url = f"sqlite+aiosqlite:///{tmp}/bench.sqlite3"
             migrate(url)
             servers["helpdesk, SQLite (durable)"] = (*start_server(["--serve", "helpdesk", "--url", url]), url)
+            if args.acknowledge:
+                url = f"sqlite+aiosqlite:///{tmp}/bench-ack.sqlite3"
+                migrate(url)
+                servers["SQLite + acknowledgements"] = (*start_server(["--serve", "helpdesk-ack", "--url", url]), url)
             if pg:
                 name = f"helpdesk_bench_{uuid.uuid4().hex[:8]}"
                 asyncio.run(pg_admin(pg, f'CREATE DATABASE "{name}"'))

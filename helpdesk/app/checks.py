@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpdesk.app import store
@@ -42,22 +42,33 @@ class FileCheckHook:
         self.max_bytes = max_bytes or Limits().max_bytes
 
     async def after_intake(self, ctx: IntakeContext) -> None:
-        if ctx.inbound.automatic or ctx.message.id is None:
-            return
-        seen: set[str] = set()
-        for att in ctx.inbound.attachments:
-            if att.inline or not is_checkable(att.filename):
+        await self.after_intake_batch([ctx])
+
+    async def after_intake_batch(self, contexts: Sequence[IntakeContext]) -> None:
+        """The jobs and events of a whole intake batch, each kind in one executemany."""
+        jobs: list[dict[str, Any]] = []
+        events: list[store.EventRow] = []
+        for ctx in contexts:
+            if ctx.inbound.automatic or ctx.message.id is None:
                 continue
-            digest = hashlib.sha256(att.data).hexdigest()
-            if digest in seen:
-                continue
-            seen.add(digest)
-            payload = {"sha256": digest, "filename": att.filename, "ticket_number": ctx.ticket.number,
-                       "message_id": ctx.message.id}
-            ctx.session.add(Outbox(channel=FILECHECK, payload=payload, next_attempt_at=ctx.now, created_at=ctx.now,
-                                   idempotency_key=f"filecheck:{ctx.message.id}:{digest}"))
-            await store.record_event(ctx.session, kind=FILE_CHECK_QUEUED, now=ctx.now, ticket_id=ctx.ticket.id,
-                                     filename=att.filename, sha256=digest)
+            seen: set[str] = set()
+            for att in ctx.inbound.attachments:
+                if att.inline or not is_checkable(att.filename):
+                    continue
+                digest = hashlib.sha256(att.data).hexdigest()
+                if digest in seen:
+                    continue
+                seen.add(digest)
+                payload = {"sha256": digest, "filename": att.filename, "ticket_number": ctx.ticket.number,
+                           "message_id": ctx.message.id}
+                jobs.append({"channel": FILECHECK, "payload": payload, "next_attempt_at": ctx.now,
+                             "created_at": ctx.now, "idempotency_key": f"filecheck:{ctx.message.id}:{digest}"})
+                events.append(store.event_row(kind=FILE_CHECK_QUEUED, now=ctx.now, ticket_id=ctx.ticket.id,
+                                              filename=att.filename, sha256=digest))
+        if jobs:
+            session = contexts[0].session
+            await session.execute(insert(Outbox), jobs)
+            await store.insert_events(session, events)
 
 
 class FileCheckSender:

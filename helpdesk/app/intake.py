@@ -11,15 +11,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpdesk.app import store
+from helpdesk.app.intake_waves import split_waves
 from helpdesk.app.messages import InboundMessage, IntakeResult
 from helpdesk.app.metrics import MESSAGES_RECEIVED
 from helpdesk.db.engine import Database, is_temporary
@@ -52,6 +53,7 @@ class IntakeContext:
     contact: Contact
     created: bool
     now: datetime
+    events: list[store.EventRow] = field(default_factory=list)  # recorded on this ticket for this message
 
 
 class IntakeHook(Protocol):
@@ -64,6 +66,119 @@ def derive_subject(msg: InboundMessage) -> str:
         first = next((line.strip() for line in msg.visible_text.splitlines() if line.strip()), "")
         subject = first[:80] + ("…" if len(first) > 80 else "") if first else "(sans objet)"
     return subject[:MAX_SUBJECT]
+
+
+@dataclass(slots=True)
+class _Plan:
+    """One message on its way: where it goes, and the rows written for it so far."""
+
+    msg: InboundMessage
+    contact: Contact
+    reason: str
+    created: bool = False
+    ticket: Ticket | None = None
+    parent: Ticket | None = None
+    link: tuple[Ticket, str] | None = None
+    follow_up_of: int | None = None
+    raw_sha256: str | None = None
+    attachment_sha256: list[str] = field(default_factory=list)
+    message: Message | None = None
+    events: list[store.EventRow] = field(default_factory=list)
+
+    def note(self, log: list[store.EventRow], event: store.EventRow) -> None:
+        self.events.append(event)
+        log.append(event)
+
+    @property
+    def target(self) -> Ticket:
+        assert self.ticket is not None, "the ticket is set once it is written"
+        return self.ticket
+
+    def result(self) -> IntakeResult:
+        assert self.message is not None and self.ticket is not None
+        action = IntakeAction.CREATED if self.created else IntakeAction.APPENDED
+        return IntakeResult(action, self.ticket.number, self.reason, self.ticket.public_ref, self.message.id,
+                            self.follow_up_of)
+
+
+@dataclass(slots=True)
+class _Known:
+    """What the database already knows about a wave's messages, read in a few queries."""
+
+    duplicates: dict[tuple[str, str], tuple[int, int, str]]
+    by_email: dict[str, Contact]
+    by_chat: dict[int, Contact]
+    ticket_of_message_id: dict[str, int]
+    tickets: dict[int, Ticket]
+    by_number: dict[int, Ticket]
+
+    @classmethod
+    async def read(cls, s: AsyncSession, msgs: Sequence[InboundMessage], *, lock: bool) -> _Known:
+        ext = sorted({m.external_id for m in msgs if m.external_id})
+        duplicates: dict[tuple[str, str], tuple[int, int, str]] = {}
+        if ext:
+            rows = await s.execute(
+                select(Message.channel, Message.external_id, Message.id, Ticket.number, Ticket.public_ref)
+                .join(Ticket, Ticket.id == Message.ticket_id).where(Message.external_id.in_(ext))
+            )
+            duplicates = {(str(c), str(e)): (int(i), int(n), str(r)) for c, e, i, n, r in rows.all()}
+        emails = sorted({m.sender_email.lower() for m in msgs if m.sender_email})
+        chats = sorted({m.telegram_chat_id for m in msgs if m.telegram_chat_id is not None})
+        by_email: dict[str, Contact] = {}
+        by_chat: dict[int, Contact] = {}
+        if emails:
+            by_email = {c.email: c for c in (await s.scalars(select(Contact).where(Contact.email.in_(emails)))).all()
+                        if c.email}
+        if chats:
+            by_chat = {c.telegram_chat_id: c for c in (await s.scalars(
+                select(Contact).where(Contact.telegram_chat_id.in_(chats)))).all() if c.telegram_chat_id is not None}
+        cited = sorted({i for m in msgs for i in (*m.in_reply_to, *m.references)})
+        of_id = await store.tickets_for_message_ids(s, cited)
+        numbers = {n for m in msgs for n in (m.ticket_number, subject_ticket_number(m.subject)) if n is not None}
+        numbers = {n for n in numbers if 0 < n <= store.MAX_ID}
+        tickets: dict[int, Ticket] = {}
+        if of_id or numbers:
+            stmt = select(Ticket).where(or_(Ticket.id.in_(sorted(set(of_id.values()))),
+                                            Ticket.number.in_(sorted(numbers)))).order_by(Ticket.id)
+            if lock:
+                stmt = stmt.with_for_update()
+            tickets = {t.id: t for t in (await s.scalars(stmt)).all() if t.id is not None}
+        return cls(duplicates, by_email, by_chat, of_id, tickets, {t.number: t for t in tickets.values()})
+
+    def contact(self, s: AsyncSession, msg: InboundMessage, now: datetime) -> Contact:
+        """The sender's contact, created (pending, written with the wave's other new contacts) when new."""
+        email = msg.sender_email.lower() if msg.sender_email else None
+        contact = self.by_email.get(email) if email else None
+        if contact is None and msg.telegram_chat_id is not None:
+            contact = self.by_chat.get(msg.telegram_chat_id)
+        if contact is None:
+            contact = Contact(email=email, name=msg.sender_name, telegram_chat_id=msg.telegram_chat_id, created_at=now)
+            s.add(contact)
+            if email:
+                self.by_email[email] = contact
+            if msg.telegram_chat_id is not None:
+                self.by_chat[msg.telegram_chat_id] = contact
+        elif msg.sender_name and not contact.name:
+            contact.name = msg.sender_name
+        return contact
+
+    async def evidence(self, s: AsyncSession, msg: InboundMessage, contact: Contact) -> ThreadEvidence:
+        explicit = self.by_number.get(msg.ticket_number) if msg.ticket_number is not None else None
+        irt = next((self.ticket_of_message_id[i] for i in msg.in_reply_to if i in self.ticket_of_message_id), None)
+        refs = next((self.ticket_of_message_id[i] for i in reversed(msg.references)
+                     if i in self.ticket_of_message_id), None)
+        tag_number = subject_ticket_number(msg.subject)
+        tagged = self.by_number.get(tag_number) if tag_number is not None else None
+        participant = (tagged is not None and contact.id is not None
+                       and await store.is_participant(s, tagged, contact.id))
+        return ThreadEvidence(
+            explicit_ticket=explicit.id if explicit is not None else None,
+            in_reply_to_ticket=irt,
+            references_ticket=refs,
+            tag_ticket=tagged.id if tagged is not None else None,
+            tag_from_participant=participant,
+            force_new=msg.force_new,
+        )
 
 
 class IntakeService:
@@ -113,16 +228,14 @@ class IntakeService:
     async def _in_transaction(
         self, msgs: Sequence[InboundMessage], *, savepoints: bool
     ) -> list[IntakeResult | Exception]:
-        outcomes: list[IntakeResult | Exception] = []
         async with self.db.transaction() as s:
-            await self._prefetch_known(s, msgs)
+            if not savepoints:
+                return list(await self._store(s, msgs))
+            outcomes: list[IntakeResult | Exception] = []
             for msg in msgs:
-                if not savepoints:
-                    outcomes.append(await self._receive_in(s, msg))
-                    continue
                 try:
                     async with s.begin_nested():
-                        outcomes.append(await self._receive_in(s, msg))
+                        outcomes.extend(await self._store(s, [msg]))
                 except IntegrityError as exc:
                     outcomes.append(exc)
                 except StorageUnavailable:
@@ -132,45 +245,81 @@ class IntakeService:
                         raise StorageUnavailable(f"storage unavailable: {type(exc).__name__}") from exc
                     log.exception("intake failed for one message (channel=%s)", msg.channel)
                     outcomes.append(exc)
-        return outcomes
+            return outcomes
 
-    async def _prefetch_known(self, s: AsyncSession, msgs: Sequence[InboundMessage]) -> None:
-        """One query for the whole batch: which (channel, external id) are new for sure.
+    async def _store(self, s: AsyncSession, msgs: Sequence[InboundMessage]) -> list[IntakeResult]:
+        results: list[IntakeResult] = []
+        for wave in split_waves(msgs):
+            results.extend(await self._store_wave(s, wave))
+        return results
 
-        A message whose key is in ``intake.new`` skips its own duplicate lookup; the key is taken
-        out when the message is stored, so a second copy in the same batch looks it up and finds it.
+    async def _store_wave(self, s: AsyncSession, msgs: Sequence[InboundMessage]) -> list[IntakeResult]:
+        """Store messages that do not depend on one another, in stages shared by all of them.
+
+        Reads: one query each for duplicates, contacts, the tickets their ids and tags point to.
+        Decisions: per message, in order, in memory (threading, lifecycle). Writes: new contacts,
+        then new tickets (their numbers reserved in one UPDATE), then blobs, then messages, each
+        stage one batched statement; events and attachments go with the commit.
         """
-        keys = {(m.channel.value, m.external_id) for m in msgs if m.external_id}
-        fresh: set[tuple[str, str]] = set()
-        if len(keys) > 1:
-            ids = [ext for _, ext in keys]
-            rows = await s.execute(select(Message.channel, Message.external_id).where(Message.external_id.in_(ids)))
-            known = {(str(c), str(e)) for c, e in rows.all()}
-            fresh = {k for k in keys if k not in known}
-        s.info["intake.new"] = fresh
-
-    async def _receive_in(self, s: AsyncSession, msg: InboundMessage) -> IntakeResult:
         now = self.clock.now()
-        fresh: set[tuple[str, str]] = s.info.get("intake.new", set())
-        key = (msg.channel.value, msg.external_id or "")
-        if msg.external_id and key in fresh:
-            fresh.discard(key)
-        elif msg.external_id:
-            existing = (
-                await s.execute(
-                    select(Message.id, Ticket.number, Ticket.public_ref)
-                    .join(Ticket, Ticket.id == Message.ticket_id)
-                    .where(Message.channel == msg.channel.value, Message.external_id == msg.external_id)
-                )
-            ).first()
-            if existing is not None:
-                return IntakeResult(
-                    IntakeAction.DUPLICATE, existing[1], "already received", existing[2], existing[0]
-                )
+        known = await _Known.read(s, msgs, lock=not self.db.is_sqlite)
+        log: list[store.EventRow] = []  # the wave's events, in the order they happened
+        plans: list[_Plan | IntakeResult] = []
+        for msg in msgs:
+            plans.append(await self._plan(s, msg, known, now, log))
+        todo = [p for p in plans if isinstance(p, _Plan)]
+        if not todo:
+            return [p for p in plans if isinstance(p, IntakeResult)]
+        if any(p.contact.id is None for p in todo):
+            await s.flush()  # new contacts, one batched INSERT
+        await self._open_tickets(s, [p for p in todo if p.created], now, log)
+        contents = [d for p in todo for d in (*_raw(p.msg), *(a.data for a in p.msg.attachments))]
+        digests = iter(await store.put_blobs(s, contents, now))
+        for p in todo:
+            p.raw_sha256 = next(digests) if p.msg.raw is not None else None
+            p.attachment_sha256 = [next(digests) for _ in p.msg.attachments]
+        messages = await store.insert_returning(s, Message, [_message_row(p, now) for p in todo])
+        for p, message in zip(todo, messages, strict=True):
+            p.message = message
+        attachments: list[dict[str, object]] = []
+        contexts = []
+        for p in todo:
+            assert p.message is not None and p.message.id is not None and p.target.id is not None
+            attachments.extend(
+                {"message_id": p.message.id, "filename": att.filename, "content_type": att.content_type,
+                 "size": len(att.data), "sha256": digest, "inline": att.inline, "content_id": att.content_id}
+                for att, digest in zip(p.msg.attachments, p.attachment_sha256, strict=True)
+            )
+            p.note(log, store.event_row(
+                kind=EventKind.MESSAGE_RECEIVED, now=now, ticket_id=p.target.id,
+                actor_kind=ActorKind.CONTACT, actor_id=p.contact.id, message_id=p.message.id,
+                channel=p.msg.channel.value, reason=p.reason, automatic=p.msg.automatic,
+            ))
+            contexts.append(IntakeContext(s, p.msg, p.target, p.message, p.contact, p.created, now, p.events))
+        if attachments:  # rows nobody reads back: one executemany, no ids returned
+            await s.execute(insert(Attachment), attachments)
+        await store.insert_events(s, log)
+        await self._run_hooks(contexts)
+        return [p if isinstance(p, IntakeResult) else p.result() for p in plans]
 
-        contact = await store.find_or_create_contact(
-            s, email=msg.sender_email, name=msg.sender_name, telegram_chat_id=msg.telegram_chat_id, now=now
-        )
+    async def _run_hooks(self, contexts: Sequence[IntakeContext]) -> None:
+        for hook in self.hooks:
+            batch = getattr(hook, "after_intake_batch", None)
+            if batch is not None:
+                await batch(contexts)
+                continue
+            for ctx in contexts:
+                await hook.after_intake(ctx)
+
+    async def _plan(
+        self, s: AsyncSession, msg: InboundMessage, known: _Known, now: datetime, log: list[store.EventRow]
+    ) -> _Plan | IntakeResult:
+        """Decide where one message goes; changes to existing tickets are made here, in memory."""
+        if msg.external_id:
+            dup = known.duplicates.get((msg.channel.value, msg.external_id))
+            if dup is not None:
+                return IntakeResult(IntakeAction.DUPLICATE, dup[1], "already received", dup[2], dup[0])
+        contact = known.contact(s, msg, now)
         if msg.organization and contact.organization_id is None:
             o = msg.organization
             org = await store.find_or_create_organization(
@@ -178,156 +327,98 @@ class IntakeService:
                 departement=o.departement, pays=o.pays, now=now,
             )
             contact.organization_id = org.id
+        decision = decide_thread(await known.evidence(s, msg, contact))
+        plan = _Plan(msg, contact, decision.reason)
+        ticket = known.tickets.get(decision.ticket_id) if decision.ticket_id is not None else None
+        if ticket is None:
+            plan.created = True
+            if decision.link_to is not None and decision.link_to in known.tickets:
+                plan.link = (known.tickets[decision.link_to], "tag_from_outsider")
+            return plan
+        outcome = lifecycle.on_requester_message(TicketStatus(ticket.status), automatic=msg.automatic)
+        if outcome.outcome is lifecycle.InboundOutcome.FOLLOW_UP:
+            plan.created = True
+            plan.parent = ticket
+            plan.link = (ticket, "follow_up")
+            plan.follow_up_of = ticket.number
+            plan.reason = f"{decision.reason}; ticket #{ticket.number} closed: follow-up opened"
+            return plan
+        assert outcome.new_status is not None
+        if outcome.new_status.value != ticket.status:
+            plan.note(log, store.event_row(
+                kind=EventKind.STATUS_CHANGED, now=now, ticket_id=ticket.id,
+                actor_kind=ActorKind.CONTACT, actor_id=contact.id,
+                old=ticket.status, new=outcome.new_status.value, reason=outcome.reason,
+            ))
+            ticket.status = outcome.new_status.value
+            if outcome.new_status == TicketStatus.OPEN:
+                ticket.resolved_at = None
+        if not msg.automatic:
+            ticket.last_inbound_at = now
+        ticket.updated_at = now
+        plan.ticket = ticket
+        return plan
 
-        decision = decide_thread(await self._evidence(s, msg, contact))
-        ticket: Ticket | None = None
-        created = False
-        follow_up_of: int | None = None
-        reason = decision.reason
-        if decision.ticket_id is not None:
-            ticket = await s.get(Ticket, decision.ticket_id, with_for_update=not self.db.is_sqlite)
-        if ticket is not None:
-            outcome = lifecycle.on_requester_message(TicketStatus(ticket.status), automatic=msg.automatic)
-            if outcome.outcome is lifecycle.InboundOutcome.FOLLOW_UP:
-                follow_up_of = ticket.number
-                parent = ticket
-                ticket = await self._open_ticket(s, msg, contact, now, parent_id=parent.id)
-                created = True
-                reason = f"{decision.reason}; ticket #{parent.number} closed: follow-up opened"
-                await self._link(s, ticket, parent, "follow_up", now)
-                await store.record_event(
-                    s, kind=EventKind.FOLLOW_UP_OPENED, now=now, ticket_id=parent.id, follow_up=ticket.number
-                )
-            else:
-                assert outcome.new_status is not None
-                if outcome.new_status.value != ticket.status:
-                    await store.record_event(
-                        s, kind=EventKind.STATUS_CHANGED, now=now, ticket_id=ticket.id,
-                        actor_kind=ActorKind.CONTACT, actor_id=contact.id,
-                        old=ticket.status, new=outcome.new_status.value, reason=outcome.reason,
-                    )
-                    ticket.status = outcome.new_status.value
-                    if outcome.new_status == TicketStatus.OPEN:
-                        ticket.resolved_at = None
-                if not msg.automatic:
-                    ticket.last_inbound_at = now
-                ticket.updated_at = now
-        else:
-            ticket = await self._open_ticket(s, msg, contact, now, parent_id=None)
-            created = True
-            if decision.link_to is not None:
-                other = await s.get(Ticket, decision.link_to)
-                if other is not None:
-                    await self._link(s, ticket, other, "tag_from_outsider", now)
+    async def _open_tickets(
+        self, s: AsyncSession, plans: Sequence[_Plan], now: datetime, log: list[store.EventRow]
+    ) -> None:
+        """The new tickets of a wave: numbers in one UPDATE, rows in one INSERT, then their events."""
+        if not plans:
+            return
+        numbers = await store.reserve_ticket_numbers(s, len(plans))
+        tickets = await store.insert_returning(s, Ticket, [
+            {"number": number, "public_ref": store.new_public_ref(), "subject": derive_subject(p.msg),
+             "status": TicketStatus.NEW.value, "channel": p.msg.channel.value, "requester_id": p.contact.id,
+             "organization_id": p.contact.organization_id,
+             "parent_id": p.parent.id if p.parent is not None else None,
+             "created_at": now, "updated_at": now, "last_inbound_at": now}
+            for p, number in zip(plans, numbers, strict=True)
+        ])
+        for p, ticket in zip(plans, tickets, strict=True):
+            p.ticket = ticket
+        for p in plans:
+            p.note(log, store.event_row(
+                kind=EventKind.TICKET_CREATED, now=now, ticket_id=p.target.id,
+                actor_kind=ActorKind.CONTACT, actor_id=p.contact.id, channel=p.msg.channel.value,
+                number=p.target.number,
+            ))
+            if p.link is not None:
+                other, kind = p.link
+                assert p.target.id is not None and other.id is not None
+                s.add(TicketLink(ticket_id=p.target.id, other_id=other.id, kind=kind, created_at=now))
+                p.note(log, store.event_row(
+                    kind=EventKind.LINKED, now=now, ticket_id=p.target.id, other=other.number, link=kind,
+                ))
+            if p.parent is not None:
+                log.append(store.event_row(kind=EventKind.FOLLOW_UP_OPENED, now=now, ticket_id=p.parent.id,
+                                           follow_up=p.target.number))
 
-        message = await self._store_message(s, msg, ticket, contact, now, reason)
-        await store.record_event(
-            s, kind=EventKind.MESSAGE_RECEIVED, now=now, ticket_id=ticket.id,
-            actor_kind=ActorKind.CONTACT, actor_id=contact.id,
-            message_id=message.id, channel=msg.channel.value, reason=reason, automatic=msg.automatic,
-        )
-        ctx = IntakeContext(s, msg, ticket, message, contact, created, now)
-        for hook in self.hooks:
-            await hook.after_intake(ctx)
-        action = IntakeAction.CREATED if created else IntakeAction.APPENDED
-        return IntakeResult(action, ticket.number, reason, ticket.public_ref, message.id, follow_up_of)
 
-    async def _evidence(self, s: AsyncSession, msg: InboundMessage, contact: Contact) -> ThreadEvidence:
-        explicit = None
-        if msg.ticket_number is not None:
-            t = (await s.scalars(select(Ticket.id).where(Ticket.number == msg.ticket_number))).first()
-            explicit = t
-        known = await store.tickets_for_message_ids(s, [*msg.in_reply_to, *msg.references])
-        irt = next((known[i] for i in msg.in_reply_to if i in known), None)
-        refs = next((known[i] for i in reversed(msg.references) if i in known), None)
-        tag_id = None
-        participant = False
-        tag_number = subject_ticket_number(msg.subject)
-        if tag_number is not None:
-            tagged = (await s.scalars(select(Ticket).where(Ticket.number == tag_number))).first()
-            if tagged is not None:
-                tag_id = tagged.id
-                participant = contact.id is not None and await store.is_participant(s, tagged, contact.id)
-        return ThreadEvidence(
-            explicit_ticket=explicit,
-            in_reply_to_ticket=irt,
-            references_ticket=refs,
-            tag_ticket=tag_id,
-            tag_from_participant=participant,
-            force_new=msg.force_new,
-        )
+def _raw(msg: InboundMessage) -> tuple[bytes, ...]:
+    return (msg.raw,) if msg.raw is not None else ()
 
-    async def _open_ticket(
-        self, s: AsyncSession, msg: InboundMessage, contact: Contact, now: datetime, parent_id: int | None
-    ) -> Ticket:
-        ticket = Ticket(
-            number=await store.next_ticket_number(s),
-            public_ref=store.new_public_ref(),
-            subject=derive_subject(msg),
-            status=TicketStatus.NEW.value,
-            channel=msg.channel.value,
-            requester_id=contact.id,
-            organization_id=contact.organization_id,
-            parent_id=parent_id,
-            created_at=now,
-            updated_at=now,
-            last_inbound_at=now,
-        )
-        s.add(ticket)
-        await s.flush()
-        await store.record_event(
-            s, kind=EventKind.TICKET_CREATED, now=now, ticket_id=ticket.id,
-            actor_kind=ActorKind.CONTACT, actor_id=contact.id, channel=msg.channel.value, number=ticket.number,
-        )
-        return ticket
 
-    async def _link(self, s: AsyncSession, ticket: Ticket, other: Ticket, kind: str, now: datetime) -> None:
-        assert ticket.id is not None and other.id is not None
-        s.add(TicketLink(ticket_id=ticket.id, other_id=other.id, kind=kind, created_at=now))
-        await store.record_event(s, kind=EventKind.LINKED, now=now, ticket_id=ticket.id, other=other.number, link=kind)
-
-    async def _store_message(
-        self, s: AsyncSession, msg: InboundMessage, ticket: Ticket, contact: Contact, now: datetime, reason: str
-    ) -> Message:
-        raw_digest = await store.put_blob(s, msg.raw, now) if msg.raw is not None else None
-        assert ticket.id is not None
-        meta = dict(msg.meta)
-        if msg.automatic_reason:
-            meta["automatic_reason"] = msg.automatic_reason
-        message = Message(
-            ticket_id=ticket.id,
-            direction=Direction.INBOUND.value,
-            channel=msg.channel.value,
-            author_contact_id=contact.id,
-            subject=msg.subject or None,
-            visible_text=msg.visible_text,
-            full_text=msg.full_text or msg.visible_text,
-            html_sanitised=msg.html_sanitised,
-            external_id=msg.external_id,
-            raw_sha256=raw_digest,
-            thread_reason=reason,
-            automatic=msg.automatic,
-            meta=meta,
-            created_at=msg.received_at or now,
-        )
-        s.add(message)
-        await s.flush()
-        for att in msg.attachments:
-            digest = await store.put_blob(s, att.data, now)
-            assert message.id is not None
-            s.add(
-                Attachment(
-                    message_id=message.id,
-                    filename=att.filename,
-                    content_type=att.content_type,
-                    size=len(att.data),
-                    sha256=digest,
-                    inline=att.inline,
-                    content_id=att.content_id,
-                )
-            )
-        await s.flush()
-        return message
+def _message_row(p: _Plan, now: datetime) -> dict[str, Any]:
+    msg = p.msg
+    meta = dict(msg.meta)
+    if msg.automatic_reason:
+        meta["automatic_reason"] = msg.automatic_reason
+    return {
+        "ticket_id": p.target.id,
+        "direction": Direction.INBOUND.value,
+        "channel": msg.channel.value,
+        "author_contact_id": p.contact.id,
+        "subject": msg.subject or None,
+        "visible_text": msg.visible_text,
+        "full_text": msg.full_text or msg.visible_text,
+        "html_sanitised": msg.html_sanitised,
+        "external_id": msg.external_id,
+        "raw_sha256": p.raw_sha256,
+        "thread_reason": p.reason,
+        "automatic": msg.automatic,
+        "meta": meta,
+        "created_at": msg.received_at or now,
+    }
 
 
 class GroupCommitter:

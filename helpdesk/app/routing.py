@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpdesk.app import store
 from helpdesk.app.intake import IntakeContext
-from helpdesk.app.sla import PolicyCache, apply_sla
+from helpdesk.app.sla import PolicyCache, apply_sla, clock_event, organization_kind, store_sla
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import KbEntry, Organization, RoutingRule, StaffUser, Team, TeamMember, Ticket
 from helpdesk.domain.errors import NotFound, ValidationError
@@ -137,7 +137,13 @@ class RoutingHook:
         ticket = ctx.ticket
         if ctx.created:
             await apply_routing(ctx.session, ticket, ctx.inbound.channel.value, dict(ctx.inbound.meta), ctx.now)
-        await apply_sla(ctx.session, ticket, ctx.now, await self.policies.get(ctx.session, ticket.sla_policy, ctx.now))
+        policy = await self.policies.get(ctx.session, ticket.sla_policy, ctx.now)
+        if ctx.created:  # a ticket opened by this message has no other events than those intake just recorded
+            assert ticket.id is not None
+            events = [ce for ce in map(clock_event, ctx.events) if ce is not None]
+            store_sla(ticket, events, policy, await organization_kind(ctx.session, ticket), ctx.now)
+        else:
+            await apply_sla(ctx.session, ticket, ctx.now, policy)
 
 
 class RoutingRules:

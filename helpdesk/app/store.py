@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import func, select, update
+from pydantic_core import PydanticUndefined
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel
 
 from helpdesk.db.tables import Blob, Contact, Counter, Event, Message, Organization, Ticket
 from helpdesk.domain.errors import NotFound
@@ -19,36 +22,55 @@ from helpdesk.domain.events import EventKind
 from helpdesk.domain.values import ActorKind
 
 FIRST_TICKET_NUMBER = 1000
+M = TypeVar("M", bound=SQLModel)
+
+
+async def reserve_ticket_numbers(s: AsyncSession, count: int) -> list[int]:
+    """Atomically take the next ``count`` human ticket numbers (one UPDATE … RETURNING on both backends)."""
+    if count <= 0:
+        return []
+    result = await s.execute(
+        update(Counter).where(Counter.name == "ticket").values(value=Counter.value + count).returning(Counter.value)
+    )
+    last = result.scalar_one_or_none()
+    if last is None:
+        # First ticket ever: start above any number already used (imports, merges).
+        top = await s.scalar(select(func.max(Ticket.number)))
+        first = max(FIRST_TICKET_NUMBER, (top or 0) + 1)
+        last = first + count - 1
+        s.add(Counter(name="ticket", value=last))
+        await s.flush()
+    return list(range(int(last) - count + 1, int(last) + 1))
 
 
 async def next_ticket_number(s: AsyncSession) -> int:
-    """Atomically take the next human ticket number (UPDATE … RETURNING on both backends)."""
-    result = await s.execute(
-        update(Counter).where(Counter.name == "ticket").values(value=Counter.value + 1).returning(Counter.value)
-    )
-    value = result.scalar_one_or_none()
-    if value is not None:
-        return int(value)
-    # First ticket ever: start above any number already used (imports, merges).
-    top = await s.scalar(select(func.max(Ticket.number)))
-    start = max(FIRST_TICKET_NUMBER, (top or 0) + 1)
-    s.add(Counter(name="ticket", value=start))
-    await s.flush()
-    return start
+    """Atomically take the next human ticket number."""
+    return (await reserve_ticket_numbers(s, 1))[0]
 
 
 def new_public_ref() -> str:
     return secrets.token_urlsafe(18)
 
 
+def blob_digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 async def put_blob(s: AsyncSession, data: bytes, now: datetime) -> str:
     """Store bytes once, keyed by their sha256: one INSERT … ON CONFLICT DO NOTHING, no read first."""
-    digest = hashlib.sha256(data).hexdigest()
-    dialect = s.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(Blob).values(sha256=digest, size=len(data), data=data, created_at=now)
-    await s.execute(stmt.on_conflict_do_nothing(index_elements=["sha256"]))
-    return digest
+    return (await put_blobs(s, [data], now))[0]
+
+
+async def put_blobs(s: AsyncSession, items: Iterable[bytes], now: datetime) -> list[str]:
+    """Store many contents in one statement (ON CONFLICT DO NOTHING); their digests, in order."""
+    datas = list(items)
+    digests = [blob_digest(d) for d in datas]
+    rows = list({dg: {"sha256": dg, "size": len(d), "data": d, "created_at": now}
+                 for dg, d in zip(digests, datas, strict=True)}.values())
+    if rows:
+        insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+        await s.execute(insert(Blob).on_conflict_do_nothing(index_elements=["sha256"]), rows)
+    return digests
 
 
 async def get_blob(s: AsyncSession, digest: str) -> bytes:
@@ -93,6 +115,62 @@ async def record_event(
     )
     s.add(ev)
     return ev
+
+
+_DEFAULTS: dict[type[SQLModel], list[tuple[str, Any, Callable[[], Any] | None]]] = {}
+
+
+def with_defaults(model: type[M], values: dict[str, Any]) -> dict[str, Any]:
+    """A full row for a bulk INSERT: the model's defaults (as its constructor would set them) and ``values``."""
+    fields = _DEFAULTS.get(model)
+    if fields is None:  # read once per model: pydantic's get_default inspects the factory at every call
+        fields = [(name, info.default, info.default_factory)
+                  for name, info in model.model_fields.items() if name != "id"]
+        _DEFAULTS[model] = fields
+    return {name: values[name] if name in values else (factory() if factory is not None else default)
+            for name, default, factory in fields if name in values or factory is not None
+            or default is not PydanticUndefined}
+
+
+async def insert_returning(s: AsyncSession, model: type[M], rows: Sequence[dict[str, Any]]) -> list[M]:
+    """Insert many rows and return them as ORM objects of the session, in the order given.
+
+    One statement on PostgreSQL; SQLite cannot pair returned ids with rows in one statement, so
+    SQLAlchemy sends one INSERT … RETURNING a row there (still without building the objects twice).
+    """
+    if not rows:
+        return []
+    stmt = insert(model).returning(model, sort_by_parameter_order=True)
+    result = await s.scalars(stmt, [with_defaults(model, r) for r in rows])
+    return list(result.all())
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    """An audit event not yet written: intake writes those of a whole batch in one statement."""
+
+    ticket_id: int | None
+    kind: str
+    actor_kind: str
+    actor_id: int | None
+    data: dict[str, Any]
+    created_at: datetime
+
+
+def event_row(
+    *, kind: EventKind | str, now: datetime, ticket_id: int | None, actor_kind: ActorKind = ActorKind.SYSTEM,
+    actor_id: int | None = None, **data: Any,
+) -> EventRow:
+    return EventRow(ticket_id, str(kind), actor_kind.value, actor_id, data, now)
+
+
+async def insert_events(s: AsyncSession, rows: Sequence[EventRow]) -> None:
+    """Write events in order (their ids follow the list) in one executemany, without reading ids back."""
+    if rows:
+        await s.execute(insert(Event), [
+            {"ticket_id": r.ticket_id, "kind": r.kind, "actor_kind": r.actor_kind, "actor_id": r.actor_id,
+             "data": r.data, "created_at": r.created_at} for r in rows
+        ])
 
 
 async def find_or_create_contact(
