@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     smtp_port: int = Field(default=2525, ge=0, le=65535)
     smtp_protocol: Literal["smtp", "lmtp"] = "smtp"
     smtp_enabled: bool = True
+    smtp_tls_cert: Path | None = None  # PEM certificate chain; with smtp_tls_key, the listener offers TLS
+    smtp_tls_key: Path | None = None  # PEM private key, unencrypted
+    smtp_require_tls: bool = False  # refuse MAIL/RCPT/DATA before STARTTLS (530)
+    smtp_tls_mode: Literal["starttls", "implicit"] = "starttls"  # implicit: TLS from the first byte (port 465 style)
     mail_addresses: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["assistance@craig.fr"])
     mail_from_name: str = "Assistance CRAIG"
     mail_max_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
@@ -63,14 +67,15 @@ class Settings(BaseSettings):
     smtp_relay_user: str | None = None
     smtp_relay_password: SecretStr | None = None
     acknowledge: bool = True
-    imap_host: str | None = None  # IMAP pull (hosted mailbox), polled when set
+    imap_host: str | None = None  # IMAP pull (hosted mailbox) when set
     imap_port: int = Field(default=993, ge=0, le=65535)
     imap_tls: bool = True
     imap_user: str | None = None
     imap_password: SecretStr | None = None
     imap_folder: str = "INBOX"
     imap_processed_folder: str | None = None  # move stored messages there (else flag them)
-    imap_interval: float = Field(default=60.0, gt=0)
+    imap_interval: float = Field(default=60.0, gt=0)  # poll period; with IDLE, the safety sweep period
+    imap_mode: Literal["auto", "idle", "poll"] = "auto"  # auto/idle: IDLE when the server lists it, else poll
     outbox_retry_base_seconds: float = Field(default=30, gt=0)  # first retry delay, doubled each attempt
     outbox_poll_seconds: float = Field(default=1.0, gt=0)  # how often an idle worker looks for due rows
     file_checks: bool = True  # check attachments (CSV, XLSX, ODS, XML, zip, GeoJSON) and report to the ticket
@@ -91,6 +96,13 @@ class Settings(BaseSettings):
     def _split_addresses(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [a.strip().lower() for a in value.split(",") if a.strip()]
+        return value
+
+    @field_validator("smtp_tls_cert", "smtp_tls_key", mode="before")
+    @classmethod
+    def _blank_path_is_unset(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
         return value
 
     @field_validator("telegram_group_chats", mode="before")

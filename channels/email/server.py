@@ -4,12 +4,17 @@ Cheap refusals first: RCPT for an address that is not the helpdesk's gets 550 (n
 relay), a message over the size limit gets 552 (aiosmtpd checks SIZE and DATA). Lines longer than
 1,000 bytes are accepted (webmails send whole HTML bodies on one line). 250 only once the raw
 message and its ticket are committed; 451 when the storage cannot commit, so the sender retries.
+
+TLS (channels/email/tls.py): with a certificate the listener offers STARTTLS (SMTP and LMTP alike), or
+speaks TLS from the first byte in implicit mode. With TLS required, MAIL/RCPT/DATA before STARTTLS get 530.
+AUTH is never advertised: the edge takes mail for the helpdesk's own addresses only, it is no submission server.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -17,6 +22,7 @@ from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from channels.email.ingest import MailIngest, Suggest, build_ingest
+from channels.email.tls import InboundTls, inbound_tls
 from helpdesk.domain.errors import TemporaryError
 
 log = logging.getLogger(__name__)
@@ -26,6 +32,7 @@ STATUS_RCPT_OK = "250 2.1.5 Ok"
 STATUS_UNKNOWN_RCPT = "550 5.1.1 Destinataire inconnu : ce serveur n'accepte que les adresses de l'assistance"
 STATUS_TOO_BIG = "552 5.3.4 Message trop volumineux"
 STATUS_TEMPFAIL = "451 4.3.0 Erreur temporaire de stockage, réessayez plus tard"
+STATUS_TLS_FIRST = "530 5.7.0 Must issue a STARTTLS command first"  # the wording of aiosmtpd's own gate
 
 
 def redact(address: str) -> str:
@@ -34,13 +41,36 @@ def redact(address: str) -> str:
 
 
 class MailHandler:
-    """aiosmtpd handler hooks: RCPT filtering and DATA → MailIngest."""
+    """aiosmtpd handler hooks: no AUTH advertised, TLS-required gate, RCPT filtering and DATA → MailIngest."""
 
-    def __init__(self, ingest: MailIngest, addresses: Sequence[str], max_bytes: int, *, lmtp: bool = False) -> None:
+    def __init__(self, ingest: MailIngest, addresses: Sequence[str], max_bytes: int, *, lmtp: bool = False,
+                 require_tls: bool = False) -> None:
         self.ingest = ingest
         self.addresses = {a.strip().lower() for a in addresses if a.strip()}
         self.max_bytes = max_bytes
         self.lmtp = lmtp
+        # aiosmtpd's own require_starttls refuses LHLO before STARTTLS (its allow-list knows EHLO only), which
+        # locks LMTP clients out; these hooks refuse the mail transaction instead, for SMTP and LMTP alike.
+        self.require_tls = require_tls
+
+    def plaintext(self, session: Session) -> bool:
+        return self.require_tls and session.ssl is None
+
+    async def handle_EHLO(  # noqa: N802 - also answers LHLO
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname  # this 5-argument hook replaces aiosmtpd's bookkeeping
+        return [line for line in responses if not line[4:].upper().startswith("AUTH")]
+
+    async def handle_MAIL(  # noqa: N802
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]
+    ) -> str:
+        if self.plaintext(session):
+            log.info("refused MAIL before STARTTLS from %s", session.peer)
+            return STATUS_TLS_FIRST
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     def accepts(self, address: str) -> bool:
         addr = address.strip().strip("<>").lower()
@@ -53,6 +83,8 @@ class MailHandler:
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
     ) -> str:
+        if self.plaintext(session):
+            return STATUS_TLS_FIRST
         if not self.accepts(address):
             log.info("refused RCPT for %s", redact(address))
             return STATUS_UNKNOWN_RCPT
@@ -63,7 +95,9 @@ class MailHandler:
         raw = envelope.original_content or b""
         if isinstance(raw, str):
             raw = raw.encode("utf-8", "surrogateescape")
-        if len(raw) > self.max_bytes:
+        if self.plaintext(session):  # unreachable through MAIL/RCPT; kept so DATA can never bypass the gate
+            status = STATUS_TLS_FIRST
+        elif len(raw) > self.max_bytes:
             status = STATUS_TOO_BIG
         else:
             status = await self._store(raw, (envelope.mail_from or "").strip().strip("<>"))
@@ -107,10 +141,21 @@ async def serve_mail(
     max_bytes: int,
     protocol: str = "smtp",
     hostname: str = "localhost",
+    tls: InboundTls | None = None,
 ) -> asyncio.Server:
-    """Start listening; the returned server's sockets tell the bound port (port 0 picks one)."""
+    """Start listening; the returned server's sockets tell the bound port (port 0 picks one).
+
+    `tls`: None for plaintext only; else STARTTLS offered (and required when `tls.require`), or implicit TLS.
+    """
     lmtp = protocol == "lmtp"
-    handler = MailHandler(ingest, addresses, max_bytes, lmtp=lmtp)
+    tls_context: ssl.SSLContext | None = None  # STARTTLS
+    listener_ssl: ssl.SSLContext | None = None  # implicit TLS: the socket speaks TLS from the first byte
+    require = False
+    if tls is not None and tls.mode == "implicit":
+        listener_ssl = tls.context
+    elif tls is not None:
+        tls_context, require = tls.context, tls.require
+    handler = MailHandler(ingest, addresses, max_bytes, lmtp=lmtp, require_tls=require)
     loop = asyncio.get_running_loop()
     cls = HelpdeskLMTP if lmtp else HelpdeskSMTP
 
@@ -118,9 +163,13 @@ async def serve_mail(
         return cls(
             handler, line_limit=max_bytes + 1024, data_size_limit=max_bytes, enable_SMTPUTF8=True,
             decode_data=False, hostname=hostname, ident="CRAIG assistance", loop=loop, timeout=300,
+            tls_context=tls_context,
+            # aiosmtpd's gate answers 530 to everything but EHLO/NOOP/STARTTLS/QUIT; LMTP needs LHLO through,
+            # so LMTP relies on the handler's gate alone.
+            require_starttls=require and not lmtp,
         )
 
-    return await loop.create_server(factory, host=host, port=port)
+    return await loop.create_server(factory, host=host, port=port, ssl=listener_ssl)
 
 
 def suggester(services: Any) -> Suggest | None:
@@ -142,14 +191,15 @@ async def start_smtp(services: Any) -> Callable[[], Awaitable[None]] | None:
     s = services.settings
     if not s.smtp_enabled:
         return None
+    tls = inbound_tls(s)  # a certificate that cannot be loaded stops the start here, with a one-line error
     acknowledging = bool(s.acknowledge and s.smtp_relay_host)
     ingest = build_ingest(services.db, services.clock, services.group_intake,
                           suggest=suggester(services) if acknowledging else None)
     domain = s.mail_addresses[0].split("@", 1)[1] if s.mail_addresses else "localhost"
     server = await serve_mail(ingest, host=s.smtp_host, port=s.smtp_port, addresses=s.mail_addresses,
-                              max_bytes=s.mail_max_bytes, protocol=s.smtp_protocol, hostname=domain)
-    log.info("%s listening on %s:%s for %s", s.smtp_protocol.upper(), s.smtp_host, s.smtp_port,
-             ", ".join(s.mail_addresses))
+                              max_bytes=s.mail_max_bytes, protocol=s.smtp_protocol, hostname=domain, tls=tls)
+    log.info("%s listening on %s:%s for %s (%s)", s.smtp_protocol.upper(), s.smtp_host, s.smtp_port,
+             ", ".join(s.mail_addresses), tls.describe() if tls else "no TLS")
 
     async def stop() -> None:
         server.close()
