@@ -130,12 +130,14 @@ def _channel_senders(settings: Settings, db: Database, clock: Clock) -> dict[str
 
 def _mail_hooks(settings: Settings, mail_domain: str) -> list[IntakeHook]:
     """Email intake hooks: clear a bouncing flag on human mail; acknowledge new tickets (needs a relay)."""
-    from channels.email.ingest import reprocessor
+    from channels.email.ingest import reprocessor, ticket_maker
     from helpdesk.app.acknowledge import AcknowledgementHook
+    from helpdesk.app.automatic_admin import register_ticket_maker
     from helpdesk.app.bounces import ClearBouncingHook
     from helpdesk.app.quarantine import register_reprocessor
 
     register_reprocessor("email", reprocessor)
+    register_ticket_maker("email", ticket_maker)
     hooks: list[IntakeHook] = [ClearBouncingHook()]
     if settings.acknowledge and settings.smtp_relay_host:
         hooks.append(AcknowledgementHook(own_addresses=settings.mail_addresses, public_url=settings.public_url,

@@ -153,3 +153,19 @@ def reprocessor(db: Any, clock: Any, intake: Any) -> Callable[[bytes], Awaitable
         return await ingest.process(raw, quarantine_failures=False)
 
     return run
+
+
+def ticket_maker(db: Any, clock: Any, intake: Receiver) -> Callable[[bytes, dict[str, Any]], Awaitable[IntakeResult]]:
+    """What the « Créer un ticket » button on the automatic mail page runs for email.
+
+    Staff judged a kept automatic mail to be a real request: it is parsed again and goes straight to
+    intake as a human message on a new ticket (the automatic verdict and the bounce handling are
+    skipped on purpose; the verdict is kept in the meta).
+    """
+
+    async def run(raw: bytes, meta: dict[str, Any]) -> IntakeResult:
+        mail = parse_message(raw)
+        inbound = to_inbound(mail, raw, {**meta, "automatic_kind_overridden": mail.verdict.kind.value})
+        return await intake.receive(replace(inbound, automatic=False, automatic_reason=None, force_new=True))
+
+    return run

@@ -2,9 +2,10 @@
 
 French text with the ``[#N]`` reference and what happens next; the FAQ suggestions the channel
 found (only when the FAQ engine was confident) with their links. Sent with
-``Auto-Submitted: auto-replied``. Never sent to automatic mail, to a bouncing address or to our own
-addresses; at most ``per_sender`` acknowledgements to one address per ``sender_window``; and none
-once a loop guard trips (too many messages from that sender, or on that ticket, in a short window).
+``Auto-Submitted: auto-replied``. Never sent to automatic mail, to a bouncing address, to our own
+addresses or for a ticket staff opened themselves (``taken_by_staff_id`` in the message meta); at
+most ``per_sender`` acknowledgements to one address per ``sender_window``; and none once a loop
+guard trips (too many messages from that sender, or on that ticket, in a short window).
 """
 
 from __future__ import annotations
@@ -98,6 +99,10 @@ class AcknowledgementHook:
             return
         email = (contact.email or "").lower()
         if not email or email in self.own or contact.bouncing:
+            return
+        if inbound.meta.get("taken_by_staff_id") is not None:  # staff opened it (e.g. from kept automatic mail)
+            await store.record_event(ctx.session, kind=ACK_SUPPRESSED, now=ctx.now, ticket_id=ticket.id,
+                                     reason="ticket opened by staff: no acknowledgement")
             return
         assert ticket.id is not None
         s, now = ctx.session, ctx.now

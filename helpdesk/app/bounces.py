@@ -4,7 +4,8 @@ A bounce (a DSN for one of our replies) marks the failed recipient's contact as 
 see it and nobody keeps writing into the void; when it names one of our messages it is also
 stored on that ticket (automatic: the status does not change). Automatic mail that threads onto
 no ticket (an out-of-office without references, a mailer-daemon notice) creates no ticket: its raw
-bytes are kept in the blob store and an event records it.
+bytes are kept in the blob store and an event records it (staff list these on the « Courrier
+automatique » page, helpdesk/app/automatic_admin.py).
 """
 
 from __future__ import annotations
@@ -85,7 +86,8 @@ class AutomaticMailService:
             await store.record_event(
                 s, kind=AUTOMATIC_IGNORED, now=now, ticket_id=None, channel=msg.channel.value,
                 external_id=msg.external_id, sender=msg.sender_email, raw_sha256=digest,
-                reason=msg.automatic_reason,
+                reason=msg.automatic_reason, automatic_kind=msg.meta.get("automatic_kind"),
+                subject=(msg.subject or "")[:300] or None,
             )
         return IntakeResult(IntakeAction.IGNORED, None, reason)
 

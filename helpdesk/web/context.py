@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from helpdesk.app.automatic_admin import AutomaticAdmin
 from helpdesk.app.canned import CannedService
 from helpdesk.app.faq_index import FaqIndex
 from helpdesk.app.kb_admin import KbAdminService
@@ -51,6 +52,7 @@ class WebContext:
     canned: CannedService
     requests: WebRequests
     quarantine: QuarantineAdmin
+    automatic: AutomaticAdmin
     faq: FaqIndex
     presence: Presence
     secure_cookies: bool
@@ -76,6 +78,7 @@ def build_context(services: Services) -> WebContext:
         canned=CannedService(db, clock),
         requests=WebRequests(db, clock, services.intake, services.tickets),
         quarantine=QuarantineAdmin(db, clock, services.intake),
+        automatic=AutomaticAdmin(db, clock, services.intake),
         faq=faq_index(services),
         presence=Presence(),
         secure_cookies=services.settings.public_url.startswith("https://"),

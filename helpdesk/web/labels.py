@@ -15,6 +15,7 @@ DELIVERY = {"queued": "en file d'envoi", "sent": "envoyé", "failed": "échec de
 ORG_KIND = {"commune": "Commune", "epci": "EPCI", "departement": "Département", "syndicat": "Syndicat",
             "pnr": "Parc naturel régional", "pays": "Pays", "other": "Autre"}
 KB_STATUS = {"published": "Publiée", "draft": "Brouillon", "retired": "Retirée"}
+AUTOMATIC_KIND = {"auto_reply": "Réponse automatique", "bulk": "Envoi en nombre", "bounce": "Avis de non-distribution"}
 
 
 def local_time(value: datetime | None) -> str:

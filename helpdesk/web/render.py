@@ -60,5 +60,6 @@ def setup(app: web.Application) -> None:
         channel=lambda v: labels.CHANNEL.get(v, v), direction=lambda v: labels.DIRECTION.get(v, v),
         delivery=lambda v: labels.DELIVERY.get(v, v or ""), org_kind=lambda v: labels.ORG_KIND.get(v, v),
         kb_status=lambda v: labels.KB_STATUS.get(v, v),
+        auto_kind=lambda v: labels.AUTOMATIC_KIND.get(v, v or "Automatique"),
     )
     env.globals.update(query=_query, labels=labels, asset=asset_url)

@@ -49,7 +49,8 @@ def _apply(response: web.StreamResponse, request: web.Request) -> None:
     response.headers.setdefault("Content-Security-Policy", CSP)
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
-    if request.path.startswith(("/api/", "/tickets/", "/queue", "/account", "/admin", "/quarantine", "/phone")):
+    if request.path.startswith(("/api/", "/tickets/", "/queue", "/account", "/admin", "/quarantine", "/automatic",
+                                "/phone")):
         response.headers.setdefault("Cache-Control", "no-store")
 
 
