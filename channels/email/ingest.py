@@ -125,7 +125,8 @@ class MailIngest:
         except Exception:  # noqa: BLE001 - suggestions are a bonus; the message must go through
             log.exception("FAQ suggestions failed; acknowledging without them")
             return []
-        return [{"id": s.get("id"), "title": s.get("title"), "score": s.get("score")} for s in found][:3]
+        return [{"id": s.get("id"), "title": s.get("title"), "score": s.get("score"), "tags": s.get("tags")}
+                for s in found][:3]
 
     async def _hold(self, raw: bytes, reason: str, mail: ParsedMail | None = None) -> IntakeResult:
         qid = await self.quarantine.hold(

@@ -11,17 +11,17 @@ guard trips (too many messages from that sender, or on that ticket, in a short w
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpdesk.app import store
 from helpdesk.app.intake import IntakeContext
-from helpdesk.db.tables import Message, Outbox
+from helpdesk.db.tables import Event, Message, Outbox, Ticket
 from helpdesk.domain.values import Channel, Direction, format_ticket_number
 
 ACK_SUPPRESSED = "ack.suppressed"
@@ -36,29 +36,48 @@ class AckPolicy:
     loop_window: timedelta = timedelta(minutes=15)
 
 
-async def loop_suppression(
-    s: AsyncSession, *, ticket_id: int, parent_id: int | None, contact_id: int | None, now: datetime,
-    policy: AckPolicy,
+@dataclass(slots=True)
+class Recent:
+    """What the guards count, read for a whole intake batch in three grouped queries."""
+
+    on_ticket: dict[int, int]  # inbound messages per ticket in the loop window
+    from_sender: dict[int, int]  # inbound messages per author in the loop window
+    acks_to: dict[int, int]  # acknowledgements queued per requester in the sender window
+
+    @classmethod
+    async def read(cls, s: AsyncSession, *, tickets: Iterable[int], contacts: Iterable[int], now: datetime,
+                   policy: AckPolicy) -> Recent:
+        since = now - policy.loop_window
+        inbound = (Message.direction == Direction.INBOUND.value, Message.created_at >= since)
+        ticket_ids, contact_ids = sorted(set(tickets)), sorted(set(contacts))
+        on_ticket = dict((await s.execute(
+            select(Message.ticket_id, func.count(Message.id)).where(Message.ticket_id.in_(ticket_ids), *inbound)
+            .group_by(Message.ticket_id))).all()) if ticket_ids else {}
+        from_sender: dict[int, int] = {}
+        acks_to: dict[int, int] = {}
+        if contact_ids:
+            from_sender = {int(c): n for c, n in (await s.execute(
+                select(Message.author_contact_id, func.count(Message.id))
+                .where(Message.author_contact_id.in_(contact_ids), *inbound)
+                .group_by(Message.author_contact_id))).all() if c is not None}
+            acks_to = {int(c): n for c, n in (await s.execute(
+                select(Ticket.requester_id, func.count(Event.id)).join(Event, Event.ticket_id == Ticket.id)
+                .where(Ticket.requester_id.in_(contact_ids), Event.kind == ACK_QUEUED,
+                       Event.created_at >= now - policy.sender_window)
+                .group_by(Ticket.requester_id))).all() if c is not None}
+        return cls(on_ticket, from_sender, acks_to)
+
+
+def suppression(
+    *, on_ticket: int, from_sender: int, acks_to_sender: int, policy: AckPolicy
 ) -> str | None:
-    """Why no automatic message may go out now (a loop with a robot), or None."""
-    since = now - policy.loop_window
-    tickets = [t for t in (ticket_id, parent_id) if t is not None]
-    on_ticket = await s.scalar(
-        select(func.count(Message.id)).where(
-            Message.ticket_id.in_(tickets), Message.direction == Direction.INBOUND.value, Message.created_at >= since
-        )
-    )
-    if int(on_ticket or 0) >= policy.loop_messages:
+    """Why no acknowledgement may go out now (a loop with a robot, too many to one address), or None."""
+    if on_ticket >= policy.loop_messages:
         return f"loop guard: {on_ticket} messages on the ticket in {policy.loop_window}"
-    if contact_id is not None:
-        from_sender = await s.scalar(
-            select(func.count(Message.id)).where(
-                Message.author_contact_id == contact_id, Message.direction == Direction.INBOUND.value,
-                Message.created_at >= since,
-            )
-        )
-        if int(from_sender or 0) >= policy.loop_messages:
-            return f"loop guard: {from_sender} messages from this sender in {policy.loop_window}"
+    if from_sender >= policy.loop_messages:
+        return f"loop guard: {from_sender} messages from this sender in {policy.loop_window}"
+    if acks_to_sender >= policy.per_sender:
+        return f"rate limit: {acks_to_sender} acknowledgements to this address in {policy.sender_window}"
     return None
 
 
@@ -94,52 +113,76 @@ class AcknowledgementHook:
         self.policy = policy or AckPolicy()
 
     async def after_intake(self, ctx: IntakeContext) -> None:
-        inbound, contact, ticket = ctx.inbound, ctx.contact, ctx.ticket
+        await self.after_intake_batch([ctx])
+
+    def _wanted(self, ctx: IntakeContext) -> bool:
+        inbound, contact = ctx.inbound, ctx.contact
         if not ctx.created or inbound.channel is not Channel.EMAIL or inbound.automatic:
-            return
+            return False
         email = (contact.email or "").lower()
-        if not email or email in self.own or contact.bouncing:
+        return bool(email) and email not in self.own and not contact.bouncing
+
+    async def after_intake_batch(self, contexts: Sequence[IntakeContext]) -> None:
+        """Acknowledge the new email tickets of an intake batch: the guards read once, the rows written at once.
+
+        The counts include every message of the batch (they are stored before the hooks run), and an
+        acknowledgement queued for one message counts against the next one to the same address.
+        """
+        wanted = [ctx for ctx in contexts if self._wanted(ctx)]
+        if not wanted:
             return
-        if inbound.meta.get("taken_by_staff_id") is not None:  # staff opened it (e.g. from kept automatic mail)
-            await store.record_event(ctx.session, kind=ACK_SUPPRESSED, now=ctx.now, ticket_id=ticket.id,
-                                     reason="ticket opened by staff: no acknowledgement")
-            return
-        assert ticket.id is not None
-        s, now = ctx.session, ctx.now
-        reason = await loop_suppression(
-            s, ticket_id=ticket.id, parent_id=ticket.parent_id, contact_id=contact.id, now=now, policy=self.policy
+        s, now = wanted[0].session, wanted[0].now
+        recent = await Recent.read(
+            s, tickets=[t for c in wanted for t in (c.ticket.id, c.ticket.parent_id) if t is not None],
+            contacts=[c.contact.id for c in wanted if c.contact.id is not None], now=now, policy=self.policy,
         )
-        if reason is None:
-            recent = await s.scalar(
-                select(func.count(Outbox.id)).where(
-                    Outbox.idempotency_key.like(f"ack:{email}:%"), Outbox.created_at >= now - self.policy.sender_window
+        events: list[store.EventRow] = []
+        going: list[tuple[IntakeContext, dict[str, Any]]] = []
+        for ctx in wanted:
+            ticket, contact = ctx.ticket, ctx.contact
+            assert ticket.id is not None and contact.id is not None
+            if ctx.inbound.meta.get("taken_by_staff_id") is not None:  # staff opened it (from kept automatic mail)
+                reason: str | None = "ticket opened by staff: no acknowledgement"
+            else:
+                reason = suppression(
+                    on_ticket=sum(recent.on_ticket.get(t, 0) for t in {ticket.id, ticket.parent_id} if t),
+                    from_sender=recent.from_sender.get(contact.id, 0),
+                    acks_to_sender=recent.acks_to.get(contact.id, 0), policy=self.policy,
                 )
-            )
-            if int(recent or 0) >= self.policy.per_sender:
-                reason = f"rate limit: {recent} acknowledgements to this address in {self.policy.sender_window}"
-        if reason is not None:
-            await store.record_event(s, kind=ACK_SUPPRESSED, now=now, ticket_id=ticket.id, reason=reason)
-            return
-        suggestions = list(inbound.meta.get("faq_suggestions") or [])[:3]
+            if reason is not None:
+                events.append(store.event_row(kind=ACK_SUPPRESSED, now=now, ticket_id=ticket.id, reason=reason))
+                continue
+            recent.acks_to[contact.id] = recent.acks_to.get(contact.id, 0) + 1
+            going.append((ctx, self._compose(ctx)))
+        messages = await store.insert_returning(s, Message, [row for _, row in going])
+        jobs = []
+        for (ctx, row), msg in zip(going, messages, strict=True):
+            ticket, contact = ctx.ticket, ctx.contact
+            references = [*ctx.inbound.references, *([ctx.inbound.external_id] if ctx.inbound.external_id else [])]
+            payload = {
+                "to": contact.email, "to_name": contact.name, "subject": row["subject"], "text": row["full_text"],
+                "message_id": row["external_id"], "in_reply_to": ctx.inbound.external_id,
+                "references": references[-10:], "ticket_number": ticket.number, "ticket_ref": ticket.public_ref,
+                "db_message_id": msg.id, "auto_submitted": "auto-replied",
+            }
+            jobs.append({"channel": Channel.EMAIL.value, "ticket_id": ticket.id, "message_id": msg.id,
+                         "payload": payload, "idempotency_key": f"ack:{(contact.email or '').lower()}:{ticket.number}",
+                         "next_attempt_at": now, "created_at": now})
+            events.append(store.event_row(kind=ACK_QUEUED, now=now, ticket_id=ticket.id, message_id=msg.id,
+                                          suggestions=len(row["meta"]["faq_suggestions"])))
+        if jobs:
+            await s.execute(insert(Outbox), jobs)
+        await store.insert_events(s, events)
+
+    def _compose(self, ctx: IntakeContext) -> dict[str, Any]:
+        """The acknowledgement's message row (French text, FAQ suggestions, a Message-ID fixed now)."""
+        ticket = ctx.ticket
+        suggestions = list(ctx.inbound.meta.get("faq_suggestions") or [])[:3]
         text = ack_text(ticket.number, ticket.subject, suggestions, self.public_url)
-        message_id = f"<ack.{secrets.token_hex(10)}.{ticket.number}@{self.mail_domain}>"
-        references = [*inbound.references, *([inbound.external_id] if inbound.external_id else [])][-10:]
-        subject = f"{format_ticket_number(ticket.number)} Accusé de réception : {ticket.subject}"
-        msg = Message(
-            ticket_id=ticket.id, direction=Direction.OUTBOUND.value, channel=Channel.EMAIL.value,
-            subject=subject, visible_text=text, full_text=text, external_id=message_id, automatic=True,
-            delivery_status="queued", meta={"kind": "acknowledgement", "faq_suggestions": suggestions},
-            created_at=now,
-        )
-        s.add(msg)
-        await s.flush()
-        payload = {
-            "to": contact.email, "to_name": contact.name, "subject": subject, "text": text,
-            "message_id": message_id, "in_reply_to": inbound.external_id, "references": references,
-            "ticket_number": ticket.number, "ticket_ref": ticket.public_ref, "db_message_id": msg.id,
-            "auto_submitted": "auto-replied",
+        return {
+            "ticket_id": ticket.id, "direction": Direction.OUTBOUND.value, "channel": Channel.EMAIL.value,
+            "subject": f"{format_ticket_number(ticket.number)} Accusé de réception : {ticket.subject}",
+            "visible_text": text, "full_text": text, "automatic": True, "delivery_status": "queued",
+            "external_id": f"<ack.{secrets.token_hex(10)}.{ticket.number}@{self.mail_domain}>",
+            "meta": {"kind": "acknowledgement", "faq_suggestions": suggestions}, "created_at": ctx.now,
         }
-        s.add(Outbox(channel=Channel.EMAIL.value, ticket_id=ticket.id, message_id=msg.id, payload=payload,
-                     idempotency_key=f"ack:{email}:{ticket.number}", next_attempt_at=now, created_at=now))
-        await store.record_event(s, kind=ACK_QUEUED, now=now, ticket_id=ticket.id, message_id=msg.id,
-                                 suggestions=len(suggestions))

@@ -76,7 +76,8 @@ class FaqIndex:
         for sug in kb.search(query, limit=limit):
             entry = self._entries.get(sug.id)
             out.append({"id": sug.id, "title": sug.title, "score": round(float(sug.score), 3),
-                        "snippet": sug.snippet, "body": entry.body if entry else ""})
+                        "snippet": sug.snippet, "body": entry.body if entry else "",
+                        "tags": list(entry.tags) if entry else []})
         return out
 
     async def entry(self, entry_id: str) -> Entry | None:

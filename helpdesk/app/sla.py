@@ -168,7 +168,7 @@ async def batch_inputs(
             events[e.ticket_id].append(ce)
     org_ids = {t.organization_id for t in tickets if t.organization_id is not None}
     kinds = dict((await s.execute(select(Organization.id, Organization.kind).where(
-        Organization.id.in_(org_ids)))).tuples().all()) if org_ids else {}
+        Organization.id.in_(org_ids)))).all()) if org_ids else {}
     return events, {t.id: kinds[t.organization_id] for t in tickets
                     if t.id is not None and t.organization_id in kinds}
 

@@ -148,7 +148,7 @@ class Message(SQLModel, table=True):
     ticket_id: int = Field(foreign_key="ticket.id", index=True)
     direction: str
     channel: str
-    author_contact_id: int | None = Field(default=None, foreign_key="contact.id")
+    author_contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
     author_staff_id: int | None = Field(default=None, foreign_key="staff_user.id")
     subject: str | None = None
     visible_text: str = ""

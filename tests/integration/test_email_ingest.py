@@ -178,6 +178,29 @@ async def test_acknowledgements_are_rate_limited_and_never_answer_machines(db: D
     assert len(reasons) == 2 and all("rate limit" in r["reason"] for r in reasons)
 
 
+async def test_one_batch_counts_its_own_acknowledgements_and_messages(db: Database, clock: FixedClock) -> None:
+    """Concurrent deliveries share one intake batch: the guards still see each other's rows."""
+    from channels.email.ingest import to_inbound
+    from channels.email.parse import parse_message
+
+    def inbound(mid: str, sender: str, subject: str) -> Any:
+        data = raw(mail(mid, sender=sender, subject=subject))
+        return to_inbound(parse_message(data), data)
+
+    intake = IntakeService(db, clock, [ack_hook(per_sender=2, loop_messages=4)])
+    outcomes = await intake.receive_batch(
+        [inbound(f"<b{i}@x>", "Paul <paul@mairie.fr>", f"Question {i}") for i in range(3)]
+        + [inbound(f"<robot{i}@x>", "robot@outil.example", f"Alerte {i}") for i in range(4)]
+    )
+    assert all(getattr(o, "action", None) is IntakeAction.CREATED for o in outcomes)
+    sent = [a["to"] for a in await acks(db)]
+    assert sent.count("paul@mairie.fr") == 2  # the third is over the per-sender limit
+    assert "robot@outil.example" not in sent  # 4 messages from it in the window: the loop guard holds them all
+    async with db.transaction() as s:
+        reasons = [d["reason"] for d in (await s.scalars(select(Event.data).where(Event.kind == "ack.suppressed")))]
+    assert sum("rate limit" in r for r in reasons) == 1 and sum("loop guard" in r for r in reasons) == 4
+
+
 async def test_loop_guard_stops_automatic_messages_to_a_chatty_robot(db: Database, clock: FixedClock) -> None:
     ingest = build_ingest(db, clock, IntakeService(db, clock, [ack_hook(per_sender=100, loop_messages=3)]))
     for i in range(5):  # a misconfigured robot writing new mail every few seconds
