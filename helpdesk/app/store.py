@@ -133,16 +133,25 @@ def with_defaults(model: type[M], values: dict[str, Any]) -> dict[str, Any]:
 
 
 async def insert_returning(s: AsyncSession, model: type[M], rows: Sequence[dict[str, Any]]) -> list[M]:
-    """Insert many rows and return them as ORM objects of the session, in the order given.
+    """Insert many rows in one statement and return them as ORM objects of the session, in the order given.
 
-    One statement on PostgreSQL; SQLite cannot pair returned ids with rows in one statement, so
-    SQLAlchemy sends one INSERT … RETURNING a row there (still without building the objects twice).
+    PostgreSQL pairs the ids its sequence hands out with the rows (SQLAlchemy's insertmanyvalues).
+    SQLite cannot (SQLAlchemy would then send one INSERT a row), so there the ids are given here:
+    max(id) + 1, + 2, … — exactly what SQLite would pick, and safe because every transaction starts
+    with BEGIN IMMEDIATE (one writer at a time); the returned rows are put back in order by id.
     """
     if not rows:
         return []
-    stmt = insert(model).returning(model, sort_by_parameter_order=True)
-    result = await s.scalars(stmt, [with_defaults(model, r) for r in rows])
-    return list(result.all())
+    full = [with_defaults(model, r) for r in rows]
+    if s.get_bind().dialect.name != "sqlite":
+        result = await s.scalars(insert(model).returning(model, sort_by_parameter_order=True), full)
+        return list(result.all())
+    table_id = model.__table__.c.id  # type: ignore[attr-defined]
+    top = int(await s.scalar(select(func.coalesce(func.max(table_id), 0))) or 0)
+    for i, row in enumerate(full, start=top + 1):
+        row["id"] = i
+    objects = list((await s.scalars(insert(model).returning(model), full)).all())  # in any order: sort by id
+    return sorted(objects, key=lambda o: o.id)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)

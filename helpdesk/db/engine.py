@@ -8,12 +8,13 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event, make_url, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from helpdesk.db import sqlite_driver
 from helpdesk.domain.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,12 @@ def _ensure_sqlite_dir(url: str) -> None:
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if is_sqlite(url):
         _ensure_sqlite_dir(url)
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        path = make_url(url).database
+        if path and path != ":memory:" and not path.startswith("file:"):  # a file: one thread hop a statement
+            engine = create_async_engine(url, echo=echo, async_creator=lambda: sqlite_driver.connect(
+                path, timeout=30, check_same_thread=False))
+        else:
+            engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
         _configure_sqlite(engine)
         return engine
     return create_async_engine(
