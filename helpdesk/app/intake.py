@@ -422,18 +422,24 @@ def _message_row(p: _Plan, now: datetime) -> dict[str, Any]:
 
 
 class GroupCommitter:
-    """Batches concurrent receive() calls into one transaction, so a burst shares fsyncs.
+    """Batches concurrent receive() calls into shared transactions, so a burst shares commits.
 
-    The first caller waits ``window`` seconds (or until ``max_batch``), then commits for all.
-    Each caller gets its own result or exception.
+    A drainer takes what is pending (up to ``max_batch``) and stores it in one transaction; what
+    arrives meanwhile waits for the next batch, taken as soon as the current one is done. When the
+    drainer starts from idle it first waits ``window`` seconds for company. At most ``concurrency``
+    batches run at once: 1 suits SQLite (one writer: a second batch would only wait for the lock),
+    more lets PostgreSQL overlap commits. Each caller gets its own result or exception.
     """
 
-    def __init__(self, intake: IntakeService, *, window: float = 0.002, max_batch: int = 64) -> None:
+    def __init__(
+        self, intake: IntakeService, *, window: float = 0.002, max_batch: int = 64, concurrency: int = 1
+    ) -> None:
         self.intake = intake
         self.window = window
         self.max_batch = max_batch
+        self.concurrency = concurrency
         self._pending: list[tuple[InboundMessage, asyncio.Future[IntakeResult]]] = []
-        self._lock = asyncio.Lock()
+        self._drainers = 0
         self._full = asyncio.Event()
 
     async def receive(self, msg: InboundMessage) -> IntakeResult:
@@ -441,23 +447,25 @@ class GroupCommitter:
         self._pending.append((msg, fut))
         if len(self._pending) >= self.max_batch:
             self._full.set()
-        if len(self._pending) == 1:
-            asyncio.create_task(self._flush_soon())  # noqa: RUF006 - the future keeps the outcome
+        if self._drainers < self.concurrency:
+            self._drainers += 1
+            asyncio.create_task(self._drain())  # noqa: RUF006 - the futures keep the outcomes
         return await fut
 
-    async def _flush_soon(self) -> None:
+    async def _drain(self) -> None:
         try:
-            await asyncio.wait_for(self._full.wait(), timeout=self.window)
-        except TimeoutError:
-            pass
-        async with self._lock:
-            batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
-            self._full.clear()
-            if self._pending:
-                asyncio.create_task(self._flush_soon())  # noqa: RUF006
-        if not batch:
-            return
-        await self._run(batch)
+            if self.window > 0 and len(self._pending) < self.max_batch:
+                try:
+                    await asyncio.wait_for(self._full.wait(), timeout=self.window)
+                except TimeoutError:
+                    pass
+            while self._pending:
+                batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
+                if len(self._pending) < self.max_batch:
+                    self._full.clear()
+                await self._run(batch)
+        finally:
+            self._drainers -= 1
 
     async def _run(self, batch: list[tuple[InboundMessage, asyncio.Future[IntakeResult]]]) -> None:
         try:

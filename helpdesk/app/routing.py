@@ -8,6 +8,7 @@ message's ``meta``: ``faq_tags`` (a list), or the entry ids of ``faq_entry_ids``
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -45,6 +46,33 @@ async def load_rules(s: AsyncSession) -> LoadedRules:
     return loaded
 
 
+_generation = 0  # bumped by every change to the rules made in this process
+
+
+def rules_changed() -> None:
+    global _generation
+    _generation += 1
+
+
+class RulesCache:
+    """The rules for a few seconds, so that intake does not read them for every batch.
+
+    A change made through this process shows at once; one made by another instance within ``ttl``.
+    """
+
+    def __init__(self, ttl: float = 5.0) -> None:
+        self.ttl = ttl
+        self._hit: tuple[float, int, LoadedRules] | None = None
+
+    async def get(self, s: AsyncSession) -> LoadedRules:
+        hit = self._hit
+        if hit is not None and hit[1] == _generation and time.monotonic() - hit[0] < self.ttl:
+            return hit[2]
+        loaded = await load_rules(s)
+        self._hit = (time.monotonic(), _generation, loaded)
+        return loaded
+
+
 async def _read_rules(s: AsyncSession) -> LoadedRules:
     rows = (await s.scalars(select(RoutingRule).where(RoutingRule.enabled).order_by(RoutingRule.position,
                                                                                       RoutingRule.id))).all()
@@ -67,13 +95,18 @@ async def faq_tags(s: AsyncSession, meta: dict[str, Any]) -> frozenset[str]:
     if isinstance(tags, list | tuple):
         return frozenset(str(t) for t in tags)
     ids = meta.get("faq_entry_ids")
-    suggestions = meta.get("faq_suggestions")  # the email channel's [{"id", "title", "score"}], best first
+    suggestions = meta.get("faq_suggestions")  # the email channel's [{"id", "title", "score", "tags"}], best first
     if not ids and isinstance(suggestions, list | tuple) and suggestions and isinstance(suggestions[0], dict):
+        if isinstance(suggestions[0].get("tags"), list):  # the FAQ index gave them: no need to read the entry
+            return frozenset(str(t) for t in suggestions[0]["tags"])
         ids = [suggestions[0].get("id")]
     if isinstance(ids, list | tuple) and ids and ids[0]:
-        entry = await s.get(KbEntry, str(ids[0]))
-        if entry is not None:
-            return frozenset(entry.tags)
+        known: dict[str, frozenset[str]] = s.info.setdefault("routing.faq_tags", {})  # per intake batch
+        entry_id = str(ids[0])
+        if entry_id not in known:
+            found = await s.scalar(select(KbEntry.tags).where(KbEntry.id == entry_id))
+            known[entry_id] = frozenset(found or ())
+        return known[entry_id]
     return frozenset()
 
 
@@ -92,8 +125,8 @@ async def next_assignee(s: AsyncSession, team_id: int) -> int | None:
 
 
 async def apply_routing(s: AsyncSession, ticket: Ticket, channel: str, meta: dict[str, Any],
-                        now: datetime) -> RoutingDecision:
-    loaded = await load_rules(s)
+                        now: datetime, rules: LoadedRules | None = None) -> RoutingDecision:
+    loaded = rules or await load_rules(s)
     org = await s.get(Organization, ticket.organization_id) if ticket.organization_id else None
     facts = RoutingInput(
         channel=channel, organization=org.name if org else None, pays=org.pays if org else None,
@@ -130,13 +163,15 @@ async def apply_routing(s: AsyncSession, ticket: Ticket, channel: str, meta: dic
 class RoutingHook:
     """Intake hook: routes new tickets, then (for every message) recomputes the ticket's SLA."""
 
-    def __init__(self, policies: PolicyCache | None = None) -> None:
+    def __init__(self, policies: PolicyCache | None = None, rules: RulesCache | None = None) -> None:
         self.policies = policies or PolicyCache()
+        self.rules = rules or RulesCache()
 
     async def after_intake(self, ctx: IntakeContext) -> None:
         ticket = ctx.ticket
         if ctx.created:
-            await apply_routing(ctx.session, ticket, ctx.inbound.channel.value, dict(ctx.inbound.meta), ctx.now)
+            await apply_routing(ctx.session, ticket, ctx.inbound.channel.value, dict(ctx.inbound.meta), ctx.now,
+                                await self.rules.get(ctx.session))
         policy = await self.policies.get(ctx.session, ticket.sla_policy, ctx.now)
         if ctx.created:  # a ticket opened by this message has no other events than those intake just recorded
             assert ticket.id is not None
@@ -174,7 +209,8 @@ class RoutingRules:
             s.add(rule)
             await s.flush()
             assert rule.id is not None
-            return rule.id
+        rules_changed()  # after the commit, so no intake caches the old rules under the new generation
+        return rule.id
 
     async def list(self) -> Sequence[dict[str, Any]]:
         async with self.db.transaction() as s:

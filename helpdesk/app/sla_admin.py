@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
+from helpdesk.app.routing import rules_changed
 from helpdesk.app.sla import SlaService, ensure_defaults
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import RoutingRule, SlaCalendar, SlaClosure, SlaPolicy, Team
@@ -96,6 +97,7 @@ class SlaAdmin:
             done = await s.execute(delete(RoutingRule).where(RoutingRule.id == rule_id))
             if not done.rowcount:  # type: ignore[attr-defined]
                 raise NotFound(f"routing rule {rule_id} not found")
+        rules_changed()
 
     async def _calendar(self, s: Any, name: str | None) -> SlaCalendar:
         stmt = select(SlaCalendar).order_by(SlaCalendar.id)
