@@ -83,7 +83,7 @@ def build(
         db=db,
         clock=clock,
         intake=intake,
-        group_intake=GroupCommitter(intake, concurrency=1 if db.is_sqlite else 3),  # SQLite: one writer
+        group_intake=GroupCommitter(intake),
         tickets=tickets,
         users=UserService(db, clock),
         kb_store=KbStore(db, clock),

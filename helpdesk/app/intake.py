@@ -427,8 +427,10 @@ class GroupCommitter:
     A drainer takes what is pending (up to ``max_batch``) and stores it in one transaction; what
     arrives meanwhile waits for the next batch, taken as soon as the current one is done. When the
     drainer starts from idle it first waits ``window`` seconds for company. At most ``concurrency``
-    batches run at once: 1 suits SQLite (one writer: a second batch would only wait for the lock),
-    more lets PostgreSQL overlap commits. Each caller gets its own result or exception.
+    batches run at once. One is the default on both databases: SQLite has one writer anyway, and
+    on PostgreSQL concurrent batches measured no faster (a burst arrives together and leaves
+    together) while they could lock the same tickets and the number counter in opposite orders.
+    Each caller gets its own result or exception.
     """
 
     def __init__(
