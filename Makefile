@@ -37,7 +37,7 @@ lint: $(STAMP_TEST)
 
 bench: $(STAMP_TEST)
 	$(BIN)/python benchmarks/kb_search.py
-	$(BIN)/python benchmarks/smtp_ingest.py
+	$(BIN)/python benchmarks/smtp_ingest.py --acknowledge
 
 clean:
 	rm -rf $(VENV) var
