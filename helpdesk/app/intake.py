@@ -4,6 +4,10 @@ Idempotent by (channel, external id); finds or creates the contact and organizat
 onto an existing ticket or opens one (or a follow-up of a closed one); stores the raw original
 and attachments — all in one transaction. Hooks (routing, acknowledgement, file checks) run in
 that same transaction so anything they queue commits with the message or not at all.
+
+Concurrent deliveries share a transaction (GroupCommitter), and a batch is written in stages —
+each kind of row for all its messages in one statement — rather than message after message; the
+decisions (threading, lifecycle) are still taken per message, in arrival order.
 """
 
 from __future__ import annotations
@@ -57,6 +61,12 @@ class IntakeContext:
 
 
 class IntakeHook(Protocol):
+    """Runs in the intake transaction for each stored message.
+
+    A hook may also define ``async def after_intake_batch(self, contexts)``: intake then calls it
+    once per batch instead (to read and write for all the messages at once).
+    """
+
     async def after_intake(self, ctx: IntakeContext) -> None: ...
 
 
@@ -197,9 +207,9 @@ class IntakeService:
     async def receive_batch(self, msgs: Sequence[InboundMessage]) -> list[IntakeResult | Exception]:
         """Store several messages in one commit (group commit).
 
-        The whole batch first goes through one transaction without savepoints (the common case,
-        two statements cheaper a message). If any message breaks, the batch is redone with one
-        savepoint per message: the broken one is rolled back alone and its exception returned in
+        The whole batch first goes through one transaction without savepoints, written in stages
+        (the common case). If any message breaks, the batch is redone with one savepoint per
+        message: the broken one is rolled back alone and its exception returned in
         its place; the others commit. A failed commit raises StorageUnavailable for them all.
         """
         outcomes: list[IntakeResult | Exception]
@@ -258,8 +268,8 @@ class IntakeService:
 
         Reads: one query each for duplicates, contacts, the tickets their ids and tags point to.
         Decisions: per message, in order, in memory (threading, lifecycle). Writes: new contacts,
-        then new tickets (their numbers reserved in one UPDATE), then blobs, then messages, each
-        stage one batched statement; events and attachments go with the commit.
+        then new tickets (their numbers reserved in one UPDATE), blobs, messages, attachments and
+        the events, each stage one batched statement, before the hooks run on the whole wave.
         """
         now = self.clock.now()
         known = await _Known.read(s, msgs, lock=not self.db.is_sqlite)
