@@ -21,6 +21,7 @@ class EventKind(StrEnum):
     FOLLOW_UP_OPENED = "ticket.follow_up_opened"
     LINKED = "ticket.linked"
     MERGED = "ticket.merged"
+    SPLIT = "ticket.split"
     VIEWED = "ticket.viewed"
     SLA_WARNING = "sla.warning"
     SLA_BREACH = "sla.breach"

@@ -61,5 +61,6 @@ def setup(app: web.Application) -> None:
         delivery=lambda v: labels.DELIVERY.get(v, v or ""), org_kind=lambda v: labels.ORG_KIND.get(v, v),
         kb_status=lambda v: labels.KB_STATUS.get(v, v),
         auto_kind=lambda v: labels.AUTOMATIC_KIND.get(v, v or "Automatique"),
+        thread_reason=labels.thread_reason,
     )
     env.globals.update(query=_query, labels=labels, asset=asset_url)

@@ -100,6 +100,12 @@ async def merge(request: web.Request) -> web.StreamResponse:
     raise redirect(request, f"/tickets/{target}", f"Ticket n° {number} fusionné ici.")
 
 
+async def split(request: web.Request) -> web.StreamResponse:
+    me, number = staff(request), _number(request)
+    new = await ctx(request).view.split(number, int(request.match_info["message"]), me.id)
+    raise redirect(request, f"/tickets/{new}", f"Message séparé du ticket n° {number} : voici le nouveau ticket.")
+
+
 async def link(request: web.Request) -> web.StreamResponse:
     me, number = staff(request), _number(request)
     other = _int_field(await request.post(), "other")
@@ -159,6 +165,7 @@ def routes() -> list[web.RouteDef]:
         web.post(r"/tickets/{number:\d+}/update", update),
         web.post(r"/tickets/{number:\d+}/merge", merge),
         web.post(r"/tickets/{number:\d+}/link", link),
+        web.post(r"/tickets/{number:\d+}/messages/{message:\d+}/split", split),
         web.post(r"/tickets/{number:\d+}/faq-draft", faq_draft),
         web.get(r"/tickets/{number:\d+}/attachments/{att:\d+}", attachment),
         web.get(r"/tickets/{number:\d+}/messages/{msg:\d+}/html", message_html),
