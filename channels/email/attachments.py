@@ -1,4 +1,5 @@
-"""Walk a MIME tree: body texts, attachments with safe names, forwarded messages, DSN details."""
+"""Walk a MIME tree: body texts, attachments with safe names (also uuencoded ones inside a plain body),
+forwarded messages, DSN details."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from email.message import Message
 
-from channels.email import charsets
+from channels.email import charsets, uuencode
 from channels.email.loops import is_permanent_failure
 from helpdesk.app.messages import InboundAttachment
 
@@ -109,13 +110,26 @@ def _walk(part: Message, out: Collected, depth: int) -> None:
         return
     filename = _safe(part.get_filename)
     disposition = str(_safe(part.get_content_disposition) or "")
-    if ctype in {"text/plain", "text/html"} and not filename and disposition != "attachment":
-        (out.plain if ctype == "text/plain" else out.html).append(_text(part))
+    if ctype == "text/html" and not filename and disposition != "attachment":
+        out.html.append(_text(part))
+        return
+    if ctype == "text/plain" and not filename and disposition != "attachment":
+        _plain(_text(part), out)
         return
     if ctype == "application/ms-tnef" or (isinstance(filename, str) and filename.lower() == "winmail.dat"):
         if _tnef(_payload(part), out):
             return
     _attach(part, out, ctype)
+
+
+def _plain(text: str, out: Collected) -> None:
+    """A plain body; uuencoded files inside it become attachments and leave the text."""
+    text, files = uuencode.extract(text)
+    out.plain.append(text)
+    for f in files:
+        ctype = mimetypes.guess_type(f.name)[0] or "application/octet-stream"
+        name = safe_filename(f.name, ctype, len(out.attachments_list) + 1)
+        out.attachments_list.append(InboundAttachment(filename=name, content_type=ctype, data=f.data))
 
 
 _DSN_TYPES = {"message/delivery-status", "message/disposition-notification"}

@@ -3,12 +3,14 @@
 Order: the declared charset when it decodes cleanly (but UTF-8 wins over a declared Latin charset
 when the bytes are valid UTF-8: a common mislabel), then UTF-8, then windows-1252 (a superset of
 iso-8859-1 used by most French clients), then charset-normalizer's guess, then latin-1. Never raises.
+Header phrases may be raw UTF-7 when the message's charset is UTF-7 (raw_utf7).
 """
 
 from __future__ import annotations
 
 import codecs
 import re
+import unicodedata
 from email.errors import HeaderParseError
 from email.header import decode_header
 
@@ -59,6 +61,18 @@ def decode_bytes(data: bytes, declared: str | None = None) -> str:
 def header_bytes_to_str(value: bytes) -> str:
     """A raw header value: 8-bit bytes are UTF-8 or, failing that, windows-1252."""
     return decode_bytes(value, None)
+
+
+def raw_utf7(text: str, body_charset: str | None) -> str:
+    """A header phrase (subject, display name) written in raw UTF-7 ("Fr+APY-sche") by a client whose
+    body charset is UTF-7 (Netscape 4.7). Unchanged unless it decodes cleanly as UTF-7."""
+    if "+" not in text or "=?" in text or not text.isascii() or _codec(body_charset) != "utf-7":
+        return text
+    try:
+        decoded = text.encode("ascii").decode("utf-7")
+    except UnicodeDecodeError:
+        return text
+    return text if any(unicodedata.category(c) in {"Cc", "Cs"} for c in decoded) else decoded
 
 
 _ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?]*\?=")

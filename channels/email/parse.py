@@ -83,11 +83,29 @@ def raw_headers(raw: bytes) -> dict[str, list[bytes]]:
 
 
 def decoded_headers(raw: bytes) -> dict[str, list[str]]:
-    return _decode_all(raw_headers(raw))
+    rh = raw_headers(raw)
+    return _decode_all(rh, body_charset(rh))
 
 
-def _decode_all(rh: dict[str, list[bytes]]) -> dict[str, list[str]]:
-    return {k: [charsets.decode_words(charsets.header_bytes_to_str(v)) for v in vs] for k, vs in rh.items()}
+_CHARSET_PARAM = re.compile(rb"""charset\s*=\s*["']?([^"';\s]+)""", re.IGNORECASE)
+
+
+def body_charset(rh: dict[str, list[bytes]]) -> str | None:
+    """The charset the top-level Content-Type declares, if any."""
+    ctype = (rh.get("content-type") or [b""])[0]
+    m = _CHARSET_PARAM.search(ctype)
+    return m.group(1).decode("ascii", "replace") if m else None
+
+
+_PHRASES = {"subject"}  # free text that a UTF-7 client may write raw (never ids or addresses)
+
+
+def _decode_all(rh: dict[str, list[bytes]], hint: str | None = None) -> dict[str, list[str]]:
+    def one(name: str, value: bytes) -> str:
+        text = charsets.header_bytes_to_str(value)
+        return charsets.decode_words(charsets.raw_utf7(text, hint) if name in _PHRASES else text)
+
+    return {k: [one(k, v) for v in vs] for k, vs in rh.items()}
 
 
 def message_ids(value: str | None) -> tuple[str, ...]:
@@ -96,8 +114,8 @@ def message_ids(value: str | None) -> tuple[str, ...]:
     return tuple(f"<{m}>" for m in _MSGID.findall(value))
 
 
-def parse_address(raw_value: bytes | None) -> tuple[str | None, str | None]:
-    """(display name, address) of the first mailbox in a raw address header."""
+def parse_address(raw_value: bytes | None, hint: str | None = None) -> tuple[str | None, str | None]:
+    """(display name, address) of the first mailbox in a raw address header (``hint``: the body's charset)."""
     if not raw_value:
         return None, None
     text = charsets.header_bytes_to_str(raw_value)
@@ -107,7 +125,7 @@ def parse_address(raw_value: bytes | None) -> tuple[str | None, str | None]:
         pairs = []
     for name, addr in pairs:
         if "@" in addr and _ADDRESS.fullmatch(addr.strip()):
-            clean = charsets.decode_words(name).strip().strip('"').strip() or None
+            clean = charsets.decode_words(charsets.raw_utf7(name, hint)).strip().strip('"').strip() or None
             return clean, addr.strip()
     found = _ADDRESS.search(charsets.decode_words(text))
     return (None, found.group(0).strip(".")) if found else (None, None)
@@ -141,16 +159,17 @@ def parse_message(raw: bytes, *, envelope_sender: str | None = None) -> ParsedMa
     rh = raw_headers(raw)
     if not rh:
         raise UnparseableMail("no header fields")
-    headers = _decode_all(rh)
+    hint = body_charset(rh)
+    headers = _decode_all(rh, hint)
 
     def first(name: str) -> str | None:
         values = headers.get(name)
         return values[0] if values else None
 
-    name, sender = parse_address((rh.get("from") or [None])[0])
+    name, sender = parse_address((rh.get("from") or [None])[0], hint)
     if sender is None:
         for alt in ("reply-to", "sender", "return-path"):
-            name, sender = parse_address((rh.get(alt) or [None])[0])
+            name, sender = parse_address((rh.get(alt) or [None])[0], hint)
             if sender:
                 break
     if sender is None and envelope_sender and _ADDRESS.fullmatch(envelope_sender):

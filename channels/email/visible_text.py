@@ -4,7 +4,9 @@ Pure functions on plain text. Recognised quote starts: French, English and other
 Thunderbird headers ("Le … a écrit :", "On … wrote:", also wrapped over two or three lines),
 Outlook header blocks ("De : … Envoyé : … À : … Objet :", indented Yahoo variants, "*From:*"),
 separators ("-----Message d'origine-----", "-----Original Message-----", "Begin forwarded
-message:", a line of underscores) and ``>`` quoting. Signatures: the "-- " delimiter and the
+message:", a line of underscores) and ``>`` quoting. Also: an attribution on the same line as the reply
+("Merci. Le lun. 3 mars 2025 à 10:00, X <x@y> a écrit :"), one whose ``<address>`` went below a blank
+line (Polymail), and quote lines that lost their ``>`` to a link. Signatures: the "-- " delimiter and the
 mobile footers ("Envoyé de mon iPhone", "Obtenir Outlook pour iOS"). When stripping would leave
 nothing (a bare forward), the full text is the visible text.
 """
@@ -57,6 +59,17 @@ _MOBILE_FOOTER = re.compile(
     re.IGNORECASE,
 )
 _QUOTED = re.compile(r"\s*>")
+# An attribution that begins inside a line of reply text: "Merci. Le lun. 3 mars 2025 à 10:00, X <x@y> a écrit :".
+_OPENER_INLINE = re.compile(rf"(?:[-–]{{2,}}\s*)?\b{_OPENER}\b", re.IGNORECASE)
+_ENDS_WITH_WROTE = re.compile(rf"\b{_WROTE}\s*[:：]?\s*[-–]*\s*$", re.IGNORECASE)
+_ADDRESS_PART = re.compile(r"<[^<>]*>|\S+@\S+")
+_SENTENCE_END = (".", "!", "?", "…")
+_URL = r"(?:https?://|mailto:|www\.)"
+# " (http://example.com/c/x) >": a link pushed the next line's '>' marker to the end of its own line.
+_LINK_THEN_MARKER = re.compile(rf"\s*[(<\[]?{_URL}\S*\s*(?:>\s*)+")
+# "> Voir (https://data.craig.fr/jeu" then "_2025)": a link in brackets wrapped onto a line without '>'.
+_OPEN_LINK_AT_END = re.compile(rf"([(<\[]){_URL}[^\s)>\]]*$")
+_CLOSERS = {"(": ")", "<": ">", "[": "]"}
 
 
 def normalise_newlines(text: str) -> str:
@@ -66,8 +79,10 @@ def normalise_newlines(text: str) -> str:
 def _attribution_length(lines: list[str], i: int) -> int:
     """How many lines the attribution starting at ``i`` spans (0: none)."""
     for k in (1, 2, 3):
-        if i + k > len(lines) or (k > 1 and not lines[i + k - 1].strip()):
+        if i + k > len(lines):
             return 0
+        if k > 1 and not lines[i + k - 1].strip():
+            return _over_blank_lines(lines, i)
         chunk = " ".join(part.strip() for part in lines[i : i + k])
         if len(chunk) > 400:
             return 0
@@ -84,6 +99,101 @@ def _attribution_length(lines: list[str], i: int) -> int:
         if k == 1 and _DATED_ADDRESS.fullmatch(chunk) and _next_is_quoted(lines, i + 1):
             return 1
     return 0
+
+
+def _over_blank_lines(lines: list[str], i: int) -> int:
+    """Lines spanned by an attribution whose ``<address>`` was pushed below a blank line (Polymail):
+    "On Tue, Apr 11, 2017 at 10:07 PM John Smith", "", "<", "mailto:John Smith <j@x.com>", "> wrote:"."""
+    first = lines[i]
+    if not _OPENER_START.match(first) or not re.search(r"\d", first) or first.rstrip().endswith(_SENTENCE_END):
+        return 0
+    parts = [first.strip()]
+    blank_before_address = False
+    for j in range(i + 1, min(i + 7, len(lines))):
+        line = lines[j].strip()
+        if not line:
+            nxt = next((x.strip() for x in lines[j + 1 : i + 7] if x.strip()), "")
+            if not nxt.startswith("<"):
+                return 0
+            blank_before_address = True
+            continue
+        if len(line) > 100:
+            return 0
+        parts.append(line)
+        if _ENDS_WITH_WROTE.search(line):
+            chunk = " ".join(parts)
+            ok = blank_before_address and "@" in chunk and len(chunk) <= 400 and _ATTRIBUTION.fullmatch(chunk)
+            return j - i + 1 if ok else 0
+        if line.endswith(_SENTENCE_END):
+            return 0
+    return 0
+
+
+def _inline_attribution(chunk: str) -> int | None:
+    """Column where an attribution starts after reply text on the same line ("reply On … wrote:")."""
+    if not _ENDS_WITH_WROTE.search(chunk):
+        return None
+    for m in reversed(list(_OPENER_INLINE.finditer(chunk, max(0, len(chunk) - 400)))):
+        start, opener = m.start(), m.group().lstrip("-– ")
+        prefix, tail = chunk[:start].rstrip(), chunk[start:]
+        if not re.search(r"\w", prefix):
+            continue
+        if not (opener[:1].isupper() or m.group().startswith(("-", "–"))):
+            continue  # "on behalf of", "le dossier": a header's opener is capitalised
+        if _OPENER_START.match(chunk) and not prefix.endswith(_SENTENCE_END):
+            continue  # the line is itself an attribution, not reply text followed by one
+        if not re.search(r"\d", _ADDRESS_PART.sub(" ", tail)):
+            continue  # a header carries a date or a time
+        if _ATTRIBUTION.fullmatch(tail) or _ATTRIBUTION_DASHES.fullmatch(tail):
+            return start
+    return None
+
+
+def _shared_line(lines: list[str], k: int) -> int | None:
+    """Column in ``lines[k]`` where an attribution starts after reply text, if one does.
+
+    The attribution may wrap onto the next line; it must be followed by a ``>`` quote or carry an address."""
+    line = lines[k]
+    if not line.strip() or _QUOTED.match(line):
+        return None
+    for extra in (0, 1):
+        end = k + extra + 1
+        if extra and (end > len(lines) or not lines[k + 1].strip() or _QUOTED.match(lines[k + 1])):
+            return None
+        chunk = " ".join([line.rstrip()] + [x.strip() for x in lines[k + 1 : end]])
+        col = _inline_attribution(chunk)
+        if col is not None and col < len(line.rstrip()):
+            if "@" in chunk[col:] or _next_is_quoted(lines, end):
+                return col
+    return None
+
+
+def _split_shared_line(lines: list[str]) -> list[str]:
+    """Put an attribution that shares a line with the reply on its own line (up to the first quote start)."""
+    found = quote_start(lines)
+    stop = found[0] if found else len(lines) - 1
+    for k in range(min(stop + 1, len(lines))):
+        if _FORWARD.fullmatch(lines[k]):
+            break
+        col = _shared_line(lines, k)
+        if col is not None:
+            return [*lines[:k], lines[k][:col].rstrip(), lines[k][col:].strip(), *lines[k + 1 :]]
+    return lines
+
+
+def _link_piece(lines: list[str], j: int) -> bool:
+    """A line of a ``>`` quote that lost its marker because of a link."""
+    if j == 0 or not _QUOTED.match(lines[j - 1]):
+        return False
+    if _LINK_THEN_MARKER.fullmatch(lines[j]):
+        return True
+    opened = _OPEN_LINK_AT_END.search(lines[j - 1].rstrip())
+    rest = lines[j].strip()
+    return opened is not None and " " not in rest and rest.rstrip(".,;:!?").endswith(_CLOSERS[opened.group(1)])
+
+
+def _in_quote(lines: list[str], j: int) -> bool:
+    return bool(_QUOTED.match(lines[j])) or _link_piece(lines, j)
 
 
 def _next_is_quoted(lines: list[str], j: int) -> bool:
@@ -144,6 +254,7 @@ def _wrapped(lines: list[str], j: int) -> bool:
 
 
 def _cut_quotes(lines: list[str]) -> list[str]:
+    lines = _split_shared_line(lines)
     found = quote_start(lines)
     if found is None:
         return lines
@@ -152,7 +263,7 @@ def _cut_quotes(lines: list[str]) -> list[str]:
         return lines[:i]
     # "On … wrote:" then a ">" block: text after the block is an answer below the quote.
     j = i + span
-    while j < len(lines) and (not lines[j].strip() or _QUOTED.match(lines[j]) or _wrapped(lines, j)):
+    while j < len(lines) and (not lines[j].strip() or _in_quote(lines, j) or _wrapped(lines, j)):
         j += 1
     quoted = any(_QUOTED.match(x) for x in lines[i + span : j])
     if not quoted or j >= len(lines):
@@ -161,15 +272,16 @@ def _cut_quotes(lines: list[str]) -> list[str]:
 
 
 def _drop_quoted_lines(lines: list[str]) -> list[str]:
-    out = [line for line in lines if not _QUOTED.match(line)]
+    quoted = [_in_quote(lines, j) for j in range(len(lines))]
+    out = [line for line, q in zip(lines, quoted, strict=True) if not q]
     # "Someone wrote:" in an unknown language, right before a quoted block that ran to the end.
     if len(out) < len(lines):
-        last_kept = max((i for i, line in enumerate(lines) if not _QUOTED.match(line) and line.strip()), default=-1)
-        tail_quoted = all(_QUOTED.match(x) or not x.strip() for x in lines[last_kept + 1 :])
+        last_kept = max((i for i, line in enumerate(lines) if not quoted[i] and line.strip()), default=-1)
+        tail_quoted = all(quoted[j] or not lines[j].strip() for j in range(last_kept + 1, len(lines)))
         if last_kept >= 0 and tail_quoted and lines[last_kept].rstrip().endswith(":") and last_kept + 1 < len(lines):
             nxt = next((x for x in lines[last_kept + 1 :] if x.strip()), "")
             if _QUOTED.match(nxt):
-                out = [line for line in lines[:last_kept] if not _QUOTED.match(line)]
+                out = [line for line, q in zip(lines[:last_kept], quoted, strict=False) if not q]
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import binascii
 import struct
 from email.message import EmailMessage
 
@@ -41,6 +42,20 @@ def test_raw_8bit_headers_in_utf8_and_latin1() -> None:
     assert (utf.sender_name, utf.subject) == ("Hélène Dupré", "Délibération")
     lat = parse_message(build(b"x", frm="Hélène <h@mairie.fr>".encode("latin-1"), subject="Réf.".encode("latin-1")))
     assert (lat.sender_name, lat.subject) == ("Hélène", "Réf.")
+
+
+def test_raw_utf7_subject_and_name_when_the_body_is_utf7() -> None:
+    raw = build(b"Bonjour", ctype="text/plain; charset=UTF-7", cte="7bit",
+                frm=b'"H+AOk-l+AOg-ne" <helene+mairie-1@mairie.fr>', subject=b"D+AOk-lib+AOk-ration C++ - n+ALA- 12")
+    mail = parse_message(raw)
+    assert mail.sender_name == "Hélène"
+    assert mail.sender_email == "helene+mairie-1@mairie.fr"  # addresses are never UTF-7 decoded
+    assert mail.subject == "D+AOk-lib+AOk-ration C++ - n+ALA- 12"  # "C++ -" is not UTF-7: left as written
+    clean = parse_message(build(b"x", ctype="text/plain; charset=UTF-7", cte="7bit",
+                                subject=b"D+AOk-lib+AOk-ration n+ALA- 12"))
+    assert clean.subject == "Délibération n° 12"
+    other = parse_message(build(b"x", ctype="text/plain; charset=utf-8", subject=b"Fr+APY-sche"))
+    assert other.subject == "Fr+APY-sche"  # only a UTF-7 message's headers are read as UTF-7
 
 
 def test_rfc2047_words_and_rfc2231_filenames() -> None:
@@ -120,6 +135,38 @@ def test_a_broken_winmail_dat_is_kept_as_is() -> None:
     m.set_content("texte")
     m.add_attachment(b"not tnef", maintype="application", subtype="ms-tnef", filename="winmail.dat")
     assert [a.filename for a in parse_message(m.as_bytes()).attachments] == ["winmail.dat"]
+
+
+def _uu(name: str, data: bytes) -> str:
+    lines = [binascii.b2a_uu(data[i : i + 45]).decode("ascii") for i in range(0, len(data), 45)]
+    return f"begin 644 {name}\n" + "".join(lines) + "`\nend\n"
+
+
+def test_uuencoded_files_in_a_plain_body_become_attachments() -> None:
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 2
+    csv = "commune;budget\nSaint-Flour;1 200 000 €\n".encode()
+    body = (f"Bonjour,\n\nVoici le logo et le budget.\n\n{_uu('logo mairie.png', png)}\n"
+            f"{_uu('../../etc/budget:2026.csv', csv)}\nCordialement,\nSylvie\n")
+    mail = parse_message(build(body.encode(), ctype="text/plain; charset=us-ascii", cte="7bit"))
+    assert [(a.filename, a.content_type, a.data) for a in mail.attachments] == [
+        ("logo mairie.png", "image/png", png),
+        ("budget_2026.csv", "text/csv", csv),
+    ]
+    assert "begin 644" not in mail.full_text
+    assert mail.visible_text == "Bonjour,\n\nVoici le logo et le budget.\n\nCordialement,\nSylvie"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Bonjour,\nbegin 644 note.txt\nvoir la note jointe\nend\nMerci\n",  # not uuencoded lines
+        "Bonjour,\nbegin 644 note.txt\n#0V]N:F]U<@``\n`\nMerci\n",  # no "end" line
+    ],
+)
+def test_a_broken_uuencoded_block_stays_in_the_text(body: str) -> None:
+    mail = parse_message(build(body.encode(), ctype="text/plain; charset=utf-8", cte="8bit"))
+    assert mail.attachments == ()
+    assert mail.full_text.strip() == body.strip()
 
 
 def test_missing_message_id_gets_a_stable_one() -> None:

@@ -24,17 +24,11 @@ pytestmark = pytest.mark.skipif(not PEERS.is_dir(), reason="../shared/peers is n
 # (corpus, case) -> why it is expected to fail. Every entry is a strict xfail.
 KNOWN: dict[tuple[str, str], str] = {
     ("talon", "test_too_many_lines"): "corpus: upstream patches a line limit; 'Hi' is part of the reply",
-    ("talon", "test_pattern_on_date_polymail"): "not handled: Polymail header split over 4 lines around a blank",
-    ("talon", "test_reply_and_quotation_splitter_share_line#0"): "not handled: reply and 'On … wrote:' on one line",
-    ("talon", "test_reply_and_quotation_splitter_share_line#1"): "not handled: reply and '--- On … wrote:' on one line",
-    ("talon", "test_reply_and_quotation_splitter_share_line#2"): "corpus: keeps text after a quote with no blank",
     ("talon", "test_quotation_marker_false_positive"): "judged wrong: '>>> >>> url <<<' lines are dropped as quotes",
-    ("talon", "test_link_breaks_quotation_markers_sequence#0"): "not handled: a link splits the '>' sequence",
-    ("talon", "test_link_breaks_quotation_markers_sequence#1"): "not handled: a link splits the '>' sequence",
     ("talon", "iphone.eml"): "by design: we also drop the 'Sent from my iPhone' footer; talon keeps signatures",
     ("talon", "sparrow.eml"): "by design: we also drop the '-- ' signature; talon keeps signatures",
-    ("zbateson", "m0018.txt"): "not handled: uuencoded attachments inside a text body (Outlook 2000)",
-    ("zbateson", "m1011.txt"): "not handled: raw UTF-7 in an unencoded Subject, charset only in the body's header",
+    ("zbateson", "m1011.txt"): "corpus: the UTF-7 body is garbled at the source (Netscape 4.7: 'Fr+XKM-he' for "
+                              "'Frösche'); the raw UTF-7 Subject decodes",
 }
 
 

@@ -26,6 +26,23 @@ CASES = {
     "gt_quoting": f"{REPLY}\n> ancien\n> texte",
     "yahoo_indented": f"{REPLY}\n\n      De : CRAIG <a@craig.fr>\n À : Mairie <m@x.fr>\n"
                       " Envoyé le : Lundi 2 mars 2026\n Objet : Re: budget\n\nancien",
+    # The attribution shares the reply's last line (clients that lose the line break).
+    "same_line_gmail_fr": f"{REPLY} Le lun. 2 mars 2026 à 09:12, Assistance CRAIG <assistance@craig.fr> a écrit :\n"
+                          "> Bonjour,\n",
+    "same_line_no_quote_marks": f"{REPLY} Le lun. 2 mars 2026 à 09:12, CRAIG <a@craig.fr> a écrit :\nBonjour,\n",
+    "same_line_dashes": f"{REPLY}--- Le lun. 2 mars 2026 à 09:12, Assistance CRAIG a écrit :\n> Bonjour,\n",
+    "same_line_wrapped": f"{REPLY} Le lun. 2 mars 2026 à 09:12, Assistance CRAIG <\nassistance@craig.fr> a écrit :\n"
+                         "\n> Bonjour,\n",
+    # A link breaks the '>' sequence: the marker pushed after the link, or a bracketed link wrapped without '>'.
+    "link_pushes_marker": f"{REPLY}\n\nLe 2 mars 2026 à 09:12, CRAIG <a@craig.fr> a écrit :\n\n>\n"
+                          " (https://data.craig.fr/c/YzOTYz) >\n> Répondez à ce message (https://data.craig.fr/c/Yz)\n>\n",
+    "link_wrapped": f"{REPLY}\n\nLe 2 mars 2026 à 09:12, CRAIG <a@craig.fr> a écrit :\n\n> [#1042] Budget\n>\n"
+                    "> Voir le ticket (https://data.craig.fr/tickets/1042?action\n_jeton=3dd518)\n>\n",
+    "link_wrapped_without_attribution": f"{REPLY}\n\n> Voir le jeu (https://data.craig.fr/jeux/budget\n_2026)\n"
+                                        "> Cordialement\n",
+    # Polymail: the sender's <address> pushed below a blank line, the verb on a line of its own.
+    "address_below_blank": f"{REPLY}\n\nLe mar. 3 mars 2026 à 22:07, Jean Dupont\n\n<\n"
+                           "mailto:Jean Dupont <jean@mairie.fr>\n> a écrit :\nancien texte\n",
 }
 
 
@@ -57,3 +74,20 @@ def test_only_quoted_text_falls_back_to_the_full_text() -> None:
 
 def test_crlf_and_trailing_spaces() -> None:
     assert visible_text("Bonjour  \r\nmerci\r\n\r\n-- \r\nSig") == "Bonjour\nmerci"
+
+
+def test_a_sentence_about_writing_on_the_reply_line_is_kept() -> None:
+    text = "Merci. Le 3 mars, le maire a écrit :\nNous attendons la réponse du préfet."
+    assert visible_text(text) == text
+
+
+def test_a_same_line_split_keeps_the_sentence_before_the_attribution() -> None:
+    text = ("Merci. Le Gall valide. Le lun. 2 mars 2026 à 09:12, Le Gall <lg@mairie.fr> a écrit :\n"
+            "> Pouvez-vous publier ?\n")
+    assert visible_text(text) == "Merci. Le Gall valide."
+
+
+def test_an_answer_after_a_quoted_link_is_not_taken_for_the_link() -> None:
+    text = ("Le 2 mars 2026 à 09:12, CRAIG <a@craig.fr> a écrit :\n> Est-ce bien ce lien "
+            "(https://data.craig.fr/jeux/budget\nOui\n> Merci\nParfait\n")
+    assert visible_text(text) == "Oui\nParfait"
