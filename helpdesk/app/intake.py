@@ -58,13 +58,28 @@ class IntakeContext:
     created: bool
     now: datetime
     events: list[store.EventRow] = field(default_factory=list)  # recorded on this ticket for this message
+    prepared: dict[str, Any] = field(default_factory=dict)  # what before_open hooks noted for a new ticket
+
+
+@dataclass(slots=True)
+class TicketDraft:
+    """A new ticket's row before it is written: ``before_open`` hooks may fill in its columns."""
+
+    session: AsyncSession
+    inbound: InboundMessage
+    contact: Contact
+    now: datetime
+    row: dict[str, Any]
+    notes: dict[str, Any] = field(default_factory=dict)  # handed to the hook's after_intake as ctx.prepared
 
 
 class IntakeHook(Protocol):
     """Runs in the intake transaction for each stored message.
 
     A hook may also define ``async def after_intake_batch(self, contexts)``: intake then calls it
-    once per batch instead (to read and write for all the messages at once).
+    once per batch instead (to read and write for all the messages at once); and
+    ``async def before_open(self, drafts)``: called with the rows of the new tickets before they
+    are written, to set columns (routing, SLA) without an UPDATE afterwards.
     """
 
     async def after_intake(self, ctx: IntakeContext) -> None: ...
@@ -94,6 +109,7 @@ class _Plan:
     attachment_sha256: list[str] = field(default_factory=list)
     message: Message | None = None
     events: list[store.EventRow] = field(default_factory=list)
+    prepared: dict[str, Any] = field(default_factory=dict)
 
     def note(self, log: list[store.EventRow], event: store.EventRow) -> None:
         self.events.append(event)
@@ -305,7 +321,8 @@ class IntakeService:
                 actor_kind=ActorKind.CONTACT, actor_id=p.contact.id, message_id=p.message.id,
                 channel=p.msg.channel.value, reason=p.reason, automatic=p.msg.automatic,
             ))
-            contexts.append(IntakeContext(s, p.msg, p.target, p.message, p.contact, p.created, now, p.events))
+            contexts.append(IntakeContext(s, p.msg, p.target, p.message, p.contact, p.created, now, p.events,
+                                          p.prepared))
         if attachments:  # rows nobody reads back: one executemany, no ids returned
             await s.execute(insert(Attachment), attachments)
         await store.insert_events(s, log)
@@ -376,16 +393,19 @@ class IntakeService:
         if not plans:
             return
         numbers = await store.reserve_ticket_numbers(s, len(plans))
-        tickets = await store.insert_returning(s, Ticket, [
-            {"number": number, "public_ref": store.new_public_ref(), "subject": derive_subject(p.msg),
-             "status": TicketStatus.NEW.value, "channel": p.msg.channel.value, "requester_id": p.contact.id,
-             "organization_id": p.contact.organization_id,
-             "parent_id": p.parent.id if p.parent is not None else None,
-             "created_at": now, "updated_at": now, "last_inbound_at": now}
-            for p, number in zip(plans, numbers, strict=True)
-        ])
-        for p, ticket in zip(plans, tickets, strict=True):
-            p.ticket = ticket
+        drafts = [TicketDraft(s, p.msg, p.contact, now, store.with_defaults(Ticket, {
+            "number": number, "public_ref": store.new_public_ref(), "subject": derive_subject(p.msg),
+            "status": TicketStatus.NEW.value, "channel": p.msg.channel.value, "requester_id": p.contact.id,
+            "organization_id": p.contact.organization_id, "parent_id": p.parent.id if p.parent is not None else None,
+            "created_at": now, "updated_at": now, "last_inbound_at": now,
+        })) for p, number in zip(plans, numbers, strict=True)]
+        for hook in self.hooks:
+            before = getattr(hook, "before_open", None)
+            if before is not None:
+                await before(drafts)
+        tickets = await store.insert_returning(s, Ticket, [d.row for d in drafts])
+        for p, ticket, draft in zip(plans, tickets, drafts, strict=True):
+            p.ticket, p.prepared = ticket, draft.notes
         for p in plans:
             p.note(log, store.event_row(
                 kind=EventKind.TICKET_CREATED, now=now, ticket_id=p.target.id,

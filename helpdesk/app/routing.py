@@ -18,13 +18,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpdesk.app import store
-from helpdesk.app.intake import IntakeContext
+from helpdesk.app.intake import IntakeContext, TicketDraft
 from helpdesk.app.sla import PolicyCache, apply_sla, clock_event, organization_kind, store_sla
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import KbEntry, Organization, RoutingRule, StaffUser, Team, TeamMember, Ticket
+from helpdesk.domain import sla as sla_domain
 from helpdesk.domain.errors import NotFound, ValidationError
 from helpdesk.domain.events import EventKind
-from helpdesk.domain.routing import AssignMode, RoutingDecision, RoutingInput, Rule, round_robin, route
+from helpdesk.domain.routing import AssignMode, RoutingInput, Rule, round_robin, route
 from helpdesk.domain.values import Priority
 from helpdesk.ports import Clock
 
@@ -110,23 +111,32 @@ async def faq_tags(s: AsyncSession, meta: dict[str, Any]) -> frozenset[str]:
     return frozenset()
 
 
-async def next_assignee(s: AsyncSession, team_id: int) -> int | None:
+async def next_assignee(s: AsyncSession, team_id: int, last: int | None = None) -> int | None:
+    """The next available member of the team after ``last`` (by default, the team's latest assignee)."""
     available = (
         await s.scalars(
             select(StaffUser.id).join(TeamMember, TeamMember.staff_id == StaffUser.id)
             .where(TeamMember.team_id == team_id, StaffUser.is_active, StaffUser.available)
         )
     ).all()
-    last = await s.scalar(
-        select(Ticket.assignee_id).where(Ticket.team_id == team_id, Ticket.assignee_id.is_not(None))
-        .order_by(Ticket.id.desc()).limit(1)
-    )
+    if last is None:
+        last = await s.scalar(
+            select(Ticket.assignee_id).where(Ticket.team_id == team_id, Ticket.assignee_id.is_not(None))
+            .order_by(Ticket.id.desc()).limit(1)
+        )
     return round_robin([a for a in available if a is not None], last)
 
 
-async def apply_routing(s: AsyncSession, ticket: Ticket, channel: str, meta: dict[str, Any],
-                        now: datetime, rules: LoadedRules | None = None) -> RoutingDecision:
-    loaded = rules or await load_rules(s)
+Change = tuple[EventKind, dict[str, Any]]
+
+
+async def plan_routing(s: AsyncSession, ticket: Any, channel: str, meta: dict[str, Any], loaded: LoadedRules,
+                       assigned: dict[int, int]) -> list[Change]:
+    """Route one ticket: set its team, priority, tags, assignee and SLA policy; the events to record.
+
+    ``ticket`` is a Ticket or a row about to be written (anything with those attributes);
+    ``assigned`` remembers the last assignee per team within one intake batch, for round robin.
+    """
     org = await s.get(Organization, ticket.organization_id) if ticket.organization_id else None
     facts = RoutingInput(
         channel=channel, organization=org.name if org else None, pays=org.pays if org else None,
@@ -134,47 +144,86 @@ async def apply_routing(s: AsyncSession, ticket: Ticket, channel: str, meta: dic
     )
     decision = route(facts, loaded.rules)
     why = {"reason": "routing", "rules": list(decision.matched)}
+    changes: list[Change] = []
     if decision.team and decision.team in loaded.teams and ticket.team_id is None:
         ticket.team_id = loaded.teams[decision.team]
-        await store.record_event(s, kind=EventKind.TEAM_CHANGED, now=now, ticket_id=ticket.id, old=None,
-                                 new=decision.team, **why)
+        changes.append((EventKind.TEAM_CHANGED, {"old": None, "new": decision.team, **why}))
     if decision.priority and decision.priority != ticket.priority and decision.priority in set(Priority):
-        await store.record_event(s, kind=EventKind.PRIORITY_CHANGED, now=now, ticket_id=ticket.id,
-                                 old=ticket.priority, new=decision.priority, **why)
+        changes.append((EventKind.PRIORITY_CHANGED, {"old": ticket.priority, "new": decision.priority, **why}))
         ticket.priority = decision.priority
     if decision.tags:
         tags = sorted({*ticket.tags, *(t.lower() for t in decision.tags)})
         if tags != list(ticket.tags):
-            await store.record_event(s, kind=EventKind.TAGS_CHANGED, now=now, ticket_id=ticket.id,
-                                     old=list(ticket.tags), new=tags, **why)
+            changes.append((EventKind.TAGS_CHANGED, {"old": list(ticket.tags), "new": tags, **why}))
             ticket.tags = tags
     if ticket.team_id is not None and ticket.assignee_id is None and decision.assign is AssignMode.ROUND_ROBIN:
-        assignee = await next_assignee(s, ticket.team_id)
+        assignee = await next_assignee(s, ticket.team_id, assigned.get(ticket.team_id))
         if assignee is not None:
-            ticket.assignee_id = assignee
-            await store.record_event(s, kind=EventKind.ASSIGNED, now=now, ticket_id=ticket.id, old=None,
-                                     new=assignee, reason="round robin")
+            ticket.assignee_id = assigned[ticket.team_id] = assignee
+            changes.append((EventKind.ASSIGNED, {"old": None, "new": assignee, "reason": "round robin"}))
     policy = next((loaded.policies[name] for name in decision.matched if name in loaded.policies), None)
     if policy:
         ticket.sla_policy = policy
-    return decision
+    return changes
+
+
+async def apply_routing(s: AsyncSession, ticket: Ticket, channel: str, meta: dict[str, Any],
+                        now: datetime, rules: LoadedRules | None = None) -> None:
+    """Route a stored ticket and record the events."""
+    for kind, data in await plan_routing(s, ticket, channel, meta, rules or await load_rules(s), {}):
+        await store.record_event(s, kind=kind, now=now, ticket_id=ticket.id, **data)
+
+
+class _Draft:
+    """Attribute access to a ticket row not written yet, so routing and SLA can fill it in."""
+
+    __slots__ = ("_row",)
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        object.__setattr__(self, "_row", row)
+
+    def __getattr__(self, name: str) -> Any:
+        return self._row.get(name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._row[name] = value
 
 
 class RoutingHook:
-    """Intake hook: routes new tickets, then (for every message) recomputes the ticket's SLA."""
+    """Intake hook: routes new tickets and sets their SLA before they are written; recomputes the SLA of
+    a ticket a message is appended to."""
 
     def __init__(self, policies: PolicyCache | None = None, rules: RulesCache | None = None) -> None:
         self.policies = policies or PolicyCache()
         self.rules = rules or RulesCache()
 
+    async def before_open(self, drafts: Sequence[TicketDraft]) -> None:
+        """Team, priority, tags, assignee and SLA go into the new rows: no UPDATE after the INSERT."""
+        if not drafts:
+            return
+        s = drafts[0].session
+        loaded = await self.rules.get(s)
+        assigned: dict[int, int] = {}
+        for d in drafts:
+            ticket = _Draft(d.row)
+            d.notes["routing"] = await plan_routing(s, ticket, d.inbound.channel.value, dict(d.inbound.meta),
+                                                    loaded, assigned)
+            policy = await self.policies.get(s, ticket.sla_policy, d.now)
+            created = [sla_domain.ClockEvent(d.now, sla_domain.ClockEventKind.CREATED)]  # its only clock event
+            store_sla(ticket, created, policy, await organization_kind(s, ticket), d.now)
+
     async def after_intake(self, ctx: IntakeContext) -> None:
         ticket = ctx.ticket
-        if ctx.created:
+        routed = ctx.prepared.get("routing") if ctx.created else None
+        if routed is not None:  # routed and timed before it was written: record the events only
+            for kind, data in routed:
+                await store.record_event(ctx.session, kind=kind, now=ctx.now, ticket_id=ticket.id, **data)
+            return
+        if ctx.created:  # opened without before_open (a hook list run by hand): route it now
             await apply_routing(ctx.session, ticket, ctx.inbound.channel.value, dict(ctx.inbound.meta), ctx.now,
                                 await self.rules.get(ctx.session))
         policy = await self.policies.get(ctx.session, ticket.sla_policy, ctx.now)
         if ctx.created:  # a ticket opened by this message has no other events than those intake just recorded
-            assert ticket.id is not None
             events = [ce for ce in map(clock_event, ctx.events) if ce is not None]
             store_sla(ticket, events, policy, await organization_kind(ctx.session, ticket), ctx.now)
         else:

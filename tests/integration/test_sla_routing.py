@@ -76,6 +76,26 @@ async def test_rules_route_assign_round_robin_and_set_sla(db: Database, clock: F
     assert {"ticket.team_changed", "ticket.priority_changed", "ticket.tags_changed", "ticket.assigned"} <= set(kinds)
 
 
+async def test_one_batch_routes_round_robin_and_times_each_new_ticket_before_it_is_written(
+        db: Database, clock: FixedClock) -> None:
+    a, b = await seed_team(db, clock, "Cantal", [("a@craig.fr", True), ("b@craig.fr", True)])
+    await RoutingRules(db, clock).add("Pays de Mauriac", pays=["Pays de Mauriac"], team="Cantal", priority="high",
+                                      assign="round_robin")
+    intake, tickets = services(db, clock)
+    await intake.receive(mail("<first@x>", organization=MAURIAC, force_new=True))  # a: the team's latest
+    outcomes = await intake.receive_batch([mail(f"<b{i}@x>", organization=MAURIAC, force_new=True)
+                                           for i in range(4)])
+    numbers = [o.ticket_number for o in outcomes]  # type: ignore[union-attr]
+    async with db.transaction() as s:
+        rows = (await s.scalars(select(Ticket).where(Ticket.number.in_(numbers)).order_by(Ticket.number))).all()
+    assert [t.assignee_id for t in rows] == [b, a, b, a]  # round robin carries on inside the batch
+    assert all(t.priority == "high" and t.first_response_due == datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
+               for t in rows)
+    kinds = [e["kind"] for e in await tickets.events(numbers[0])]  # type: ignore[arg-type]
+    assert kinds[:2] == ["ticket.created", "message.received"]
+    assert {"ticket.team_changed", "ticket.priority_changed", "ticket.assigned"} <= set(kinds)
+
+
 async def test_faq_entry_tags_route_and_no_rule_means_default_policy(db: Database, clock: FixedClock) -> None:
     await seed_team(db, clock, "Finances", [("f@craig.fr", True)])
     await RoutingRules(db, clock).add("budgets", faq_tags=["budget"], team="Finances", assign="manual")
