@@ -6,8 +6,11 @@ per phase. Each server runs in its own process; the load generator runs in this 
   - the helpdesk on SQLite (WAL, synchronous=FULL, group commit), built as `helpdesk serve` builds it:
     parsing, quarantine rules, intake with its hooks (routing and SLA, file-check jobs for the CSV
     attachment every message carries, the bounce hook); no relay, so no acknowledgements
-  - with --acknowledge: the same with a relay configured, so each new ticket also gets FAQ suggestions
-    and a queued acknowledgement (the Outbox worker is not started: queued, not sent)
+  - with --acknowledge: the same with a relay configured, so each new ticket also gets a queued
+    acknowledgement. Unless a routing rule uses FAQ tags, its FAQ suggestions are searched by the
+    Outbox sender after the 250, off the SMTP path.
+The Outbox worker is not started in any phase: what it does after acceptance (file checks, sending
+acknowledgements with their FAQ search) is work the service does after the burst, not per 250.
   - the helpdesk on PostgreSQL, when HELPDESK_TEST_POSTGRES_URL is set (a scratch database)
 Each round loads them one after the other, so a change in the machine's load hits every server alike;
 the ratio to the do-nothing server is computed per round and its median printed (target: >= 0.5).
@@ -73,8 +76,7 @@ async def _serve_helpdesk(url: str, acknowledge: bool) -> None:
     hook), with acknowledgements and FAQ suggestions when ``acknowledge`` (a relay is configured; the
     Outbox worker is not started, so acknowledgements are queued, not sent)."""
     sys.path.insert(0, str(ROOT))
-    from channels.email.ingest import build_ingest
-    from channels.email.server import serve_mail, suggester
+    from channels.email.server import mail_ingest, serve_mail
     from helpdesk.bootstrap import build
     from helpdesk.config import Settings
 
@@ -85,8 +87,7 @@ async def _serve_helpdesk(url: str, acknowledge: bool) -> None:
         from helpdesk.app.kb_sync import bundled_kb_dir
 
         await services.kb_store.import_dir(bundled_kb_dir())
-    ingest = build_ingest(services.db, services.clock, services.group_intake,
-                          suggest=suggester(services) if acknowledge else None)
+    ingest = mail_ingest(services)  # what start_smtp serves
     server = await serve_mail(ingest, host="127.0.0.1", port=0, addresses=[ADDR], max_bytes=settings.mail_max_bytes,
                               hostname="craig.fr")
     print(f"PORT {server.sockets[0].getsockname()[1]}", flush=True)

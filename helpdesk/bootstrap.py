@@ -78,6 +78,8 @@ def build(
     if settings.smtp_relay_host:  # the one-click rating mail when an email ticket is resolved
         tickets.after_change.append(RatingMailer(settings.public_url, mail_domain))
     owner = f"{socket.gethostname()}:{os.getpid()}"
+    kb_store = KbStore(db, clock)
+    extras: dict[str, Any] = {}
     return Services(
         settings=settings,
         db=db,
@@ -86,8 +88,9 @@ def build(
         group_intake=GroupCommitter(intake),
         tickets=tickets,
         users=UserService(db, clock),
-        kb_store=KbStore(db, clock),
-        outbox=OutboxDispatcher(db, clock, {**_channel_senders(settings, db, clock),
+        kb_store=kb_store,
+        extras=extras,
+        outbox=OutboxDispatcher(db, clock, {**_channel_senders(settings, db, clock, kb_store, extras),
                                             **_check_senders(settings, db, clock, mail_domain), **(senders or {})},
                                 owner=owner, retry_base=settings.outbox_retry_base_seconds),
     )
@@ -107,7 +110,8 @@ def _check_senders(settings: Settings, db: Database, clock: Clock, mail_domain: 
     return {FILECHECK: sender} if settings.file_checks else {}
 
 
-def _channel_senders(settings: Settings, db: Database, clock: Clock) -> dict[str, OutboxSender]:
+def _channel_senders(settings: Settings, db: Database, clock: Clock, kb_store: KbStore,
+                     extras: dict[str, Any]) -> dict[str, OutboxSender]:
     """Outbox senders the settings call for (tests override them with ``senders``)."""
     out: dict[str, OutboxSender] = {}
     if settings.telegram_token is not None and settings.telegram_token.get_secret_value():
@@ -118,13 +122,17 @@ def _channel_senders(settings: Settings, db: Database, clock: Clock) -> dict[str
         out["telegram"] = TelegramSender(bot, on_blocked=ChatService(db, clock).mark_blocked)
     if settings.smtp_relay_host:
         from channels.email.sender import SmtpRelaySender
+        from helpdesk.app.acknowledge import AckFinisher, AckFinishingSender
+        from helpdesk.app.faq_index import FaqIndex
 
         password = settings.smtp_relay_password.get_secret_value() if settings.smtp_relay_password else None
-        out["email"] = SmtpRelaySender(
+        relay = SmtpRelaySender(
             host=settings.smtp_relay_host, port=settings.smtp_relay_port, security=settings.smtp_relay_security,
             username=settings.smtp_relay_user, password=password, from_address=settings.mail_addresses[0],
             from_name=settings.mail_from_name, clock=clock,
         )
+        faq = extras.setdefault("faq_index", FaqIndex(db, kb_store))  # shared with the SMTP edge's suggester
+        out["email"] = AckFinishingSender(relay, AckFinisher(db, faq.search, settings.public_url))
     return out
 
 

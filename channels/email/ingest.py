@@ -24,7 +24,9 @@ from helpdesk.domain.values import Channel, IntakeAction
 log = logging.getLogger(__name__)
 
 OFFLOAD_BYTES = 512 * 1024
-Suggest = Callable[[str], Awaitable[Sequence[dict[str, Any]]]]
+# FAQ suggestions for a new message; None when intake need not search (the acknowledgement then gets
+# its suggestions when it is sent, off the SMTP path).
+Suggest = Callable[[str], Awaitable[Sequence[dict[str, Any]] | None]]
 
 
 class Receiver(Protocol):
@@ -94,7 +96,11 @@ class MailIngest:
                 meta["automatic_kind"] = mail.verdict.kind.value
                 return await self.automatic.receive(to_inbound(mail, raw, meta))
             if self.suggest is not None and _looks_new(mail):
-                meta["faq_suggestions"] = await self._suggestions(mail)
+                found = await self._suggestions(mail)
+                if found is None:
+                    meta["faq_pending"] = True
+                else:
+                    meta["faq_suggestions"] = found
             return await self.receiver.receive(to_inbound(mail, raw, meta))
         except TemporaryError:
             raise
@@ -116,7 +122,7 @@ class MailIngest:
             return replace(result, reason=f"bounce: {', '.join(marked)} marked as bouncing; {result.reason}")
         return result
 
-    async def _suggestions(self, mail: ParsedMail) -> list[dict[str, Any]]:
+    async def _suggestions(self, mail: ParsedMail) -> list[dict[str, Any]] | None:
         assert self.suggest is not None
         try:
             found = await self.suggest(f"{mail.subject}\n\n{mail.visible_text}")
@@ -125,6 +131,8 @@ class MailIngest:
         except Exception:  # noqa: BLE001 - suggestions are a bonus; the message must go through
             log.exception("FAQ suggestions failed; acknowledging without them")
             return []
+        if found is None:
+            return None
         return [{"id": s.get("id"), "title": s.get("title"), "score": s.get("score"), "tags": s.get("tags")}
                 for s in found][:3]
 

@@ -186,15 +186,37 @@ def suggester(services: Any) -> Suggest | None:
     return search
 
 
+def intake_suggester(services: Any) -> Suggest | None:
+    """What the SMTP edge asks before intake: the FAQ search only when a routing rule uses FAQ tags.
+
+    Otherwise it answers None and the acknowledgement gets its suggestions from the Outbox sender,
+    after the 250 (helpdesk/app/acknowledge.py, AckFinisher): the search stays off the SMTP path.
+    """
+    search = suggester(services)
+    if search is None:
+        return None
+    from helpdesk.app.routing import FaqTagRules
+
+    rules = FaqTagRules(services.db)
+
+    async def suggest(text: str) -> Any:
+        return await search(text) if await rules.needed() else None
+
+    return suggest
+
+
+def mail_ingest(services: Any) -> MailIngest:
+    """The ingest path `helpdesk serve` runs behind SMTP/LMTP (the benchmark uses it too)."""
+    return build_ingest(services.db, services.clock, services.group_intake, suggest=intake_suggester(services))
+
+
 async def start_smtp(services: Any) -> Callable[[], Awaitable[None]] | None:
     """The starter `helpdesk serve` runs (see bootstrap.starters)."""
     s = services.settings
     if not s.smtp_enabled:
         return None
     tls = inbound_tls(s)  # a certificate that cannot be loaded stops the start here, with a one-line error
-    acknowledging = bool(s.acknowledge and s.smtp_relay_host)
-    ingest = build_ingest(services.db, services.clock, services.group_intake,
-                          suggest=suggester(services) if acknowledging else None)
+    ingest = mail_ingest(services)
     domain = s.mail_addresses[0].split("@", 1)[1] if s.mail_addresses else "localhost"
     server = await serve_mail(ingest, host=s.smtp_host, port=s.smtp_port, addresses=s.mail_addresses,
                               max_bytes=s.mail_max_bytes, protocol=s.smtp_protocol, hostname=domain, tls=tls)

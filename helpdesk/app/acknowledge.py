@@ -10,8 +10,9 @@ guard trips (too many messages from that sender, or on that ticket, in a short w
 
 from __future__ import annotations
 
+import logging
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,8 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpdesk.app import store
 from helpdesk.app.intake import IntakeContext
+from helpdesk.db.engine import Database
 from helpdesk.db.tables import Event, Message, Outbox, Ticket
+from helpdesk.domain.errors import TemporaryError
 from helpdesk.domain.values import Channel, Direction, format_ticket_number
+
+log = logging.getLogger(__name__)
 
 ACK_SUPPRESSED = "ack.suppressed"
 ACK_QUEUED = "ack.queued"
@@ -165,6 +170,9 @@ class AcknowledgementHook:
                 "references": references[-10:], "ticket_number": ticket.number, "ticket_ref": ticket.public_ref,
                 "db_message_id": msg.id, "auto_submitted": "auto-replied",
             }
+            if ctx.inbound.meta.get("faq_pending"):  # not searched at intake: the sender adds the suggestions
+                payload.update(faq_query=f"{ctx.inbound.subject}\n\n{ctx.inbound.visible_text}",
+                               ticket_subject=ticket.subject)
             jobs.append({"channel": Channel.EMAIL.value, "ticket_id": ticket.id, "message_id": msg.id,
                          "payload": payload, "idempotency_key": f"ack:{(contact.email or '').lower()}:{ticket.number}",
                          "next_attempt_at": now, "created_at": now})
@@ -186,3 +194,55 @@ class AcknowledgementHook:
             "external_id": f"<ack.{secrets.token_hex(10)}.{ticket.number}@{self.mail_domain}>",
             "meta": {"kind": "acknowledgement", "faq_suggestions": suggestions}, "created_at": ctx.now,
         }
+
+
+Search = Callable[[str], Awaitable[Sequence[dict[str, Any]]]]
+
+
+class AckFinisher:
+    """Adds FAQ suggestions to an acknowledgement queued without them, just before it is sent.
+
+    Intake searches the FAQ only when a routing rule needs the tags of the best suggestion; otherwise
+    the search runs here, in the Outbox worker, after the sender's server already has its 250. The
+    stored copy of the acknowledgement on the ticket is updated to the text that goes out. A retried
+    send searches again and writes the same text.
+    """
+
+    def __init__(self, db: Database, search: Search, public_url: str) -> None:
+        self.db = db
+        self.search = search
+        self.public_url = public_url
+
+    async def finish(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        out = dict(payload)
+        query = out.pop("faq_query", None)
+        if not query:
+            return out
+        try:
+            found = await self.search(str(query))
+        except TemporaryError:
+            raise
+        except Exception:  # noqa: BLE001 - suggestions are a bonus; the acknowledgement goes anyway
+            log.exception("FAQ suggestions failed; acknowledging without them")
+            found = []
+        suggestions = [{"id": f.get("id"), "title": f.get("title"), "score": f.get("score")} for f in found][:3]
+        out["text"] = ack_text(int(out["ticket_number"]), str(out.pop("ticket_subject", "")), suggestions,
+                               self.public_url)
+        if out.get("db_message_id"):
+            async with self.db.transaction() as s:
+                msg = await s.get(Message, int(out["db_message_id"]))
+                if msg is not None:
+                    msg.visible_text = msg.full_text = out["text"]
+                    msg.meta = {**msg.meta, "faq_suggestions": suggestions}
+        return out
+
+
+class AckFinishingSender:
+    """The email Outbox sender, with acknowledgements completed by an AckFinisher first."""
+
+    def __init__(self, inner: Any, finisher: AckFinisher) -> None:
+        self.inner = inner
+        self.finisher = finisher
+
+    async def send(self, payload: Mapping[str, Any]) -> None:
+        await self.inner.send(await self.finisher.finish(payload))

@@ -65,13 +65,34 @@ class RulesCache:
         self.ttl = ttl
         self._hit: tuple[float, int, LoadedRules] | None = None
 
-    async def get(self, s: AsyncSession) -> LoadedRules:
+    def fresh(self) -> LoadedRules | None:
         hit = self._hit
         if hit is not None and hit[1] == _generation and time.monotonic() - hit[0] < self.ttl:
             return hit[2]
+        return None
+
+    async def get(self, s: AsyncSession) -> LoadedRules:
+        loaded = self.fresh()
+        if loaded is not None:
+            return loaded
         loaded = await load_rules(s)
         self._hit = (time.monotonic(), _generation, loaded)
         return loaded
+
+
+class FaqTagRules:
+    """Whether an enabled rule routes by FAQ tags: only then must intake search the FAQ before routing."""
+
+    def __init__(self, db: Database, cache: RulesCache | None = None) -> None:
+        self.db = db
+        self.cache = cache or RulesCache()
+
+    async def needed(self) -> bool:
+        loaded = self.cache.fresh()
+        if loaded is None:
+            async with self.db.transaction() as s:
+                loaded = await self.cache.get(s)
+        return any(rule.faq_tags for rule in loaded.rules)
 
 
 async def _read_rules(s: AsyncSession) -> LoadedRules:

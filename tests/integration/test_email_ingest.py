@@ -244,3 +244,43 @@ async def test_a_parser_bug_quarantines_instead_of_looping(db: Database, clock: 
     result = await build_ingest(db, clock, IntakeService(db, clock)).process(raw(mail("<pb@x>")))
     assert result.action is IntakeAction.IGNORED and "parser failed: RuntimeError: parser bug" in result.reason
     assert await count(db, Quarantine) == 1
+
+
+async def test_without_a_faq_rule_the_acknowledgement_gets_its_suggestions_when_sent(db: Database,
+                                                                                     clock: FixedClock) -> None:
+    """The FAQ search leaves the SMTP path unless routing needs it; the Outbox sender completes the text."""
+    from channels.email.server import intake_suggester
+    from helpdesk.app.acknowledge import AckFinisher
+    from helpdesk.app.kb_sync import bundled_kb_dir
+    from helpdesk.app.routing import RoutingRules
+    from helpdesk.bootstrap import build
+    from helpdesk.config import Settings
+    from helpdesk.db.tables import Message
+
+    services = build(Settings(database_url=db.url, smtp_enabled=False), clock=clock)
+    try:
+        await services.kb_store.import_dir(bundled_kb_dir())
+        suggest = intake_suggester(services)
+        assert suggest is not None
+        assert await suggest("Quel séparateur utiliser dans un fichier CSV ?") is None  # no rule uses FAQ tags
+        ingest = build_ingest(db, clock, IntakeService(db, clock, [ack_hook()]), suggest=suggest)
+        await ingest.process(raw(mail("<d1@x>", subject="Séparateur CSV",
+                                      body="Quel séparateur utiliser dans un fichier CSV, virgule ou point-virgule ?")))
+        [queued] = await acks(db)
+        assert "/faq/" not in queued["text"] and queued["faq_query"].startswith("Séparateur CSV")
+        finisher = AckFinisher(db, services.extras["faq_index"].search, "https://assistance.craig.fr")
+        sent = await finisher.finish(queued)
+        assert "https://assistance.craig.fr/faq/csv-separateur-virgule-point-virgule" in sent["text"]
+        assert "faq_query" not in sent and "ticket_subject" not in sent
+        assert sent["message_id"] == queued["message_id"]  # the same message, only completed
+        async with db.transaction() as s:
+            stored = await s.get(Message, queued["db_message_id"])
+            assert stored is not None and stored.visible_text == sent["text"]
+            assert stored.meta["faq_suggestions"][0]["id"] == "csv-separateur-virgule-point-virgule"
+        assert await finisher.finish({"to": "x@y.fr", "text": "Bonjour"}) == {"to": "x@y.fr", "text": "Bonjour"}
+        # Once a rule routes by FAQ tags, intake searches again (the tags decide the team).
+        await RoutingRules(db, clock).add("CSV", faq_tags=["csv"], tags=["csv"])
+        found = await suggest("Quel séparateur utiliser dans un fichier CSV ?")
+        assert found and found[0]["id"] == "csv-separateur-virgule-point-virgule"
+    finally:
+        await services.db.dispose()
