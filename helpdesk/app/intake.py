@@ -57,7 +57,6 @@ class IntakeContext:
     contact: Contact
     created: bool
     now: datetime
-    events: list[store.EventRow] = field(default_factory=list)  # recorded on this ticket for this message
     prepared: dict[str, Any] = field(default_factory=dict)  # what before_open hooks noted for a new ticket
 
 
@@ -108,12 +107,7 @@ class _Plan:
     raw_sha256: str | None = None
     attachment_sha256: list[str] = field(default_factory=list)
     message: Message | None = None
-    events: list[store.EventRow] = field(default_factory=list)
     prepared: dict[str, Any] = field(default_factory=dict)
-
-    def note(self, log: list[store.EventRow], event: store.EventRow) -> None:
-        self.events.append(event)
-        log.append(event)
 
     @property
     def target(self) -> Ticket:
@@ -316,13 +310,12 @@ class IntakeService:
                  "size": len(att.data), "sha256": digest, "inline": att.inline, "content_id": att.content_id}
                 for att, digest in zip(p.msg.attachments, p.attachment_sha256, strict=True)
             )
-            p.note(log, store.event_row(
+            log.append(store.event_row(
                 kind=EventKind.MESSAGE_RECEIVED, now=now, ticket_id=p.target.id,
                 actor_kind=ActorKind.CONTACT, actor_id=p.contact.id, message_id=p.message.id,
                 channel=p.msg.channel.value, reason=p.reason, automatic=p.msg.automatic,
             ))
-            contexts.append(IntakeContext(s, p.msg, p.target, p.message, p.contact, p.created, now, p.events,
-                                          p.prepared))
+            contexts.append(IntakeContext(s, p.msg, p.target, p.message, p.contact, p.created, now, p.prepared))
         if attachments:  # rows nobody reads back: one executemany, no ids returned
             await s.execute(insert(Attachment), attachments)
         await store.insert_events(s, log)
@@ -372,7 +365,7 @@ class IntakeService:
             return plan
         assert outcome.new_status is not None
         if outcome.new_status.value != ticket.status:
-            plan.note(log, store.event_row(
+            log.append(store.event_row(
                 kind=EventKind.STATUS_CHANGED, now=now, ticket_id=ticket.id,
                 actor_kind=ActorKind.CONTACT, actor_id=contact.id,
                 old=ticket.status, new=outcome.new_status.value, reason=outcome.reason,
@@ -407,7 +400,7 @@ class IntakeService:
         for p, ticket, draft in zip(plans, tickets, drafts, strict=True):
             p.ticket, p.prepared = ticket, draft.notes
         for p in plans:
-            p.note(log, store.event_row(
+            log.append(store.event_row(
                 kind=EventKind.TICKET_CREATED, now=now, ticket_id=p.target.id,
                 actor_kind=ActorKind.CONTACT, actor_id=p.contact.id, channel=p.msg.channel.value,
                 number=p.target.number,
@@ -416,7 +409,7 @@ class IntakeService:
                 other, kind = p.link
                 assert p.target.id is not None and other.id is not None
                 s.add(TicketLink(ticket_id=p.target.id, other_id=other.id, kind=kind, created_at=now))
-                p.note(log, store.event_row(
+                log.append(store.event_row(
                     kind=EventKind.LINKED, now=now, ticket_id=p.target.id, other=other.number, link=kind,
                 ))
             if p.parent is not None:

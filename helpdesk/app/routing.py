@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -19,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpdesk.app import store
 from helpdesk.app.intake import IntakeContext, TicketDraft
-from helpdesk.app.sla import PolicyCache, apply_sla, clock_event, organization_kind, store_sla
+from helpdesk.app.sla import PolicyCache, apply_sla, organization_kind, store_sla
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import KbEntry, Organization, RoutingRule, StaffUser, Team, TeamMember, Ticket
 from helpdesk.domain import sla as sla_domain
@@ -35,16 +34,6 @@ class LoadedRules:
     rules: list[Rule]
     teams: dict[str, int]  # team name -> id
     policies: dict[str, str]  # rule name -> SLA policy name
-
-
-async def load_rules(s: AsyncSession) -> LoadedRules:
-    """The enabled rules, read once per transaction (a batch of intake shares them)."""
-    cached = s.info.get("routing.rules")
-    if isinstance(cached, LoadedRules):
-        return cached
-    loaded = await _read_rules(s)
-    s.info["routing.rules"] = loaded
-    return loaded
 
 
 _generation = 0  # bumped by every change to the rules made in this process
@@ -75,7 +64,7 @@ class RulesCache:
         loaded = self.fresh()
         if loaded is not None:
             return loaded
-        loaded = await load_rules(s)
+        loaded = await _read_rules(s)
         self._hit = (time.monotonic(), _generation, loaded)
         return loaded
 
@@ -188,13 +177,6 @@ async def plan_routing(s: AsyncSession, ticket: Any, channel: str, meta: dict[st
     return changes
 
 
-async def apply_routing(s: AsyncSession, ticket: Ticket, channel: str, meta: dict[str, Any],
-                        now: datetime, rules: LoadedRules | None = None) -> None:
-    """Route a stored ticket and record the events."""
-    for kind, data in await plan_routing(s, ticket, channel, meta, rules or await load_rules(s), {}):
-        await store.record_event(s, kind=kind, now=now, ticket_id=ticket.id, **data)
-
-
 class _Draft:
     """Attribute access to a ticket row not written yet, so routing and SLA can fill it in."""
 
@@ -235,20 +217,12 @@ class RoutingHook:
 
     async def after_intake(self, ctx: IntakeContext) -> None:
         ticket = ctx.ticket
-        routed = ctx.prepared.get("routing") if ctx.created else None
-        if routed is not None:  # routed and timed before it was written: record the events only
-            for kind, data in routed:
+        if ctx.created:  # routed and timed in before_open: record the routing events now that it has an id
+            for kind, data in ctx.prepared.get("routing", []):
                 await store.record_event(ctx.session, kind=kind, now=ctx.now, ticket_id=ticket.id, **data)
             return
-        if ctx.created:  # opened without before_open (a hook list run by hand): route it now
-            await apply_routing(ctx.session, ticket, ctx.inbound.channel.value, dict(ctx.inbound.meta), ctx.now,
-                                await self.rules.get(ctx.session))
         policy = await self.policies.get(ctx.session, ticket.sla_policy, ctx.now)
-        if ctx.created:  # a ticket opened by this message has no other events than those intake just recorded
-            events = [ce for ce in map(clock_event, ctx.events) if ce is not None]
-            store_sla(ticket, events, policy, await organization_kind(ctx.session, ticket), ctx.now)
-        else:
-            await apply_sla(ctx.session, ticket, ctx.now, policy)
+        await apply_sla(ctx.session, ticket, ctx.now, policy)
 
 
 class RoutingRules:

@@ -10,7 +10,7 @@ import time as time_module
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -110,20 +110,7 @@ async def load_policy(s: AsyncSession, name: str | None, now: datetime) -> Polic
                   row.warn_ratio, row.pending_reminder_days, row.auto_close_days)
 
 
-class EventLike(Protocol):
-    """An Event row, or one intake has not written yet (store.EventRow)."""
-
-    @property
-    def kind(self) -> str: ...
-    @property
-    def actor_kind(self) -> str: ...
-    @property
-    def data(self) -> dict[str, Any]: ...
-    @property
-    def created_at(self) -> datetime: ...
-
-
-def clock_event(e: EventLike) -> sla.ClockEvent | None:
+def clock_event(e: Event) -> sla.ClockEvent | None:
     """The SLA meaning of one audit event, or None when it does not touch the clock."""
     if e.kind == EventKind.TICKET_CREATED.value:
         return sla.ClockEvent(e.created_at, sla.ClockEventKind.CREATED)

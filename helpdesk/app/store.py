@@ -16,7 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
-from helpdesk.db.tables import Blob, Contact, Counter, Event, Message, Organization, Ticket
+from helpdesk.db.tables import Blob, Counter, Event, Message, Organization, Ticket
 from helpdesk.domain.errors import NotFound
 from helpdesk.domain.events import EventKind
 from helpdesk.domain.values import ActorKind
@@ -41,11 +41,6 @@ async def reserve_ticket_numbers(s: AsyncSession, count: int) -> list[int]:
         s.add(Counter(name="ticket", value=last))
         await s.flush()
     return list(range(int(last) - count + 1, int(last) + 1))
-
-
-async def next_ticket_number(s: AsyncSession) -> int:
-    """Atomically take the next human ticket number."""
-    return (await reserve_ticket_numbers(s, 1))[0]
 
 
 def new_public_ref() -> str:
@@ -180,35 +175,6 @@ async def insert_events(s: AsyncSession, rows: Sequence[EventRow]) -> None:
             {"ticket_id": r.ticket_id, "kind": r.kind, "actor_kind": r.actor_kind, "actor_id": r.actor_id,
              "data": r.data, "created_at": r.created_at} for r in rows
         ])
-
-
-async def find_or_create_contact(
-    s: AsyncSession,
-    *,
-    email: str | None,
-    name: str | None,
-    telegram_chat_id: int | None,
-    now: datetime,
-) -> Contact:
-    contact: Contact | None = None
-    if email:
-        contact = (await s.scalars(select(Contact).where(Contact.email == email.lower()))).first()
-    if contact is None and telegram_chat_id is not None:
-        contact = (
-            await s.scalars(select(Contact).where(Contact.telegram_chat_id == telegram_chat_id))
-        ).first()
-    if contact is None:
-        contact = Contact(
-            email=email.lower() if email else None,
-            name=name,
-            telegram_chat_id=telegram_chat_id,
-            created_at=now,
-        )
-        s.add(contact)
-        await s.flush()
-    elif name and not contact.name:
-        contact.name = name
-    return contact
 
 
 async def find_or_create_organization(
