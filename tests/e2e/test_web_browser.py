@@ -134,7 +134,8 @@ def test_staff_login_queue_suggestion_reply_and_public_faq(live: LiveServer, bro
     d.find_element(By.NAME, "email").send_keys("claire.martin@craig.fr")
     d.find_element(By.NAME, "password").send_keys("motdepasse-solide")
     d.find_element(By.CSS_SELECTOR, "form[action='/login'] button[type=submit]").click()
-    _wait(d, ec.url_contains("/queue"))
+    # The login page's own address holds "next=/queue": wait until the browser has left it.
+    _wait(d, lambda drv: "/queue" in drv.current_url and "/login" not in drv.current_url)
     assert "File des tickets" in d.find_element(By.TAG_NAME, "h1").text
     _shot(d, "queue.png", tmp_path)
 
