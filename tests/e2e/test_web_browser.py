@@ -134,8 +134,9 @@ def test_staff_login_queue_suggestion_reply_and_public_faq(live: LiveServer, bro
     d.find_element(By.NAME, "email").send_keys("claire.martin@craig.fr")
     d.find_element(By.NAME, "password").send_keys("motdepasse-solide")
     d.find_element(By.CSS_SELECTOR, "form[action='/login'] button[type=submit]").click()
-    # The login page's own address holds "next=/queue": wait until the browser has left it.
-    _wait(d, lambda drv: "/queue" in drv.current_url and "/login" not in drv.current_url)
+    # Wait for the queue page itself: the address can change before the login page's document is replaced.
+    _wait(d, ec.url_contains("/queue"))
+    _wait(d, ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "File des tickets"))
     assert "File des tickets" in d.find_element(By.TAG_NAME, "h1").text
     _shot(d, "queue.png", tmp_path)
 
@@ -144,10 +145,12 @@ def test_staff_login_queue_suggestion_reply_and_public_faq(live: LiveServer, bro
     search.send_keys("budget primitif")
     search.submit()
     _wait(d, ec.url_contains("q=budget"))
+    _wait(d, lambda drv: len(drv.find_elements(By.CSS_SELECTOR, "table.queue tbody tr")) == 1)  # results shown
     rows = d.find_elements(By.CSS_SELECTOR, "table.queue tbody tr")
     assert len(rows) == 1 and f"#{live.ticket}" in rows[0].text
     rows[0].find_element(By.CSS_SELECTOR, "a.subject").click()
     _wait(d, ec.url_contains(f"/tickets/{live.ticket}"))
+    _wait(d, ec.presence_of_element_located((By.CSS_SELECTOR, ".suggestions li")))
 
     # One click inserts the first FAQ suggestion into the reply box.
     suggestion = d.find_element(By.CSS_SELECTOR, ".suggestions li")
@@ -184,6 +187,7 @@ def test_staff_login_queue_suggestion_reply_and_public_faq(live: LiveServer, bro
     title = first.text
     first.click()
     _wait(d, ec.url_contains("/faq/"))
+    _wait(d, ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), title))
     assert d.find_element(By.TAG_NAME, "h1").text == title
     assert "Vous n'avez pas trouvé votre réponse" in d.page_source
 
