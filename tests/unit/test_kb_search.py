@@ -388,3 +388,14 @@ def test_bundled_faq_answers_our_own_questions() -> None:
     ours, bm25 = report.figures["engine"]["chat"]["all"], report.figures["bm25"]["chat"]["all"]
     assert ours.top_1 >= 0.88 and ours.top_3 >= 0.95 and ours.answerable_given_nothing <= 0.05
     assert ours.top_1 > bm25.top_1 and ours.mrr > bm25.mrr
+
+
+def test_huge_messages_are_cut_to_bounded_work(kb: KnowledgeBase) -> None:
+    head = "Comment enregistrer un fichier CSV en UTF-8 pour garder les accents ? "
+    huge = head + "blabla " * 200_000
+    assert [s.id for s in kb.search(huge, purpose="staff")] == [s.id for s in kb.search(head, purpose="staff")]
+    many = [head] * 1000 + ["Où trouver le numéro SIRET de la commune ?"]
+    assert kb.search_conversation(many)[0].id == "siret-trouver-collectivite"
+    fresh = KnowledgeBase.from_entries(kb.entries)
+    done = fresh.add_wordings([("csv-encodage-utf8", "accents cassés " * 50_000 + " ?")])
+    assert done.added == 1 and all(len(w) <= 400 for ws in fresh.wordings.values() for w in ws)
