@@ -247,7 +247,9 @@ class KnowledgeBase:
         if limit <= 0 or not ranked.order:
             return []
         cal = self.calibration
-        confidences = [cal.confidence(f) for f in ranked.features]
+        confidences: list[float] = []
+        for f in ranked.features:  # an entry ranked lower is never shown as more likely than one above it
+            confidences.append(min(cal.confidence(f), confidences[-1]) if confidences else cal.confidence(f))
         if purpose == "chat" and confidences[0] < cal.chat:
             return []
         if purpose == "mail" and (confidences[0] < max(cal.mail, cal.chat) or ranked.features[0].agreement < 1.0):
