@@ -157,7 +157,7 @@ class KnowledgeBase:
         entries = self.entries
         index = Index.build(entries, self.analyzer, self._params, cache=self._cache)
         parser = QueryParser(index, self.analyzer)
-        self._state = (index, parser)  # one assignment: a concurrent search sees the old or the new pair
+        self._state = (index, parser)  # one assignment: a search in flight keeps the pair it started with
 
     @property
     def index(self) -> Index:
@@ -237,8 +237,9 @@ class KnowledgeBase:
     def search_conversation(self, messages: Sequence[str], limit: int = 3,
                             purpose: Purpose = "staff") -> list[Suggestion]:
         """Suggestions for the inbound messages of a conversation (oldest first, the latest weighted most)."""
-        parsed = self.parser.parse_conversation(messages)
-        return self.decide(self._rank_parsed(parsed, max(limit, RANK_DEPTH)), limit, purpose)
+        parser = self.parser  # the parser and its index, read once: a rebuild swaps both together
+        parsed = parser.parse_conversation(messages)
+        return self.decide(self._rank_parsed(parsed, max(limit, RANK_DEPTH), parser.index), limit, purpose)
 
     def decide(self, ranked: Ranked, limit: int, purpose: Purpose) -> list[Suggestion]:
         """The suggestions of a ranking for one purpose."""
@@ -271,10 +272,10 @@ class KnowledgeBase:
 
     def rank(self, query: str, depth: int = RANK_DEPTH) -> Ranked:
         """Entries ranked for the message (best first, at most `depth`), each with its features."""
-        return self._rank_parsed(self.parser.parse(query), depth)
+        parser = self.parser  # the parser and its index, read once: a rebuild swaps both together
+        return self._rank_parsed(parser.parse(query), depth, parser.index)
 
-    def _rank_parsed(self, parsed: ParsedQuery, depth: int) -> Ranked:
-        idx = self.index
+    def _rank_parsed(self, parsed: ParsedQuery, depth: int, idx: Index) -> Ranked:
         if not parsed.terms or idx.size == 0:
             return Ranked([], [], [])
         bm25 = idx.scores(parsed.terms)
