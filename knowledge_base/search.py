@@ -248,9 +248,10 @@ class KnowledgeBase:
         if limit <= 0 or not ranked.order:
             return []
         cal = self.calibration
-        confidences: list[float] = []
-        for f in ranked.features:  # an entry ranked lower is never shown as more likely than one above it
-            confidences.append(min(cal.confidence(f), confidences[-1]) if confidences else cal.confidence(f))
+        # The confidence is fitted on the first entry; a further entry gets it in proportion to its score,
+        # so that it is never shown as more likely than the first, and is « probable » only when nearly tied.
+        first = cal.confidence(ranked.features[0])
+        confidences = [first * score / ranked.scores[0] for score in ranked.scores]
         if purpose == "chat" and confidences[0] < cal.chat:
             return []
         if purpose == "mail" and (confidences[0] < max(cal.mail, cal.chat) or ranked.features[0].agreement < 1.0):

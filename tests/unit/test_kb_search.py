@@ -306,6 +306,7 @@ def test_purposes_come_from_one_ranking(kb: KnowledgeBase) -> None:
     assert [s.id for s in chat] == [s.id for s in staff][: len(chat)]
     assert [s.id for s in mail] == [s.id for s in staff][: len(mail)] and len(mail) <= 2
     assert {s.label for s in staff} <= {LABEL_LIKELY, LABEL_POSSIBLE, LABEL_UNLIKELY}
+    assert [s.score for s in staff] == sorted((s.score for s in staff), reverse=True)  # never above the first
     with pytest.raises(UnknownPurpose):
         kb.search(query, purpose="sms")  # type: ignore[arg-type]
 
