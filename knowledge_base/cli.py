@@ -1,6 +1,8 @@
 """`helpdesk kb check|search|eval`: the FAQ from the command line (also `python -m knowledge_base.cli`).
 
   check  [--kb DIR]                                   list the problems of a knowledge base; exit 1 if any
+                                                      (an entry without sources is a problem; a review
+                                                      older than a year is only a warning)
   search [--kb DIR] [--limit N] [--json] QUERY        suggestions for QUERY ('-' reads standard input)
   eval   [--kb DIR] --questions FILE.jsonl [--json]   hit@1, hit@3, MRR, abstention, against plain BM25
 
@@ -14,11 +16,13 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn, TextIO
 
 from knowledge_base.evaluation import compare, format_table, load_questions, unknown_ids
-from knowledge_base.loader import KbError, KbLoadError, check
+from knowledge_base.loader import KbError, KbLoadError, load_entries
+from knowledge_base.provenance import review
 from knowledge_base.search import KnowledgeBase
 
 PROG = "helpdesk kb"
@@ -73,14 +77,20 @@ def _load(directory: Path) -> KnowledgeBase:
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    problems = check(args.kb)
-    for line in problems:
+    entries, invalid = load_entries(args.kb)
+    found = review(entries, today=datetime.now(UTC).date())
+    for line in invalid + found.errors:
         print(line, file=err)
-    if problems:
-        print(f"{len(problems)} problem(s) in {args.kb}", file=err)
+    for line in found.warnings:
+        print(f"warning: {line}", file=err)
+    warned = f"{len(found.warnings)} warning(s)"
+    if invalid or found.errors:
+        parts = [f"{len(invalid)} invalid"] if invalid else []
+        parts += [f"{len(found.errors)} entries without sources"] if found.errors else []
+        print(f"{len(invalid) + len(found.errors)} problem(s) in {args.kb}: {', '.join(parts)}; {warned}",
+              file=err)
         return 1
-    count = len(list(Path(args.kb).glob("*.md")))
-    print(f"{count} entries OK in {args.kb}", file=out)
+    print(f"{len(entries)} entries OK in {args.kb}" + (f" ({warned})" if found.warnings else ""), file=out)
     return 0
 
 
