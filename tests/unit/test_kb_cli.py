@@ -207,3 +207,18 @@ def test_bad_knowledge_base_or_questions_give_one_line_and_exit_1(kb_dir: Path, 
 def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--help"]) == 0
     assert "check" in capsys.readouterr().out
+
+
+def test_eval_resolves_labels_of_merged_entries(tmp_path: Path) -> None:
+    kb = write_sourced_kb(tmp_path / "kb")
+    path = kb / "siret-trouver-collectivite.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("\nlang: fr", "\nlang: fr\nreplaces: [siret-mairie-ancien]", 1),
+                    encoding="utf-8")
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(json.dumps({"q": "où trouver le siret de la mairie ?", "expected": ["siret-mairie-ancien"]})
+                         + "\n", encoding="utf-8")
+    code, out, err = run("eval", "--kb", str(kb), "--questions", str(questions), "--json")
+    assert (code, err) == (0, "")
+    assert json.loads(out)["engine"]["hit_at_1"] == 1.0
+    code, _, err = run("check", "--kb", str(kb))
+    assert code == 0, err
