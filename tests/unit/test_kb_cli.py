@@ -212,8 +212,8 @@ def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
 def test_eval_resolves_labels_of_merged_entries(tmp_path: Path) -> None:
     kb = write_sourced_kb(tmp_path / "kb")
     path = kb / "siret-trouver-collectivite.md"
-    path.write_text(path.read_text(encoding="utf-8").replace("\nlang: fr", "\nlang: fr\nreplaces: [siret-mairie-ancien]", 1),
-                    encoding="utf-8")
+    merged = path.read_text(encoding="utf-8").replace("\nlang: fr", "\nlang: fr\nreplaces: [siret-mairie-ancien]", 1)
+    path.write_text(merged, encoding="utf-8")
     questions = tmp_path / "q.jsonl"
     questions.write_text(json.dumps({"q": "où trouver le siret de la mairie ?", "expected": ["siret-mairie-ancien"]})
                          + "\n", encoding="utf-8")
