@@ -1,6 +1,8 @@
 """`helpdesk kb check|search|eval|fit`: the FAQ from the command line (also `python -m knowledge_base.cli`).
 
   check  [--kb DIR]                                      list the problems of a knowledge base; exit 1 if any
+                                                         (an entry without sources is a problem; a review
+                                                         older than a year is only a warning)
   search [--kb DIR] [--limit N] [--purpose P] [--json] QUERY
                                                          suggestions for QUERY ('-' reads standard input),
                                                          decided for P: staff, chat (default) or mail
@@ -20,11 +22,13 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from knowledge_base.evaluation import evaluate, feedback_pairs, fit_calibration, format_report, load_questions
-from knowledge_base.loader import KbError, KbLoadError, check
+from knowledge_base.evaluation import Question, evaluate, feedback_pairs, fit_calibration, format_report, load_questions
+from knowledge_base.loader import KbError, KbLoadError, aliases, load_entries
+from knowledge_base.provenance import review
 from knowledge_base.search import PURPOSES, KnowledgeBase
 
 PROG = "helpdesk kb"
@@ -86,14 +90,20 @@ def _load(directory: Path) -> KnowledgeBase:
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    problems = check(args.kb)
-    for line in problems:
+    entries, invalid = load_entries(args.kb)
+    found = review(entries, today=datetime.now(UTC).date())
+    for line in invalid + found.errors:
         print(line, file=err)
-    if problems:
-        print(f"{len(problems)} problem(s) in {args.kb}", file=err)
+    for line in found.warnings:
+        print(f"warning: {line}", file=err)
+    warned = f"{len(found.warnings)} warning(s)"
+    if invalid or found.errors:
+        parts = [f"{len(invalid)} invalid"] if invalid else []
+        parts += [f"{len(found.errors)} entries without sources"] if found.errors else []
+        print(f"{len(invalid) + len(found.errors)} problem(s) in {args.kb}: {', '.join(parts)}; {warned}",
+              file=err)
         return 1
-    count = len(list(Path(args.kb).glob("*.md")))
-    print(f"{count} entries OK in {args.kb}", file=out)
+    print(f"{len(entries)} entries OK in {args.kb}" + (f" ({warned})" if found.warnings else ""), file=out)
     return 0
 
 
@@ -115,7 +125,9 @@ def cmd_search(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     kb = _load(args.kb)
-    questions = load_questions(args.questions)
+    moved = aliases(kb.entries)  # labels written before a merge still name the entry that absorbed them
+    questions = [Question(q.q, tuple(dict.fromkeys(moved.get(x, x) for x in q.expected)), q.style)
+                 for q in load_questions(args.questions)]
     before = evaluate(kb, questions)
     after = None
     if args.feedback is not None:

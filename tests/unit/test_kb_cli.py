@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,10 +12,27 @@ import pytest
 from knowledge_base.cli import main
 from tests.unit.test_kb_search import write_kb
 
+TODAY = datetime.now(UTC).date().isoformat()
+
+
+def add_provenance(path: Path, *, sources: str = "[https://guides.data.gouv.fr/guides/guide-qualite]",
+                   reviewed: str | None = TODAY) -> None:
+    """Give one entry file `sources:` (and `reviewed:` unless None) just before its closing fence."""
+    head, fence, body = path.read_text(encoding="utf-8").partition("\n---\n")
+    extra = f"\nsources: {sources}" + (f"\nreviewed: {reviewed}" if reviewed else "")
+    path.write_text(head + extra + fence + body, encoding="utf-8")
+
+
+def write_sourced_kb(directory: Path) -> Path:
+    write_kb(directory)
+    for path in directory.glob("*.md"):
+        add_provenance(path)
+    return directory
+
 
 @pytest.fixture(scope="module")
 def kb_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_kb(tmp_path_factory.mktemp("cli") / "entries")
+    return write_sourced_kb(tmp_path_factory.mktemp("cli") / "entries")
 
 
 def run(*argv: str) -> tuple[int, str, str]:
@@ -46,6 +64,50 @@ def test_check_lists_problems(kb_dir: Path, tmp_path: Path) -> None:
     assert "csv-encodage-utf8.md: no front matter" in err
     assert "autre.md: missing field 'title'" in err
     assert "autre.md: id 'Autre' is not a slug" in err
+
+
+def test_check_refuses_entries_without_sources_one_line_each(tmp_path: Path) -> None:
+    kb = write_sourced_kb(tmp_path / "kb")
+    (kb / "sans-source.md").write_text("---\nid: sans-source\ntitle: T\ntags: [a]\nquestions: [q]\nlang: fr\n"
+                                       "---\nRéponse.\n", encoding="utf-8")
+    (kb / "liste-vide.md").write_text("---\nid: liste-vide\ntitle: T\ntags: [a]\nquestions: [q]\nlang: fr\n"
+                                      f"sources: []\nreviewed: {TODAY}\n---\nRéponse.\n", encoding="utf-8")
+    (kb / "casse.md").write_text("pas de front matter\n", encoding="utf-8")
+    code, out, err = run("check", "--kb", str(kb))
+    assert code == 1 and out == ""
+    lines = err.strip().splitlines()
+    assert lines[0] == "casse.md: no front matter (the file must start with '---' and close it with '---')"
+    assert lines[1].startswith("liste-vide.md: no sources (add 'sources:'")
+    assert lines[2].startswith("sans-source.md: no sources (add 'sources:'")
+    assert lines[3] == ("warning: sans-source.md: never reviewed (add 'reviewed: YYYY-MM-DD' once checked "
+                        "against its sources)")
+    assert lines[-1] == f"3 problem(s) in {kb}: 1 invalid, 2 entries without sources; 1 warning(s)"
+
+
+def test_check_warns_on_an_old_review_but_passes(tmp_path: Path) -> None:
+    kb = tmp_path / "kb"
+    write_kb(kb)
+    paths = sorted(kb.glob("*.md"))
+    add_provenance(paths[0], reviewed="2001-02-03")
+    for path in paths[1:]:
+        add_provenance(path)
+    code, out, err = run("check", "--kb", str(kb))
+    assert code == 0
+    assert out.strip() == f"{len(paths)} entries OK in {kb} (1 warning(s))"
+    assert err.strip() == (f"warning: {paths[0].name}: last reviewed on 2001-02-03, more than 1 year ago: "
+                           "check it against its sources and update 'reviewed'")
+
+
+def test_check_reports_a_bad_source_url(tmp_path: Path) -> None:
+    kb = tmp_path / "kb"
+    write_kb(kb)
+    paths = sorted(kb.glob("*.md"))
+    add_provenance(paths[0], sources="[www.cada.fr]")
+    for path in paths[1:]:
+        add_provenance(path)
+    code, _, err = run("check", "--kb", str(kb))
+    assert code == 1
+    assert f"{paths[0].name}: source 'www.cada.fr' is not an http(s) URL" in err
 
 
 def test_search_json_shape(kb_dir: Path) -> None:
@@ -165,3 +227,18 @@ def test_bad_knowledge_base_or_questions_give_one_line_and_exit_1(kb_dir: Path, 
 def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--help"]) == 0
     assert "check" in capsys.readouterr().out
+
+
+def test_eval_resolves_labels_of_merged_entries(tmp_path: Path) -> None:
+    kb = write_sourced_kb(tmp_path / "kb")
+    path = kb / "siret-trouver-collectivite.md"
+    merged = path.read_text(encoding="utf-8").replace("\nlang: fr", "\nlang: fr\nreplaces: [siret-mairie-ancien]", 1)
+    path.write_text(merged, encoding="utf-8")
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(json.dumps({"q": "où trouver le siret de la mairie ?", "expected": ["siret-mairie-ancien"]})
+                         + "\n", encoding="utf-8")
+    code, out, err = run("eval", "--kb", str(kb), "--questions", str(questions), "--json")
+    assert (code, err) == (0, "")
+    assert json.loads(out)["engine"]["hit_at_1"] == 1.0
+    code, _, err = run("check", "--kb", str(kb))
+    assert code == 0, err
