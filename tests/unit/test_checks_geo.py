@@ -72,7 +72,8 @@ def test_zip_without_shapefile_has_its_members_checked() -> None:
         z.writestr("LISEZMOI.txt", "bonjour")
     report = check_file("envoi.zip", buf.getvalue())
     assert [(f.code, f.row, f.column, f.element) for f in report.findings] == [
-        ("date-format", 2, "date", "donnees/budget.csv")]
+        ("date-format", 2, "date", "donnees/budget.csv"), ("unsupported-format", None, None, "LISEZMOI.txt")]
+    assert report.verdict == "errors" and report.findings[1].severity.value == "info"
 
 
 def test_broken_zip() -> None:
@@ -98,8 +99,9 @@ def test_geojson_valid_invalid_swapped_and_in_metres() -> None:
         {"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [660000, 6445000]}}]})
     assert found(check_file("l93.geojson", metres.encode())) == [
         ("projection-unexpected", "error", "crs"), ("projection-unexpected", "error", "features[0]")]
-    assert found(check_file("x.json", b"{not json")) == [("geojson-invalid", "error", None)]
-    assert found(check_file("x.json", b'{"name": "x"}')) == [("geojson-invalid", "error", None)]
+    assert found(check_file("x.json", b"{not json")) == [("json-invalid", "error", None)]
+    plain = check_file("x.json", b'{"name": "x"}')  # any .json is not GeoJSON: said as not checked
+    assert found(plain) == [("unsupported-format", "error", None)] and plain.verdict == "unsupported"
 
 
 def test_too_large_file_is_not_opened() -> None:
@@ -112,9 +114,10 @@ def test_time_limit_stops_a_check() -> None:
     assert found(report) == [("timeout", "error", None)]
 
 
-def test_unsupported_file_gets_no_finding() -> None:
+def test_unsupported_file_is_said_unsupported() -> None:
     report = check_file("photo.jpg", b"\xff\xd8\xff")
-    assert report.kind == "unsupported" and report.findings == []
+    assert report.kind == "unsupported" and report.codes() == ["unsupported-format"]
+    assert report.verdict == "unsupported" and "n'est pas vérifié" in report.findings[0].message
 
 
 def test_members_of_a_big_archive_are_checked_up_to_a_limit_in_one_time_budget() -> None:
