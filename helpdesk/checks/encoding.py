@@ -63,7 +63,8 @@ def decode(data: bytes, report: Report) -> str:
         report.details["encoding"] = "mélange UTF-8 et windows-1252"
         report.add("encoding-mixed", Severity.ERROR,
                    "Le fichier mélange deux encodages : il commence en UTF-8 mais la ligne "
-                   f"{_line_of(data, first_bad)} est en windows-1252 (ancien encodage d'Excel). Les accents de ces lignes "
+                   f"{_line_of(data, first_bad)} est en windows-1252 (ancien encodage d'Excel)."
+                   " Les accents de ces lignes "
                    "seront illisibles. "
                    "Rouvrez le fichier dans votre tableur et enregistrez-le entièrement en « CSV UTF-8 ».",
                    row=_line_of(data, first_bad))

@@ -67,7 +67,7 @@ def check_layer_files(files: dict[str, bytes], report: Report, deadline: Deadlin
 
 
 def _judge_layer(main: str, name: str, info: dict[str, Any], suffix: str, report: Report, where: str) -> None:
-    label = f"{main} / {name}" if name != PurePosixPath(main).stem else main
+    label = f"{where} / {name}" if name != PurePosixPath(main).stem else where
     count = int(info.get("features") or 0)
     report.details.setdefault("features", {})[label] = count
     wkt = info.get("crs")
