@@ -75,7 +75,7 @@ class ValidataCheck(Check):
     def judge(self, row: Any) -> str | None:  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def validate_row(self, row: Any) -> Iterable[errors.Error]:
+    def validate_row(self, row: Any) -> Iterable[CustomCheckError]:
         present = [c for c in self.hits.columns if c in row.field_names]
         if not present:
             return
@@ -138,7 +138,7 @@ class OneOfRequired(ValidataCheck):
             return f"ni {self.column1} ni {self.column2} n'est rempli : au moins l'un des deux est obligatoire"
         return None
 
-    def validate_row(self, row: Any) -> Iterable[errors.Error]:  # absent columns count as empty here
+    def validate_row(self, row: Any) -> Iterable[CustomCheckError]:  # absent columns count as empty here
         message = self.judge(row)
         if message:
             self.hits.add(row.row_number, message)

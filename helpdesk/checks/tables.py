@@ -38,6 +38,10 @@ def normalize(name: str) -> str:
 
 def kind_of(value: str) -> str:
     v = value.strip()
+    if v.isdigit():
+        return "number"
+    if v[:1].isalpha() and not v[:2].isdigit():
+        return "text"
     if INT_RE.match(v) or POINT_DECIMAL_RE.match(v):
         return "number"
     if COMMA_DECIMAL_RE.match(v) or SPACED_THOUSANDS_RE.match(v):

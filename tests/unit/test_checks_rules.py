@@ -94,19 +94,21 @@ SUBV = ("nomAttribuant,idAttribuant,dateConvention,nomBeneficiaire,idBeneficiair
 
 
 def test_subventions_2_1_1_rules_rna_rae_percentage_and_one_of_required() -> None:
-    rows = ["Murat,21150138200017,2024-02-12,Asso,,W151000123,Fête,2500,aide en numéraire,unique,2024-03-01,,false,1",
+    rows = ["Murat,21150138200017,2024-02-12,Asso,,W151000123,Fête,2500,aide en numéraire,unique,2024-03-01,,non,1",
             "Murat,21150138200017,2024-02-12,Asso,,X1,Fête,2500,aide en numéraire,unique,2024-03-01,123456,false,0",
-            "Murat,21150138200017,2024-02-12,Asso,,,Fête,2500,aide en numéraire,unique,2024-03-01,,false,1"]
+            "Murat,21150138200017,2024-02-12,Asso,,,Fête,2500,aide en numéraire,unique,2024-03-01,,non,1"]
     report = check_file("subventions.csv", "\n".join([SUBV, *rows, ""]).encode())
     found = {(f.code, f.column) for f in report.findings}
     assert ("schema-error", "rnaBeneficiaire") in found and ("schema-error", "idRAE") in found
     assert ("schema-error", "pourcentageSubvention") in found
     assert ("custom-check-error", "idBeneficiaire, rnaBeneficiaire") in found
     assert report.details["schema"] == "SCDL Subventions 2.1.1"
+    ue = next(f for f in report.findings if f.column == "notificationUE")  # "false" on row 3: oui/non expected
+    assert ue.row == 3 and "« oui » ou « non »" in ue.message and "1 cellule," in ue.message
 
 
 def test_decimal_comma_in_a_schema_number_field_is_an_error() -> None:
-    row = 'Murat,21150138200017,2024-02-12,Asso,,W151000123,Fête,"5500,20",aide en numéraire,unique,2024-03-01,,false,1'
+    row = 'Murat,21150138200017,2024-02-12,Asso,,W151000123,Fête,"5500,20",aide en numéraire,unique,2024-03-01,,non,1'
     report = check_file("subventions.csv", f"{SUBV}\n{row}\n".encode())
     comma = [f for f in report.findings if f.code == "decimal-comma"]
     assert comma and comma[0].severity.value == "error" and report.verdict == "errors"
@@ -127,7 +129,7 @@ def test_human_labels_are_matched_to_the_subventions_schema() -> None:
               "Montant total de la subvention,Nature de la subvention,Conditions de versement de la subvention,"
               "Date ou période de versement,Aide d'Etat notifiée à la Commission Européenne,"
               "Pourcentage du montant total de la subvention attribuée au bénéficiaire")
-    row = "Murat,21150138200017,2024-02-12,Asso,21150138200017,Fête,2500,aide en numéraire,unique,2024-03-01,false,1"
+    row = "Murat,21150138200017,2024-02-12,Asso,21150138200017,Fête,2500,aide en numéraire,unique,2024-03-01,non,1"
     report = check_file("subv.csv", f"{header}\n{row}\n".encode())
     assert report.details["schema"] == "SCDL Subventions 2.1.1"
     labels = [f for f in report.findings if f.code == "schema-field-missing"]
