@@ -56,6 +56,11 @@ def siret_problem(value: str) -> str | None:
             return "13 chiffres, le zéro initial a sans doute été perdu : mettez la colonne au format texte"
         if re.fullmatch(r"\d(?:[.,]\d+)?[eE]\+?\d+", compact):
             return "écrit en notation scientifique par le tableur : mettez la colonne au format texte"
+        if re.fullmatch(r"\d{13,14}[.,]0+", compact):
+            return "écrit comme un nombre à virgule (« .0 ») par le tableur : mettez la colonne au format texte"
+        if compact.isdigit() and len(compact) == 9:
+            return ("9 chiffres : c'est un SIREN ; le SIRET y ajoute les 5 chiffres (NIC) de l'établissement, "
+                    "à trouver sur l'annuaire des entreprises")
         return "doit compter exactement 14 chiffres"
     if luhn_ok(value) or (value.startswith(LA_POSTE_SIREN) and sum(int(c) for c in value) % 5 == 0):
         return None

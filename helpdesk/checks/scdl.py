@@ -40,11 +40,20 @@ TYPE_FR = {"number": "un nombre (avec un point décimal, sans espace : 1250.50)"
 FORMAT_FR = {"uri": "une adresse web complète (commençant par http:// ou https://)",
              "email": "une adresse électronique valide"}
 LABEL_SCORE = 88
+# The regulation's own words for the subsidy fields (décret 2017-779, arrêté du 17 novembre 2017), written by
+# agents instead of the schema's titles: compared after this rewriting.
+SYNONYMS = ((r"\bautorite administrative\b", "attribuant"), (r"\battributaire\b", "beneficiaire"),
+            (r"\b(?:n|no|numero|num) (?=siret)", ""), (r"\bsiret\b", "id"), (r"\bidentification\b", "id"),
+            (r"\bdecide\b", ""), (r"\bligne\b", ""))
+STOPWORDS = {"de", "du", "des", "la", "le", "les", "l", "d", "a", "au", "aux", "en", "et"}
 
 
 def _plain(text: str) -> str:
     s = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    return re.sub(r"[^a-z0-9]+", " ", s).strip()
+    s = re.sub(r"[^a-z0-9]+", " ", s).strip()
+    for pattern, replacement in SYNONYMS:
+        s = re.sub(pattern, replacement, s)
+    return " ".join(w for w in s.split() if w not in STOPWORDS)
 
 
 @dataclass(slots=True)
@@ -58,29 +67,25 @@ class Match:
 
 
 def _label_map(schema: SchemaEntry, header: list[str]) -> dict[int, str]:
+    """Columns named with human labels matched to fields (name, camelCase split, or title), best pairs first."""
     from rapidfuzz import fuzz
 
-    out: dict[int, str] = {}
-    taken: set[str] = set()
+    candidates = {f["name"]: {c for c in (_plain(f["name"]), _plain(f.get("title", "")),
+                                          _plain(re.sub(r"(?<!^)([A-Z])", r" \1", f["name"]))) if c}
+                  for f in schema.fields}
+    pairs: list[tuple[float, int, str]] = []
     for i, cell in enumerate(header):
         plain = _plain(cell)
         if not plain:
             continue
-        best: tuple[float, str] | None = None
-        for f in schema.fields:
-            if f["name"] in taken:
-                continue
-            for candidate in (_plain(f["name"]), _plain(f.get("title", "")), _plain(re.sub(r"(?<!^)([A-Z])", r" \1",
-                                                                                               f["name"]))):
-                if not candidate:
-                    continue
-                score = fuzz.token_set_ratio(plain, candidate) if len(plain.split()) > 1 else fuzz.ratio(plain,
-                                                                                                          candidate)
-                if best is None or score > best[0]:
-                    best = (score, f["name"])
-        if best and best[0] >= LABEL_SCORE:
-            out[i] = best[1]
-            taken.add(best[1])
+        for name, options in candidates.items():
+            score = max((fuzz.token_set_ratio(plain, c) + fuzz.token_sort_ratio(plain, c)) / 2 for c in options)
+            if score >= LABEL_SCORE:
+                pairs.append((score, i, name))
+    out: dict[int, str] = {}
+    for _score, i, name in sorted(pairs, key=lambda p: (-p[0], p[1])):
+        if i not in out and name not in out.values():
+            out[i] = name
     return out
 
 

@@ -45,7 +45,9 @@ def _trim(rows: list[list[str]]) -> tuple[list[list[str]], list[int]]:
         if row:
             kept.append(row)
             numbers.append(i)
-    return kept, numbers
+    # A sheet has no separator: trailing empty cells are not missing values, every row gets the full width.
+    width = max((len(r) for r in kept), default=0)
+    return [r + [""] * (width - len(r)) for r in kept], numbers
 
 
 def _note_sheets(names_with_data: list[str], report: Report) -> None:

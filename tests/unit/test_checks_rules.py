@@ -327,3 +327,46 @@ def test_update_schemas_from_a_fake_catalogue(fake_catalogue: str, tmp_path: Pat
     assert by_name["scdl/subventions"]["version"] == "2.1.1"  # pinned to the official 2.1.1
     assert (snap / "scdl.budget-0.9.0.json").is_file() and not (snap / "scdl.budget-0.8.3.json").exists()
     assert after["taken"] == "2026-12-02"
+
+
+def test_regulation_wording_of_subsidy_columns_is_matched_to_the_schema() -> None:
+    header = ["Autorité administrative", "SIRET autorité administrative", "Date convention", "Nom attributaire",
+              "N° SIRET attributaire", "Montant décidé", "Nature subvention"]
+    from helpdesk.checks.scdl import match_table
+
+    found = match_table(header)
+    assert found is not None and found.schema.name == "scdl/subventions"
+    assert found.rename == {0: "nomAttribuant", 1: "idAttribuant", 2: "dateConvention", 3: "nomBeneficiaire",
+                            4: "idBeneficiaire", 5: "montant", 6: "nature"}
+    assert match_table(["SIRET_ORG", "NOM", "Montant octroyé", "date convention", "Nature"]) is None
+
+
+def test_siret_causes_siren_and_decimal_export() -> None:
+    from helpdesk.checks.identifiers import siret_problem
+
+    assert "SIREN" in str(siret_problem("225800010"))
+    assert "« .0 »" in str(siret_problem("21860194600000.0"))
+
+
+def test_text_fields_of_a_schema_may_mix_numbers_and_text() -> None:
+    rows = [f"Murat,21150138200017,2024-02-12,{ref},Asso,,W151000123,Fête,2500,aide en numéraire,unique,"
+            "2024-03-01,,non,1" for ref in ("1743", "1744", "1745", "1746", "17.1.43")]
+    header = ("nomAttribuant,idAttribuant,dateConvention,referenceDecision,nomBeneficiaire,idBeneficiaire,"
+              "rnaBeneficiaire,objet,montant,nature,conditionsVersement,datesPeriodeVersement,idRAE,notificationUE,"
+              "pourcentageSubvention")
+    report = check_file("s.csv", "\n".join([header, *rows, ""]).encode())
+    assert report.findings == []
+
+
+def test_sheet_rows_with_trailing_empty_cells_are_not_short_rows() -> None:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["nom", "montant", "commentaire"])
+    ws.append(["Asso A", 100, "ok"])
+    ws.append(["Asso B", 200])
+    buf = io.BytesIO()
+    wb.save(buf)
+    report = check_file("a.xlsx", buf.getvalue())
+    assert "row-length" not in codes(report)
