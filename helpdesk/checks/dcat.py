@@ -6,11 +6,23 @@ XML is parsed by the caller with defusedxml first (no DTD, no entities); rdflib 
 
 from __future__ import annotations
 
+import json
+import warnings
+from typing import Any
+
 from rdflib import Graph, URIRef
 from rdflib.namespace import DCAT, DCTERMS, RDF
 
 from helpdesk.checks.report import Report, Severity
 
+# Remote JSON-LD contexts are never fetched (no network in a check): they are replaced by the prefixes of the
+# vocabularies DCAT descriptions use, which is what the common contexts (DCAT-AP, ckanext-dcat) declare.
+PREFIXES = {"dcat": "http://www.w3.org/ns/dcat#", "dct": "http://purl.org/dc/terms/",
+            "dcterms": "http://purl.org/dc/terms/", "foaf": "http://xmlns.com/foaf/0.1/",
+            "vcard": "http://www.w3.org/2006/vcard/ns#", "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+            "rdfs": "http://www.w3.org/2000/01/rdf-schema#", "xsd": "http://www.w3.org/2001/XMLSchema#",
+            "adms": "http://www.w3.org/ns/adms#", "schema": "http://schema.org/", "owl": "http://www.w3.org/2002/07/owl#",
+            "locn": "http://www.w3.org/ns/locn#", "skos": "http://www.w3.org/2004/02/skos/core#"}
 FORMATS = {".ttl": "turtle", ".n3": "n3", ".nt": "nt", ".jsonld": "json-ld", ".rdf": "xml", ".xml": "xml"}
 MAX_DATASETS = 50
 ELEMENTS = ((DCTERMS.title, "dct:title", "titre", Severity.ERROR),
@@ -22,11 +34,38 @@ ELEMENTS = ((DCTERMS.title, "dct:title", "titre", Severity.ERROR),
             (DCAT.keyword, "dcat:keyword", "mots-clés", Severity.WARNING))
 
 
+def _local_contexts(node: Any, depth: int = 0) -> Any:
+    """The JSON-LD document with every remote @context replaced by PREFIXES (bounded depth)."""
+    if depth > 50:
+        raise ValueError("JSON-LD nested too deep")
+    if isinstance(node, list):
+        return [_local_contexts(n, depth + 1) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for key, value in node.items():
+        if key == "@context":
+            parts = value if isinstance(value, list) else [value]
+            local = [p for p in parts if isinstance(p, dict)]
+            out[key] = [PREFIXES, *local] if len(local) != len(parts) else value
+        else:
+            out[key] = _local_contexts(value, depth + 1)
+    return out
+
+
 def check_rdf(data: bytes, fmt: str, report: Report) -> None:
     report.kind = "metadata"
     graph = Graph()
+    if fmt == "json-ld":
+        try:
+            data = json.dumps(_local_contexts(json.loads(data.decode("utf-8-sig")))).encode()
+        except (ValueError, RecursionError) as exc:
+            report.add("check-failed", Severity.ERROR, f"JSON-LD illisible ({type(exc).__name__}).")
+            return
     try:
-        graph.parse(data=data, format=fmt)
+        with warnings.catch_warnings():  # rdflib's JSON-LD parser warns about its own deprecated internals
+            warnings.simplefilter("ignore", DeprecationWarning)
+            graph.parse(data=data, format=fmt)
     except Exception as exc:  # noqa: BLE001 - rdflib's parsers raise many kinds; unreadable is a finding
         report.add("check-failed", Severity.ERROR,
                    f"Description RDF illisible ({type(exc).__name__}) : le fichier n'est pas du {fmt} valide.")

@@ -34,3 +34,46 @@ def is_commune(code: str) -> bool:
 def is_postcode(code: str) -> bool:
     fmt = _postcode_format()
     return bool(fmt.is_valid(code)) and not is_commune(code)  # type: ignore[attr-defined]
+
+
+@cache
+def _departements() -> frozenset[str]:
+    from frformat import CodeDepartement, Millesime
+
+    return frozenset(CodeDepartement(Millesime.M2024).get_valid_values_set())
+
+
+@cache
+def _regions() -> frozenset[str]:
+    from frformat import CodeRegion, Millesime
+
+    return frozenset(CodeRegion(Millesime.M2024).get_valid_values_set())
+
+
+def departement_problem(value: str) -> str | None:
+    """Why this is not a département code of the COG (01…95, 2A, 2B, 971…976), or None."""
+    v = value.strip().upper()
+    if v in _departements():
+        return None
+    if v.isdigit() and len(v) == 1 and f"0{v}" in _departements():
+        return f"le zéro initial a sans doute été perdu : 0{v} et non {v}"
+    return "n'est pas un département du code officiel géographique"
+
+
+def region_problem(value: str) -> str | None:
+    """Why this is not a région code of the COG (11, 24…, 01…06 overseas), or None."""
+    v = value.strip()
+    return None if v in _regions() else "n'est pas une région du code officiel géographique"
+
+
+def siret_valid(value: str) -> bool:
+    """frformat's SIRET rule (python-stdnum: Luhn key, La Poste's establishments)."""
+    from frformat import Siret
+
+    return bool(Siret().is_valid(value))
+
+
+def siren_valid(value: str) -> bool:
+    from frformat import Siren
+
+    return bool(Siren().is_valid(value))

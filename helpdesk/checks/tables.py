@@ -28,6 +28,9 @@ LAT_TOKENS = {"lat", "latitude"}
 LON_TOKENS = {"lon", "lng", "long", "longitude"}
 SIRET_NAMES = {"idattribuant", "idbeneficiaire"}  # SCDL subventions fields holding a SIRET
 INSEE_NAMES = {"code_commune", "codecommune", "cog", "depcom", "codgeo", "code_com"}
+DEPARTEMENT_NAMES = {"code_departement", "code_dep", "codedep", "dep", "code_dept", "num_dep", "numero_departement",
+                     "departement_code", "dep_code", "coddep"}
+REGION_NAMES = {"code_region", "code_reg", "codereg", "reg", "region_code", "reg_code", "codreg"}
 SHOWN = 5
 
 
@@ -198,6 +201,10 @@ def _id_checker(name: str) -> tuple[str, Checker, str] | None:
         return "siren-invalid", ids.siren_problem, "SIREN"
     if ("insee" in key and "siret" not in key) or key in INSEE_NAMES:
         return "insee-invalid", ids.insee_problem, "code INSEE"
+    if key in DEPARTEMENT_NAMES:
+        return "insee-invalid", french.departement_problem, "code de département"
+    if key in REGION_NAMES:
+        return "insee-invalid", french.region_problem, "code de région"
     return None
 
 
@@ -263,7 +270,7 @@ def _check_column(name: str, cells: list[tuple[int, str]], header_row: int, repo
             problem = ident[1](v)
             if problem is not None:
                 bad_ids.setdefault(problem, Hits(partial)).add(row, v)
-            elif ident[0] == "insee-invalid" and not french.is_commune(v.zfill(5)):
+            elif ident[1] is ids.insee_problem and not french.is_commune(v.zfill(5)):
                 (postcodes if french.is_postcode(v) else unknown_insee).add(row, v)
     if spaces.rows:
         report.add("whitespace", Severity.WARNING,

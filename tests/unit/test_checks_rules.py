@@ -370,3 +370,33 @@ def test_sheet_rows_with_trailing_empty_cells_are_not_short_rows() -> None:
     wb.save(buf)
     report = check_file("a.xlsx", buf.getvalue())
     assert "row-length" not in codes(report)
+
+
+def test_jsonld_with_a_remote_context_is_read_without_the_network() -> None:
+    import socket
+
+    doc = {"@context": ["https://example.invalid/dcat-ap.jsonld", {"title": "dct:title"}],
+           "@id": "http://x/d", "@type": "dcat:Dataset", "dct:title": "Budget", "dct:description": "Budget 2024"}
+    real = socket.socket.connect
+    calls: list[object] = []
+
+    def no_network(self: socket.socket, address: object) -> None:
+        calls.append(address)
+        raise OSError("no network in a check")
+
+    socket.socket.connect = no_network  # type: ignore[method-assign]
+    try:
+        report = check_file("fiche.jsonld", json.dumps(doc).encode())
+    finally:
+        socket.socket.connect = real  # type: ignore[method-assign]
+    assert calls == [], calls
+    assert report.details.get("datasets") == 1, report.findings
+    assert {f.element.rsplit("/", 1)[1] for f in report.findings} == {"dcat:distribution", "dcat:contactPoint",
+                                                                      "dct:publisher", "dcat:keyword"}
+
+
+def test_departement_and_region_codes_come_from_the_cog() -> None:
+    report = check_file("a.csv", b"nom,code_dep,code_region\nCantal,15,84\nAin,1,84\nX,99,99\n")
+    messages = " ".join(f.message for f in report.findings)
+    assert codes(report) == ["insee-invalid", "insee-invalid", "insee-invalid"]
+    assert "01 et non 1" in messages and "« 99 »" in messages
