@@ -122,6 +122,7 @@ def check_iso19139(root: Any, report: Report) -> None:
     _keywords(md, report, service)
     _extent(md, report, missing, invalid)
     _dates(md, report, missing, invalid)
+    _cnig_projection(md, report)
     if not md.findall("gmd:dataQualityInfo//gmd:DQ_ConformanceResult", NS):
         missing("gmd:DQ_ConformanceResult", "Conformité (au règlement INSPIRE 1089/2010, degré : conforme, non "
                 "conforme ou non évalué)")
@@ -192,6 +193,29 @@ def _extent(md: Any, report: Report, missing: Any, invalid: Any) -> None:
         report.add("coordinates-outside-france", Severity.WARNING,
                    f"Le rectangle de délimitation (ouest {w}, est {e}, sud {s}, nord {n}) n'est pas en France : "
                    f"{ids.outside_hint((w + e) / 2, (s + n) / 2)}.", element="gmd:EX_GeographicBoundingBox")
+
+
+CNIG_RE = re.compile(r"\b(?:PLUi?|PLU-?H|POS|PSMV|carte communale|plan local d.urbanisme|plan d.occupation des sols|"
+                     r"servitudes? d.utilit[eé] publique|SUP)\b", re.IGNORECASE)
+OVERSEAS_EPSG = {"5490", "2972", "2975", "4471", "4467"}
+
+
+def _cnig_projection(md: Any, report: Report) -> None:
+    """An urbanism document's record (CNIG standards) declares Lambert-93 in metropolitan France."""
+    title = _first_text(md, f"{ID}/gmd:citation/*/gmd:title")
+    if not CNIG_RE.search(title):
+        return
+    codes = [_text(n) for n in md.findall("gmd:referenceSystemInfo//gmd:referenceSystemIdentifier/*/gmd:code", NS)]
+    codes = [c for c in codes if c]
+    if not codes:
+        return
+    flat = " ".join(codes).lower().replace(" ", "")
+    if "2154" in flat or "lambert93" in flat.replace("-", "") or any(e in flat for e in OVERSEAS_EPSG):
+        return
+    report.add("projection-unexpected", Severity.ERROR,
+               f"Fiche d'un document d'urbanisme déclarant le système « {codes[0]} » : le standard CNIG impose le "
+               "Lambert-93 (EPSG:2154) en métropole. Déclarez et fournissez les données en Lambert-93.",
+               element="gmd:referenceSystemInfo")
 
 
 def _dates(md: Any, report: Report, missing: Any, invalid: Any) -> None:

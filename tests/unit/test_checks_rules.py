@@ -400,3 +400,16 @@ def test_departement_and_region_codes_come_from_the_cog() -> None:
     messages = " ".join(f.message for f in report.findings)
     assert codes(report) == ["insee-invalid", "insee-invalid", "insee-invalid"]
     assert "01 et non 1" in messages and "« 99 »" in messages
+
+
+def test_cnig_record_declaring_wgs84_is_asked_for_lambert_93() -> None:
+    text = sample("metadata-complete.xml").decode()
+
+    def with_crs(code: str) -> bytes:
+        rs = ("<gmd:referenceSystemInfo><gmd:MD_ReferenceSystem><gmd:referenceSystemIdentifier><gmd:RS_Identifier>"
+              f"<gmd:code><gco:CharacterString>{code}</gco:CharacterString></gmd:code></gmd:RS_Identifier>"
+              "</gmd:referenceSystemIdentifier></gmd:MD_ReferenceSystem></gmd:referenceSystemInfo>")
+        return text.replace("<gmd:identificationInfo>", rs + "<gmd:identificationInfo>", 1).encode()
+
+    assert codes(check_file("plu.xml", with_crs("EPSG:4326"))) == ["projection-unexpected"]
+    assert check_file("plu.xml", with_crs("EPSG:2154")).findings == []
