@@ -91,3 +91,9 @@ def count_text(n: int, partial: bool, noun: str) -> str:
     """« 12 cellules », or « au moins 12 cellules (fichier partiel) » when only part of the file was read."""
     plural = f"{noun}s" if n > 1 and not noun.endswith("s") else noun
     return f"au moins {n} {plural} (fichier partiel)" if partial else f"{n} {plural}"
+
+
+def shown(value: str, limit: int = 60) -> str:
+    """A value as quoted in a message: on one line, cut at ``limit`` characters."""
+    flat = " ".join(value.split()) if value.strip() else value.replace("\n", " ")
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"

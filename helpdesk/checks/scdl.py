@@ -18,7 +18,7 @@ from typing import Any
 
 from helpdesk.checks import custom_checks
 from helpdesk.checks.catalog import SchemaEntry, bundled
-from helpdesk.checks.report import Report, Severity, count_text
+from helpdesk.checks.report import Report, Severity, count_text, shown
 
 ScdlSchema = SchemaEntry  # the name earlier code used
 SHOWN = 5
@@ -39,6 +39,8 @@ TYPE_FR = {"number": "un nombre (avec un point décimal, sans espace : 1250.50)"
            "geopoint": "des coordonnées « [longitude, latitude] »"}
 FORMAT_FR = {"uri": "une adresse web complète (commençant par http:// ou https://)",
              "email": "une adresse électronique valide"}
+LIMIT_FR = {"minimum": "au moins {}", "maximum": "au plus {}", "minLength": "au moins {} caractères",
+            "maxLength": "au plus {} caractères"}
 LABEL_SCORE = 88
 # The regulation's own words for the subsidy fields (décret 2017-779, arrêté du 17 novembre 2017), written by
 # agents instead of the schema's titles: compared after this rewriting.
@@ -212,9 +214,11 @@ def _frictionless(entry: SchemaEntry, names: list[str], rows: list[list[str]], n
             if what == "enum" and constraints.get("enum"):
                 label += " (valeurs permises : " + ", ".join(f"« {v} »" for v in constraints["enum"]) + ")"
             elif what == "pattern":
-                label += f" (motif {constraints['pattern']})"
-            elif what in ("minimum", "maximum", "minLength", "maxLength"):
-                label += f" ({what} : {constraints.get(what)})"
+                example = spec.get("example")
+                label += (f" (exemple de valeur correcte : « {example} »)" if example
+                          else f" (motif {constraints['pattern']})")
+            elif what in LIMIT_FR:
+                label += f" ({LIMIT_FR[what].format(constraints.get(what))})"
         report.add("schema-error", Severity.ERROR,
                    f"{field_name} : {label} — {count_text(len(hits), partial, 'cellule')}, {_lines(hits)}"
                    + _values(hits) + ".", row=hits[0][0], column=field_name)
@@ -236,5 +240,5 @@ def _lines(hits: list[tuple[int, Any]]) -> str:
 
 
 def _values(hits: list[tuple[int, str]]) -> str:
-    values = ", ".join(f"« {v} »" for _, v in hits[:3] if v)
+    values = ", ".join(f"« {shown(v)} »" for _, v in hits[:3] if v)
     return f" ; valeurs {values}" if values else ""

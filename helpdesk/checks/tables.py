@@ -14,7 +14,7 @@ from helpdesk.checks import french
 from helpdesk.checks import identifiers as ids
 from helpdesk.checks.csvfile import Table
 from helpdesk.checks.limits import Deadline
-from helpdesk.checks.report import Report, Severity, count_text
+from helpdesk.checks.report import Report, Severity, count_text, shown
 
 INT_RE = re.compile(r"^[+-]?\d+$")
 POINT_DECIMAL_RE = re.compile(r"^[+-]?\d+\.\d+$")
@@ -73,10 +73,10 @@ class Hits:
             self.values.append(value)
 
     def text(self) -> str:
-        shown = ", ".join(f"« {v} »" for v in self.values)
+        quoted = ", ".join(f"« {shown(v)} »" for v in self.values)
         more = f" ; {count_text(len(self.rows), self.partial, 'valeur')} en tout" if len(self.rows) > 1 else ""
         lines = ", ".join(str(r) for r in self.rows[:SHOWN]) + ("…" if len(self.rows) > SHOWN else "")
-        return f"{shown} (ligne{'s' if len(self.rows) > 1 else ''} {lines}{more})"
+        return f"{quoted} (ligne{'s' if len(self.rows) > 1 else ''} {lines}{more})"
 
 
 def find_header(table: Table, report: Report) -> int:
@@ -92,10 +92,11 @@ def find_header(table: Table, report: Report) -> int:
         break
     already = any(f.code == "merged-header" and f.row == table.row_numbers[0] for f in report.findings)
     if index > 0 and not already:
+        above = "La première ligne contient" if index == 1 else f"Les {index} premières lignes contiennent"
         report.add("merged-header", Severity.ERROR,
-                   f"Les {index} première(s) ligne(s) contiennent un titre ou des cellules fusionnées : la première "
-                   f"ligne du fichier doit être la ligne des noms de colonnes (ici ligne {table.row_numbers[index]}).",
-                   row=table.row_numbers[0])
+                   f"{above} un titre ou des cellules fusionnées au-dessus des noms de colonnes : supprimez-les, la "
+                   f"première ligne du fichier doit être celle des noms de colonnes (ici ligne "
+                   f"{table.row_numbers[index]}).", row=table.row_numbers[0])
     return index
 
 
