@@ -18,7 +18,7 @@ key on them. People never see them: notes and summaries are plain French.
 | mixed-types | warnings | text in a column of numbers |
 | date-format | errors | dates written DD/MM/YYYY in a date column (not identifiers like 17.1.43, not free text) |
 | decimal-comma | warnings / errors | 5500,20 or 17 142.08; an error when a schema's number field holds them |
-| whitespace | warnings | spaces around a value or a column name |
+| whitespace | warnings / ok (info) | spaces around a column name (warning) or a value (info) |
 | siren-invalid / siret-invalid | errors | malformed SIREN/SIRET or wrong Luhn key (La Poste's rule included) |
 | insee-invalid | errors | an INSEE commune code of the wrong form (4 digits, letters) |
 | insee-unknown | errors / warnings | well formed but not a commune of the COG (frformat): a postcode (error) or a code unknown in the 2023-2024 COG (warning) |

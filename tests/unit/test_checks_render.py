@@ -25,13 +25,13 @@ def test_summary_counts_points_and_links_only_known_faq_entries() -> None:
     report = check_file("budget.csv", sample("budget-faulty.csv"))
     text = summary_text(report, ticket_ref="[#1000]", public_url="https://assistance.craig.fr/",
                         known_faq={"csv-dates-format-iso-8601", "trouver-siret-collectivite"})
-    assert "8 points à corriger :" in text and "[#1000]" in text
+    assert "7 points à corriger :" in text and "[#1000]" in text
     assert "https://assistance.craig.fr/faq/csv-dates-format-iso-8601" in text
     assert "https://assistance.craig.fr/faq/trouver-siret-collectivite" in text
     assert "validata-erreurs-frequentes" not in text  # not published here: no dead link
     assert "Séparateur point-virgule" not in text  # remarks are for staff only
     lines = [line for line in text.splitlines() if line.startswith("- ")]
-    assert len(lines) == 8 and "autre(s) point(s)" not in text  # at most 8 points in the summary
+    assert len(lines) == 7 and "autre(s) point(s)" not in text  # at most 8 points in the summary
     assert lines[0].startswith("- Colonne BGT_SIRET : SIRET non valide")  # errors first
     assert "- Colonne DATE_VOTE : dates au format JJ/MM/AAAA" in text
     with_validata = summary_text(report, ticket_ref="[#1000]", public_url="http://x",
@@ -49,7 +49,7 @@ def test_full_text_lists_every_finding_in_plain_french_without_codes() -> None:
     report = check_file("budget.csv", sample("budget-faulty.csv"))
     text = full_text([report])
     assert text.startswith("Vérification automatique de « budget.csv » (tableau, schéma SCDL Budget 0.8.3")
-    assert "8 points à corriger, 2 remarques." in text.splitlines()[0]
+    assert "7 points à corriger, 3 remarques." in text.splitlines()[0]
     assert text.count("\n- ") == len(report.findings) == 10
     assert "- [à corriger] ligne 2, colonne DATE_VOTE — Dates au format JJ/MM/AAAA" in text
     assert not any(f"({code})" in text for code in report.codes())  # codes are for the JSON only

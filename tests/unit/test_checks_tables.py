@@ -42,7 +42,7 @@ def test_faulty_budget_csv_reports_every_problem_where_it_is() -> None:
     assert "« 15/03/2024 »" in by_code["date-format"].message
     assert "« NC »" in by_code["mixed-types"].message
     assert "« réel », « ordre »" in report.findings[-1].message
-    assert len(report.to_fix) == 8
+    assert len(report.to_fix) == 7
 
 
 def test_windows_1252_file_is_detected_with_the_first_line_that_is_not_utf8() -> None:
