@@ -276,8 +276,8 @@ def _check_column(name: str, cells: list[tuple[int, str]], header_row: int, repo
     if spaces.rows:
         # A remark, not a point to fix: schemas accept them, and reusers' tools trim them.
         report.add("whitespace", Severity.INFO,
-                   f"Espaces en début ou fin de valeur : {spaces.text()}. Vous pouvez les retirer (fonction SUPPRESPACE "
-                   "du tableur).", row=spaces.rows[0], column=name)
+                   f"Espaces en début ou fin de valeur : {spaces.text()}. Vous pouvez les retirer (fonction "
+                   "SUPPRESPACE du tableur).", row=spaces.rows[0], column=name)
     dated = kinds["date"] + kinds["date-fr"]
     if fr_dates.rows and dated * 2 >= sum(kinds.values()):  # a date column, not free text with a date in it
         report.add("date-format", Severity.ERROR,
