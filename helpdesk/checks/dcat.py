@@ -25,6 +25,7 @@ PREFIXES = {"dcat": "http://www.w3.org/ns/dcat#", "dct": "http://purl.org/dc/ter
             "locn": "http://www.w3.org/ns/locn#", "skos": "http://www.w3.org/2004/02/skos/core#"}
 FORMATS = {".ttl": "turtle", ".n3": "n3", ".nt": "nt", ".jsonld": "json-ld", ".rdf": "xml", ".xml": "xml"}
 MAX_DATASETS = 50
+NAMES = {"xml": "RDF/XML", "turtle": "Turtle", "json-ld": "JSON-LD", "nt": "N-Triples", "n3": "Notation3"}
 ELEMENTS = ((DCTERMS.title, "dct:title", "titre", Severity.ERROR),
             (DCTERMS.description, "dct:description", "description", Severity.ERROR),
             (DCAT.distribution, "dcat:distribution", "distribution (fichier ou lien de téléchargement)",
@@ -60,17 +61,21 @@ def check_rdf(data: bytes, fmt: str, report: Report) -> None:
         try:
             data = json.dumps(_local_contexts(json.loads(data.decode("utf-8-sig")))).encode()
         except (ValueError, RecursionError) as exc:
-            report.add("check-failed", Severity.ERROR, f"JSON-LD illisible ({type(exc).__name__}).")
+            where = f", ligne {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
+            report.add("check-failed", Severity.ERROR,
+                       f"JSON-LD illisible ({type(exc).__name__}{where}) : une virgule en trop, un guillemet ou une "
+                       "accolade manquante ? Exportez la description à nouveau.")
             return
     try:
         with warnings.catch_warnings():  # rdflib's JSON-LD parser warns about its own deprecated internals
             warnings.simplefilter("ignore", DeprecationWarning)
             graph.parse(data=data, format=fmt)
     except Exception as exc:  # noqa: BLE001 - rdflib's parsers raise many kinds; unreadable is a finding
+        detail = " ".join(str(exc).split())[:160]
         report.add("check-failed", Severity.ERROR,
-                   f"Description RDF illisible ({type(exc).__name__}) : le fichier n'est pas du {fmt} valide.")
+                   f"Description RDF illisible : le fichier n'est pas du {NAMES.get(fmt, fmt)} valide ({detail}).")
         return
-    report.details["format"] = {"xml": "RDF/XML", "turtle": "Turtle", "json-ld": "JSON-LD"}.get(fmt, fmt)
+    report.details["format"] = NAMES.get(fmt, fmt)
     datasets = sorted({s for s in graph.subjects(RDF.type, DCAT.Dataset)}, key=str)
     report.details["datasets"] = len(datasets)
     if not datasets:
