@@ -204,15 +204,21 @@ def _check_zip(data: bytes, report: Report, limits: Limits, deadline: Deadline) 
             report.kind = "shapefile" if any(n.lower().endswith(".shp") for n in used) else "layer"
         members = [n for n in names if n not in used and PurePosixPath(n).suffix.lower() not in geo.SIDECAR_SUFFIXES
                    and not n.lower().endswith(".shp.xml")]
-        if len(members) > MAX_MEMBERS_CHECKED:
-            report.add("partial-check", Severity.INFO, f"Archive de {len(members)} fichiers : seuls les "
+        # A zip inside the archive is not opened (no unbounded nesting): listed as not read.
+        not_read = [n for n in members if kind_of(n) in (None, "zip")]
+        readable = [n for n in members if kind_of(n) not in (None, "zip")]
+        if not used and not readable:
+            report.add("unsupported-format", Severity.ERROR,
+                       ("Archive vide." if not names else
+                        "Aucun fichier de l'archive n'est dans un format vérifié automatiquement (tableau, fiche de "
+                        "métadonnées, couche géographique) : une personne la regardera."))
+            return
+        if len(readable) > MAX_MEMBERS_CHECKED:
+            report.details["partial"] = True
+            report.add("partial-check", Severity.INFO, f"Archive de {len(readable)} fichiers vérifiables : seuls les "
                        f"{MAX_MEMBERS_CHECKED} premiers ont été vérifiés.")
-        not_read: list[str] = []
-        for name in members[:MAX_MEMBERS_CHECKED]:
+        for name in readable[:MAX_MEMBERS_CHECKED]:
             deadline.check()
-            if kind_of(name) is None:
-                not_read.append(name)
-                continue
             sub = check_file(name, read_member(archive, name), limits, deadline=deadline)
             if "timeout" in sub.codes():
                 raise CheckTimeout(name)

@@ -413,3 +413,15 @@ def test_cnig_record_declaring_wgs84_is_asked_for_lambert_93() -> None:
 
     assert codes(check_file("plu.xml", with_crs("EPSG:4326"))) == ["projection-unexpected"]
     assert check_file("plu.xml", with_crs("EPSG:2154")).findings == []
+
+
+def test_an_archive_of_unreadable_members_is_unsupported_and_nested_zips_are_not_opened() -> None:
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as z:
+        z.writestr("a.csv", "nom,date\nx,15/03/2024\n")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("reglement.pdf", b"%PDF-1.4")
+        z.writestr("autre.zip", inner.getvalue())
+    report = check_file("envoi.zip", buf.getvalue())
+    assert report.codes() == ["unsupported-format"] and report.verdict == "unsupported"
