@@ -272,7 +272,16 @@ def check_geojson(data: bytes, report: Report, deadline: Deadline) -> None:
                    f"Coordonnées ({metres[1]}, {metres[2]}) en mètres et non en degrés : le GeoJSON doit être en "
                    "WGS84. Reprojetez la couche à l'export (EPSG:4326).", element=metres[0] or None)
     elif outside:
-        path, lon, lat = outside[0]
-        report.add("coordinates-outside-france", Severity.WARNING,
-                   f"{len(outside)} objet(s) hors de France, par exemple ({lon}, {lat}) : "
-                   f"{ids.outside_hint(lon, lat)}.", element=path or None)
+        swapped = [o for o in outside if ids.in_france(o[2], o[1])]
+        others = [o for o in outside if not ids.in_france(o[2], o[1])]
+        if swapped:
+            path, lon, lat = swapped[0]
+            report.add("coordinates-swapped", Severity.ERROR,
+                       f"{len(swapped)} objet(s) dont la longitude et la latitude sont inversées, par exemple "
+                       f"({lon}, {lat}) : le GeoJSON s'écrit [longitude, latitude]. Réexportez la couche en WGS84 "
+                       "depuis votre logiciel SIG.", element=path or None)
+        if others:
+            path, lon, lat = others[0]
+            report.add("coordinates-outside-france", Severity.WARNING,
+                       f"{len(others)} objet(s) hors de France, par exemple ({lon}, {lat}) : "
+                       f"{ids.outside_hint(lon, lat)}.", element=path or None)
