@@ -22,6 +22,10 @@ MAIN = {".tab": "MapInfo TAB", ".mif": "MapInfo MIF/MID", ".gpkg": "GeoPackage",
 COMPANIONS = {".tab": (".dat", ".map", ".id", ".ind"), ".mif": (".mid",), ".gml": (".xsd", ".gfs")}
 REQUIRED = {".tab": (".dat", ".map", ".id"), ".mif": (".mid",)}
 MAX_LAYERS = 20
+# GDAL never goes to the network during a check: no WFS/GML application schema download, no xlink
+# resolution, and any HTTP attempt sent to a closed local port.
+GDAL_OFFLINE = {"GML_DOWNLOAD_WFS_SCHEMA": "NO", "GML_SKIP_RESOLVE_ELEMS": "ALL", "GDAL_HTTP_PROXY": "127.0.0.1:9",
+                "GDAL_HTTP_TIMEOUT": "1", "GDAL_HTTP_MAX_RETRY": "0", "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"}
 
 
 def check_layer_files(files: dict[str, bytes], report: Report, deadline: Deadline, element: str | None = None
@@ -47,6 +51,7 @@ def check_layer_files(files: dict[str, bytes], report: Report, deadline: Deadlin
                    element=where)
         return
     deadline.check()
+    pyogrio.set_gdal_config_options(GDAL_OFFLINE)
     with tempfile.TemporaryDirectory(prefix="helpdesk-layer-") as tmp:
         for name, data in files.items():
             (Path(tmp) / PurePosixPath(name).name).write_bytes(data)

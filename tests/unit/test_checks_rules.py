@@ -425,3 +425,17 @@ def test_an_archive_of_unreadable_members_is_unsupported_and_nested_zips_are_not
         z.writestr("autre.zip", inner.getvalue())
     report = check_file("envoi.zip", buf.getvalue())
     assert report.codes() == ["unsupported-format"] and report.verdict == "unsupported"
+
+
+def test_gml_layer_with_a_remote_schema_is_read_offline_and_its_crs_named() -> None:
+    pytest.importorskip("pyogrio")
+    gml = b"""<?xml version="1.0" encoding="UTF-8"?>
+<wfs:FeatureCollection xmlns:wfs="http://www.opengis.net/wfs" xmlns:gml="http://www.opengis.net/gml"
+ xmlns:app="http://example.invalid/app" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
+ xsi:schemaLocation="http://example.invalid/app http://example.invalid/app.xsd">
+<gml:featureMember><app:poi><app:nom>Mairie</app:nom><app:geom><gml:Point srsName="EPSG:4326">
+<gml:coordinates>2.868,45.11</gml:coordinates></gml:Point></app:geom></app:poi></gml:featureMember>
+</wfs:FeatureCollection>"""
+    report = check_file("poi.gml", gml)
+    assert report.kind == "layer" and report.details["features"] == {"poi.gml": 1}
+    assert report.details["projections"] == {"poi.gml": "wgs84"} and report.verdict == "ok"
