@@ -63,15 +63,24 @@ def bundled(directory: Path = SNAPSHOT_DIR) -> tuple[SchemaEntry, ...]:
 
 
 def _version_key(v: str) -> tuple[int, ...]:
-    return tuple(int(p) if p.isdigit() else -1 for p in v.lstrip("v").split("."))
+    return tuple(int(p) for p in v.lstrip("v").split("."))
+
+
+def _is_release(v: str) -> bool:
+    return all(p.isdigit() for p in v.lstrip("v").split("."))
 
 
 def update(catalogue_url: str, directory: Path, get: Callable[[str], bytes], *, today: date) -> list[str]:
-    """Refresh the snapshot in ``directory`` from the catalogue; the list of changes, in English."""
+    """Refresh the snapshot in ``directory`` from the catalogue; the list of changes, in English.
+
+    Every schema is downloaded and checked before anything is written: a bad download changes nothing.
+    Pre-releases (« 0.10.0-rc ») are never picked; a pinned version stays pinned.
+    """
     current = manifest(directory)
     catalogue = json.loads(get(catalogue_url))
     by_name = {s["name"]: s for s in catalogue.get("schemas", []) if isinstance(s, dict) and "name" in s}
     changes: list[str] = []
+    planned: list[tuple[dict[str, Any], str, str, dict[str, Any]]] = []
     for item in current["schemas"]:
         entry = by_name.get(item["name"])
         if entry is None:
@@ -79,17 +88,22 @@ def update(catalogue_url: str, directory: Path, get: Callable[[str], bytes], *, 
             continue
         versions = {v["version_name"]: v["schema_url"] for v in entry.get("versions", [])
                     if isinstance(v, dict) and "version_name" in v and "schema_url" in v}
-        wanted = item.get("pin") or max(versions, key=_version_key, default=None)
+        releases = [v for v in versions if _is_release(v)]
+        wanted = item.get("pin") or max(releases, key=_version_key, default=None)
         if wanted is None or wanted not in versions:
             changes.append(f"{item['name']}: version {wanted} not published, kept {item['version']}")
             continue
         raw = get(versions[wanted])
         if len(raw) > MAX_SCHEMA_BYTES:
             raise ValueError(f"{versions[wanted]}: schema larger than {MAX_SCHEMA_BYTES} bytes")
-        descriptor = json.loads(raw)
+        try:
+            descriptor = json.loads(raw)
+        except ValueError as exc:
+            raise ValueError(f"{versions[wanted]}: not JSON ({exc})") from exc
         if not isinstance(descriptor, dict) or not isinstance(descriptor.get("fields"), list):
             raise ValueError(f"{versions[wanted]}: not a Table Schema (no fields)")
-        filename = f"{item['name'].replace('/', '.')}-{wanted}.json"
+        planned.append((item, wanted, f"{item['name'].replace('/', '.')}-{wanted}.json", descriptor))
+    for item, wanted, filename, descriptor in planned:
         (directory / filename).write_text(json.dumps(descriptor, ensure_ascii=False, indent=2) + "\n",
                                           encoding="utf-8")
         if item["version"] != wanted or item["file"] != filename:

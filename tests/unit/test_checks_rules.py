@@ -439,3 +439,40 @@ def test_gml_layer_with_a_remote_schema_is_read_offline_and_its_crs_named() -> N
     report = check_file("poi.gml", gml)
     assert report.kind == "layer" and report.details["features"] == {"poi.gml": 1}
     assert report.details["projections"] == {"poi.gml": "wgs84"} and report.verdict == "ok"
+
+
+def test_update_schemas_command(fake_catalogue: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    from helpdesk.cli import main
+
+    snap = tmp_path / "snap"
+    shutil.copytree(catalog.SNAPSHOT_DIR, snap)
+    assert main(["checks", "update-schemas", "--catalogue", f"{fake_catalogue}/schemas.json", "--dir", str(snap)]) == 0
+    out = capsys.readouterr().out
+    assert "scdl/budget: 0.8.3 -> 0.9.0" in out  # the newest published version that is a Table Schema
+    assert main(["checks", "update-schemas", "--catalogue", "file:///etc/passwd", "--dir", str(snap)]) == 1
+
+
+def test_a_bad_schema_download_changes_nothing(fake_catalogue: str, tmp_path: Path) -> None:
+    import shutil
+
+    snap = tmp_path / "snap"
+    shutil.copytree(catalog.SNAPSHOT_DIR, snap)
+    before = {p.name: p.read_bytes() for p in snap.iterdir()}
+    manifest = json.loads((snap / "snapshot.json").read_text(encoding="utf-8"))
+    for item in manifest["schemas"]:
+        if item["name"] == "scdl/budget":
+            item["pin"] = "0.10.0-rc"  # served as "not a schema" by the fake catalogue
+    (snap / "snapshot.json").write_text(json.dumps(manifest), encoding="utf-8")
+    before["snapshot.json"] = (snap / "snapshot.json").read_bytes()
+
+    def get(url: str) -> bytes:
+        import urllib.request
+
+        with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 - a fake server on 127.0.0.1
+            return bytes(resp.read())
+
+    with pytest.raises(ValueError, match="not JSON"):
+        catalog.update(f"{fake_catalogue}/schemas.json", snap, get, today=date(2026, 12, 2))
+    assert {p.name: p.read_bytes() for p in snap.iterdir()} == before
