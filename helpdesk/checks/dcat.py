@@ -25,6 +25,7 @@ PREFIXES = {"dcat": "http://www.w3.org/ns/dcat#", "dct": "http://purl.org/dc/ter
             "locn": "http://www.w3.org/ns/locn#", "skos": "http://www.w3.org/2004/02/skos/core#"}
 FORMATS = {".ttl": "turtle", ".n3": "n3", ".nt": "nt", ".jsonld": "json-ld", ".rdf": "xml", ".xml": "xml"}
 MAX_DATASETS = 50
+MAX_RDF_BYTES = 5 * 1024 * 1024
 NAMES = {"xml": "RDF/XML", "turtle": "Turtle", "json-ld": "JSON-LD", "nt": "N-Triples", "n3": "Notation3"}
 ELEMENTS = ((DCTERMS.title, "dct:title", "titre", Severity.ERROR),
             (DCTERMS.description, "dct:description", "description", Severity.ERROR),
@@ -56,6 +57,11 @@ def _local_contexts(node: Any, depth: int = 0) -> Any:
 
 def check_rdf(data: bytes, fmt: str, report: Report) -> None:
     report.kind = "metadata"
+    if len(data) > MAX_RDF_BYTES:  # rdflib cannot be interrupted: its work is bounded by the input's size
+        report.add("too-large", Severity.ERROR,
+                   f"Description RDF de plus de {MAX_RDF_BYTES // (1024 * 1024)} Mo : elle n'est pas vérifiée "
+                   "automatiquement (un catalogue entier ?). Envoyez la fiche du jeu de données concerné.")
+        return
     graph = Graph()
     if fmt == "json-ld":
         try:

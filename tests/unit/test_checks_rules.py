@@ -476,3 +476,11 @@ def test_a_bad_schema_download_changes_nothing(fake_catalogue: str, tmp_path: Pa
     with pytest.raises(ValueError, match="not JSON"):
         catalog.update(f"{fake_catalogue}/schemas.json", snap, get, today=date(2026, 12, 2))
     assert {p.name: p.read_bytes() for p in snap.iterdir()} == before
+
+
+def test_a_huge_rdf_file_is_not_parsed() -> None:
+    from helpdesk.checks import dcat
+
+    big = b"@prefix dcat: <http://www.w3.org/ns/dcat#> .\n" + b"# padding\n" * (dcat.MAX_RDF_BYTES // 10 + 1)
+    report = check_file("catalogue.ttl", big)
+    assert report.codes() == ["too-large"] and report.verdict == "unreadable"
