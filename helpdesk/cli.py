@@ -123,21 +123,56 @@ async def cmd_ticket(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    """Exit 0 when every file is fine (warnings allowed), 1 when a file has errors, 2 when a file could not be
+    read (missing, unreadable or in a format the checks do not read)."""
     from helpdesk.checks import check_file
     from helpdesk.checks.render import full_text
 
     def run(name: str) -> Any:
-        try:
-            data = Path(name).read_bytes()
-        except OSError as exc:
-            raise UserError(f"cannot read {name}: {exc.strerror}") from exc
-        return check_file(Path(name).name, data)
+        return check_file(Path(name).name, Path(name).read_bytes())
 
-    reports = [await asyncio.to_thread(run, name) for name in args.files]
+    reports = []
+    unreadable = False
+    for name in args.files:
+        try:
+            reports.append(await asyncio.to_thread(run, name))
+        except OSError as exc:
+            print(f"helpdesk: cannot read {name}: {exc.strerror}", file=sys.stderr)
+            unreadable = True
     if args.json:
         print(json.dumps([r.as_json() for r in reports], ensure_ascii=False, indent=1))
-    else:
+    elif reports:
         print(full_text(reports), end="")
+    verdicts = {r.verdict for r in reports}
+    if unreadable or verdicts & {"unreadable", "unsupported"}:
+        return 2
+    return 1 if "errors" in verdicts else EX_OK
+
+
+async def cmd_checks_update_schemas(args: argparse.Namespace, settings: Settings) -> int:
+    """Refresh the bundled schema.data.gouv.fr snapshot from the catalogue (needs the network)."""
+    import urllib.request
+    from datetime import UTC, datetime
+
+    from helpdesk.checks import catalog
+
+    def get(url: str) -> bytes:
+        if not url.startswith(("https://", "http://")):
+            raise UserError(f"refusing to fetch {url!r}: only http(s) URLs")
+        with urllib.request.urlopen(url, timeout=30) as resp:  # noqa: S310 - scheme checked above
+            data: bytes = resp.read(catalog.MAX_SCHEMA_BYTES + 1)
+            return data
+
+    directory = Path(args.dir) if args.dir else catalog.SNAPSHOT_DIR
+    try:
+        changes = await asyncio.to_thread(catalog.update, args.catalogue, directory, get,
+                                          today=datetime.now(UTC).date())
+    except OSError as exc:
+        raise TemporaryError(f"cannot reach the schema catalogue: {exc}") from exc
+    except ValueError as exc:
+        raise UserError(f"schema catalogue refused: {exc}") from exc
+    for line in changes or ["schemas already up to date"]:
+        print(line)
     return EX_OK
 
 
@@ -238,6 +273,14 @@ def _parser() -> argparse.ArgumentParser:
     ck.add_argument("files", nargs="+", metavar="FILE")
     ck.add_argument("--json", action="store_true", help="one object per file with its findings")
     ck.set_defaults(handler=cmd_check)
+
+    cks = sub.add_parser("checks", help="file checks: maintenance").add_subparsers(dest="checks_command",
+                                                                                  required=True)
+    up = cks.add_parser("update-schemas",
+                        help="refresh the bundled Table Schemas from the schema.data.gouv.fr catalogue")
+    up.add_argument("--catalogue", default="https://schema.data.gouv.fr/schemas/schemas.json")
+    up.add_argument("--dir", help="snapshot directory (default: the one bundled with the package)")
+    up.set_defaults(handler=cmd_checks_update_schemas)
 
     gd = sub.add_parser("gdpr", help="personal data: export, erase, retention").add_subparsers(
         dest="gdpr_command", required=True

@@ -1,4 +1,4 @@
-"""CSV files: encoding (UTF-8 expected), separator sniffing, parsing into rows with their line numbers."""
+"""CSV files: encoding (see encoding.py), separator sniffing, parsing into rows with their line numbers."""
 
 from __future__ import annotations
 
@@ -7,15 +7,12 @@ import io
 from collections import Counter
 from dataclasses import dataclass
 
-from charset_normalizer import from_bytes
-
+from helpdesk.checks.encoding import decode
 from helpdesk.checks.limits import Deadline
 from helpdesk.checks.report import Report, Severity
 
 SEPARATORS = (",", ";", "\t", "|")
 SEPARATOR_FR = {",": "virgule", ";": "point-virgule", "\t": "tabulation", "|": "barre verticale"}
-# Encodings that charset-normalizer may name for a Western European single-byte file.
-LATIN_FAMILY = {"cp1252", "latin_1", "iso8859_15", "iso8859_1", "cp1250", "iso8859_2", "cp1254", "iso8859_9"}
 
 
 @dataclass(slots=True)
@@ -24,45 +21,6 @@ class Table:
     row_numbers: list[int]  # line number in the file of each row
     separator: str | None = None
     sheet: str | None = None
-
-
-def decode(data: bytes, report: Report) -> str:
-    """Text of the file; a finding when it is not plain UTF-8."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        report.details["encoding"] = "utf-8-sig"
-        report.add("encoding", Severity.INFO,
-                   "Fichier en UTF-8 avec BOM (marque d'ordre des octets) : accepté. Certains outils préfèrent "
-                   "l'UTF-8 sans BOM.")
-        return data[3:].decode("utf-8", errors="replace")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        report.details["encoding"] = "utf-16"
-        report.add("encoding", Severity.ERROR,
-                   "Fichier en UTF-16 (« Texte Unicode » d'Excel) : enregistrez-le en « CSV UTF-8 ».")
-        return data.decode("utf-16", errors="replace")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-    else:
-        report.details["encoding"] = "utf-8"
-        return text
-    best = from_bytes(data[:200_000]).best()
-    guessed = best.encoding if best is not None else "cp1252"
-    if guessed in LATIN_FAMILY:
-        try:
-            text = data.decode("cp1252")
-            guessed = "cp1252"
-        except UnicodeDecodeError:
-            text = data.decode("latin_1")
-            guessed = "latin_1"
-    else:
-        text = data.decode(guessed, errors="replace")
-    name = {"cp1252": "windows-1252", "latin_1": "ISO-8859-1 (Latin-1)"}.get(guessed, guessed)
-    report.details["encoding"] = name
-    report.add("encoding", Severity.ERROR,
-               f"Le fichier n'est pas en UTF-8 (encodage détecté : {name}) : les accents seront illisibles "
-               "pour les réutilisateurs. Enregistrez-le en « CSV UTF-8 ».", row=line)
-    return text
 
 
 def _records(text: str, sep: str, limit: int | None = None) -> tuple[list[list[str]], list[int]]:
@@ -118,6 +76,7 @@ def read_csv(data: bytes, report: Report, limit_rows: int, deadline: Deadline) -
                        "(et attendue par les schémas SCDL).")
     rows, numbers = _records(text, sep, limit=limit_rows + 1)
     if len(rows) > limit_rows:
+        report.details["partial"] = True
         report.add("partial-check", Severity.INFO,
                    f"Fichier long : seules les {limit_rows} premières lignes ont été vérifiées.")
         rows, numbers = rows[:limit_rows], numbers[:limit_rows]

@@ -20,6 +20,54 @@ GEOMETRY_TYPES = {"Point", "MultiPoint", "LineString", "MultiLineString", "Polyg
                   "GeometryCollection"}
 DEPTH = {"Point": 0, "MultiPoint": 1, "LineString": 1, "MultiLineString": 2, "Polygon": 2, "MultiPolygon": 3}
 MAX_INVALID = 10
+GEOJSON_TYPES = {"FeatureCollection", "Feature", *GEOMETRY_TYPES}
+SIDECAR_SUFFIXES = {".shp", ".shx", ".dbf", ".prj", ".cpg", ".qpj", ".sbn", ".sbx", ".qix", ".shp.xml", ".qmd",
+                    ".fix", ".aih", ".ain", ".atx"}
+# Layers of the CNIG standards (PLU/PLUi/CC/PSMV, SUP): Lambert-93 in metropolitan France.
+CNIG_LAYER_RE = re.compile(r"(?:^|_)(?:ZONE_URBA|SECTEUR_CC|PRESCRIPTION_(?:SURF|LIN|PCT)|INFO_(?:SURF|LIN|PCT)|"
+                           r"DOC_URBA(?:_COM)?|HABILLAGE_\w+|ACTE_SUP|SERVITUDE|GENERATEUR_SUP_\w+|"
+                           r"ASSIETTE_SUP_\w+)(?:_|$)", re.IGNORECASE)
+
+
+def is_cnig(path: str) -> bool:
+    """A layer named after a CNIG standard's table (e.g. 33063_ZONE_URBA_20200101.shp)."""
+    return bool(CNIG_LAYER_RE.search(PurePosixPath(path).stem)) or "donnees_geographiques" in path.lower()
+
+
+def crs_of(wkt: str) -> tuple[str, int | None]:
+    """('lambert93' | 'wgs84' | the CRS's name, its EPSG code or None), named by pyproj."""
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        crs = CRS.from_user_input(wkt)
+        epsg = crs.to_epsg(min_confidence=70)
+    except CRSError:
+        return projection_of(wkt), None
+    if epsg == 2154:
+        return "lambert93", epsg
+    if epsg == 4326 or (crs.is_geographic and "WGS" in crs.name.upper() and "84" in crs.name):
+        return "wgs84", epsg or 4326
+    guess = projection_of(wkt)
+    if guess in ("lambert93", "wgs84"):
+        return guess, epsg
+    return (f"{crs.name} (EPSG:{epsg})" if epsg else crs.name), epsg
+
+
+def center_in_france(x: float, y: float, epsg: int | None) -> bool | None:
+    """Whether a point in a projected CRS falls in France (pyproj); None when it cannot be said."""
+    if epsg is None:
+        return None
+    from pyproj import Transformer
+    from pyproj.exceptions import ProjError
+
+    try:
+        lon, lat = Transformer.from_crs(epsg, 4326, always_xy=True).transform(x, y)
+    except (ProjError, ValueError):
+        return None
+    if not (abs(lon) <= 180 and abs(lat) <= 90):
+        return False
+    return ids.in_france(lon, lat)
 
 
 def projection_of(wkt: str) -> str:
@@ -36,18 +84,18 @@ def projection_of(wkt: str) -> str:
     return name.group(1) if name else wkt[:60]
 
 
-def check_shapefiles(archive: zipfile.ZipFile, report: Report, deadline: Deadline) -> bool:
-    """Check every shapefile in the archive. False when it holds none."""
+def check_shapefiles(archive: zipfile.ZipFile, report: Report, deadline: Deadline) -> set[str]:
+    """Check every shapefile in the archive; the members that belong to a shapefile (empty when none)."""
     members = [n for n in archive.namelist() if not n.endswith("/") and "__MACOSX" not in n]
     groups: dict[str, dict[str, str]] = {}
     for name in members:
         p = PurePosixPath(name)
         groups.setdefault(str(p.with_suffix("")).lower(), {})[p.suffix.lower()] = name
-    found = False
+    used: set[str] = set()
     for files in groups.values():
         if ".shp" not in files:
             continue
-        found = True
+        used |= set(files.values())
         deadline.check()
         shp = files[".shp"]
         for ext, severity in SIDECARS.items():
@@ -56,24 +104,37 @@ def check_shapefiles(archive: zipfile.ZipFile, report: Report, deadline: Deadlin
                        else "la couche ne peut pas être ouverte sans lui")
                 report.add("shapefile-sidecar-missing", severity,
                            f"Fichier {PurePosixPath(shp).stem}{ext} absent de l'archive ({why}).", element=shp)
-        projection = None
+        projection: str | None = None
+        epsg: int | None = None
         if ".prj" not in files:
             report.add("shapefile-prj-missing", Severity.ERROR,
                        f"Fichier {PurePosixPath(shp).stem}.prj absent : la projection de la couche est inconnue. "
                        "Joignez le .prj (Lambert-93, EPSG:2154, attendu).", element=shp)
         else:
-            projection = projection_of(read_member(archive, files[".prj"]).decode("latin-1"))
+            projection, epsg = crs_of(read_member(archive, files[".prj"]).decode("latin-1"))
             report.details.setdefault("projections", {})[shp] = projection
-            if projection not in ("lambert93", "wgs84"):
+            if is_cnig(shp) and projection != "lambert93" and not _overseas(epsg):
+                report.add("projection-unexpected", Severity.ERROR,
+                           f"Projection « {projection} » : ce document d'urbanisme suit le standard CNIG, qui impose "
+                           "le Lambert-93 (EPSG:2154) en métropole. Reprojetez la couche en Lambert-93 avant le dépôt "
+                           "sur le Géoportail de l'urbanisme.", element=files[".prj"])
+            elif projection not in ("lambert93", "wgs84"):
                 report.add("projection-unexpected", Severity.WARNING,
                            f"Projection « {projection} » : le Lambert-93 (EPSG:2154) est attendu pour des données "
                            "locales (le WGS84 est accepté).", element=files[".prj"])
         if ".shx" in files:
-            _extent(archive, files, projection, report)
-    return found
+            _extent(archive, files, projection, report, epsg if ".prj" in files else None)
+    return used
 
 
-def _extent(archive: zipfile.ZipFile, files: dict[str, str], projection: str | None, report: Report) -> None:
+def _overseas(epsg: int | None) -> bool:
+    """Overseas CRSs the CNIG standard accepts (RGAF09 UTM 20N, RGFG95 UTM 22N, RGR92 UTM 40S, RGM04 UTM 38S,
+    RGSPM06 UTM 21N)."""
+    return epsg in (5490, 2972, 2975, 4471, 4467)
+
+
+def _extent(archive: zipfile.ZipFile, files: dict[str, str], projection: str | None, report: Report,
+            epsg: int | None = None) -> None:
     import shapefile
 
     try:
@@ -97,6 +158,10 @@ def _extent(archive: zipfile.ZipFile, files: dict[str, str], projection: str | N
     elif projection == "wgs84" and not ids.in_france(cx, cy):
         report.add("coordinates-outside-france", Severity.ERROR,
                    f"L'emprise de la couche n'est pas en France : {ids.outside_hint(cx, cy)}.", element=files[".shp"])
+    elif projection not in ("lambert93", "wgs84") and center_in_france(cx, cy, epsg) is False:
+        report.add("coordinates-outside-france", Severity.ERROR,
+                   f"L'emprise de la couche ne tombe pas en France dans la projection déclarée ({projection}) : le "
+                   ".prj ne correspond pas aux coordonnées ?", element=files[".shp"])
     elif projection is None:
         guess = ("Lambert-93" if ids.in_lambert93(cx, cy) else "WGS84" if ids.in_france(cx, cy) else None)
         if guess:
@@ -153,7 +218,7 @@ def check_geojson(data: bytes, report: Report, deadline: Deadline) -> None:
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         report.add("geojson-invalid", Severity.ERROR, f"JSON illisible : {type(exc).__name__}.")
         return
-    if not isinstance(doc, dict) or doc.get("type") not in {"FeatureCollection", "Feature", *GEOMETRY_TYPES}:
+    if not isinstance(doc, dict) or doc.get("type") not in GEOJSON_TYPES:
         report.add("geojson-invalid", Severity.ERROR,
                    "Ce n'est pas du GeoJSON : « type » doit valoir FeatureCollection, Feature ou une géométrie.")
         return
@@ -207,7 +272,16 @@ def check_geojson(data: bytes, report: Report, deadline: Deadline) -> None:
                    f"Coordonnées ({metres[1]}, {metres[2]}) en mètres et non en degrés : le GeoJSON doit être en "
                    "WGS84. Reprojetez la couche à l'export (EPSG:4326).", element=metres[0] or None)
     elif outside:
-        path, lon, lat = outside[0]
-        report.add("coordinates-outside-france", Severity.WARNING,
-                   f"{len(outside)} objet(s) hors de France, par exemple ({lon}, {lat}) : "
-                   f"{ids.outside_hint(lon, lat)}.", element=path or None)
+        swapped = [o for o in outside if ids.in_france(o[2], o[1])]
+        others = [o for o in outside if not ids.in_france(o[2], o[1])]
+        if swapped:
+            path, lon, lat = swapped[0]
+            report.add("coordinates-swapped", Severity.ERROR,
+                       f"{len(swapped)} objet(s) dont la longitude et la latitude sont inversées, par exemple "
+                       f"({lon}, {lat}) : le GeoJSON s'écrit [longitude, latitude]. Réexportez la couche en WGS84 "
+                       "depuis votre logiciel SIG.", element=path or None)
+        if others:
+            path, lon, lat = others[0]
+            report.add("coordinates-outside-france", Severity.WARNING,
+                       f"{len(others)} objet(s) hors de France, par exemple ({lon}, {lat}) : "
+                       f"{ids.outside_hint(lon, lat)}.", element=path or None)

@@ -1,4 +1,5 @@
-"""French identifiers: SIREN and SIRET (Luhn key), INSEE commune codes (form only), France's extent."""
+"""French identifiers: SIREN and SIRET (validity from frformat, causes said here), INSEE commune codes' form,
+France's extent."""
 
 from __future__ import annotations
 
@@ -43,7 +44,9 @@ def siren_problem(value: str) -> str | None:
         if value.replace(" ", "").isdigit() and len(value.replace(" ", "")) == 9:
             return "contient des espaces"
         return "doit compter exactement 9 chiffres"
-    return None if luhn_ok(value) else "clé de contrôle (Luhn) incorrecte"
+    from helpdesk.checks.french import siren_valid
+
+    return None if siren_valid(value) else "clé de contrôle (Luhn) incorrecte"
 
 
 def siret_problem(value: str) -> str | None:
@@ -56,8 +59,15 @@ def siret_problem(value: str) -> str | None:
             return "13 chiffres, le zéro initial a sans doute été perdu : mettez la colonne au format texte"
         if re.fullmatch(r"\d(?:[.,]\d+)?[eE]\+?\d+", compact):
             return "écrit en notation scientifique par le tableur : mettez la colonne au format texte"
+        if re.fullmatch(r"\d{13,14}[.,]0+", compact):
+            return "écrit comme un nombre à virgule (« .0 ») par le tableur : mettez la colonne au format texte"
+        if compact.isdigit() and len(compact) == 9:
+            return ("9 chiffres : c'est un SIREN ; le SIRET y ajoute les 5 chiffres (NIC) de l'établissement, "
+                    "à trouver sur l'annuaire des entreprises")
         return "doit compter exactement 14 chiffres"
-    if luhn_ok(value) or (value.startswith(LA_POSTE_SIREN) and sum(int(c) for c in value) % 5 == 0):
+    from helpdesk.checks.french import siret_valid
+
+    if siret_valid(value):
         return None
     return "clé de contrôle (Luhn) incorrecte"
 

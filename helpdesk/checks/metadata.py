@@ -13,6 +13,7 @@ from helpdesk.checks.report import Report, Severity
 
 NS = {
     "gmd": "http://www.isotc211.org/2005/gmd",
+    "gmi": "http://www.isotc211.org/2005/gmi",
     "gco": "http://www.isotc211.org/2005/gco",
     "gmx": "http://www.isotc211.org/2005/gmx",
     "srv": "http://www.isotc211.org/2005/srv",
@@ -24,7 +25,12 @@ NS = {
     "dct": "http://purl.org/dc/terms/",
 }
 MD = "{{{}}}MD_Metadata".format(NS["gmd"])
-ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})?)?$")
+MI = "{{{}}}MI_Metadata".format(NS["gmi"])  # ISO 19115-2 (imagery) in the ISO 19139 encoding
+ISO19115_3 = "standards.iso.org/iso/19115/-3/"
+# xs:date (with an optional zone), xs:gYear, xs:gYearMonth (all allowed in gco:Date) or xs:dateTime.
+ZONE = r"(?:Z|[+-]\d{2}:\d{2})?"
+ISO_DATE_RE = re.compile(rf"^\d{{4}}(?:-\d{{2}}(?:-\d{{2}})?)?{ZONE}$|"
+                         rf"^\d{{4}}-\d{{2}}-\d{{2}}T\d{{2}}:\d{{2}}:\d{{2}}(?:\.\d+)?{ZONE}$")
 TOPICS = {
     "farming", "biota", "boundaries", "climatologyMeteorologyAtmosphere", "economy", "elevation", "environment",
     "geoscientificInformation", "health", "imageryBaseMapsEarthCover", "intelligenceMilitary", "inlandWaters",
@@ -55,7 +61,20 @@ def _first_text(root: Any, path: str) -> str:
 
 
 def check_iso19139(root: Any, report: Report) -> None:
-    md = root if root.tag == MD else root.find(".//gmd:MD_Metadata", NS)
+    if ISO19115_3 in str(root.tag) or any(ISO19115_3 in str(el.tag) for el in root.iter() if el is not root
+                                          and isinstance(el.tag, str) and el.tag.endswith("}MD_Metadata")):
+        report.kind = "metadata"
+        report.details["standard"] = "ISO 19115-3"
+        report.add("metadata-iso19115-3", Severity.ERROR,
+                   "Cette fiche est au format ISO 19115-3, plus récent, que les catalogues français et INSPIRE ne "
+                   "moissonnent pas encore. Exportez-la en ISO 19139 depuis votre outil de catalogage (dans "
+                   "GeoNetwork : « Exporter » puis « ISO 19139 ») et renvoyez ce fichier.")
+        return
+    md = root if root.tag in (MD, MI) else root.find(".//gmd:MD_Metadata", NS)
+    if md is None:
+        md = root.find(".//gmi:MI_Metadata", NS)
+    if md is not None and md.tag == MI:
+        report.details["standard"] = "ISO 19115-2 (gmi:MI_Metadata) en ISO 19139"
     if md is None:
         report.add("metadata-not-iso19139", Severity.ERROR,
                    "Ce XML n'est pas une fiche de métadonnées ISO 19139 (élément gmd:MD_Metadata absent).")
@@ -103,6 +122,7 @@ def check_iso19139(root: Any, report: Report) -> None:
     _keywords(md, report, service)
     _extent(md, report, missing, invalid)
     _dates(md, report, missing, invalid)
+    _cnig_projection(md, report)
     if not md.findall("gmd:dataQualityInfo//gmd:DQ_ConformanceResult", NS):
         missing("gmd:DQ_ConformanceResult", "Conformité (au règlement INSPIRE 1089/2010, degré : conforme, non "
                 "conforme ou non évalué)")
@@ -175,6 +195,29 @@ def _extent(md: Any, report: Report, missing: Any, invalid: Any) -> None:
                    f"{ids.outside_hint((w + e) / 2, (s + n) / 2)}.", element="gmd:EX_GeographicBoundingBox")
 
 
+CNIG_RE = re.compile(r"\b(?:PLUi?|PLU-?H|POS|PSMV|carte communale|plan local d.urbanisme|plan d.occupation des sols|"
+                     r"servitudes? d.utilit[eé] publique|SUP)\b", re.IGNORECASE)
+OVERSEAS_EPSG = {"5490", "2972", "2975", "4471", "4467"}
+
+
+def _cnig_projection(md: Any, report: Report) -> None:
+    """An urbanism document's record (CNIG standards) declares Lambert-93 in metropolitan France."""
+    title = _first_text(md, f"{ID}/gmd:citation/*/gmd:title")
+    if not CNIG_RE.search(title):
+        return
+    codes = [_text(n) for n in md.findall("gmd:referenceSystemInfo//gmd:referenceSystemIdentifier/*/gmd:code", NS)]
+    codes = [c for c in codes if c]
+    if not codes:
+        return
+    flat = " ".join(codes).lower().replace(" ", "")
+    if "2154" in flat or "lambert93" in flat.replace("-", "") or any(e in flat for e in OVERSEAS_EPSG):
+        return
+    report.add("projection-unexpected", Severity.ERROR,
+               f"Fiche d'un document d'urbanisme déclarant le système « {codes[0]} » : le standard CNIG impose le "
+               "Lambert-93 (EPSG:2154) en métropole. Déclarez et fournissez les données en Lambert-93.",
+               element="gmd:referenceSystemInfo")
+
+
 def _dates(md: Any, report: Report, missing: Any, invalid: Any) -> None:
     dates = md.findall(f"{ID}/gmd:citation/*/gmd:date/gmd:CI_Date", NS)
     temporal = md.findall(f"{ID}/*/gmd:EX_Extent/gmd:temporalElement", NS)
@@ -185,7 +228,7 @@ def _dates(md: Any, report: Report, missing: Any, invalid: Any) -> None:
         value = _text(d.find("gmd:date", NS))
         kind = _text(d.find("gmd:dateType", NS))
         if value and not ISO_DATE_RE.match(value):
-            invalid("gmd:CI_Date", f"Date « {value} » : format AAAA-MM-JJ attendu.")
+            invalid("gmd:CI_Date", f"Date « {value} » : format AAAA-MM-JJ attendu (par exemple 2024-03-15).")
         if kind and kind not in ("creation", "publication", "revision"):
             invalid("gmd:dateType", f"Type de date « {kind} » : creation, publication ou revision attendu.")
 
@@ -195,14 +238,15 @@ def _party(md: Any, path: str, element: str, label: str, missing: Any, invalid: 
     if not parties:
         missing(element, label)
         return
-    party = parties[0]
-    if not _first_text(party, "gmd:organisationName"):
+    # Every contact is read: an empty first one does not hide a complete second one.
+    if not any(_first_text(p, "gmd:organisationName") for p in parties):
         invalid(element, f"{label} : nom de l'organisation absent (gmd:organisationName).")
-    if not _first_text(party, "gmd:contactInfo//gmd:electronicMailAddress"):
+    if not any(_first_text(p, "gmd:contactInfo//gmd:electronicMailAddress") for p in parties):
         invalid(element, f"{label} : adresse électronique absente (gmd:electronicMailAddress).")
 
 
 def check_dcat(root: Any, report: Report) -> None:
+    """Kept for callers of the first version: DCAT is now read with rdflib (dcat.py)."""
     datasets = root.findall(".//dcat:Dataset", NS)
     report.kind = "metadata"
     if not datasets:

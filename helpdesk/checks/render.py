@@ -10,6 +10,10 @@ from helpdesk.checks.report import SEVERITY_FR, Finding, Report, Severity
 # Finding code (optionally with the report kind) -> the FAQ entry that explains it.
 FAQ_BY_CODE: dict[str, str] = {
     "encoding": "csv-utf8-depuis-excel",
+    "encoding-mixed": "csv-utf8-depuis-excel",
+    "insee-unknown": "code-insee-ou-code-postal",
+    "coordinates-swapped": "csv-coordonnees-latitude-longitude",
+    "custom-check-error": "validata-erreurs-frequentes",
     "separator": "csv-separateur-virgule-point-virgule",
     "row-length": "csv-separateur-virgule-point-virgule",
     "header-missing": "csv-ligne-en-tete-noms-colonnes",
@@ -38,8 +42,12 @@ FAQ_BY_CODE: dict[str, str] = {
     "projection-unexpected/geojson": "geojson-quand-utiliser-wgs84",
 }
 KIND_FR = {"table": "tableau", "metadata": "fiche de métadonnées", "shapefile": "couche shapefile",
-           "geojson": "GeoJSON", "archive": "archive zip", "unsupported": "format non vérifié"}
+           "geojson": "GeoJSON", "archive": "archive zip", "unsupported": "format non vérifié",
+           "layer": "couche géographique", "json": "fichier JSON"}
+VERDICT_FR = {"unsupported": "format non vérifié automatiquement : une personne regardera ce fichier",
+              "unreadable": "fichier illisible : il n'a pas pu être vérifié"}
 MAX_SUMMARY_POINTS = 8
+ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
 
 def faq_id(finding: Finding, kind: str) -> str | None:
@@ -57,6 +65,8 @@ def headline(report: Report) -> str:
         if report.details.get(key):
             bits.append(f"{label} {report.details[key]}")
     fix, info = len(report.to_fix), len(report.findings) - len(report.to_fix)
+    if report.verdict in VERDICT_FR:
+        return f"« {report.filename} » ({', '.join(bits)}) : {VERDICT_FR[report.verdict]}."
     counts = points(fix) if fix else "aucun point à corriger"
     if info:
         counts += f", {info} remarque{'s' if info > 1 else ''}"
@@ -64,13 +74,14 @@ def headline(report: Report) -> str:
 
 
 def full_text(reports: Sequence[Report]) -> str:
-    """Every finding of every report, for staff (the internal note) and the command line."""
+    """Every finding of every report, for staff (the internal note) and the command line: plain French,
+    the codes only in the JSON."""
     lines: list[str] = []
     for report in reports:
         lines.append(f"Vérification automatique de {headline(report)}")
-        for f in report.findings:
+        for f in sorted(report.findings, key=lambda f: ORDER[f.severity]):
             where = f.where()
-            lines.append(f"- [{SEVERITY_FR[f.severity]}] {where + ' — ' if where else ''}{f.message} ({f.code})")
+            lines.append(f"- [{SEVERITY_FR[f.severity]}] {where + ' — ' if where else ''}{f.message}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
@@ -80,7 +91,14 @@ def summary_text(report: Report, *, ticket_ref: str, public_url: str, known_faq:
     fix = report.to_fix
     base = public_url.rstrip("/")
     lines = ["Bonjour,", ""]
-    if not fix:
+    if report.verdict == "unsupported":
+        lines.append(f"Le fichier « {report.filename} » joint à votre demande {ticket_ref} est dans un format que "
+                     "notre vérification automatique ne sait pas lire : il n'a pas été vérifié. Un membre de l'équipe "
+                     "le regardera.")
+    elif report.verdict == "unreadable":
+        lines.append(f"Le fichier « {report.filename} » joint à votre demande {ticket_ref} n'a pas pu être lu "
+                     f"jusqu'au bout : {fix[0].message if fix else ''}")
+    elif not fix:
         lines.append(f"Nous avons vérifié automatiquement le fichier « {report.filename} » joint à votre demande "
                      f"{ticket_ref} : aucun point à corriger n'a été détecté.")
     else:

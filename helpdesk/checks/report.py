@@ -18,6 +18,11 @@ class Severity(StrEnum):
     INFO = "info"  # worth knowing, nothing to fix
 
 
+# A finding with one of these codes and no ``element`` means the file itself could not be read.
+UNREADABLE = {"xml-invalid", "xml-unsafe", "archive-invalid", "check-failed", "spreadsheet-invalid", "timeout",
+              "too-large", "zip-bomb", "json-invalid", "layer-unreadable"}
+VERDICTS = ("ok", "warnings", "errors", "unsupported", "unreadable")
+
 SEVERITY_FR = {Severity.ERROR: "à corriger", Severity.WARNING: "à améliorer", Severity.INFO: "remarque"}
 
 
@@ -63,6 +68,32 @@ class Report:
     def codes(self) -> list[str]:
         return [f.code for f in self.findings]
 
+    @property
+    def verdict(self) -> str:
+        """ok, warnings, errors, unsupported (a format not read) or unreadable (a file that could not be read)."""
+        if any(f.code in UNREADABLE and f.element is None for f in self.findings):
+            return "unreadable"
+        if self.kind == "unsupported" or any(f.code == "unsupported-format" and f.element is None
+                                             for f in self.findings):
+            return "unsupported"
+        if any(f.severity is Severity.ERROR for f in self.findings):
+            return "errors"
+        if any(f.severity is Severity.WARNING for f in self.findings):
+            return "warnings"
+        return "ok"
+
     def as_json(self) -> dict[str, Any]:
-        return {"file": self.filename, "kind": self.kind, "details": self.details,
+        return {"file": self.filename, "kind": self.kind, "verdict": self.verdict, "details": self.details,
                 "findings": [f.as_json() for f in self.findings]}
+
+
+def count_text(n: int, partial: bool, noun: str) -> str:
+    """« 12 cellules », or « au moins 12 cellules (fichier partiel) » when only part of the file was read."""
+    plural = f"{noun}s" if n > 1 and not noun.endswith("s") else noun
+    return f"au moins {n} {plural} (fichier partiel)" if partial else f"{n} {plural}"
+
+
+def shown(value: str, limit: int = 60) -> str:
+    """A value as quoted in a message: on one line, cut at ``limit`` characters."""
+    flat = " ".join(value.split()) if value.strip() else value.replace("\n", " ")
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"

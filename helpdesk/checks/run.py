@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import zipfile
 import zlib
+from dataclasses import replace
 from pathlib import PurePosixPath
 from xml.etree.ElementTree import ParseError
 
 from defusedxml import DefusedXmlException, ElementTree
 
-from helpdesk.checks import geo, metadata, scdl, spreadsheets, tables
+from helpdesk.checks import dcat, geo, layers, metadata, scdl, spreadsheets, tables
 from helpdesk.checks.archive import Refused, open_zip, read_member
 from helpdesk.checks.csvfile import Table, read_csv
 from helpdesk.checks.limits import CheckTimeout, Deadline, Limits
 from helpdesk.checks.report import Report, Severity
 
 log = logging.getLogger(__name__)
-KINDS = {".csv": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".ods": "ods", ".xml": "xml",
-         ".zip": "zip", ".geojson": "geojson", ".json": "json"}
+KINDS = {".csv": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xls", ".ods": "ods",
+         ".xml": "xml", ".rdf": "xml", ".zip": "zip", ".geojson": "geojson", ".json": "json", ".ttl": "rdf",
+         ".jsonld": "rdf", ".n3": "rdf", ".nt": "rdf", ".tab": "layer", ".mif": "layer", ".gpkg": "layer",
+         ".kml": "layer", ".gml": "layer"}
+# Files a check names but cannot read alone: the verdict is « unsupported », said plainly.
+NOT_ALONE = {".shp": "un shapefile seul (sans ses fichiers .shx, .dbf et .prj) ne peut pas être lu : envoyez "
+             "l'ensemble des fichiers de la couche dans une archive zip",
+             ".mid": "un fichier .mid ne se lit qu'avec son fichier .mif : envoyez les deux dans une archive zip",
+             ".dbf": "un fichier .dbf seul ne contient pas la géométrie : envoyez toute la couche dans une archive zip"}
+UNSUPPORTED_FR = ("Le format de ce fichier n'est pas vérifié automatiquement (ni tableau CSV, XLS, XLSX ou ODS, ni "
+                  "fiche de métadonnées XML, ni couche géographique reconnue) : une personne le regardera.")
 MAX_MEMBERS_CHECKED = 20
 SCHEMA_SKIP = {"date-format", "decimal-comma", "siret-invalid", "siren-invalid", "insee-invalid"}
 
@@ -31,9 +42,17 @@ def kind_of(filename: str, data: bytes = b"") -> str | None:
     head = data[:512].lstrip()
     if head.startswith(b"PK\x03\x04"):
         return "zip"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return "xls"
     if head.startswith(b"<?xml") or head.startswith(b"<"):
         return "xml"
+    if head.startswith(b"@prefix") or head.startswith(b"@base"):
+        return "rdf"
     return None
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:].rstrip(".") + "."
 
 
 def is_checkable(filename: str) -> bool:
@@ -51,6 +70,8 @@ def check_file(filename: str, data: bytes, limits: Limits | None = None, *, dead
     kind = kind_of(filename, data)
     if kind is None:
         report.kind = "unsupported"
+        suffix = PurePosixPath(filename.replace("\\", "/")).suffix.lower()
+        report.add("unsupported-format", Severity.ERROR, _sentence(NOT_ALONE.get(suffix, UNSUPPORTED_FR)))
         return report
     if len(data) > limits.max_bytes:
         report.add("too-large", Severity.ERROR,
@@ -85,10 +106,9 @@ def _dispatch(kind: str, filename: str, data: bytes, report: Report, limits: Lim
     if kind == "csv":
         report.kind = "table"
         check_table(read_csv(data, report, limits.max_rows, deadline), report, deadline, limits)
-    elif kind in ("xlsx", "ods"):
+    elif kind in ("xlsx", "ods", "xls"):
         report.kind = "table"
-        reader = spreadsheets.read_xlsx if kind == "xlsx" else spreadsheets.read_ods
-        table = reader(data, report, limits, deadline)
+        table = spreadsheets.read_workbook(data, report, limits, deadline, kind)
         if table is not None:
             report.details["sheet"] = table.sheet
             check_table(table, report, deadline, limits)
@@ -96,11 +116,19 @@ def _dispatch(kind: str, filename: str, data: bytes, report: Report, limits: Lim
         report.kind = "metadata"
         root = ElementTree.fromstring(data, forbid_dtd=True)
         if root.tag == "{{{}}}RDF".format(metadata.NS["rdf"]):
-            metadata.check_dcat(root, report)
+            dcat.check_rdf(data, "xml", report)
         else:
             metadata.check_iso19139(root, report)
-    elif kind in ("geojson", "json"):
+    elif kind == "rdf":
+        report.kind = "metadata"
+        dcat.check_rdf(data, dcat.FORMATS.get(PurePosixPath(filename).suffix.lower(), "turtle"), report)
+    elif kind == "json":
+        _check_json(data, report, deadline)
+    elif kind == "geojson":
         geo.check_geojson(data, report, deadline)
+    elif kind == "layer":
+        report.kind = "layer"
+        layers.check_layer_files({PurePosixPath(filename).name: data}, report, deadline)
     elif kind == "zip":
         _check_zip(data, report, limits, deadline)
 
@@ -109,39 +137,97 @@ def check_table(table: Table, report: Report, deadline: Deadline, limits: Limits
     h = tables.check_table(table, report, deadline)
     if h is None:
         return
-    schema = scdl.match(table.rows[h])
-    if schema is None:
+    found = scdl.match_table(table.rows[h])
+    if found is None:
         return
+    schema = found.schema
     # Optional schema columns are often empty on purpose; a cause already reported is not repeated.
-    fields = {f["name"] for f in schema.fields}
-    report.findings = [f for f in report.findings if not (f.code == "empty-column" and f.column in fields)]
+    header = [found.rename.get(i, c.strip()) for i, c in enumerate(table.rows[h])]
+    by_column = dict(zip([c.strip() for c in table.rows[h]], header, strict=True))
+    fields = {f["name"]: f for f in schema.fields}
+    report.findings = [f for f in report.findings
+                       if not (f.code == "empty-column" and by_column.get(f.column or "") in fields)]
+    upgraded = []
+    for f in report.findings:
+        spec = fields.get(by_column.get(f.column or "", ""), {})
+        if f.code == "mixed-types" and spec.get("type", "string") == "string" and spec:
+            continue  # a text field of the schema: numbers and text may mix (references like 17.1.43)
+        if f.code == "decimal-comma" and spec.get("type") in ("number", "integer") and f.severity is not Severity.ERROR:
+            f = replace(f, severity=Severity.ERROR, message=f.message + f" Le {schema.label} exige ce format : "
+                        "le fichier ne passe pas la validation tant que ces nombres ne sont pas corrigés.")
+        upgraded.append(f)
+    report.findings = upgraded
     skip = {f.column for f in report.findings if f.code in SCHEMA_SKIP and f.column}
     deadline.check()
     body, numbers = table.rows[h + 1:], table.row_numbers[h + 1:]
     if len(body) > limits.schema_rows:
+        report.details["partial"] = True
         report.add("partial-check", Severity.INFO, f"Validation par le schéma SCDL limitée aux "
                    f"{limits.schema_rows} premières lignes (sur {len(body)}).")
         body, numbers = body[: limits.schema_rows], numbers[: limits.schema_rows]
-    scdl.check_schema(schema, table.rows[h], body, numbers, report, skip)
+    skip = {by_column.get(c, c) for c in skip}
+    scdl.check_schema(found, table.rows[h], body, numbers, report, skip)
+
+
+def _check_json(data: bytes, report: Report, deadline: Deadline) -> None:
+    """GeoJSON, JSON-LD (DCAT) or a JSON the checks do not read (said plainly)."""
+    try:
+        doc = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        report.kind = "json"
+        report.add("json-invalid", Severity.ERROR, f"JSON illisible ({type(exc).__name__}) : le fichier est tronqué "
+                   "ou abîmé. Exportez-le à nouveau.")
+        return
+    if isinstance(doc, dict) and doc.get("type") in geo.GEOJSON_TYPES:
+        geo.check_geojson(data, report, deadline)
+    elif isinstance(doc, dict | list) and ("@context" in doc if isinstance(doc, dict) else
+                                           any(isinstance(d, dict) and "@context" in d for d in doc[:5])):
+        report.kind = "metadata"
+        dcat.check_rdf(data, "json-ld", report)
+    else:
+        report.kind = "unsupported"
+        report.add("unsupported-format", Severity.ERROR,
+                   "Fichier JSON qui n'est ni du GeoJSON ni une description DCAT (JSON-LD) : son contenu n'est pas "
+                   "vérifié automatiquement. Pour des données tabulaires, préférez un CSV.")
 
 
 def _check_zip(data: bytes, report: Report, limits: Limits, deadline: Deadline) -> None:
+    """Every member checked: shapefiles and MapInfo layers as layers, the rest file by file."""
     report.kind = "archive"
     archive = open_zip(data, report, limits)
     with archive:
-        if geo.check_shapefiles(archive, report, deadline):
-            report.kind = "shapefile"
+        names = [n for n in archive.namelist() if not n.endswith("/") and "__MACOSX" not in n
+                 and not PurePosixPath(n).name.startswith(".")]
+        used = geo.check_shapefiles(archive, report, deadline)
+        used |= layers.check_archive_layers(archive, names, report, deadline)
+        if used and all(n in used or PurePosixPath(n).suffix.lower() in geo.SIDECAR_SUFFIXES for n in names):
+            report.kind = "shapefile" if any(n.lower().endswith(".shp") for n in used) else "layer"
+        members = [n for n in names if n not in used and PurePosixPath(n).suffix.lower() not in geo.SIDECAR_SUFFIXES
+                   and not n.lower().endswith(".shp.xml")]
+        # A zip inside the archive is not opened (no unbounded nesting): listed as not read.
+        not_read = [n for n in members if kind_of(n) in (None, "zip")]
+        readable = [n for n in members if kind_of(n) not in (None, "zip")]
+        if not used and not readable:
+            report.add("unsupported-format", Severity.ERROR,
+                       ("Archive vide." if not names else
+                        "Aucun fichier de l'archive n'est dans un format vérifié automatiquement (tableau, fiche de "
+                        "métadonnées, couche géographique) : une personne la regardera."))
             return
-        members = [n for n in archive.namelist()
-                   if kind_of(n) not in (None, "zip") and not n.endswith("/") and "__MACOSX" not in n]
-        if len(members) > MAX_MEMBERS_CHECKED:
-            report.add("partial-check", Severity.INFO, f"Archive de {len(members)} fichiers : seuls les "
+        if len(readable) > MAX_MEMBERS_CHECKED:
+            report.details["partial"] = True
+            report.add("partial-check", Severity.INFO, f"Archive de {len(readable)} fichiers vérifiables : seuls les "
                        f"{MAX_MEMBERS_CHECKED} premiers ont été vérifiés.")
-        for name in members[:MAX_MEMBERS_CHECKED]:
+        for name in readable[:MAX_MEMBERS_CHECKED]:
             deadline.check()
             sub = check_file(name, read_member(archive, name), limits, deadline=deadline)
             if "timeout" in sub.codes():
                 raise CheckTimeout(name)
+            report.details.setdefault("members", {})[name] = sub.verdict
             for f in sub.findings:
                 report.add(f.code, f.severity, f.message, row=f.row, column=f.column,
                            element=f"{name} : {f.element}" if f.element else name)
+        if not_read:
+            shown = ", ".join(f"« {n} »" for n in not_read[:5]) + ("…" if len(not_read) > 5 else "")
+            report.add("unsupported-format", Severity.INFO,
+                       f"{len(not_read)} fichier(s) de l'archive dans un format non vérifié automatiquement "
+                       f"({shown}) : ils seront regardés par une personne.", element=not_read[0])

@@ -1,25 +1,28 @@
-"""SCDL schemas bundled with the package (never fetched): pick the one a table's columns match,
-then validate the table against it with frictionless, errors by row and column.
+"""Tables checked against the official schema.data.gouv.fr Table Schemas (bundled snapshot, see catalog.py):
+pick the schema a table's columns match, by field names or by the human labels agents write instead
+(« Nom de l'attribuant » for nomAttribuant), then validate with frictionless and the schema's Validata
+custom checks, errors grouped by column and rule with exact counts.
 
-Bundled: budget 0.8.1, délibérations 2.1.x, subventions 2.1.1 (field names as published on
-schema.data.gouv.fr). A table matches a schema when half of the schema's required fields are among
-its column names (compared without case).
+A table matches a schema when half of the schema's required fields are among its column names
+(compared without case), or among its labels (compared with the fields' titles, accents and case aside).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
-from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
+import re
+import unicodedata
+from dataclasses import dataclass, field
 from typing import Any
 
-from helpdesk.checks.report import Report, Severity
+from helpdesk.checks import custom_checks
+from helpdesk.checks.catalog import SchemaEntry, bundled
+from helpdesk.checks.report import Report, Severity, count_text, shown
 
-SCHEMA_DIR = Path(__file__).parent / "schemas"
+ScdlSchema = SchemaEntry  # the name earlier code used
 SHOWN = 5
+MAX_ERRORS = 1_000  # frictionless builds each error at ~1 ms: beyond this, counts read « au moins N »
 CONSTRAINT_FR = {
     "required": "valeur obligatoire manquante",
     "enum": "valeur non autorisée",
@@ -28,78 +31,163 @@ CONSTRAINT_FR = {
     "maxLength": "valeur trop longue",
     "minimum": "valeur trop petite",
     "maximum": "valeur trop grande",
+    "unique": "valeur en double",
 }
-TYPE_FR = {"number": "un nombre (point décimal)", "integer": "un nombre entier", "date": "une date AAAA-MM-JJ",
-           "year": "une année AAAA", "boolean": "oui ou non", "string": "un texte"}
+TYPE_FR = {"number": "un nombre (avec un point décimal, sans espace : 1250.50)", "integer": "un nombre entier",
+           "date": "une date AAAA-MM-JJ", "datetime": "une date et heure AAAA-MM-JJTHH:MM:SS",
+           "year": "une année AAAA", "boolean": "true ou false", "string": "un texte",
+           "geopoint": "des coordonnées « [longitude, latitude] »"}
+FORMAT_FR = {"uri": "une adresse web complète (commençant par http:// ou https://)",
+             "email": "une adresse électronique valide"}
+LIMIT_FR = {"minimum": "au moins {}", "maximum": "au plus {}", "minLength": "au moins {} caractères",
+            "maxLength": "au plus {} caractères"}
+LABEL_SCORE = 88
+# The regulation's own words for the subsidy fields (décret 2017-779, arrêté du 17 novembre 2017), written by
+# agents instead of the schema's titles: compared after this rewriting.
+SYNONYMS = ((r"\bautorite administrative\b", "attribuant"), (r"\battributaire\b", "beneficiaire"),
+            (r"\b(?:n|no|numero|num) (?=siret)", ""), (r"\bsiret\b", "id"), (r"\bidentification\b", "id"),
+            (r"\bdecide\b", ""), (r"\bligne\b", ""))
+STOPWORDS = {"de", "du", "des", "la", "le", "les", "l", "d", "a", "au", "aux", "en", "et"}
 
 
-@dataclass(frozen=True, slots=True)
-class ScdlSchema:
-    name: str
-    title: str
-    version: str
-    descriptor: dict[str, Any]
+def _plain(text: str) -> str:
+    s = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    s = re.sub(r"[^a-z0-9]+", " ", s).strip()
+    for pattern, replacement in SYNONYMS:
+        s = re.sub(pattern, replacement, s)
+    return " ".join(w for w in s.split() if w not in STOPWORDS)
+
+
+@dataclass(slots=True)
+class Match:
+    schema: SchemaEntry
+    rename: dict[int, str] = field(default_factory=dict)  # column index -> field name, when matched by label
 
     @property
-    def fields(self) -> list[dict[str, Any]]:
-        return list(self.descriptor["fields"])
-
-    @property
-    def required(self) -> list[str]:
-        return [f["name"] for f in self.fields if f.get("constraints", {}).get("required")]
+    def by_label(self) -> bool:
+        return bool(self.rename)
 
 
-@cache
-def bundled() -> tuple[ScdlSchema, ...]:
-    out = []
-    for path in sorted(SCHEMA_DIR.glob("scdl-*.json")):
-        d = json.loads(path.read_text(encoding="utf-8"))
-        table_schema = {"fields": d["fields"], "fieldsMatch": d.get("fieldsMatch", "partial")}
-        out.append(ScdlSchema(d["name"], d["title"], d["version"], table_schema))
-    return tuple(out)
+def _label_map(schema: SchemaEntry, header: list[str]) -> dict[int, str]:
+    """Columns named with human labels matched to fields (name, camelCase split, or title), best pairs first."""
+    from rapidfuzz import fuzz
+
+    candidates = {f["name"]: {c for c in (_plain(f["name"]), _plain(f.get("title", "")),
+                                          _plain(re.sub(r"(?<!^)([A-Z])", r" \1", f["name"]))) if c}
+                  for f in schema.fields}
+    pairs: list[tuple[float, int, str]] = []
+    for i, cell in enumerate(header):
+        plain = _plain(cell)
+        if not plain:
+            continue
+        for name, options in candidates.items():
+            score = max((fuzz.token_set_ratio(plain, c) + fuzz.token_sort_ratio(plain, c)) / 2 for c in options)
+            if score >= LABEL_SCORE:
+                pairs.append((score, i, name))
+    out: dict[int, str] = {}
+    for _score, i, name in sorted(pairs, key=lambda p: (-p[0], p[1])):
+        if i not in out and name not in out.values():
+            out[i] = name
+    return out
 
 
-def match(columns: list[str]) -> ScdlSchema | None:
+def match(columns: list[str]) -> SchemaEntry | None:
+    found = match_table(columns)
+    return found.schema if found else None
+
+
+def match_table(columns: list[str]) -> Match | None:
     have = {c.strip().casefold() for c in columns}
-    best: tuple[float, ScdlSchema] | None = None
+    best: tuple[float, SchemaEntry] | None = None
     for schema in bundled():
-        required = [n.casefold() for n in schema.required]
+        required = [n.casefold() for n in schema.required] or [f["name"].casefold() for f in schema.fields]
         share = sum(n in have for n in required) / len(required)
         if share >= 0.5 and (best is None or share > best[0]):
             best = (share, schema)
-    return best[1] if best else None
+    if best:
+        return Match(best[1])
+    best_label: tuple[float, SchemaEntry, dict[int, str]] | None = None
+    for schema in bundled():
+        mapping = _label_map(schema, columns)
+        required = schema.required or [f["name"] for f in schema.fields]
+        share = sum(n in mapping.values() for n in required) / len(required)
+        if share >= 0.5 and len(mapping) >= 3 and (best_label is None or share > best_label[0]):
+            best_label = (share, schema, mapping)
+    if best_label:
+        return Match(best_label[1], best_label[2])
+    return None
 
 
-def check_schema(schema: ScdlSchema, header: list[str], rows: list[list[str]], numbers: list[int],
+def check_schema(schema: SchemaEntry | Match, header: list[str], rows: list[list[str]], numbers: list[int],
                  report: Report, skip_columns: set[str]) -> None:
     """Missing fields, then frictionless on the rows (re-encoded as UTF-8 CSV with a comma)."""
-    report.details["schema"] = f"SCDL {schema.title} {schema.version}"
-    exact = {h.strip() for h in header}
-    folded = {h.strip().casefold(): h.strip() for h in header}
-    for name in schema.required:
+    found = schema if isinstance(schema, Match) else Match(schema)
+    entry = found.schema
+    report.details["schema"] = entry.label
+    names = [h.strip() for h in header]
+    if found.by_label:
+        names = [found.rename.get(i, n) for i, n in enumerate(names)]
+        pairs = ", ".join(f"« {header[i].strip()} » en {name}" for i, name in sorted(found.rename.items())
+                          if header[i].strip() != name)
+        if pairs:
+            report.add("schema-field-missing", Severity.ERROR,
+                       f"Le tableau ressemble au {entry.label}, mais ses colonnes portent des libellés et non les noms "
+                       f"exacts du schéma : renommez {pairs}.", column=None)
+    exact = set(names)
+    folded = {n.casefold(): n for n in names}
+    for name in entry.required:
         if name in exact:
             continue
         other = folded.get(name.casefold())
-        hint = (f" (une colonne « {other} » existe : respectez exactement la casse du schéma)" if other
-                else "")
+        hint = (f" (une colonne « {other} » existe : respectez exactement la casse du schéma)" if other else "")
         report.add("schema-field-missing", Severity.ERROR,
-                   f"Colonne obligatoire « {name} » absente du fichier (schéma SCDL {schema.title}){hint}.",
-                   column=name)
-    _frictionless(schema, header, rows, numbers, report, skip_columns)
+                   f"Colonne obligatoire « {name} » absente du fichier ({entry.label}){hint}.", column=name)
+    _one_of_required_columns(entry, exact, report)
+    _frictionless(entry, names, rows, numbers, report, skip_columns)
 
 
-def _frictionless(schema: ScdlSchema, header: list[str], rows: list[list[str]], numbers: list[int],
+def _one_of_required_columns(entry: SchemaEntry, names: set[str], report: Report) -> None:
+    for spec in entry.custom_checks:
+        if spec.get("name") != "one-of-required":
+            continue
+        a, b = spec["params"]["column1"], spec["params"]["column2"]
+        if a not in names and b not in names:
+            report.add("custom-check-error", Severity.ERROR,
+                       f"Les colonnes {a} et {b} sont toutes deux absentes : l'une des deux au moins est obligatoire "
+                       f"({entry.label}).", column=f"{a}, {b}")
+
+
+def _frictionless(entry: SchemaEntry, names: list[str], rows: list[list[str]], numbers: list[int],
                   report: Report, skip_columns: set[str]) -> None:
-    from frictionless import Resource, Schema
+    from frictionless import Check, Checklist, Resource, Schema
 
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow([h.strip() for h in header])
+    writer.writerow(names)
     writer.writerows(rows)
+    # A column whose format problem is already reported (dates, decimals, identifiers) is read as text, so
+    # frictionless does not build one error per cell for it.
+    fields_for_check = [f if f["name"] not in skip_columns else
+                        {"name": f["name"], "type": "string",
+                         "constraints": {k: v for k, v in f.get("constraints", {}).items() if k == "required"}}
+                        for f in entry.fields]
+    descriptor = {"fields": fields_for_check, "fieldsMatch": "partial",
+                  "missingValues": entry.descriptor.get("missingValues", [""])}
+    # A SIRET already reported by the table checks (siret-invalid, with its cause) is not reported twice.
+    specs = [s for s in entry.custom_checks if not (s.get("name", "").startswith("french-sir")
+                                                     and s.get("params", {}).get("column") in skip_columns)]
+    checks: list[custom_checks.ValidataCheck] = [c for c in (custom_checks.build(s) for s in specs) if c is not None]
     resource = Resource(data=buf.getvalue().encode("utf-8"), format="csv", encoding="utf-8",
-                        schema=Schema.from_descriptor(schema.descriptor))
-    result = resource.validate(limit_errors=5000)
-    fields = {f["name"]: f for f in schema.fields}
+                        schema=Schema.from_descriptor(descriptor))
+    result = resource.validate(checklist=Checklist(checks=list[Check](checks)), limit_errors=MAX_ERRORS)
+    capped = any(len(t.errors) >= MAX_ERRORS for t in result.tasks)
+    partial = bool(report.details.get("partial")) or capped
+
+    def line_of(row_number: int) -> int:
+        # row_number counts the rewritten header as row 1: map back to the file's line numbers.
+        return numbers[row_number - 2] if 0 <= row_number - 2 < len(numbers) else row_number
+
+    fields = {f["name"]: f for f in entry.fields}
     grouped: dict[tuple[str, str], list[tuple[int, str]]] = {}
     for task in result.tasks:
         for err in task.errors:
@@ -110,23 +198,47 @@ def _frictionless(schema: ScdlSchema, header: list[str], rows: list[list[str]], 
             constraint = err.note.split('"')[1] if err.type == "constraint-error" and '"' in err.note else ""
             if field_name in skip_columns and (err.type == "type-error" or constraint == "pattern"):
                 continue  # already reported with its cause (date, decimal or identifier format)
-            # row_number counts the rewritten header as row 1: map back to the file's line numbers.
-            line = numbers[row_number - 2] if 0 <= row_number - 2 < len(numbers) else row_number
-            grouped.setdefault((field_name, constraint or "type"), []).append((line, str(getattr(err, "cell", ""))))
+            grouped.setdefault((field_name, constraint or "type"), []).append(
+                (line_of(row_number), str(getattr(err, "cell", ""))))
     for (field_name, what), hits in grouped.items():
         spec = fields.get(field_name, {})
         if what == "type":
-            label = f"valeur qui n'est pas {TYPE_FR.get(spec.get('type', 'string'), spec.get('type', ''))}"
+            kind = spec.get("type", "string")
+            expected = FORMAT_FR.get(spec.get("format", "")) or TYPE_FR.get(kind, kind)
+            if kind == "boolean" and spec.get("trueValues"):
+                expected = " ou ".join(f"« {v} »" for v in [*spec["trueValues"], *spec.get("falseValues", [])])
+            label = f"valeur qui n'est pas {expected}"
         else:
             label = CONSTRAINT_FR.get(what, f"contrainte « {what} » non respectée")
-            allowed = spec.get("constraints", {}).get("enum")
-            if what == "enum" and allowed:
-                label += " (valeurs permises : " + ", ".join(f"« {v} »" for v in allowed) + ")"
-            if what == "pattern":
-                label += f" (motif {spec['constraints']['pattern']})"
-        lines = ", ".join(str(r) for r, _ in hits[:SHOWN]) + ("…" if len(hits) > SHOWN else "")
-        values = ", ".join(f"« {v} »" for _, v in hits[:3] if v)
+            constraints = spec.get("constraints", {})
+            if what == "enum" and constraints.get("enum"):
+                label += " (valeurs permises : " + ", ".join(f"« {v} »" for v in constraints["enum"]) + ")"
+            elif what == "pattern":
+                example = spec.get("example")
+                label += (f" (exemple de valeur correcte : « {example} »)" if example
+                          else f" (motif {constraints['pattern']})")
+            elif what in LIMIT_FR:
+                label += f" ({LIMIT_FR[what].format(constraints.get(what))})"
         report.add("schema-error", Severity.ERROR,
-                   f"{field_name} : {label} — {len(hits)} cellule(s), ligne(s) {lines}"
-                   + (f" ; valeurs {values}" if values else "") + ".",
-                   row=hits[0][0], column=field_name)
+                   f"{field_name} : {label} — {count_text(len(hits), partial, 'cellule')}, {_lines(hits)}"
+                   + _values(hits) + ".", row=hits[0][0], column=field_name)
+    for check in checks:
+        h = check.hits
+        if not h.rows:
+            continue
+        mapped = [(line_of(r), m) for r, m in zip(h.rows, h.rows, strict=True)]
+        examples = " ; ".join(h.examples)
+        report.add("custom-check-error", Severity.ERROR,
+                   f"Règle du {entry.label} non respectée : {h.rule} — {count_text(len(h.rows), partial, 'ligne')}, "
+                   f"{_lines([(line, '') for line, _ in mapped])} (par exemple : {examples}).",
+                   row=mapped[0][0], column=", ".join(h.columns))
+
+
+def _lines(hits: list[tuple[int, Any]]) -> str:
+    lines = ", ".join(str(r) for r, _ in hits[:SHOWN]) + ("…" if len(hits) > SHOWN else "")
+    return f"ligne{'s' if len(hits) > 1 else ''} {lines}"
+
+
+def _values(hits: list[tuple[int, str]]) -> str:
+    values = ", ".join(f"« {shown(v)} »" for _, v in hits[:3] if v)
+    return f" ; valeurs {values}" if values else ""

@@ -1,9 +1,11 @@
-"""XLSX (openpyxl) and ODS (content.xml read with defusedxml) sheets turned into a Table of strings."""
+"""XLS, XLSX and ODS sheets (python-calamine) turned into a Table of strings; merged cells grouped by zone.
+
+ODS merged cells come from content.xml (read with defusedxml), which calamine does not expose.
+"""
 
 from __future__ import annotations
 
 import io
-import warnings
 from datetime import date, datetime, time
 from typing import Any
 
@@ -15,7 +17,7 @@ from helpdesk.checks.limits import Deadline, Limits
 from helpdesk.checks.report import Report, Severity
 
 MAX_WIDTH = 1000
-READ_ONLY_ABOVE = 5 * 1024 * 1024  # merged cells are only seen below this size (openpyxl's full mode)
+READ_ONLY_ABOVE = 5 * 1024 * 1024  # ODS merged cells are only looked for below this size
 ODS_NS = {
     "table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
     "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
@@ -43,7 +45,9 @@ def _trim(rows: list[list[str]]) -> tuple[list[list[str]], list[int]]:
         if row:
             kept.append(row)
             numbers.append(i)
-    return kept, numbers
+    # A sheet has no separator: trailing empty cells are not missing values, every row gets the full width.
+    width = max((len(r) for r in kept), default=0)
+    return [r + [""] * (width - len(r)) for r in kept], numbers
 
 
 def _note_sheets(names_with_data: list[str], report: Report) -> None:
@@ -53,41 +57,93 @@ def _note_sheets(names_with_data: list[str], report: Report) -> None:
                    f"seule « {names_with_data[0]} » a été vérifiée. Publiez un tableau par fichier.")
 
 
-def read_xlsx(data: bytes, report: Report, limits: Limits, deadline: Deadline) -> Table | None:
-    open_zip(data, report, limits).close()  # refuses zip bombs before openpyxl inflates anything
-    from openpyxl import load_workbook
+def _a1(row: int, col: int) -> str:
+    from openpyxl.utils import get_column_letter
 
-    read_only = len(data) > READ_ONLY_ABOVE
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # openpyxl warns about styles and extensions it ignores
-        try:
-            wb = load_workbook(io.BytesIO(data), read_only=read_only, data_only=True)
-        except Exception as exc:  # noqa: BLE001 - any unreadable workbook is the sender's problem
-            report.add("spreadsheet-invalid", Severity.ERROR, f"Classeur illisible ({type(exc).__name__}).")
-            return None
-        sheets: list[tuple[str, list[list[str]], Any]] = []
-        for ws in wb.worksheets:
-            rows: list[list[str]] = []
-            for n, values in enumerate(ws.iter_rows(values_only=True)):
-                if n >= limits.max_rows:
-                    break
-                if n % 2000 == 0:
-                    deadline.check()
-                rows.append([cell_text(v) for v in values[:MAX_WIDTH]])
+    return f"{get_column_letter(col + 1)}{row + 1}"
+
+
+def report_merged(ranges: list[tuple[int, int, int, int]], sheet: str, report: Report) -> None:
+    """Merged cells as at most two findings (header rows, body), with exact counts of zones and cells.
+
+    ``ranges`` are (first row, first column, last row, last column), 1-based rows, 0-based columns.
+    """
+    header = [r for r in ranges if r[0] <= 2]
+    body = [r for r in ranges if r[0] > 2]
+    for code, group, where in (("merged-header", header, "dans l'en-tête"), ("merged-cells", body, "dans le tableau")):
+        if not group:
+            continue
+        cells = sum((r2 - r1 + 1) * (c2 - c1 + 1) for r1, c1, r2, c2 in group)
+        shown = ", ".join(f"{_a1(r1 - 1, c1)}:{_a1(r2 - 1, c2)}" for r1, c1, r2, c2 in group[:5])
+        more = "…" if len(group) > 5 else ""
+        report.add(code, Severity.ERROR,
+                   f"{cells} cellules fusionnées {where} en {len(group)} zone{'s' if len(group) > 1 else ''} "
+                   f"(feuille « {sheet} » : {shown}{more}) : défusionnez-les et répétez la valeur dans chaque "
+                   "cellule, un tableau ouvert ne doit avoir qu'une ligne d'en-tête et une valeur par cellule.",
+                   row=group[0][0])
+
+
+def read_workbook(data: bytes, report: Report, limits: Limits, deadline: Deadline, kind: str) -> Table | None:
+    """XLS, XLSX or ODS through python-calamine; the first sheet with data becomes the Table."""
+    if kind in ("xlsx", "ods"):
+        open_zip(data, report, limits).close()  # refuses zip bombs before calamine inflates anything
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    try:
+        wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except (CalamineError, ValueError, OSError) as exc:
+        report.add("spreadsheet-invalid", Severity.ERROR,
+                   f"Classeur illisible ({type(exc).__name__}) : le fichier est abîmé ou protégé par un mot de "
+                   "passe. Enregistrez-le à nouveau depuis votre tableur, sans mot de passe.")
+        return None
+    sheets: list[tuple[str, list[list[str]], Any]] = []
+    with wb:
+        for name in wb.sheet_names:
+            deadline.check()
+            try:
+                sheet = wb.get_sheet_by_name(name)
+                values = sheet.to_python(skip_empty_area=False, nrows=limits.max_rows + 1)
+            except (CalamineError, ValueError) as exc:
+                report.add("spreadsheet-invalid", Severity.ERROR,
+                           f"Feuille « {name} » illisible ({type(exc).__name__}).", element=name)
+                continue
+            if len(values) > limits.max_rows:
+                report.details["partial"] = True
+                report.add("partial-check", Severity.INFO,
+                           f"Feuille longue : seules les {limits.max_rows} premières lignes ont été vérifiées.")
+                values = values[: limits.max_rows]
+            rows = [[cell_text(v) for v in r[:MAX_WIDTH]] for r in values]
             if any(any(c.strip() for c in r) for r in rows):
-                sheets.append((ws.title, rows, None if read_only else ws.merged_cells.ranges))
-        wb.close()
+                merged = None
+                if kind != "ods":
+                    try:
+                        merged = sheet.merged_cell_ranges
+                    except (CalamineError, ValueError):
+                        merged = None
+                sheets.append((name, rows, merged))
     if not sheets:
         report.add("header-missing", Severity.ERROR, "Le classeur ne contient aucune donnée.")
         return None
     _note_sheets([s[0] for s in sheets], report)
     title, rows, merged = sheets[0]
-    for rng in merged or []:
-        report.add("merged-header" if rng.min_row <= 2 else "merged-cells", Severity.ERROR,
-                   f"Cellules fusionnées {rng.coord} (feuille « {title} ») : défusionnez-les et répétez la valeur "
-                   "dans chaque cellule.", row=rng.min_row, element=str(rng.coord))
+    ranges = [(r1 + 1, c1, r2 + 1, c2) for (r1, c1), (r2, c2) in (merged or [])]
+    if kind == "ods" and len(data) <= READ_ONLY_ABOVE:
+        ranges = _ods_merges(data, report, limits, deadline)
+    report_merged(ranges, title, report)
     kept, numbers = _trim(rows)
     return Table(kept, numbers, sheet=title)
+
+
+def read_xlsx(data: bytes, report: Report, limits: Limits, deadline: Deadline) -> Table | None:
+    return read_workbook(data, report, limits, deadline, "xlsx")
+
+
+def read_xls(data: bytes, report: Report, limits: Limits, deadline: Deadline) -> Table | None:
+    return read_workbook(data, report, limits, deadline, "xls")
+
+
+def read_ods(data: bytes, report: Report, limits: Limits, deadline: Deadline) -> Table | None:
+    return read_workbook(data, report, limits, deadline, "ods")
 
 
 def _ods_rows(table: Any, limits: Limits, deadline: Deadline, merged: list[str] | None = None) -> list[list[str]]:
@@ -126,29 +182,23 @@ def _ods_rows(table: Any, limits: Limits, deadline: Deadline, merged: list[str] 
     return rows
 
 
-def read_ods(data: bytes, report: Report, limits: Limits, deadline: Deadline) -> Table | None:
+def _ods_merges(data: bytes, report: Report, limits: Limits, deadline: Deadline
+                ) -> list[tuple[int, int, int, int]]:
+    """Merged ranges of the first sheet with data of an ODS file (calamine does not give them for ODS)."""
     archive = open_zip(data, report, limits)
     try:
         root = ElementTree.fromstring(read_member(archive, "content.xml"), forbid_dtd=True)
     except KeyError:
-        report.add("spreadsheet-invalid", Severity.ERROR, "Fichier ODS sans contenu (content.xml absent).")
-        return None
-    sheets = []
-    merges: list[list[str]] = []
+        return []
     for table in root.iter("{{{}}}table".format(ODS_NS["table"])):
         merged: list[str] = []
         rows = _ods_rows(table, limits, deadline, merged)
         if any(any(c.strip() for c in r) for r in rows):
-            merges.append(merged)
-            sheets.append((table.get("{{{}}}name".format(ODS_NS["table"]), "?"), rows))
-    if not sheets:
-        report.add("header-missing", Severity.ERROR, "Le classeur ne contient aucune donnée.")
-        return None
-    _note_sheets([s[0] for s in sheets], report)
-    for coord in merges[0]:
-        row = int("".join(ch for ch in coord.split(":")[0] if ch.isdigit()))
-        report.add("merged-header" if row <= 2 else "merged-cells", Severity.ERROR,
-                   f"Cellules fusionnées {coord} (feuille « {sheets[0][0]} ») : défusionnez-les et répétez la valeur "
-                   "dans chaque cellule.", row=row, element=coord)
-    kept, numbers = _trim(sheets[0][1])
-    return Table(kept, numbers, sheet=sheets[0][0])
+            out = []
+            for coord in merged:
+                from openpyxl.utils.cell import range_boundaries
+
+                c1, r1, c2, r2 = range_boundaries(coord)
+                out.append((int(r1 or 1), int(c1 or 1) - 1, int(r2 or 1), int(c2 or 1) - 1))
+            return out
+    return []

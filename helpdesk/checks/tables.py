@@ -10,21 +10,27 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from helpdesk.checks import french
 from helpdesk.checks import identifiers as ids
 from helpdesk.checks.csvfile import Table
 from helpdesk.checks.limits import Deadline
-from helpdesk.checks.report import Report, Severity
+from helpdesk.checks.report import Report, Severity, count_text, shown
 
 INT_RE = re.compile(r"^[+-]?\d+$")
 POINT_DECIMAL_RE = re.compile(r"^[+-]?\d+\.\d+$")
 COMMA_DECIMAL_RE = re.compile(r"^[+-]?\d{1,3}(?:[ \u00a0\u202f]?\d{3})*,\d+$|^[+-]?\d+,\d+$")
 SPACED_THOUSANDS_RE = re.compile(r"^[+-]?\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:[.,]\d+)?$")
 ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
-FR_DATE_RE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})(?: \d{1,2}:\d{2}(?::\d{2})?)?$")
+# Day/month/year with slashes or dashes; with dots only a four-digit year (« 17.1.43 » is an identifier).
+FR_DATE_RE = re.compile(r"^(?:(\d{1,2})([/-])(\d{1,2})\2(\d{2}|\d{4})|(\d{1,2})\.(\d{1,2})\.(\d{4}))"
+                        r"(?: \d{1,2}:\d{2}(?::\d{2})?)?$")
 LAT_TOKENS = {"lat", "latitude"}
 LON_TOKENS = {"lon", "lng", "long", "longitude"}
 SIRET_NAMES = {"idattribuant", "idbeneficiaire"}  # SCDL subventions fields holding a SIRET
 INSEE_NAMES = {"code_commune", "codecommune", "cog", "depcom", "codgeo", "code_com"}
+DEPARTEMENT_NAMES = {"code_departement", "code_dep", "codedep", "dep", "code_dept", "num_dep", "numero_departement",
+                     "departement_code", "dep_code", "coddep"}
+REGION_NAMES = {"code_region", "code_reg", "codereg", "reg", "region_code", "reg_code", "codreg"}
 SHOWN = 5
 
 
@@ -35,14 +41,21 @@ def normalize(name: str) -> str:
 
 def kind_of(value: str) -> str:
     v = value.strip()
+    if v.isdigit():
+        return "number"
+    if v[:1].isalpha() and not v[:2].isdigit():
+        return "text"
     if INT_RE.match(v) or POINT_DECIMAL_RE.match(v):
         return "number"
     if COMMA_DECIMAL_RE.match(v) or SPACED_THOUSANDS_RE.match(v):
         return "number-fr"
     if ISO_DATE_RE.match(v):
         return "date"
-    if FR_DATE_RE.match(v):
-        return "date-fr"
+    m = FR_DATE_RE.match(v)
+    if m:
+        day, month = (m.group(1), m.group(3)) if m.group(1) else (m.group(5), m.group(6))
+        if 1 <= int(day) <= 31 and 1 <= int(month) <= 12:
+            return "date-fr"
     return "text"
 
 
@@ -50,6 +63,7 @@ def kind_of(value: str) -> str:
 class Hits:
     """Rows of one column where a problem shows, with the first few values."""
 
+    partial: bool = False
     rows: list[int] = field(default_factory=list)
     values: list[str] = field(default_factory=list)
 
@@ -59,10 +73,10 @@ class Hits:
             self.values.append(value)
 
     def text(self) -> str:
-        shown = ", ".join(f"« {v} »" for v in self.values)
-        more = f" ; {len(self.rows)} valeurs en tout" if len(self.rows) > 1 else ""
+        quoted = ", ".join(f"« {shown(v)} »" for v in self.values)
+        more = f" ; {count_text(len(self.rows), self.partial, 'valeur')} en tout" if len(self.rows) > 1 else ""
         lines = ", ".join(str(r) for r in self.rows[:SHOWN]) + ("…" if len(self.rows) > SHOWN else "")
-        return f"{shown} (ligne{'s' if len(self.rows) > 1 else ''} {lines}{more})"
+        return f"{quoted} (ligne{'s' if len(self.rows) > 1 else ''} {lines}{more})"
 
 
 def find_header(table: Table, report: Report) -> int:
@@ -78,10 +92,11 @@ def find_header(table: Table, report: Report) -> int:
         break
     already = any(f.code == "merged-header" and f.row == table.row_numbers[0] for f in report.findings)
     if index > 0 and not already:
+        above = "La première ligne contient" if index == 1 else f"Les {index} premières lignes contiennent"
         report.add("merged-header", Severity.ERROR,
-                   f"Les {index} première(s) ligne(s) contiennent un titre ou des cellules fusionnées : la première "
-                   f"ligne du fichier doit être la ligne des noms de colonnes (ici ligne {table.row_numbers[index]}).",
-                   row=table.row_numbers[0])
+                   f"{above} un titre ou des cellules fusionnées au-dessus des noms de colonnes : supprimez-les, la "
+                   f"première ligne du fichier doit être celle des noms de colonnes (ici ligne "
+                   f"{table.row_numbers[index]}).", row=table.row_numbers[0])
     return index
 
 
@@ -112,17 +127,18 @@ def check_table(table: Table, report: Report, deadline: Deadline) -> int | None:
             if cell != "":
                 columns[i].append((number, cell))
     lat = lon = x = y = None
+    partial = bool(report.details.get("partial"))
     for i, name in enumerate(names):
-        tokens = set(normalize(name).split("_"))
-        if tokens & LAT_TOKENS:
+        role = _coordinate_role(name)
+        if role == "lat" and lat is None:
             lat = i
-        elif tokens & LON_TOKENS:
+        elif role == "lon" and lon is None:
             lon = i
-        elif tokens & {"x", "coordx"}:
+        elif role == "x" and x is None:
             x = i
-        elif tokens & {"y", "coordy"}:
+        elif role == "y" and y is None:
             y = i
-        _check_column(name, columns[i], header_row, report)
+        _check_column(name, columns[i], header_row, report, partial)
     if lat is not None and lon is not None:
         _check_coordinates(names[lat], names[lon], body, numbers, lat, lon, report)
     elif x is not None and y is not None:
@@ -184,20 +200,59 @@ def _id_checker(name: str) -> tuple[str, Checker, str] | None:
         return "siret-invalid", ids.siret_problem, "SIRET"
     if "siren" in key:
         return "siren-invalid", ids.siren_problem, "SIREN"
-    if "insee" in key or key in INSEE_NAMES:
+    if ("insee" in key and "siret" not in key) or key in INSEE_NAMES:
         return "insee-invalid", ids.insee_problem, "code INSEE"
+    if key in DEPARTEMENT_NAMES:
+        return "insee-invalid", french.departement_problem, "code de département"
+    if key in REGION_NAMES:
+        return "insee-invalid", french.region_problem, "code de région"
     return None
 
 
-def _check_column(name: str, cells: list[tuple[int, str]], header_row: int, report: Report) -> None:
+def _content_checker(cells: list[tuple[int, str]]) -> tuple[str, Checker, str] | None:
+    """A column whose header says nothing but whose values are SIRET numbers (csv-detective's detection)."""
+    sample = [v.strip() for _, v in cells[:200] if v.strip()]
+    if len(sample) < 3 or not all(len(v.replace(" ", "")) == 14 and v.replace(" ", "").isdigit() for v in sample):
+        return None
+    from csv_detective.formats import siret
+
+    if sum(bool(siret._is(v)) for v in sample) >= siret.proportion * len(sample):
+        return "siret-invalid", ids.siret_problem, "SIRET"
+    return None
+
+
+def _coordinate_role(name: str) -> str | None:
+    """'lat', 'lon', 'x', 'y' or None, from the header (csv-detective's vocabulary of WGS84 labels)."""
+    from csv_detective.formats import latitude_wgs, longitude_wgs
+
+    plain = normalize(name).replace("_", " ")
+    compact = plain.replace(" ", "")
+    tokens = set(plain.split())
+    lat_labels = {lab for lab in latitude_wgs.labels if "lat" in lab or "wgs84" in lab}
+    lon_labels = {lab for lab in longitude_wgs.labels if "lon" in lab or "lng" in lab or "wgs84" in lab}
+    if plain in lat_labels or compact in lat_labels or tokens & LAT_TOKENS:
+        return "lat"
+    if plain in lon_labels or compact in lon_labels or tokens & LON_TOKENS:
+        return "lon"
+    if tokens & {"x", "coordx"} or compact in ("xcoord", "coordx", "coordonneex"):
+        return "x"
+    if tokens & {"y", "coordy"} or compact in ("ycoord", "coordy", "coordonneey"):
+        return "y"
+    return None
+
+
+def _check_column(name: str, cells: list[tuple[int, str]], header_row: int, report: Report,
+                  partial: bool = False) -> None:
     if not cells:
-        report.add("empty-column", Severity.WARNING,
-                   f"La colonne « {name} » est vide : supprimez-la ou remplissez-la.", row=header_row, column=name)
+        report.add("empty-column", Severity.INFO,
+                   f"La colonne « {name} » est vide. Si le schéma de vos données la prévoit, gardez-la vide ; sinon, "
+                   "remplissez-la ou retirez-la.", row=header_row, column=name)
         return
-    spaces, fr_dates, fr_numbers, texts = Hits(), Hits(), Hits(), Hits()
+    spaces, fr_dates, fr_numbers, texts = Hits(partial), Hits(partial), Hits(partial), Hits(partial)
     kinds = {"number": 0, "number-fr": 0, "date": 0, "date-fr": 0, "text": 0}
-    ident = _id_checker(name)
+    ident = _id_checker(name) or _content_checker(cells)
     bad_ids: dict[str, Hits] = {}
+    unknown_insee, postcodes = Hits(partial), Hits(partial)
     for row, value in cells:
         if value != value.strip():
             spaces.add(row, value)
@@ -215,11 +270,16 @@ def _check_column(name: str, cells: list[tuple[int, str]], header_row: int, repo
         if ident is not None:
             problem = ident[1](v)
             if problem is not None:
-                bad_ids.setdefault(problem, Hits()).add(row, v)
+                bad_ids.setdefault(problem, Hits(partial)).add(row, v)
+            elif ident[1] is ids.insee_problem and not french.is_commune(v.zfill(5)):
+                (postcodes if french.is_postcode(v) else unknown_insee).add(row, v)
     if spaces.rows:
-        report.add("whitespace", Severity.WARNING,
-                   f"Espaces en début ou fin de valeur : {spaces.text()}.", row=spaces.rows[0], column=name)
-    if fr_dates.rows:
+        # A remark, not a point to fix: schemas accept them, and reusers' tools trim them.
+        report.add("whitespace", Severity.INFO,
+                   f"Espaces en début ou fin de valeur : {spaces.text()}. Vous pouvez les retirer (fonction "
+                   "SUPPRESPACE du tableur).", row=spaces.rows[0], column=name)
+    dated = kinds["date"] + kinds["date-fr"]
+    if fr_dates.rows and dated * 2 >= sum(kinds.values()):  # a date column, not free text with a date in it
         report.add("date-format", Severity.ERROR,
                    f"Dates au format JJ/MM/AAAA : écrivez-les AAAA-MM-JJ (ISO 8601), par exemple 2024-03-15. "
                    f"Valeurs : {fr_dates.text()}.", row=fr_dates.rows[0], column=name)
@@ -240,6 +300,16 @@ def _check_column(name: str, cells: list[tuple[int, str]], header_row: int, repo
         for problem, hits in bad_ids.items():
             report.add(code, Severity.ERROR, f"{label} non valide ({problem}) : {hits.text()}.",
                        row=hits.rows[0], column=name)
+    if postcodes.rows:
+        report.add("insee-unknown", Severity.ERROR,
+                   f"Codes postaux à la place des codes INSEE de commune : {postcodes.text()}. Le code INSEE (code "
+                   "officiel géographique) n'est pas le code postal : Paris est 75056, pas 75001 ; Rouen est 76540, "
+                   "pas 76000.", row=postcodes.rows[0], column=name)
+    if unknown_insee.rows:
+        report.add("insee-unknown", Severity.WARNING,
+                   f"Codes INSEE bien formés mais qui ne sont pas des communes du code officiel géographique "
+                   f"({french.COG_LABEL}) : {unknown_insee.text()}. Commune fusionnée depuis, ou erreur de saisie ?",
+                   row=unknown_insee.rows[0], column=name)
 
 
 def _float(value: str) -> float | None:
@@ -252,7 +322,7 @@ def _float(value: str) -> float | None:
 def _check_coordinates(lat_name: str, lon_name: str, body: list[list[str]], numbers: list[int], lat: int,
                        lon: int, report: Report, *, projected: bool = False) -> None:
     """Latitude/longitude in degrees; with ``projected`` (X/Y columns), Lambert-93 metres or degrees."""
-    outside = Hits()
+    outside, swapped = Hits(), Hits()
     hint = ""
     for row, number in zip(body, numbers, strict=True):
         y = _float(row[lat]) if lat < len(row) else None
@@ -262,8 +332,16 @@ def _check_coordinates(lat_name: str, lon_name: str, body: list[list[str]], numb
         if projected and ids.in_lambert93(x, y):
             continue
         if not ids.in_france(x, y):
-            outside.add(number, f"{y} ; {x}")
-            hint = hint or ids.outside_hint(x, y)
+            if ids.in_france(y, x):
+                swapped.add(number, f"{y} ; {x}")
+            else:
+                outside.add(number, f"{y} ; {x}")
+                hint = hint or ids.outside_hint(x, y)
+    if swapped.rows:
+        report.add("coordinates-swapped", Severity.ERROR,
+                   f"Latitude et longitude inversées ({lat_name} ; {lon_name}) : {swapped.text()}. En France "
+                   "métropolitaine la latitude est entre 41 et 51 et la longitude entre -5 et 10 : échangez le contenu "
+                   "des deux colonnes sur ces lignes.", row=swapped.rows[0], column=f"{lat_name}, {lon_name}")
     if outside.rows:
         report.add("coordinates-outside-france", Severity.ERROR,
                    f"Points hors de France ({lat_name} ; {lon_name}) : {outside.text()}. Cause probable : {hint}.",

@@ -79,5 +79,6 @@ def test_dcat_dataset_without_description() -> None:
         <dcat:contactPoint rdf:resource="mailto:sig@mairie-murat.fr"/>
       </dcat:Dataset></rdf:RDF>"""
     report = check_file("catalogue.rdf.xml", rdf)
-    assert found(report) == [("dcat-element-missing", "dcat:Dataset[1]/dct:description"),
-                             ("dcat-element-missing", "dcat:Dataset[1]/dcat:distribution")]
+    where = "dcat:Dataset[1] <https://data.example.fr/budget>"
+    assert found(report) == [("dcat-element-missing", f"{where}/dct:description"),
+                             ("dcat-element-missing", f"{where}/dcat:distribution")]

@@ -9,17 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpdesk.checks import check_file
+from helpdesk.checks.codes import CODES
 from tests.support.checks_samples import sample, shapefile_zip, subventions_xlsx
 
-CODES = {
-    "encoding", "separator", "row-length", "header-missing", "merged-header", "merged-cells", "duplicate-column",
-    "empty-column", "mixed-types", "date-format", "decimal-comma", "whitespace", "siren-invalid", "siret-invalid",
-    "insee-invalid", "coordinates-outside-france", "multiple-sheets", "partial-check", "schema-field-missing",
-    "schema-error", "inspire-element-missing", "inspire-element-invalid", "inspire-theme-missing",
-    "metadata-not-iso19139", "dcat-element-missing", "shapefile-prj-missing", "shapefile-sidecar-missing",
-    "shapefile-invalid", "projection-unexpected", "projection-guess", "geojson-invalid", "zip-bomb", "too-large",
-    "xml-unsafe", "xml-invalid", "archive-invalid", "spreadsheet-invalid", "timeout", "check-failed",
-}
 NAMES = ["a.csv", "a.xlsx", "a.ods", "a.xml", "a.zip", "a.geojson", "a.json"]
 SEEDS = [sample("budget-faulty.csv"), sample("metadata-complete.xml"), subventions_xlsx(), shapefile_zip(),
          b'{"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": {"type": "Point", '

@@ -17,8 +17,8 @@ def test_good_budget_csv_has_no_finding_and_matches_the_scdl_budget_schema() -> 
     report = check_file("budget-ok.csv", sample("budget-ok.csv"))
     assert report.kind == "table"
     assert report.findings == []
-    assert report.details["schema"] == "SCDL Budget des collectivités et établissements publics locaux 0.8.1"
-    assert report.details["encoding"] == "utf-8" and report.details["separator"] == "virgule"
+    assert report.details["schema"] == "SCDL Budget 0.8.3"
+    assert report.details["encoding"] == "UTF-8" and report.details["separator"] == "virgule"
     assert report.details["rows"] == 4
 
 
@@ -42,31 +42,33 @@ def test_faulty_budget_csv_reports_every_problem_where_it_is() -> None:
     assert "« 15/03/2024 »" in by_code["date-format"].message
     assert "« NC »" in by_code["mixed-types"].message
     assert "« réel », « ordre »" in report.findings[-1].message
-    assert len(report.to_fix) == 9
+    assert len(report.to_fix) == 7
 
 
 def test_windows_1252_file_is_detected_with_the_first_line_that_is_not_utf8() -> None:
     report = check_file("subventions.csv", sample("subventions-windows-1252.csv"))
-    assert found(report) == [("encoding", 2, None)]
-    assert "windows-1252" in report.findings[0].message
+    # The official 2.1.1 schema wants idBeneficiaire or rnaBeneficiaire on every row (one-of-required).
+    assert found(report) == [("encoding", 2, None), ("custom-check-error", 2, "idBeneficiaire, rnaBeneficiaire")]
+    assert "windows-1252" in report.findings[0].message and "Château" not in report.findings[0].message
     assert report.details["schema"] == "SCDL Subventions 2.1.1"
 
 
-def test_utf8_with_bom_is_accepted_with_a_remark() -> None:
+def test_utf8_with_bom_is_accepted_without_a_finding() -> None:
     report = check_file("a.csv", "\ufeffnom,valeur\nÉcole,1\n".encode())
-    assert found(report) == [("encoding", None, None)]
-    assert report.findings[0].severity.value == "info"
+    assert found(report) == []
+    assert report.details["encoding"] == "UTF-8 avec BOM"
 
 
 def test_xlsx_with_merged_title_second_sheet_text_dates_and_lost_zero() -> None:
     report = check_file("subventions.xlsx", subventions_xlsx())
     assert [(f.code, f.row, f.column, f.element) for f in report.findings] == [
         ("multiple-sheets", None, None, None),
-        ("merged-header", 1, None, "A1:E1"),
+        ("merged-header", 1, None, None),
         ("decimal-comma", 5, "montant", None),
         ("date-format", 4, "dateConvention", None),
         ("insee-invalid", 5, "code_insee", None),
     ]
+    assert "A1:E1" in report.findings[1].message and "5 cellules fusionnées" in report.findings[1].message
     assert report.details["columns"] == ["nomBeneficiaire", "idBeneficiaire", "montant", "dateConvention",
                                          "code_insee"]
 
@@ -81,7 +83,8 @@ def test_ods_is_read_with_repeated_empty_rows_capped() -> None:
 def test_ods_merged_title_row() -> None:
     data = ods([["commune", "code_insee"], ["Murat", "15138"], ["Allanche", "15001"]], title="Communes du Cantal")
     report = check_file("communes.ods", data)
-    assert [(f.code, f.row, f.element) for f in report.findings] == [("merged-header", 1, "A1:B1")]
+    assert [(f.code, f.row, f.element) for f in report.findings] == [("merged-header", 1, None)]
+    assert "A1:B1" in report.findings[0].message
     assert report.details["columns"] == ["commune", "code_insee"]
 
 
@@ -115,8 +118,9 @@ def test_single_column_file_has_no_known_separator() -> None:
 def test_coordinates_outside_france_with_the_likely_cause() -> None:
     data = b"nom,latitude,longitude\nMairie,45.110,2.868\nEcole,2.870,45.112\nStade,6600000,700000\n"
     report = check_file("equipements.csv", data)
-    assert found(report) == [("coordinates-outside-france", 3, "latitude, longitude")]
-    assert "inversées" in report.findings[0].message and "2 valeurs" in report.findings[0].message
+    assert found(report) == [("coordinates-swapped", 3, "latitude, longitude"),
+                             ("coordinates-outside-france", 4, "latitude, longitude")]
+    assert "inversées" in report.findings[0].message and "Lambert-93" in report.findings[1].message
 
 
 def test_x_y_columns_in_lambert93_or_degrees() -> None:
