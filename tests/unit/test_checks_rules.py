@@ -265,8 +265,9 @@ def test_faq_and_bundled_schemas_agree_on_versions() -> None:
     kb = Path(__file__).resolve().parents[2] / "knowledge_base" / "entries"
     versions = {e.name.split("/")[1]: e.version for e in catalog.bundled()}
     for path in kb.glob("budget*.md"):
-        for v in re.findall(r"\b0\.8\.\d\b", path.read_text(encoding="utf-8")):
-            assert v == versions["budget"], path.name
+        mentioned = re.findall(r"\b0\.8\.\d\b", path.read_text(encoding="utf-8"))
+        # an entry may recall an older version (a changelog), but the one it recommends is the bundled one
+        assert not mentioned or max(mentioned) == versions["budget"], path.name
 
 
 @pytest.fixture
