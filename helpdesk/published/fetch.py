@@ -334,5 +334,9 @@ def _is_ip_literal(host: str) -> bool:
     return True
 
 
+def size_fr(n: int) -> str:
+    return f"{n / (1024 * 1024):.0f} Mo" if n >= 1024 * 1024 else f"{max(1, round(n / 1024))} ko"
+
+
 def _too_large(cap: int) -> FetchRefused:
-    return FetchRefused("too-large", f"fichier de plus de {cap // (1024 * 1024)} Mo : non téléchargé")
+    return FetchRefused("too-large", f"fichier de plus de {size_fr(cap)} : non téléchargé")

@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 from helpdesk.ports import Clock
 from helpdesk.published.csw import CswClient
 from helpdesk.published.datagouv import DatagouvClient, parse_harvest
-from helpdesk.published.fetch import Fetcher, FetchError, host_port
+from helpdesk.published.fetch import Fetcher, FetchError, host_port, size_fr
 from helpdesk.published.filecheck import FileChecker
 from helpdesk.published.model import (
     DatasetCheck,
@@ -246,7 +246,7 @@ def unreachable(status: int) -> Finding:
 
 
 def _too_big(size: int, cap: int) -> str:
-    return f"fichier de {size // (1024 * 1024)} Mo : au-delà de {cap // (1024 * 1024)} Mo il n'est pas téléchargé"
+    return f"fichier de {size_fr(size)} : au-delà de {size_fr(cap)} il n'est pas téléchargé"
 
 
 def dataset_findings(info: DatasetInfo) -> list[Finding]:
