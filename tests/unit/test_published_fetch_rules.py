@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from helpdesk.published.fetch import (
@@ -10,6 +12,7 @@ from helpdesk.published.fetch import (
     FetchRefused,
     RateLimiter,
     TtlCache,
+    _PinnedResolver,
     host_port,
     is_public_address,
 )
@@ -88,3 +91,12 @@ def test_cache_expires_and_stays_bounded() -> None:
     assert cache.get(("b", "")) is None and cache.get(("d", "")) == a  # least recently used went first
     cache.put(("big", ""), Fetched("u", 200, "x", b"x" * 60))  # over a quarter of the budget: not kept
     assert cache.get(("big", "")) is None
+
+
+async def test_the_pinned_resolver_answers_only_for_its_host() -> None:
+    pinned = _PinnedResolver("files.example.fr", ["37.59.183.93", "2001:41d0:8:6000::1"])
+    answers = await pinned.resolve("files.example.fr.", 443)
+    assert [(a["host"], a["family"]) for a in answers] == [("37.59.183.93", socket.AF_INET),
+                                                           ("2001:41d0:8:6000::1", socket.AF_INET6)]
+    with pytest.raises(OSError):
+        await pinned.resolve("other.example.fr", 443)
