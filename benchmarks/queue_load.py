@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert, select  # noqa: E402
 
-from helpdesk.app.queue import DUE, NO_DUE, QueueFilter, QueueService, encode_cursor, with_view  # noqa: E402
+from helpdesk.app.tickets.queue import DUE, NO_DUE, QueueFilter, QueueService, encode_cursor, with_view  # noqa: E402
 from helpdesk.db import migrate  # noqa: E402
 from helpdesk.db.engine import Database  # noqa: E402
 from helpdesk.db.tables import Contact, Message, Organization, StaffUser, Ticket  # noqa: E402

@@ -19,14 +19,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from helpdesk.app.escalation import EscalationJob  # noqa: E402
-from helpdesk.app.intake import IntakeService  # noqa: E402
-from helpdesk.app.messages import InboundMessage, OrganizationHint  # noqa: E402
-from helpdesk.app.reports import ReportService  # noqa: E402
-from helpdesk.app.routing import RoutingHook  # noqa: E402
-from helpdesk.app.sla import refresh  # noqa: E402
-from helpdesk.app.tickets import TicketService  # noqa: E402
-from helpdesk.app.users import UserService  # noqa: E402
+from helpdesk.app.intake.messages import InboundMessage, OrganizationHint  # noqa: E402
+from helpdesk.app.intake.routing import RoutingHook  # noqa: E402
+from helpdesk.app.intake.service import IntakeService  # noqa: E402
+from helpdesk.app.reports.service import ReportService  # noqa: E402
+from helpdesk.app.sla.escalation import EscalationJob  # noqa: E402
+from helpdesk.app.sla.service import refresh  # noqa: E402
+from helpdesk.app.staff.accounts import UserService  # noqa: E402
+from helpdesk.app.tickets.service import TicketService  # noqa: E402
 from helpdesk.db import migrate  # noqa: E402
 from helpdesk.db.engine import Database  # noqa: E402
 from helpdesk.domain.sla import Calendar, add_business_time, business_time_between  # noqa: E402

@@ -84,7 +84,7 @@ async def _serve_helpdesk(url: str, acknowledge: bool) -> None:
                         smtp_relay_host="127.0.0.1" if acknowledge else None, smtp_relay_port=9)
     services = build(settings)
     if acknowledge:
-        from helpdesk.app.kb_sync import bundled_kb_dir
+        from helpdesk.app.faq.sync import bundled_kb_dir
 
         await services.kb_store.import_dir(bundled_kb_dir())
     ingest = mail_ingest(services)  # what start_smtp serves

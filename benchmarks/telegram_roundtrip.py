@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from channels.telegram.bot import channel_from_services  # noqa: E402
 from channels.telegram.faq import ReloadingFaq  # noqa: E402
-from helpdesk.app.kb_sync import bundled_kb_dir  # noqa: E402
+from helpdesk.app.faq.sync import bundled_kb_dir  # noqa: E402
 from helpdesk.bootstrap import build  # noqa: E402
 from helpdesk.config import load_settings  # noqa: E402
 from helpdesk.db import migrate  # noqa: E402

@@ -15,15 +15,15 @@ from typing import Any
 
 from aiohttp import web
 
-from helpdesk.app.chat_hook import ChatIntakeHook, ask_rating_in_chat
-from helpdesk.app.intake import GroupCommitter, IntakeHook, IntakeService
-from helpdesk.app.kb_sync import KbStore
+from helpdesk.app.chat.hooks import ChatIntakeHook, ask_rating_in_chat
+from helpdesk.app.faq.sync import KbStore
+from helpdesk.app.intake.routing import RoutingHook
+from helpdesk.app.intake.service import GroupCommitter, IntakeHook, IntakeService
 from helpdesk.app.outbox import OutboxDispatcher, OutboxSender
-from helpdesk.app.rating_mail import RatingMailer
-from helpdesk.app.routing import RoutingHook
-from helpdesk.app.sla import refresh as sla_refresh
-from helpdesk.app.tickets import TicketService
-from helpdesk.app.users import UserService
+from helpdesk.app.satisfaction.rating_mail import RatingMailer
+from helpdesk.app.sla.service import refresh as sla_refresh
+from helpdesk.app.staff.accounts import UserService
+from helpdesk.app.tickets.service import TicketService
 from helpdesk.config import Settings
 from helpdesk.db import migrate
 from helpdesk.db.engine import Database
@@ -97,14 +97,14 @@ def build(
 
 
 def _check_hooks(settings: Settings) -> list[IntakeHook]:
-    """File checks of attachments (helpdesk/app/checks.py), unless HELPDESK_FILE_CHECKS is off."""
-    from helpdesk.app.checks import FileCheckHook
+    """File checks of attachments (helpdesk/app/intake/file_checks.py), unless HELPDESK_FILE_CHECKS is off."""
+    from helpdesk.app.intake.file_checks import FileCheckHook
 
     return [FileCheckHook()] if settings.file_checks else []
 
 
 def _check_senders(settings: Settings, db: Database, clock: Clock, mail_domain: str) -> dict[str, OutboxSender]:
-    from helpdesk.app.checks import FILECHECK, FileCheckSender
+    from helpdesk.app.intake.file_checks import FILECHECK, FileCheckSender
 
     sender = FileCheckSender(db, clock, public_url=settings.public_url, mail_domain=mail_domain)
     return {FILECHECK: sender} if settings.file_checks else {}
@@ -116,14 +116,14 @@ def _channel_senders(settings: Settings, db: Database, clock: Clock, kb_store: K
     out: dict[str, OutboxSender] = {}
     if settings.telegram_token is not None and settings.telegram_token.get_secret_value():
         from channels.telegram.sender import TelegramSender, make_bot
-        from helpdesk.app.chat import ChatService
+        from helpdesk.app.chat.service import ChatService
 
         bot = make_bot(settings.telegram_token.get_secret_value(), settings.telegram_base_url)
         out["telegram"] = TelegramSender(bot, on_blocked=ChatService(db, clock).mark_blocked)
     if settings.smtp_relay_host:
         from channels.email.sender import SmtpRelaySender
-        from helpdesk.app.acknowledge import AckFinisher, AckFinishingSender
-        from helpdesk.app.faq_index import FaqIndex
+        from helpdesk.app.faq.index import FaqIndex
+        from helpdesk.app.mail.acknowledge import AckFinisher, AckFinishingSender
 
         password = settings.smtp_relay_password.get_secret_value() if settings.smtp_relay_password else None
         relay = SmtpRelaySender(
@@ -139,10 +139,10 @@ def _channel_senders(settings: Settings, db: Database, clock: Clock, kb_store: K
 def _mail_hooks(settings: Settings, mail_domain: str) -> list[IntakeHook]:
     """Email intake hooks: clear a bouncing flag on human mail; acknowledge new tickets (needs a relay)."""
     from channels.email.ingest import reprocessor, ticket_maker
-    from helpdesk.app.acknowledge import AcknowledgementHook
-    from helpdesk.app.automatic_admin import register_ticket_maker
-    from helpdesk.app.bounces import ClearBouncingHook
-    from helpdesk.app.quarantine import register_reprocessor
+    from helpdesk.app.mail.acknowledge import AcknowledgementHook
+    from helpdesk.app.mail.automatic_admin import register_ticket_maker
+    from helpdesk.app.mail.bounces import ClearBouncingHook
+    from helpdesk.app.quarantine.service import register_reprocessor
 
     register_reprocessor("email", reprocessor)
     register_ticket_maker("email", ticket_maker)
@@ -185,7 +185,7 @@ async def start_telegram(services: Services) -> Stopper | None:
 
 
 async def start_escalation(services: Services) -> Stopper:
-    from helpdesk.app.escalation import start_escalation_worker
+    from helpdesk.app.sla.escalation import start_escalation_worker
 
     return await start_escalation_worker(services)
 

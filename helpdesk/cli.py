@@ -65,7 +65,7 @@ async def cmd_db_copy(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
-    from helpdesk.app.users import generate_password
+    from helpdesk.app.staff.accounts import generate_password
 
     services = _services(settings)
     try:
@@ -148,7 +148,7 @@ async def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_kb_import(args: argparse.Namespace, settings: Settings) -> int:
-    from helpdesk.app.kb_sync import bundled_kb_dir
+    from helpdesk.app.faq.sync import bundled_kb_dir
 
     services = _services(settings)
     try:
@@ -174,7 +174,7 @@ async def cmd_kb_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_gdpr(args: argparse.Namespace, settings: Settings) -> int:
-    from helpdesk.app.gdpr import GdprService
+    from helpdesk.app.privacy.gdpr import GdprService
 
     services = _services(settings)
     try:

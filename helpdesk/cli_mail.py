@@ -56,7 +56,7 @@ async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_quarantine_list(args: argparse.Namespace, settings: Settings) -> int:
-    from helpdesk.app.quarantine import HELD, QuarantineService
+    from helpdesk.app.quarantine.service import HELD, QuarantineService
 
     services = _build(settings)
     try:
@@ -73,7 +73,7 @@ async def cmd_quarantine_list(args: argparse.Namespace, settings: Settings) -> i
 
 
 async def cmd_quarantine_reprocess(args: argparse.Namespace, settings: Settings) -> int:
-    from helpdesk.app.quarantine import QuarantineService
+    from helpdesk.app.quarantine.service import QuarantineService
 
     services = _build(settings)
     try:

@@ -1,4 +1,4 @@
-"""`helpdesk sla …` and `helpdesk routing …`: thin handlers over helpdesk.app.sla, sla_admin and routing."""
+"""`helpdesk sla …` and `helpdesk routing …`: thin handlers over helpdesk.app.sla.service, sla_admin and routing."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def _parse_start(text: str) -> datetime:
 
 
 async def cmd_sla_recompute(args: argparse.Namespace, settings: Settings) -> int:
-    from helpdesk.app.sla import SlaService
+    from helpdesk.app.sla.service import SlaService
     from helpdesk.bootstrap import build
 
     services = build(settings)
@@ -35,8 +35,8 @@ async def cmd_sla_recompute(args: argparse.Namespace, settings: Settings) -> int
 
 
 async def cmd_sla_explain(args: argparse.Namespace, settings: Settings) -> int:
-    from helpdesk.app.french import fr_datetime
-    from helpdesk.app.sla import SlaService
+    from helpdesk.app.french_dates import fr_datetime
+    from helpdesk.app.sla.service import SlaService
     from helpdesk.bootstrap import build
 
     start = _parse_start(args.start)
@@ -77,7 +77,7 @@ def _day(text: str) -> date:
 
 
 async def cmd_sla_admin(args: argparse.Namespace, settings: Settings) -> int:
-    from helpdesk.app.sla_admin import SlaAdmin
+    from helpdesk.app.sla.admin import SlaAdmin
 
     async def run(services: Any) -> Any:
         admin = SlaAdmin(services.db, services.clock)
@@ -101,8 +101,8 @@ async def cmd_sla_admin(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_routing(args: argparse.Namespace, settings: Settings) -> int:
-    from helpdesk.app.routing import RoutingRules
-    from helpdesk.app.sla_admin import SlaAdmin
+    from helpdesk.app.intake.routing import RoutingRules
+    from helpdesk.app.sla.admin import SlaAdmin
 
     async def run(services: Any) -> Any:
         if args.routing_command == "add":

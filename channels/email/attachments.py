@@ -11,7 +11,7 @@ from email.message import Message
 
 from channels.email import charsets, uuencode
 from channels.email.loops import is_permanent_failure
-from helpdesk.app.messages import InboundAttachment
+from helpdesk.app.intake.messages import InboundAttachment
 
 MAX_DEPTH = 12
 MAX_NAME = 120

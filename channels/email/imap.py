@@ -31,7 +31,7 @@ from typing import Any, Literal
 from aioimaplib import IMAP4, IMAP4_SSL, STOP_WAIT_SERVER_PUSH, AioImapException
 
 from channels.email.ingest import MailIngest, build_ingest
-from helpdesk.app.messages import IntakeResult
+from helpdesk.app.intake.messages import IntakeResult
 from helpdesk.domain.errors import TemporaryError
 from helpdesk.domain.values import IntakeAction
 from helpdesk.workers import start_periodic

@@ -14,9 +14,9 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from channels.email.parse import ParsedMail, UnparseableMail, parse_message
-from helpdesk.app.bounces import AutomaticMailService
-from helpdesk.app.messages import InboundMessage, IntakeResult
-from helpdesk.app.quarantine import QuarantineService
+from helpdesk.app.intake.messages import InboundMessage, IntakeResult
+from helpdesk.app.mail.bounces import AutomaticMailService
+from helpdesk.app.quarantine.service import QuarantineService
 from helpdesk.domain.errors import TemporaryError
 from helpdesk.domain.threading import subject_ticket_number
 from helpdesk.domain.values import Channel, IntakeAction

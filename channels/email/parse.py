@@ -22,7 +22,7 @@ from channels.email import charsets, html
 from channels.email.attachments import Collected, collect
 from channels.email.loops import Verdict, classify
 from channels.email.visible_text import visible_text
-from helpdesk.app.messages import InboundAttachment
+from helpdesk.app.intake.messages import InboundAttachment
 
 MAX_HEADER_BYTES = 256 * 1024
 

@@ -177,7 +177,7 @@ def suggester(services: Any) -> Suggest | None:
     faq = services.extras.get("faq_index")
     if faq is None:
         try:
-            from helpdesk.app.faq_index import FaqIndex
+            from helpdesk.app.faq.index import FaqIndex
         except ImportError:
             return None
         faq = FaqIndex(services.db, services.kb_store)
@@ -190,12 +190,12 @@ def intake_suggester(services: Any) -> Suggest | None:
     """What the SMTP edge asks before intake: the FAQ search only when a routing rule uses FAQ tags.
 
     Otherwise it answers None and the acknowledgement gets its suggestions from the Outbox sender,
-    after the 250 (helpdesk/app/acknowledge.py, AckFinisher): the search stays off the SMTP path.
+    after the 250 (helpdesk/app/mail/acknowledge.py, AckFinisher): the search stays off the SMTP path.
     """
     search = suggester(services)
     if search is None:
         return None
-    from helpdesk.app.routing import FaqTagRules
+    from helpdesk.app.intake.routing import FaqTagRules
 
     rules = FaqTagRules(services.db)
 

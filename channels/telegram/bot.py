@@ -29,10 +29,10 @@ from telegram.ext import Application
 from channels.telegram.faq import FaqSearch, ReloadingFaq
 from channels.telegram.handlers import Conversation, Intake, retryable
 from channels.telegram.sender import TelegramSender, file_url, retry_after_seconds
-from helpdesk.app.chat import ChatService
-from helpdesk.app.chat_link import ChatLinkService
-from helpdesk.app.faq_index import FaqIndex
-from helpdesk.app.ratings import RatingService
+from helpdesk.app.chat.link import ChatLinkService
+from helpdesk.app.chat.service import ChatService
+from helpdesk.app.faq.index import FaqIndex
+from helpdesk.app.satisfaction.ratings import RatingService
 from helpdesk.domain.errors import TemporaryError
 
 if TYPE_CHECKING:

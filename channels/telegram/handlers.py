@@ -27,10 +27,10 @@ from telegram.ext import (
 from channels.telegram import compose
 from channels.telegram.faq import FaqSearch
 from channels.telegram.handover import NO_PREVIEW, Ctx, HandoverFlow, Intake
-from helpdesk.app.chat import AWAITING_EMAIL, AWAITING_ORG, ChatService, ChatView
-from helpdesk.app.chat_link import ChatLinkService
-from helpdesk.app.messages import InboundAttachment, InboundMessage
-from helpdesk.app.ratings import RatingService
+from helpdesk.app.chat.link import ChatLinkService
+from helpdesk.app.chat.service import AWAITING_EMAIL, AWAITING_ORG, ChatService, ChatView
+from helpdesk.app.intake.messages import InboundAttachment, InboundMessage
+from helpdesk.app.satisfaction.ratings import RatingService
 from helpdesk.domain.chat_policy import ChatRoute
 from helpdesk.domain.errors import TemporaryError, UserError
 from helpdesk.domain.values import Channel, IntakeAction, TicketStatus

@@ -14,9 +14,9 @@ from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 from channels.telegram import compose
-from helpdesk.app.chat import AWAITING_EMAIL, ChatService, ChatView
-from helpdesk.app.chat_link import ChatLinkService, LinkOutcome, valid_email
-from helpdesk.app.messages import InboundAttachment, InboundMessage, IntakeResult, OrganizationHint
+from helpdesk.app.chat.link import ChatLinkService, LinkOutcome, valid_email
+from helpdesk.app.chat.service import AWAITING_EMAIL, ChatService, ChatView
+from helpdesk.app.intake.messages import InboundAttachment, InboundMessage, IntakeResult, OrganizationHint
 from helpdesk.domain.chat_policy import ChatRoute
 from helpdesk.domain.values import Channel
 

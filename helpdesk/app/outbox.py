@@ -16,8 +16,8 @@ from typing import Any, Protocol
 
 from sqlalchemy import and_, or_, select
 
-from helpdesk.app import store
 from helpdesk.app.metrics import OUTBOX_SENT
+from helpdesk.db import store
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Message, Outbox
 from helpdesk.domain.events import EventKind

@@ -62,7 +62,7 @@ class CannedResponse(SQLModel, table=True):
 
 
 
-# The staff queue reads open tickets status by status in due-time order (helpdesk/app/queue.py); the
+# The staff queue reads open tickets status by status in due-time order (helpdesk/app/tickets/queue.py); the
 # extra columns make these indexes covering for the "breaching soon" count.
 Index("ix_ticket_queue_first_due", Ticket.status, Ticket.first_response_due, Ticket.first_response_at, Ticket.id)
 Index("ix_ticket_queue_resolution_due", Ticket.status, Ticket.resolution_due, Ticket.first_response_at,

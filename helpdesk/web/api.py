@@ -116,7 +116,7 @@ async def kb_search(request: web.Request) -> web.Response:
 
 async def stats(request: web.Request) -> web.Response:
     c = ctx(request)
-    return _json({**await c.queue.stats(), "attention": await c.queue.health()})
+    return _json({**await c.queue.stats(), "attention": await c.attention.summary()})
 
 
 # ---- the one list ---------------------------------------------------------------------------

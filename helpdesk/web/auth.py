@@ -14,7 +14,7 @@ from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
-from helpdesk.app.sessions import SESSION_IDLE, StaffIdentity
+from helpdesk.app.staff.sessions import SESSION_IDLE, StaffIdentity
 from helpdesk.web.context import ctx
 from helpdesk.web.render import render
 from helpdesk.web.reqkeys import CSRF, FLASH_COOKIE, FLASH_SHOWN, STAFF, current_staff

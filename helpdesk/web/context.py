@@ -8,15 +8,17 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from helpdesk.app.automatic_admin import AutomaticAdmin
-from helpdesk.app.canned import CannedService
-from helpdesk.app.faq_index import FaqIndex
-from helpdesk.app.kb_admin import KbAdminService
-from helpdesk.app.quarantine_admin import QuarantineAdmin
-from helpdesk.app.queue import QueueService
-from helpdesk.app.requests_in import WebRequests
-from helpdesk.app.sessions import AuthService
-from helpdesk.app.ticket_view import TicketViewService
+from helpdesk.app.faq.admin import KbAdminService
+from helpdesk.app.faq.index import FaqIndex
+from helpdesk.app.intake.web_requests import WebRequests
+from helpdesk.app.mail.automatic_admin import AutomaticAdmin
+from helpdesk.app.quarantine.admin import QuarantineAdmin
+from helpdesk.app.reports.attention import AttentionService
+from helpdesk.app.staff.sessions import AuthService
+from helpdesk.app.tickets.canned import CannedService
+from helpdesk.app.tickets.merge_split import MergeSplitService
+from helpdesk.app.tickets.page import TicketPageService
+from helpdesk.app.tickets.queue import QueueService
 
 if TYPE_CHECKING:
     from helpdesk.bootstrap import Services
@@ -47,7 +49,9 @@ class WebContext:
     services: Services
     auth: AuthService
     queue: QueueService
-    view: TicketViewService
+    attention: AttentionService
+    page: TicketPageService
+    merge_split: MergeSplitService
     kb_admin: KbAdminService
     canned: CannedService
     requests: WebRequests
@@ -73,7 +77,9 @@ def build_context(services: Services) -> WebContext:
         services=services,
         auth=AuthService(db, clock, services.users),
         queue=QueueService(db, clock),
-        view=TicketViewService(db, clock),
+        attention=AttentionService(db, clock),
+        page=TicketPageService(db, clock),
+        merge_split=MergeSplitService(db, clock),
         kb_admin=KbAdminService(db, clock),
         canned=CannedService(db, clock),
         requests=WebRequests(db, clock, services.intake, services.tickets),

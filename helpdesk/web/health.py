@@ -16,7 +16,7 @@ async def readyz(request: web.Request) -> web.Response:
     problems = await services.readiness_problems()
     if problems:
         return web.json_response({"status": "unavailable", "problems": problems}, status=503)
-    from helpdesk.app.quarantine import QuarantineService
+    from helpdesk.app.quarantine.service import QuarantineService
 
     held = await QuarantineService(services.db, services.clock).count_held()  # inbound mail kept aside
     return web.json_response({"status": "ready", "quarantine_held": held})

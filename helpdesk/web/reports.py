@@ -9,7 +9,7 @@ import time
 
 from aiohttp import web
 
-from helpdesk.app.reports import Report, ReportService, csv_export
+from helpdesk.app.reports.service import Report, ReportService, csv_export
 from helpdesk.domain.errors import NotFound
 from helpdesk.web import charts
 from helpdesk.web.context import ctx

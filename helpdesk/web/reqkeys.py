@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from helpdesk.app.sessions import StaffIdentity
+from helpdesk.app.staff.sessions import StaffIdentity
 
 STAFF: web.RequestKey[StaffIdentity] = web.RequestKey("staff")
 CSRF: web.RequestKey[str] = web.RequestKey("csrf")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from helpdesk.app.rating_mail import SCORES
-from helpdesk.app.ratings import RatingService
+from helpdesk.app.satisfaction.rating_mail import SCORES
+from helpdesk.app.satisfaction.ratings import RatingService
 from helpdesk.domain.errors import NotFound, ValidationError
 from helpdesk.web.context import ctx
 from helpdesk.web.render import render

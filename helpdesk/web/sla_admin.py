@@ -9,8 +9,8 @@ from datetime import date
 
 from aiohttp import web
 
-from helpdesk.app.routing import RoutingRules
-from helpdesk.app.sla_admin import SlaAdmin
+from helpdesk.app.intake.routing import RoutingRules
+from helpdesk.app.sla.admin import SlaAdmin
 from helpdesk.domain.errors import NotFound, ValidationError
 from helpdesk.web.auth import redirect, require_admin
 from helpdesk.web.context import ctx

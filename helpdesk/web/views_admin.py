@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from helpdesk.app.kb_admin import STATUSES
+from helpdesk.app.faq.admin import STATUSES
 from helpdesk.domain.errors import ValidationError
 from helpdesk.web.auth import redirect, require_admin
 from helpdesk.web.context import ctx

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from multidict import MultiMapping
 
-from helpdesk.app.queue import OPEN, QueueFilter, with_view
+from helpdesk.app.tickets.queue import OPEN, QueueFilter, with_view
 from helpdesk.domain.errors import UserError, ValidationError
 from helpdesk.domain.values import TicketStatus
 from helpdesk.web.auth import redirect, staff
@@ -43,7 +43,7 @@ async def queue_page(request: web.Request) -> web.StreamResponse:
     params = {k: request.query[k] for k in FILTER_KEYS if request.query.get(k)}
     return render("queue.html", request, {
         "page": page, "params": params, "counts": await c.queue.counts(me.id),
-        "choices": await c.queue.choices(), "health": await c.queue.health(),
+        "choices": await c.queue.choices(), "health": await c.attention.summary(),
         "latest_id": await c.queue.latest_id(), "view": request.query.get("view", ""),
     })
 

@@ -29,13 +29,13 @@ def _int_field(form: Any, name: str) -> int | None:
 async def ticket_page(request: web.Request, *, draft: str = "", warning: list[dict[str, Any]] | None = None,
                       status: int = 200) -> web.StreamResponse:
     c, me, number = ctx(request), staff(request), _number(request)
-    data = await c.view.page(number, viewer_id=me.id)
+    data = await c.page.page(number, viewer_id=me.id)
     return render("ticket.html", request, {
         "t": data,
         "suggestions": await c.faq.search(data["latest_inbound_text"], limit=3),
         "canned": await c.canned.list(),
         "staff_list": await c.auth.staff(),
-        "teams": await c.view.teams(),
+        "teams": await c.page.teams(),
         "viewers": c.presence.touch(number, me.id, me.name),
         "draft": draft, "warning": warning or [],
         "statuses": [s.value for s in TicketStatus], "priorities": [p.value for p in Priority],
@@ -54,7 +54,7 @@ async def reply(request: web.Request) -> web.StreamResponse:
     kind = str(form.get("kind", "reply"))
     seen = _int_field(form, "seen_message_id") or 0
     if not form.get("confirm"):
-        newer = await c.view.activity_since(number, seen, me.id)
+        newer = await c.page.activity_since(number, seen, me.id)
         if newer:
             return await ticket_page(request, draft=text, warning=newer, status=409)
     if kind == "note":
@@ -96,13 +96,13 @@ async def merge(request: web.Request) -> web.StreamResponse:
     target = _int_field(await request.post(), "target")
     if target is None:
         raise ValidationError("indiquez le numéro du ticket qui garde la conversation")
-    await ctx(request).view.merge(number, target, me.id)
+    await ctx(request).merge_split.merge(number, target, me.id)
     raise redirect(request, f"/tickets/{target}", f"Ticket n° {number} fusionné ici.")
 
 
 async def split(request: web.Request) -> web.StreamResponse:
     me, number = staff(request), _number(request)
-    new = await ctx(request).view.split(number, int(request.match_info["message"]), me.id)
+    new = await ctx(request).merge_split.split(number, int(request.match_info["message"]), me.id)
     raise redirect(request, f"/tickets/{new}", f"Message séparé du ticket n° {number} : voici le nouveau ticket.")
 
 
@@ -111,7 +111,7 @@ async def link(request: web.Request) -> web.StreamResponse:
     other = _int_field(await request.post(), "other")
     if other is None:
         raise ValidationError("indiquez le numéro du ticket à lier")
-    await ctx(request).view.link(number, other, me.id)
+    await ctx(request).merge_split.link(number, other, me.id)
     raise redirect(request, f"/tickets/{number}", f"Ticket lié au n° {other}.")
 
 
@@ -126,7 +126,7 @@ async def faq_draft(request: web.Request) -> web.StreamResponse:
 async def attachment(request: web.Request) -> web.StreamResponse:
     """Always a download: the stored content type is never trusted for display in the browser."""
     number, att_id = _number(request), int(request.match_info["att"])
-    found = await ctx(request).view.attachment(number, att_id)
+    found = await ctx(request).page.attachment(number, att_id)
     ascii_name = re.sub(r'[^A-Za-z0-9._-]+', "_", found.filename)[:120] or "piece-jointe"
     return web.Response(body=found.data, headers={
         "Content-Type": "application/octet-stream",
@@ -139,7 +139,7 @@ async def attachment(request: web.Request) -> web.StreamResponse:
 async def message_html(request: web.Request) -> web.StreamResponse:
     """The sanitised HTML of an e-mail, cleaned again here, under a CSP that forbids scripts and loads."""
     number, msg_id = _number(request), int(request.match_info["msg"])
-    html = await ctx(request).view.message_html(number, msg_id)
+    html = await ctx(request).page.message_html(number, msg_id)
     clean = nh3.clean(html, url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer nofollow")
     page = (
         "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Courriel (version HTML nettoyée)"
@@ -153,7 +153,7 @@ async def activity(request: web.Request) -> web.Response:
     raw = request.query.get("after", "0")
     after = int(raw) if raw.isdigit() else 0
     return web.json_response({
-        "messages": await c.view.activity_since(number, after, me.id),
+        "messages": await c.page.activity_since(number, after, me.id),
         "viewers": c.presence.touch(number, me.id, me.name),
     })
 

@@ -11,9 +11,9 @@ import requests
 import schemathesis.openapi
 from hypothesis import HealthCheck, given, settings
 
-from helpdesk.app.intake import IntakeService
-from helpdesk.app.sessions import AuthService
-from helpdesk.app.users import UserService
+from helpdesk.app.intake.service import IntakeService
+from helpdesk.app.staff.accounts import UserService
+from helpdesk.app.staff.sessions import AuthService
 from helpdesk.db import migrate
 from helpdesk.db.engine import Database
 from helpdesk.domain.values import StaffRole

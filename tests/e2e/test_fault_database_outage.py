@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from helpdesk.app.messages import InboundMessage
+from helpdesk.app.intake.messages import InboundMessage
 from helpdesk.bootstrap import build
 from helpdesk.config import load_settings
 from helpdesk.db import migrate

@@ -17,8 +17,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
-from helpdesk.app.tickets import TicketService
-from helpdesk.app.users import UserService
+from helpdesk.app.staff.accounts import UserService
+from helpdesk.app.tickets.service import TicketService
 from helpdesk.db import migrate
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Message, Outbox

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from channels.email.imap import STORED_KEYWORD, ImapConfig, ImapIdler, ImapPoller, start_idle
 from channels.email.ingest import build_ingest
-from helpdesk.app.intake import IntakeService
+from helpdesk.app.intake.service import IntakeService
 from helpdesk.bootstrap import build, start_imap
 from helpdesk.config import Settings
 from helpdesk.db.engine import Database

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from channels.email.imap import STORED_KEYWORD, ImapConfig, ImapPoller
 from channels.email.ingest import build_ingest
-from helpdesk.app.intake import IntakeService
+from helpdesk.app.intake.service import IntakeService
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Message, Ticket
 from helpdesk.domain.errors import TemporaryError

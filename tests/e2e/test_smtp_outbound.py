@@ -17,11 +17,11 @@ from sqlalchemy import select
 from channels.email.ingest import build_ingest
 from channels.email.sender import SmtpRelaySender
 from channels.email.server import serve_mail
-from helpdesk.app.acknowledge import AcknowledgementHook
-from helpdesk.app.intake import GroupCommitter, IntakeService
+from helpdesk.app.intake.service import GroupCommitter, IntakeService
+from helpdesk.app.mail.acknowledge import AcknowledgementHook
 from helpdesk.app.outbox import OutboxDispatcher, SendError
-from helpdesk.app.tickets import TicketService
-from helpdesk.app.users import UserService
+from helpdesk.app.staff.accounts import UserService
+from helpdesk.app.tickets.service import TicketService
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Contact, Outbox
 from helpdesk.domain.values import StaffRole

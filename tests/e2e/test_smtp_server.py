@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 
 from channels.email.ingest import MailIngest, build_ingest
 from channels.email.server import STATUS_STORED, serve_mail
-from helpdesk.app.intake import GroupCommitter, IntakeService
-from helpdesk.app.tickets import TicketService
+from helpdesk.app.intake.service import GroupCommitter, IntakeService
+from helpdesk.app.tickets.service import TicketService
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Blob, Message, Quarantine, Ticket
 from helpdesk.ports import FixedClock

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from channels.email.ingest import build_ingest
 from channels.email.server import serve_mail
 from channels.email.tls import InboundTls, TlsMode, inbound_tls, load_server_context
-from helpdesk.app.intake import GroupCommitter, IntakeService
+from helpdesk.app.intake.service import GroupCommitter, IntakeService
 from helpdesk.bootstrap import build, start_smtp
 from helpdesk.config import Settings
 from helpdesk.db.engine import Database

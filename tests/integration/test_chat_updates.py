@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from helpdesk.app.chat import MAX_UPDATE_ATTEMPTS, ChatService
+from helpdesk.app.chat.service import MAX_UPDATE_ATTEMPTS, ChatService
 from helpdesk.db.engine import Database
 from helpdesk.db.tables_telegram import TelegramUpdate
 from helpdesk.ports import FixedClock

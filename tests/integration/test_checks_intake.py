@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from helpdesk.app.checks import FILECHECK, FileCheckHook, FileCheckSender
-from helpdesk.app.intake import IntakeService
-from helpdesk.app.messages import InboundAttachment, InboundMessage
+from helpdesk.app.intake.file_checks import FILECHECK, FileCheckHook, FileCheckSender
+from helpdesk.app.intake.messages import InboundAttachment, InboundMessage
+from helpdesk.app.intake.service import IntakeService
 from helpdesk.app.outbox import OutboxDispatcher
 from helpdesk.bootstrap import build
 from helpdesk.checks import Limits
@@ -139,7 +139,7 @@ async def test_automatic_mail_is_not_checked_and_telegram_gets_its_summary(db: D
 
 async def test_a_check_past_its_time_limit_leaves_a_note_saying_so(db: Database, clock: FixedClock,
                                                                    monkeypatch: Any) -> None:
-    import helpdesk.app.checks as checks_module
+    import helpdesk.app.intake.file_checks as checks_module
 
     def slow(filename: str, data: bytes, limits: Limits | None = None) -> Any:
         time.sleep(0.5)

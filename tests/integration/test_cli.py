@@ -9,8 +9,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from helpdesk.app.intake import IntakeService
-from helpdesk.app.messages import InboundAttachment, InboundMessage
+from helpdesk.app.intake.messages import InboundAttachment, InboundMessage
+from helpdesk.app.intake.service import IntakeService
 from helpdesk.db.engine import Database
 from helpdesk.domain.values import Channel
 from helpdesk.ports import FixedClock
@@ -70,7 +70,7 @@ async def test_user_add_reads_password_from_stdin(db: Database, tmp_path: Path) 
     assert ok.returncode == 0, ok.stderr
     again = run(["user", "add", "anne@craig.fr"], env, stdin="un-mot-de-passe-long\n")
     assert again.returncode == 1 and "already exists" in again.stderr
-    from helpdesk.app.users import UserService
+    from helpdesk.app.staff.accounts import UserService
 
     users = UserService(db, FixedClock(datetime(2026, 1, 1, tzinfo=UTC)))
     assert await users.authenticate("anne@craig.fr", "un-mot-de-passe-long")

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from helpdesk.app.intake import IntakeService
-from helpdesk.app.messages import InboundMessage
-from helpdesk.app.routing import RoutingRules
-from helpdesk.app.sla import SlaService
-from helpdesk.app.sla_admin import SlaAdmin
+from helpdesk.app.intake.messages import InboundMessage
+from helpdesk.app.intake.routing import RoutingRules
+from helpdesk.app.intake.service import IntakeService
+from helpdesk.app.sla.admin import SlaAdmin
+from helpdesk.app.sla.service import SlaService
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Ticket
 from helpdesk.domain.errors import NotFound, ValidationError

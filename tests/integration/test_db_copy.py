@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from helpdesk.app.intake import IntakeService
-from helpdesk.app.messages import InboundAttachment, InboundMessage
-from helpdesk.app.tickets import TicketService
+from helpdesk.app.intake.messages import InboundAttachment, InboundMessage
+from helpdesk.app.intake.service import IntakeService
+from helpdesk.app.tickets.service import TicketService
 from helpdesk.db import migrate
 from helpdesk.db.copy import copy_database
 from helpdesk.db.engine import Database

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import func, select
 
 from channels.email.ingest import build_ingest, reprocessor
-from helpdesk.app.acknowledge import AcknowledgementHook, AckPolicy
-from helpdesk.app.bounces import AUTOMATIC_IGNORED, ClearBouncingHook
-from helpdesk.app.intake import IntakeContext, IntakeService
-from helpdesk.app.quarantine import HELD, REPROCESSED, QuarantineService
-from helpdesk.app.tickets import TicketService
+from helpdesk.app.intake.service import IntakeContext, IntakeService
+from helpdesk.app.mail.acknowledge import AcknowledgementHook, AckPolicy
+from helpdesk.app.mail.bounces import AUTOMATIC_IGNORED, ClearBouncingHook
+from helpdesk.app.quarantine.service import HELD, REPROCESSED, QuarantineService
+from helpdesk.app.tickets.service import TicketService
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Attachment, Blob, Contact, Event, Outbox, Quarantine, Ticket
 from helpdesk.domain.errors import ValidationError
@@ -214,7 +214,7 @@ async def test_loop_guard_stops_automatic_messages_to_a_chatty_robot(db: Databas
 
 async def test_acknowledgement_uses_the_real_faq_engine_when_confident(db: Database, clock: FixedClock) -> None:
     from channels.email.server import suggester
-    from helpdesk.app.kb_sync import bundled_kb_dir
+    from helpdesk.app.faq.sync import bundled_kb_dir
     from helpdesk.bootstrap import build
     from helpdesk.config import Settings
 
@@ -250,9 +250,9 @@ async def test_without_a_faq_rule_the_acknowledgement_gets_its_suggestions_when_
                                                                                      clock: FixedClock) -> None:
     """The FAQ search leaves the SMTP path unless routing needs it; the Outbox sender completes the text."""
     from channels.email.server import intake_suggester
-    from helpdesk.app.acknowledge import AckFinisher
-    from helpdesk.app.kb_sync import bundled_kb_dir
-    from helpdesk.app.routing import RoutingRules
+    from helpdesk.app.faq.sync import bundled_kb_dir
+    from helpdesk.app.intake.routing import RoutingRules
+    from helpdesk.app.mail.acknowledge import AckFinisher
     from helpdesk.bootstrap import build
     from helpdesk.config import Settings
     from helpdesk.db.tables import Message

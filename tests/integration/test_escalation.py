@@ -9,14 +9,14 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from helpdesk.app.escalation import EscalationJob
-from helpdesk.app.intake import IntakeService
-from helpdesk.app.messages import InboundMessage
+from helpdesk.app.intake.messages import InboundMessage
+from helpdesk.app.intake.routing import RoutingHook, RoutingRules
+from helpdesk.app.intake.service import IntakeService
 from helpdesk.app.outbox import OutboxDispatcher
-from helpdesk.app.routing import RoutingHook, RoutingRules
-from helpdesk.app.sla import refresh
-from helpdesk.app.tickets import TicketService
-from helpdesk.app.users import UserService
+from helpdesk.app.sla.escalation import EscalationJob
+from helpdesk.app.sla.service import refresh
+from helpdesk.app.staff.accounts import UserService
+from helpdesk.app.tickets.service import TicketService
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Event, Message, Outbox, SlaNotification, StaffUser, Team, TeamMember, Ticket
 from helpdesk.domain.values import Channel, StaffRole, TicketStatus
@@ -168,7 +168,7 @@ async def test_pending_reminder_after_three_business_days_and_auto_close(db: Dat
 
 
 async def test_the_serve_starter_runs_the_job_with_the_staff_chat_setting(db: Database, clock: FixedClock) -> None:
-    from helpdesk.app.escalation import start_escalation_worker
+    from helpdesk.app.sla.escalation import start_escalation_worker
     from helpdesk.bootstrap import build, starters
     from helpdesk.config import Settings
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from helpdesk.app.gdpr import ERASED, GdprService
-from helpdesk.app.intake import IntakeService
-from helpdesk.app.messages import InboundAttachment, InboundMessage
-from helpdesk.app.tickets import TicketService
+from helpdesk.app.intake.messages import InboundAttachment, InboundMessage
+from helpdesk.app.intake.service import IntakeService
+from helpdesk.app.privacy.gdpr import ERASED, GdprService
+from helpdesk.app.tickets.service import TicketService
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Attachment, Blob, Ticket
 from helpdesk.domain.values import Channel, TicketStatus

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from helpdesk.app.messages import InboundMessage
+from helpdesk.app.intake.messages import InboundMessage
 from helpdesk.bootstrap import build
 from helpdesk.config import load_settings
 from helpdesk.db.engine import Database

@@ -6,9 +6,9 @@ import asyncio
 
 from sqlalchemy import func, select
 
-from helpdesk.app.intake import GroupCommitter, IntakeService
-from helpdesk.app.messages import InboundAttachment, InboundMessage, OrganizationHint
-from helpdesk.app.tickets import TicketService
+from helpdesk.app.intake.messages import InboundAttachment, InboundMessage, OrganizationHint
+from helpdesk.app.intake.service import GroupCommitter, IntakeService
+from helpdesk.app.tickets.service import TicketService
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Blob, Message, Ticket, TicketLink
 from helpdesk.domain.values import Channel, IntakeAction, OrgKind, TicketStatus
@@ -163,7 +163,7 @@ async def test_one_bad_message_in_a_batch_does_not_lose_the_others(db: Database,
 async def _staff(db: Database) -> int:
     from datetime import UTC, datetime
 
-    from helpdesk.app.users import UserService
+    from helpdesk.app.staff.accounts import UserService
     from helpdesk.domain.values import StaffRole
 
     users = UserService(db, FixedClock(datetime(2026, 1, 1, tzinfo=UTC)))

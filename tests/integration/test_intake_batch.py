@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from helpdesk.app.intake import IntakeService
-from helpdesk.app.messages import InboundAttachment, InboundMessage, IntakeResult
-from helpdesk.app.tickets import TicketService
+from helpdesk.app.intake.messages import InboundAttachment, InboundMessage, IntakeResult
+from helpdesk.app.intake.service import IntakeService
+from helpdesk.app.tickets.service import TicketService
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Attachment, Contact, Event, Message, Ticket, TicketLink
 from helpdesk.domain.values import Channel, TicketStatus
@@ -97,7 +97,7 @@ async def snapshot(db: Database, run: str, results: list[IntakeResult]) -> dict[
 
 
 async def test_a_batch_gives_what_one_message_at_a_time_gives(db: Database, clock: FixedClock) -> None:
-    from helpdesk.app.routing import RoutingHook
+    from helpdesk.app.intake.routing import RoutingHook
 
     class Recording(IntakeService):
         careful: list[bool] = []

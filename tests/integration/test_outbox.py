@@ -9,11 +9,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from helpdesk.app.intake import IntakeService
-from helpdesk.app.messages import InboundMessage
+from helpdesk.app.intake.messages import InboundMessage
+from helpdesk.app.intake.service import IntakeService
 from helpdesk.app.outbox import OutboxDispatcher, SendError
-from helpdesk.app.tickets import TicketService
-from helpdesk.app.users import UserService
+from helpdesk.app.staff.accounts import UserService
+from helpdesk.app.tickets.service import TicketService
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Message, Outbox
 from helpdesk.domain.values import Channel, StaffRole

@@ -10,13 +10,13 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import select
 
-from helpdesk.app.intake import IntakeService
-from helpdesk.app.messages import InboundMessage, OrganizationHint
-from helpdesk.app.ratings import RatingService
-from helpdesk.app.reports import ReportService, csv_export
-from helpdesk.app.routing import RoutingHook
-from helpdesk.app.sla import refresh
-from helpdesk.app.tickets import TicketService
+from helpdesk.app.intake.messages import InboundMessage, OrganizationHint
+from helpdesk.app.intake.routing import RoutingHook
+from helpdesk.app.intake.service import IntakeService
+from helpdesk.app.reports.service import ReportService, csv_export
+from helpdesk.app.satisfaction.ratings import RatingService
+from helpdesk.app.sla.service import refresh
+from helpdesk.app.tickets.service import TicketService
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import ChatSuggestion, FaqFeedback, Ticket
 from helpdesk.domain.errors import ValidationError
@@ -45,7 +45,7 @@ def msg(ext: str, sender: str, channel: Channel = Channel.EMAIL, **kw: object) -
 
 async def seed(db: Database, clock: FixedClock) -> dict[str, int]:
     """Four tickets, two ratings, five suggestion sets and six FAQ feedbacks (times in UTC; Paris = UTC+1)."""
-    from helpdesk.app.users import UserService
+    from helpdesk.app.staff.accounts import UserService
 
     staff = await UserService(db, clock).add("agent@craig.fr", StaffRole.AGENT, PASSWORD)
     intake = IntakeService(db, clock, [RoutingHook()])

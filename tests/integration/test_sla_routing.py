@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from helpdesk.app.intake import IntakeService
-from helpdesk.app.messages import InboundMessage, OrganizationHint
-from helpdesk.app.routing import RoutingHook, RoutingRules
-from helpdesk.app.sla import SlaService, refresh
-from helpdesk.app.tickets import TicketService
-from helpdesk.app.users import UserService
+from helpdesk.app.intake.messages import InboundMessage, OrganizationHint
+from helpdesk.app.intake.routing import RoutingHook, RoutingRules
+from helpdesk.app.intake.service import IntakeService
+from helpdesk.app.sla.service import SlaService, refresh
+from helpdesk.app.staff.accounts import UserService
+from helpdesk.app.tickets.service import TicketService
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import KbEntry, SlaPolicy, StaffUser, Team, TeamMember, Ticket
 from helpdesk.domain.errors import NotFound
@@ -158,7 +158,7 @@ async def test_recompute_after_a_policy_change_and_explain(db: Database, clock: 
 
 
 async def test_override_per_organization_kind_applies_to_its_tickets(db: Database, clock: FixedClock) -> None:
-    from helpdesk.app.sla_admin import SlaAdmin
+    from helpdesk.app.sla.admin import SlaAdmin
 
     await SlaAdmin(db, clock).set_target("standard", "normal", first_response=120, resolution=None,
                                          organization_kind="commune")

@@ -8,12 +8,12 @@ from email.message import EmailMessage
 from sqlalchemy import func, select
 
 from channels.email.ingest import build_ingest
-from helpdesk.app import store
-from helpdesk.app.acknowledge import ACK_SUPPRESSED, AcknowledgementHook
-from helpdesk.app.automatic_admin import AUTOMATIC_TICKETED, BOUNCING_CLEARED, AutomaticAdmin
-from helpdesk.app.bounces import AUTOMATIC_IGNORED
+from helpdesk.app.mail.acknowledge import ACK_SUPPRESSED, AcknowledgementHook
+from helpdesk.app.mail.automatic_admin import AUTOMATIC_TICKETED, BOUNCING_CLEARED, AutomaticAdmin
+from helpdesk.app.mail.bounces import AUTOMATIC_IGNORED
 from helpdesk.bootstrap import build
 from helpdesk.config import Settings
+from helpdesk.db import store
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Contact, Event, Message, Outbox, Ticket
 from helpdesk.domain.values import IntakeAction

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from helpdesk.app.quarantine import QuarantineService
+from helpdesk.app.quarantine.service import QuarantineService
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Quarantine, Ticket
 from helpdesk.ports import FixedClock

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from helpdesk.app.queue import QueueFilter, QueueService, with_view
+from helpdesk.app.tickets.queue import QueueFilter, QueueService, with_view
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Ticket
 from helpdesk.domain.values import Channel, Priority, TicketStatus

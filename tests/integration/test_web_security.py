@@ -148,7 +148,7 @@ async def test_script_and_event_handler_payloads_are_inert(db: Database, clock: 
 async def test_an_agent_cannot_do_admin_actions(db: Database, clock: FixedClock) -> None:
     services = services_for(db.url, clock)
     await add_staff(services)
-    from helpdesk.app.quarantine import QuarantineService
+    from helpdesk.app.quarantine.service import QuarantineService
 
     qid = await QuarantineService(db, clock).hold(channel="email", raw=b"From: x\r\n\r\nbroken", reason="unparsable",
                                                   sender="x@y.fr")

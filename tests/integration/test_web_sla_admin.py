@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from helpdesk.app.routing import RoutingRules
-from helpdesk.app.sla_admin import SlaAdmin
+from helpdesk.app.intake.routing import RoutingRules
+from helpdesk.app.sla.admin import SlaAdmin
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Team
 from helpdesk.ports import FixedClock

@@ -6,7 +6,7 @@ import re
 
 from sqlalchemy import select
 
-from helpdesk.app.kb_sync import bundled_kb_dir
+from helpdesk.app.faq.sync import bundled_kb_dir
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import KbEntry, Outbox, Team, Ticket, TicketLink
 from helpdesk.ports import FixedClock

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from helpdesk.app.kb_sync import bundled_kb_dir
-from helpdesk.app.messages import InboundMessage, OrganizationHint
+from helpdesk.app.faq.sync import bundled_kb_dir
+from helpdesk.app.intake.messages import InboundMessage, OrganizationHint
 from helpdesk.db.tables import Team, Ticket
 from helpdesk.domain.values import Channel, OrgKind, Priority, StaffRole
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from helpdesk.app.messages import InboundAttachment, InboundMessage
+from helpdesk.app.intake.messages import InboundAttachment, InboundMessage
 from helpdesk.bootstrap import Services, build
 from helpdesk.config import Settings
 from helpdesk.domain.values import Channel, StaffRole

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from helpdesk.app.intake import GroupCommitter
-from helpdesk.app.messages import InboundMessage, IntakeResult
+from helpdesk.app.intake.messages import InboundMessage, IntakeResult
+from helpdesk.app.intake.service import GroupCommitter
 from helpdesk.domain.errors import StorageUnavailable
 from helpdesk.domain.values import Channel, IntakeAction
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from helpdesk.app.intake_waves import split_waves
-from helpdesk.app.messages import InboundMessage
+from helpdesk.app.intake.messages import InboundMessage
+from helpdesk.app.intake.waves import split_waves
 from helpdesk.domain.values import Channel
 
 

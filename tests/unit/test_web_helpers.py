@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from helpdesk.app.kb_admin import slugify
-from helpdesk.app.queue import decode_cursor, encode_cursor
+from helpdesk.app.faq.admin import slugify
+from helpdesk.app.tickets.queue import decode_cursor, encode_cursor
 from helpdesk.domain.errors import InvalidTransition, NotFound, ValidationError
 from helpdesk.web.auth import _safe_next
 from helpdesk.web.french import french

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from channels.telegram.bot import TelegramChannel, channel_from_services
 from channels.telegram.sender import TelegramSender
-from helpdesk.app.chat import ChatService
+from helpdesk.app.chat.service import ChatService
 from helpdesk.bootstrap import Services, build
 from helpdesk.config import load_settings
 from helpdesk.db.tables import Outbox

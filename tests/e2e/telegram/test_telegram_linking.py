@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from helpdesk.app.messages import InboundMessage
+from helpdesk.app.intake.messages import InboundMessage
 from helpdesk.db.tables import Contact, Ticket
 from helpdesk.domain.values import Channel, StaffRole
 from tests.e2e.telegram.harness import CHAT, Harness

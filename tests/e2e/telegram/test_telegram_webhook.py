@@ -9,7 +9,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from channels.telegram.bot import derived_secret
-from helpdesk.app.chat import ChatService
+from helpdesk.app.chat.service import ChatService
 from helpdesk.bootstrap import build, start_telegram
 from helpdesk.config import load_settings
 from helpdesk.db.engine import Database
@@ -90,7 +90,7 @@ async def test_without_a_token_the_channel_is_off_and_says_so(db: Database, capl
 
 
 async def test_the_starter_answers_from_the_published_faq(db: Database, api: FakeBotApi, clock: FixedClock) -> None:
-    from helpdesk.app.kb_sync import bundled_kb_dir
+    from helpdesk.app.faq.sync import bundled_kb_dir
 
     settings = load_settings(database_url=db.url, telegram_token=api.token, telegram_base_url=api.base_url)
     services = build(settings, clock=clock)

@@ -1,0 +1,1 @@
+"""Chat (Telegram) use cases: conversation state, intake and change hooks, linking a chat to an email address."""

@@ -1,0 +1,1 @@
+"""Email-specific use cases: acknowledgements, bounces and automatic mail kept aside."""

@@ -1,0 +1,1 @@
+"""Personal data (RGPD): export, erasure, retention."""

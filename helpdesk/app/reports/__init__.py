@@ -1,0 +1,1 @@
+"""Figures for staff: reports, and what waits for their attention."""

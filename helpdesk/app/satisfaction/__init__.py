@@ -1,0 +1,1 @@
+"""Satisfaction ratings: the request sent after resolution and the recorded answer."""

@@ -1,0 +1,109 @@
+"""Admin use cases on the SLA: policies and their targets, closures of the calendar, routing rules.
+
+A target change never loses the time already spent: the figures are recomputed from the event log
+of the open tickets in the same call (`SlaService.recompute`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from helpdesk.app.intake.routing import rules_changed
+from helpdesk.app.sla.service import SlaService, ensure_defaults
+from helpdesk.db.engine import Database
+from helpdesk.db.tables import RoutingRule, SlaCalendar, SlaClosure, SlaPolicy, Team
+from helpdesk.domain.errors import NotFound, ValidationError
+from helpdesk.domain.values import OrgKind, Priority
+from helpdesk.ports import Clock
+
+TARGET_KEYS = ("first_response", "resolution")
+
+
+class SlaAdmin:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    async def policies(self) -> list[dict[str, Any]]:
+        async with self.db.transaction() as s:
+            await ensure_defaults(s, self.clock.now())
+            rows = (await s.execute(select(SlaPolicy, SlaCalendar).join(
+                SlaCalendar, SlaCalendar.id == SlaPolicy.calendar_id).order_by(SlaPolicy.id))).all()
+            return [{"name": p.name, "default": p.is_default, "calendar": c.name, "targets": p.targets,
+                     "overrides": p.overrides, "warn_ratio": p.warn_ratio,
+                     "pending_reminder_days": p.pending_reminder_days, "auto_close_days": p.auto_close_days}
+                    for p, c in rows]
+
+    async def set_target(self, policy: str, priority: str, *, first_response: int | None, resolution: int | None,
+                         organization_kind: str | None = None) -> int:
+        """Set one priority's targets in business minutes (None: no target); returns tickets recomputed."""
+        if priority not in set(Priority):
+            raise ValidationError(f"unknown priority {priority!r}")
+        if organization_kind is not None and organization_kind not in set(OrgKind):
+            raise ValidationError(f"unknown organization kind {organization_kind!r}")
+        if any(v is not None and v <= 0 for v in (first_response, resolution)):
+            raise ValidationError("a target is a positive number of business minutes")
+        value = {"first_response": first_response, "resolution": resolution}
+        async with self.db.transaction() as s:
+            await ensure_defaults(s, self.clock.now())
+            row = (await s.scalars(select(SlaPolicy).where(SlaPolicy.name == policy))).first()
+            if row is None:
+                raise NotFound(f"SLA policy {policy!r} not found")
+            if organization_kind:
+                overrides = dict(row.overrides)
+                overrides[organization_kind] = {**overrides.get(organization_kind, {}), priority: value}
+                row.overrides = overrides
+            else:
+                row.targets = {**row.targets, priority: value}
+            row.updated_at = self.clock.now()
+        return await SlaService(self.db, self.clock).recompute(only_open=True)
+
+    async def add_closure(self, starts_on: date, ends_on: date, label: str = "", calendar: str | None = None) -> int:
+        if ends_on < starts_on:
+            raise ValidationError("a closure ends on or after its first day")
+        async with self.db.transaction() as s:
+            await ensure_defaults(s, self.clock.now())
+            cal = await self._calendar(s, calendar)
+            closure = SlaClosure(calendar_id=cal.id or 0, starts_on=starts_on, ends_on=ends_on, label=label)
+            s.add(closure)
+            await s.flush()
+            assert closure.id is not None
+        await SlaService(self.db, self.clock).recompute(only_open=True)
+        return closure.id
+
+    async def closures(self) -> list[dict[str, Any]]:
+        async with self.db.transaction() as s:
+            rows = (await s.execute(select(SlaClosure, SlaCalendar.name).join(
+                SlaCalendar, SlaCalendar.id == SlaClosure.calendar_id).order_by(SlaClosure.starts_on))).all()
+            return [{"id": c.id, "calendar": name, "starts_on": c.starts_on.isoformat(),
+                     "ends_on": c.ends_on.isoformat(), "label": c.label} for c, name in rows]
+
+    async def remove_closure(self, closure_id: int) -> None:
+        async with self.db.transaction() as s:
+            done = await s.execute(delete(SlaClosure).where(SlaClosure.id == closure_id))
+            if not done.rowcount:  # type: ignore[attr-defined]
+                raise NotFound(f"closure {closure_id} not found")
+        await SlaService(self.db, self.clock).recompute(only_open=True)
+
+    async def teams(self) -> list[str]:
+        async with self.db.transaction() as s:
+            return list((await s.scalars(select(Team.name).order_by(Team.name))).all())
+
+    async def remove_rule(self, rule_id: int) -> None:
+        async with self.db.transaction() as s:
+            done = await s.execute(delete(RoutingRule).where(RoutingRule.id == rule_id))
+            if not done.rowcount:  # type: ignore[attr-defined]
+                raise NotFound(f"routing rule {rule_id} not found")
+        rules_changed()
+
+    async def _calendar(self, s: Any, name: str | None) -> SlaCalendar:
+        stmt = select(SlaCalendar).order_by(SlaCalendar.id)
+        if name:
+            stmt = stmt.where(SlaCalendar.name == name)
+        cal = (await s.scalars(stmt.limit(1))).first()
+        if cal is None:
+            raise NotFound(f"calendar {name!r} not found")
+        return cal

@@ -1,0 +1,1 @@
+"""Staff accounts and sign-in."""

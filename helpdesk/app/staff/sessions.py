@@ -1,0 +1,170 @@
+"""Staff sign-in: server-side sessions, login throttling, password change and per-user API tokens.
+
+Cookie values and API tokens are random; only their SHA-256 is stored, so a copy of the database
+does not let anyone sign in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from helpdesk.app.ratelimit import RateLimiter, Throttled
+from helpdesk.app.staff.accounts import MIN_PASSWORD, UserService, hash_password, verify_password
+from helpdesk.db.engine import Database
+from helpdesk.db.tables import StaffUser
+from helpdesk.db.tables_web import ApiToken, WebSession
+from helpdesk.domain.errors import NotFound, ValidationError
+from helpdesk.domain.values import StaffRole
+from helpdesk.ports import Clock
+
+SESSION_IDLE = timedelta(hours=12)
+SESSION_MAX = timedelta(days=7)
+LOGIN_WINDOW = timedelta(minutes=15)
+LOGIN_MAX_PER_ACCOUNT = 5
+LOGIN_MAX_PER_CLIENT = 30
+TOKEN_PREFIX = "hdk_"  # noqa: S105 - a public marker, not a secret
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class StaffIdentity:
+    id: int
+    email: str
+    name: str
+    role: str
+    csrf_token: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == StaffRole.ADMIN.value
+
+
+def _identity(user: StaffUser, csrf: str | None = None) -> StaffIdentity:
+    assert user.id is not None
+    return StaffIdentity(user.id, user.email, user.name or user.email, user.role, csrf)
+
+
+class AuthService:
+    def __init__(self, db: Database, clock: Clock, users: UserService) -> None:
+        self.db = db
+        self.clock = clock
+        self.users = users
+        self.limits = RateLimiter(db, clock)
+
+    # ---- sessions ------------------------------------------------------------------------
+    async def login(self, email: str, password: str, client: str) -> tuple[str, StaffIdentity] | None:
+        """A new session token for good credentials, None for bad ones; Throttled when too many failures."""
+        account = email.strip().lower()
+        await self.limits.check("login-account", account, limit=LOGIN_MAX_PER_ACCOUNT, window=LOGIN_WINDOW)
+        await self.limits.check("login-client", client, limit=LOGIN_MAX_PER_CLIENT, window=LOGIN_WINDOW)
+        user = await self.users.authenticate(account, password)
+        if user is None:
+            await self.limits.hit("login-account", account)
+            await self.limits.hit("login-client", client)
+            return None
+        await self.limits.clear("login-account", account)
+        token = secrets.token_urlsafe(32)
+        csrf = secrets.token_urlsafe(24)
+        now = self.clock.now()
+        async with self.db.transaction() as s:
+            await s.execute(delete(WebSession).where(WebSession.expires_at < now))
+            assert user.id is not None
+            s.add(WebSession(id=_digest(token), staff_id=user.id, csrf_token=csrf, created_at=now,
+                             last_seen_at=now, expires_at=now + SESSION_IDLE))
+        return token, _identity(user, csrf)
+
+    async def session(self, token: str) -> StaffIdentity | None:
+        """The signed-in staff member for a cookie value, sliding the idle expiry forward."""
+        if not token:
+            return None
+        now = self.clock.now()
+        async with self.db.transaction() as s:
+            row = await s.get(WebSession, _digest(token))
+            if row is None or row.expires_at <= now or row.created_at + SESSION_MAX <= now:
+                return None
+            user = await s.get(StaffUser, row.staff_id)
+            if user is None or not user.is_active:
+                return None
+            if now - row.last_seen_at > timedelta(minutes=1):
+                row.last_seen_at = now
+                row.expires_at = min(now + SESSION_IDLE, row.created_at + SESSION_MAX)
+            return _identity(user, row.csrf_token)
+
+    async def logout(self, token: str) -> None:
+        async with self.db.transaction() as s:
+            await s.execute(delete(WebSession).where(WebSession.id == _digest(token)))
+
+    async def change_password(self, staff_id: int, old: str, new: str, keep_token: str) -> None:
+        """Check the old password, store the new one, end every other session of this account."""
+        if len(new) < MIN_PASSWORD:
+            raise ValidationError(f"le nouveau mot de passe doit compter au moins {MIN_PASSWORD} caractères")
+        async with self.db.transaction() as s:
+            user = await s.get(StaffUser, staff_id)
+            if user is None:
+                raise NotFound("compte introuvable")
+            if not verify_password(user.password_hash, old):
+                raise ValidationError("le mot de passe actuel est incorrect")
+            user.password_hash = hash_password(new)
+            await s.execute(
+                delete(WebSession).where(WebSession.staff_id == staff_id, WebSession.id != _digest(keep_token))
+            )
+
+    # ---- API tokens ----------------------------------------------------------------------
+    async def create_api_token(self, staff_id: int, name: str) -> str:
+        """A new token, shown once to its owner."""
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        async with self.db.transaction() as s:
+            s.add(ApiToken(staff_id=staff_id, name=name.strip()[:80] or "jeton", prefix=token[:12],
+                           token_hash=_digest(token), created_at=self.clock.now()))
+        return token
+
+    async def api_tokens(self, staff_id: int) -> list[dict[str, Any]]:
+        async with self.db.transaction() as s:
+            rows = (await s.scalars(
+                select(ApiToken).where(ApiToken.staff_id == staff_id, ApiToken.revoked_at.is_(None))
+                .order_by(ApiToken.id)
+            )).all()
+        return [{"id": r.id, "name": r.name, "prefix": r.prefix, "created_at": r.created_at,
+                 "last_used_at": r.last_used_at} for r in rows]
+
+    async def revoke_api_token(self, staff_id: int, token_id: int) -> None:
+        async with self.db.transaction() as s:
+            row = await s.get(ApiToken, token_id)
+            if row is None or row.staff_id != staff_id:
+                raise NotFound("jeton introuvable")
+            row.revoked_at = self.clock.now()
+
+    async def authenticate_token(self, token: str) -> StaffIdentity | None:
+        if not token.startswith(TOKEN_PREFIX):
+            return None
+        now = self.clock.now()
+        async with self.db.transaction() as s:
+            row = (await s.scalars(select(ApiToken).where(ApiToken.token_hash == _digest(token)))).first()
+            if row is None or row.revoked_at is not None:
+                return None
+            user = await s.get(StaffUser, row.staff_id)
+            if user is None or not user.is_active:
+                return None
+            if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
+                row.last_used_at = now
+            return _identity(user)
+
+    async def staff(self) -> list[dict[str, Any]]:
+        """Active staff members, for assignment menus."""
+        async with self.db.transaction() as s:
+            rows = (await s.scalars(
+                select(StaffUser).where(StaffUser.is_active.is_(True)).order_by(StaffUser.name)
+            )).all()
+        return [{"id": u.id, "name": u.name or u.email, "email": u.email, "role": u.role} for u in rows]
+
+
+__all__ = ["AuthService", "StaffIdentity", "Throttled"]

@@ -1,0 +1,1 @@
+"""Tickets as staff work them: the queue, the ticket page, replies and changes, merge and split, canned answers."""

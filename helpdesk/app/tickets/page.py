@@ -1,0 +1,139 @@
+"""What the staff ticket page shows: the thread, attachments, links, the team list, recent activity.
+
+Reply, note, status, assignment, priority and tags are in TicketService (service.py); merge, split and
+link in MergeSplitService (merge_split.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from helpdesk.db import store
+from helpdesk.db.engine import Database
+from helpdesk.db.tables import Attachment, Contact, Message, Organization, StaffUser, Team, Ticket, TicketLink
+from helpdesk.domain.errors import NotFound
+from helpdesk.domain.values import Direction
+from helpdesk.ports import Clock
+
+
+@dataclass(frozen=True, slots=True)
+class Download:
+    filename: str
+    size: int
+    data: bytes
+
+
+class TicketPageService:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    async def page(self, number: int, viewer_id: int | None = None) -> dict[str, Any]:
+        async with self.db.transaction() as s:
+            t = await store.ticket_by_number(s, number)
+            if viewer_id is not None:
+                await store.record_staff_access(s, t, viewer_id, self.clock.now(), "web")
+            requester = await s.get(Contact, t.requester_id) if t.requester_id else None
+            org = await s.get(Organization, t.organization_id) if t.organization_id else None
+            assignee = await s.get(StaffUser, t.assignee_id) if t.assignee_id else None
+            team = await s.get(Team, t.team_id) if t.team_id else None
+            msgs = (await s.scalars(select(Message).where(Message.ticket_id == t.id).order_by(Message.id))).all()
+            ids = [m.id for m in msgs]
+            atts = (await s.scalars(select(Attachment).where(Attachment.message_id.in_(ids)))).all() if ids else []
+            staff_ids = {m.author_staff_id for m in msgs if m.author_staff_id}
+            staff = {u.id: u.name or u.email for u in (
+                await s.scalars(select(StaffUser).where(StaffUser.id.in_(staff_ids)))).all()} if staff_ids else {}
+            links = (await s.execute(
+                select(TicketLink.kind, Ticket.number, Ticket.subject, Ticket.status)
+                .join(Ticket, or_(
+                    (TicketLink.ticket_id == t.id) & (Ticket.id == TicketLink.other_id),
+                    (TicketLink.other_id == t.id) & (Ticket.id == TicketLink.ticket_id),
+                ))
+                .where(or_(TicketLink.ticket_id == t.id, TicketLink.other_id == t.id))
+                .order_by(TicketLink.id)
+            )).all()
+            others = (await s.execute(
+                select(Ticket.number, Ticket.subject, Ticket.status, Ticket.created_at)
+                .where(Ticket.requester_id == t.requester_id, Ticket.id != t.id).order_by(Ticket.id.desc()).limit(10)
+            )).all() if t.requester_id else []
+            merged_into = await s.get(Ticket, t.merged_into_id) if t.merged_into_id else None
+        by_msg: dict[int, list[dict[str, Any]]] = {}
+        for a in atts:
+            by_msg.setdefault(a.message_id, []).append(
+                {"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size})
+        thread = []
+        for m in msgs:
+            if m.direction == Direction.INBOUND.value:
+                author = (requester.name or requester.email) if requester and m.author_contact_id == requester.id \
+                    else "Demandeur"
+            else:
+                author = staff.get(m.author_staff_id or 0, "Système")
+            thread.append({
+                "id": m.id, "direction": m.direction, "channel": m.channel, "author": author,
+                "created_at": m.created_at, "text": m.visible_text, "has_html": bool(m.html_sanitised),
+                "automatic": m.automatic, "delivery_status": m.delivery_status,
+                "attachments": by_msg.get(m.id or 0, []), "thread_reason": m.thread_reason,
+            })
+        latest_inbound = next((m for m in reversed(thread) if m["direction"] == Direction.INBOUND.value), None)
+        return {
+            "number": t.number, "subject": t.subject, "status": t.status, "priority": t.priority,
+            "channel": t.channel, "tags": list(t.tags), "created_at": t.created_at, "updated_at": t.updated_at,
+            "assignee_id": t.assignee_id, "assignee": (assignee.name or assignee.email) if assignee else None,
+            "team_id": t.team_id, "team": team.name if team else None,
+            "requester": {"name": requester.name, "email": requester.email,
+                          "telegram": requester.telegram_chat_id is not None,
+                          "bouncing": requester.bouncing} if requester else None,
+            "organization": {"name": org.name, "kind": org.kind, "pays": org.pays,
+                             "departement": org.departement} if org else None,
+            "sla": {"first_response_due": t.first_response_due, "resolution_due": t.resolution_due,
+                    "first_response_at": t.first_response_at, "first_response_breached": t.first_response_breached,
+                    "resolution_breached": t.resolution_breached, "paused": t.sla_paused, "policy": t.sla_policy},
+            "messages": thread,
+            "inbound_count": sum(1 for m in thread if m["direction"] == Direction.INBOUND.value),
+            "last_message_id": thread[-1]["id"] if thread else 0,
+            "latest_inbound_text": latest_inbound["text"] if latest_inbound else "",
+            "links": [{"kind": k, "number": n, "subject": subj, "status": st} for k, n, subj, st in links],
+            "other_tickets": [{"number": n, "subject": subj, "status": st, "created_at": c}
+                              for n, subj, st, c in others],
+            "merged_into": merged_into.number if merged_into else None,
+        }
+
+    async def activity_since(self, number: int, after_message_id: int, staff_id: int) -> list[dict[str, Any]]:
+        """Messages added after ``after_message_id`` by anyone but ``staff_id`` (the stale-page warning)."""
+        async with self.db.transaction() as s:
+            t = await store.ticket_by_number(s, number)
+            rows = (await s.execute(
+                select(Message.id, Message.direction, StaffUser.name)
+                .join(StaffUser, StaffUser.id == Message.author_staff_id, isouter=True)
+                .where(Message.ticket_id == t.id, Message.id > after_message_id)
+                .where(or_(Message.author_staff_id.is_(None), Message.author_staff_id != staff_id))
+                .order_by(Message.id)
+            )).all()
+        return [{"id": i, "direction": d, "author": n or "le demandeur"} for i, d, n in rows]
+
+    async def attachment(self, number: int, attachment_id: int) -> Download:
+        async with self.db.transaction() as s:
+            t = await store.ticket_by_number(s, number)
+            row = (await s.execute(
+                select(Attachment).join(Message, Message.id == Attachment.message_id)
+                .where(Attachment.id == attachment_id, Message.ticket_id == t.id)
+            )).scalar_one_or_none()
+            if row is None:
+                raise NotFound("pièce jointe introuvable")
+            return Download(row.filename, row.size, await store.get_blob(s, row.sha256))
+
+    async def message_html(self, number: int, message_id: int) -> str:
+        async with self.db.transaction() as s:
+            t = await store.ticket_by_number(s, number)
+            msg = await s.get(Message, message_id)
+            if msg is None or msg.ticket_id != t.id or not msg.html_sanitised:
+                raise NotFound("version HTML introuvable")
+            return msg.html_sanitised
+
+    async def teams(self) -> list[dict[str, Any]]:
+        async with self.db.transaction() as s:
+            return [{"id": i, "name": n} for i, n in (await s.execute(select(Team.id, Team.name)
+                                                                      .order_by(Team.name))).all()]
