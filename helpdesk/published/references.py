@@ -38,7 +38,7 @@ _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,198}[a-z0-9])?\Z")
 # « jeu de données : mon-slug », « dataset mon-slug », « slug "mon-slug" »: the introducing phrase, at most a
 # few separator characters, then a candidate that must look like a slug (checked afterwards).
 _INTRODUCED_RE = re.compile(
-    r"\b(?:jeu\s{1,3}de\s{1,3}donn[ée]es|jdd|dataset|slug)\s{0,3}[:«\"'(]?\s{0,3}([a-z0-9][a-z0-9-]{2,199})",
+    r"\b(?:jeu\s{1,3}de\s{1,3}donn[ée]es|jdd|dataset|slug)(\s{0,3}[:«\"'(]\s{0,3}|\s{1,3})([a-z0-9][a-z0-9-]{2,199})",
     re.IGNORECASE,
 )
 _DATASET_PATH = re.compile(r"/(?:[a-z]{2}/)?datasets/([^/?#]{1,200})/?\Z")
@@ -99,11 +99,11 @@ def find_references(text: str, *, limit: int = MAX_REFERENCES) -> list[Reference
         if ref is not None:
             positioned.append((match.start(), ref))
     for match in _INTRODUCED_RE.finditer(text):
-        if _inside(match.start(1), url_spans):
+        if _inside(match.start(2), url_spans):
             continue
-        slug = match.group(1).rstrip("-").lower()
-        if _looks_like_dataset_id(slug) and not _UUID_FULL.match(slug):
-            positioned.append((match.start(1), Reference(RefKind.DATASET, slug)))
+        slug = match.group(2).rstrip("-").lower()
+        if _introduced_slug(slug, explicit=bool(match.group(1).strip())):
+            positioned.append((match.start(2), Reference(RefKind.DATASET, slug)))
         if len(positioned) >= limit * 8:
             break
     for match in _UUID_RE.finditer(text):
@@ -180,6 +180,16 @@ def _looks_like_dataset_id(ident: str) -> bool:
     if ident.lower() in _RESERVED_SLUGS:
         return False
     return bool(_OBJECT_ID.match(ident) or ("-" in ident and _SLUG.match(ident)))
+
+
+def _introduced_slug(slug: str, *, explicit: bool) -> bool:
+    """« jeu de données : mon-jeu » (explicit) or « le jeu de données budget-primitif-2025 »; never « le jeu de
+    données est-il … » (a bare word after the phrase needs two hyphens to read as a slug)."""
+    if _UUID_FULL.match(slug) or not _looks_like_dataset_id(slug):
+        return False
+    if _OBJECT_ID.match(slug):
+        return explicit
+    return slug.count("-") >= (1 if explicit else 2)
 
 
 def _inside(pos: int, spans: list[tuple[int, int]]) -> bool:

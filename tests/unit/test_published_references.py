@@ -43,6 +43,9 @@ def test_bare_slug_only_when_introduced() -> None:
     assert kinds("le jeu de données « budget-primitif-2025 » est en retard") == [("dataset", "budget-primitif-2025")]
     assert kinds("Nous avons voté le budget-primitif-2025 hier") == []  # not introduced
     assert kinds("jeu de données : budget") == []  # not a slug (no hyphen)
+    assert kinds("Le jeu de données est-il bien publié ?") == []  # a French word with a hyphen is not a slug
+    assert kinds("le jeu de données budget-primitif-2025 est faux") == [("dataset", "budget-primitif-2025")]
+    assert kinds("dataset : 5448d3e0c751df01f85d0572") == [("dataset", "5448d3e0c751df01f85d0572")]
 
 
 def test_catalogue_record_links_and_bare_uuids() -> None:
