@@ -142,8 +142,11 @@ class PublishedDataService:
         if self.csw is None:
             return False
         csw_host = (host_port(self.csw.csw_url) or ("", 0))[0]
-        hosts = {domain or "", (host_port(remote_url or "") or ("", 0))[0]}
-        return csw_host in hosts or "csw" in (backend or "") or "iso" in (backend or "")
+        remote_host = (host_port(remote_url or "") or ("", 0))[0]
+        domain_host = (domain or "").split(":", 1)[0].lower()
+        if domain_host or remote_host:  # harvested from somewhere known: only our catalogue's records
+            return csw_host in (domain_host, remote_host)
+        return "csw" in (backend or "") or "iso" in (backend or "")
 
     def _choose(self, resources: Sequence[ResourceInfo], focus: str | None) -> tuple[list[ResourceInfo], int]:
         ordered = sorted(resources, key=lambda r: (r.id != focus, r.type not in (None, "main")))

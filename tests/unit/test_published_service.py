@@ -155,3 +155,14 @@ async def test_summary_texts_and_sidebar_rows() -> None:
     assert "« Horaires des piscines de Lannion »" in summary and "404" in summary
     assert "[à corriger]" not in summary and "Indicateur de qualité" not in summary  # staff-only details
     json.dumps(report.as_json())  # the Outbox payload and `ticket --json` need plain JSON
+
+
+async def test_a_dataset_harvested_from_another_catalogue_is_not_looked_up_in_ours() -> None:
+    raw = json.loads(dataset_json("dataset_harvested.json"))
+    raw["harvest"]["domain"] = "www.geo2france.fr"
+    raw["harvest"]["remote_url"] = "https://www.geo2france.fr/geonetwork/srv/fre/catalog.search#/metadata/x"
+    fetcher = MemoryFetcher({f"{API}/datasets/": (200, json.dumps(raw).encode())})
+    [item] = (await service(fetcher, RecordingChecker()).look_up(
+        find_references("https://www.data.gouv.fr/fr/datasets/cadastre-2018-en-bretagne/"))).items
+    assert item.source_record is None and not any("GetRecordById" in u for u, _, _ in fetcher.asked)
+    assert item.dataset.harvest.domain == "www.geo2france.fr"
