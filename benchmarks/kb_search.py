@@ -1,6 +1,7 @@
 """FAQ search latency and load time, on the bundled FAQ and on a synthetic FAQ of 10,000 entries.
 
-Latency is wall-clock per `search` call (p50, p99); "cpu p99" is the thread's CPU time, which other
+Latency is wall-clock per `search` call (p50, p99; the purposes staff, chat and mail in turn: they
+share one ranking); "cpu p99" is the thread's CPU time, which other
 processes on a busy machine do not inflate.
 Run: .venv/bin/python benchmarks/kb_search.py [--entries N] [--queries N]
 The synthetic entries are drawn in this run from the vocabulary of the bundled entries. The reference is
@@ -89,13 +90,15 @@ def measure(name: str, entries: list[Entry], texts: list[str]) -> tuple[dict[str
     start, start_cpu = time.perf_counter(), time.process_time()
     kb = KnowledgeBase.from_entries(entries)
     load_s, load_cpu_s = time.perf_counter() - start, time.process_time() - start_cpu
-    ours, ours_cpu = latencies_ms(lambda q: kb.search(q, limit=3), texts)
+    purposes = ("staff", "chat", "mail")
+    ours, ours_cpu = latencies_ms(lambda q: kb.search(q, limit=3, purpose=purposes[len(q) % 3]), texts)
     baseline = Bm25Baseline(entries)
     ref, _ = latencies_ms(lambda q: baseline.rank(q, depth=3), texts)
     row = {"entries": len(entries), "load_s": load_s, "load_cpu_s": load_cpu_s,
            "p50": percentile(ours, 50), "p99": percentile(ours, 99),
            "cpu_p99": percentile(ours_cpu, 99), "ref_p50": percentile(ref, 50), "ref_p99": percentile(ref, 99),
-           "ratio_p50": statistics.median(ours) / max(statistics.median(ref), 1e-9)}
+           "ratio_p50": statistics.median(ours) / max(statistics.median(ref), 1e-9),
+           "ratio_p99": percentile(ours, 99) / max(percentile(ref, 99), 1e-9)}
     judged = row["p99"] if not BUSY else row["cpu_p99"]
     return row, judged <= TARGET_P99_MS[name]
 
@@ -123,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
           + ("; busy machine: targets judged on CPU time" if BUSY else "; targets judged on wall-clock p99"))
     print(f"{'FAQ':<22}{'entries':>8}{'load s':>8}{'cpu s':>7}{'p50 ms':>8}{'p99 ms':>8}{'cpu p99':>8}{'target':>8}"
-          f"{'bm25s p50':>10}{'bm25s p99':>10}{'x bm25s':>8}")
+          f"{'bm25s p50':>10}{'bm25s p99':>10}{'x p50':>7}{'x p99':>7}")
     ok = True
     for name, (row, passed) in results.items():
         ok &= passed
@@ -131,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label:<22}{row['entries']:>8}{row['load_s']:>8.2f}{row['load_cpu_s']:>7.2f}{row['p50']:>8.2f}"
               f"{row['p99']:>8.2f}"
               f"{row['cpu_p99']:>8.2f}"
-              f"{TARGET_P99_MS[name]:>8.1f}{row['ref_p50']:>10.2f}{row['ref_p99']:>10.2f}{row['ratio_p50']:>8.1f}"
+              f"{TARGET_P99_MS[name]:>8.1f}{row['ref_p50']:>10.2f}{row['ref_p99']:>10.2f}{row['ratio_p50']:>7.1f}{row['ratio_p99']:>7.1f}"
               + ("" if passed else "  ABOVE TARGET"))
     return 0 if ok else 1
 

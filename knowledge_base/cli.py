@@ -1,8 +1,16 @@
-"""`helpdesk kb check|search|eval`: the FAQ from the command line (also `python -m knowledge_base.cli`).
+"""`helpdesk kb check|search|eval|fit`: the FAQ from the command line (also `python -m knowledge_base.cli`).
 
-  check  [--kb DIR]                                   list the problems of a knowledge base; exit 1 if any
-  search [--kb DIR] [--limit N] [--json] QUERY        suggestions for QUERY ('-' reads standard input)
-  eval   [--kb DIR] --questions FILE.jsonl [--json]   hit@1, hit@3, MRR, abstention, against plain BM25
+  check  [--kb DIR]                                      list the problems of a knowledge base; exit 1 if any
+                                                         (an entry without sources is a problem; a review
+                                                         older than a year is only a warning)
+  search [--kb DIR] [--limit N] [--purpose P] [--json] QUERY
+                                                         suggestions for QUERY ('-' reads standard input),
+                                                         decided for P: staff, chat (default) or mail
+  eval   [--kb DIR] --questions FILE.jsonl [--feedback FILE.jsonl] [--json]
+                                                         figures per purpose and style, beside plain BM25;
+                                                         --feedback: before and after replaying FILE as
+                                                         accepted wordings
+  fit    [--kb DIR] --questions FILE.jsonl               fit the confidence and its thresholds (tune split)
 
 Without --kb the bundled knowledge base (knowledge_base/entries) is used. Errors are one line on standard
 error and exit 1; no traceback.
@@ -14,12 +22,14 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from knowledge_base.evaluation import compare, format_table, load_questions, unknown_ids
-from knowledge_base.loader import KbError, KbLoadError, check
-from knowledge_base.search import KnowledgeBase
+from knowledge_base.evaluation import Question, evaluate, feedback_pairs, fit_calibration, format_report, load_questions
+from knowledge_base.loader import KbError, KbLoadError, aliases, load_entries
+from knowledge_base.provenance import review
+from knowledge_base.search import PURPOSES, KnowledgeBase
 
 PROG = "helpdesk kb"
 BUNDLED = Path(__file__).resolve().with_name("entries")
@@ -53,12 +63,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", help="suggest entries for a question ('-' reads standard input)")
     p.add_argument("--kb", type=Path, default=BUNDLED, help=kb_help)
     p.add_argument("--limit", type=_positive, default=3, help="at most N suggestions (default 3)")
-    p.add_argument("--json", action="store_true", help='print [{"id", "title", "score"}], best first')
+    p.add_argument("--purpose", choices=PURPOSES, default="chat",
+                   help="staff: always ranked, with a label; chat: abstains unless likely; mail: nearly certain")
+    p.add_argument("--json", action="store_true", help='print [{"id", "title", "score", "label"}], best first')
     p.add_argument("query", help="the question, or - to read it from standard input")
     p = sub.add_parser("eval", help="measure the engine and a plain BM25 baseline on labelled questions")
     p.add_argument("--kb", type=Path, default=BUNDLED, help=kb_help)
-    p.add_argument("--questions", type=Path, required=True, help='JSON lines {"q": ..., "expected": [ids]}')
+    p.add_argument("--questions", type=Path, required=True,
+                   help='JSON lines {"q": ..., "expected": [ids], "style": ...}')
+    p.add_argument("--feedback", type=Path, help="question file replayed as accepted wordings before measuring again")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p = sub.add_parser("fit", help="fit the confidence and its thresholds on labelled questions (a tune split)")
+    p.add_argument("--kb", type=Path, default=BUNDLED, help=kb_help)
+    p.add_argument("--questions", type=Path, required=True, help="the tune split (JSON lines)")
     return parser
 
 
@@ -73,50 +90,70 @@ def _load(directory: Path) -> KnowledgeBase:
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    problems = check(args.kb)
-    for line in problems:
+    entries, invalid = load_entries(args.kb)
+    found = review(entries, today=datetime.now(UTC).date())
+    for line in invalid + found.errors:
         print(line, file=err)
-    if problems:
-        print(f"{len(problems)} problem(s) in {args.kb}", file=err)
+    for line in found.warnings:
+        print(f"warning: {line}", file=err)
+    warned = f"{len(found.warnings)} warning(s)"
+    if invalid or found.errors:
+        parts = [f"{len(invalid)} invalid"] if invalid else []
+        parts += [f"{len(found.errors)} entries without sources"] if found.errors else []
+        print(f"{len(invalid) + len(found.errors)} problem(s) in {args.kb}: {', '.join(parts)}; {warned}",
+              file=err)
         return 1
-    count = len(list(Path(args.kb).glob("*.md")))
-    print(f"{count} entries OK in {args.kb}", file=out)
+    print(f"{len(entries)} entries OK in {args.kb}" + (f" ({warned})" if found.warnings else ""), file=out)
     return 0
 
 
 def cmd_search(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     query = sys.stdin.read() if args.query == "-" else args.query
     kb = _load(args.kb)
-    suggestions = kb.search(query, limit=args.limit)
+    suggestions = kb.search(query, limit=args.limit, purpose=args.purpose)
     if args.json:
-        rows = [{"id": s.id, "title": s.title, "score": s.score} for s in suggestions]
+        rows = [{"id": s.id, "title": s.title, "score": s.score, "label": s.label} for s in suggestions]
         print(json.dumps(rows, ensure_ascii=False), file=out)
         return 0
     if not suggestions:
-        print("no suggestion (no entry is likely enough to answer)", file=out)
+        print("aucune suggestion (aucune fiche ne répond assez probablement)", file=out)
     for s in suggestions:
-        print(f"{s.score:.2f}  {s.id}  {s.title}", file=out)
+        print(f"{s.score:.2f}  {s.label:<12}  {s.id}  {s.title}", file=out)
         print(f"      {s.snippet}", file=out)
     return 0
 
 
 def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     kb = _load(args.kb)
-    questions = load_questions(args.questions)
-    missing = unknown_ids(questions, {e.id for e in kb.entries})
-    if missing:
-        raise KbError(f"{args.questions}: expected ids not in {args.kb}: {', '.join(missing[:5])}"
-                      + (f" and {len(missing) - 5} more" if len(missing) > 5 else ""))
-    results = compare(kb, questions)
+    moved = aliases(kb.entries)  # labels written before a merge still name the entry that absorbed them
+    questions = [Question(q.q, tuple(dict.fromkeys(moved.get(x, x) for x in q.expected)), q.style)
+                 for q in load_questions(args.questions)]
+    before = evaluate(kb, questions)
+    after = None
+    if args.feedback is not None:
+        added = kb.add_wordings(feedback_pairs(load_questions(args.feedback)))
+        after = evaluate(kb, questions)
     if args.json:
-        print(json.dumps({name: f.as_dict() for name, f in results.items()}, indent=2), file=out)
-    else:
-        print(f"{args.kb} — {args.questions}", file=out)
-        print(format_table(results), file=out)
+        data = before.as_dict() if after is None else {"before": before.as_dict(), "after": after.as_dict()}
+        print(json.dumps(data, indent=2), file=out)
+        return 0
+    print(f"{args.kb} — {args.questions}", file=out)
+    print(format_report(before), file=out)
+    if after is not None:
+        print(f"\nafter replaying {args.feedback} as accepted wordings ({added.added} indexed, "
+              f"{added.duplicates} duplicates, {len(added.unknown_ids)} unknown entries):", file=out)
+        print(format_report(after), file=out)
     return 0
 
 
-HANDLERS = {"check": cmd_check, "search": cmd_search, "eval": cmd_eval}
+def cmd_fit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    kb = _load(args.kb)
+    calibration = fit_calibration(kb, load_questions(args.questions))
+    print(repr(calibration), file=out)
+    return 0
+
+
+HANDLERS = {"check": cmd_check, "search": cmd_search, "eval": cmd_eval, "fit": cmd_fit}
 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:

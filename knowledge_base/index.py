@@ -77,6 +77,14 @@ def _is_plain(term: str) -> bool:
 
 
 @dataclass
+class AnalysisCache:
+    """What analysing the entries' texts produced, kept between builds of one knowledge base."""
+
+    texts: dict[str, dict[str, float]] = field(default_factory=dict)  # text -> weighted terms
+    words: dict[str, str] = field(default_factory=dict)  # folded surface word -> stem
+
+
+@dataclass
 class Index:
     size: int
     vocab: dict[str, int]
@@ -96,10 +104,14 @@ class Index:
     params: Bm25fParams = field(default_factory=Bm25fParams)
 
     @classmethod
-    def build(cls, entries: Sequence[Entry], analyzer: Analyzer, params: Bm25fParams | None = None) -> Index:
+    def build(cls, entries: Sequence[Entry], analyzer: Analyzer, params: Bm25fParams | None = None,
+              cache: AnalysisCache | None = None) -> Index:
+        """The index of `entries`. `cache` keeps the analysis of every text across builds, which is most of
+        the cost: after a question is added to one entry, a rebuild analyses only that question."""
         p = params or Bm25fParams()
+        memo = cache or AnalysisCache()
         n = len(entries)
-        words: dict[str, str] = {}
+        words = memo.words
         vocab: dict[str, int] = {}
         fields = (("title", p.title, p.b_title, 0), ("questions", p.questions, p.b_questions, 0),
                   ("tags", p.tags, p.b_tags, 0), ("body", p.body, p.b_body, 1))
@@ -113,7 +125,7 @@ class Index:
             for name, parts in texts.items():
                 merged: dict[str, float] = {}
                 for text in parts:
-                    counts = analyse(text, analyzer, words, p)
+                    counts = memo.texts.get(text) or memo.texts.setdefault(text, analyse(text, analyzer, words, p))
                     for term, tf in counts.items():
                         merged[term] = merged.get(term, 0.0) + tf
                     if name in ("title", "questions"):

@@ -2,12 +2,19 @@
 
 Every problem is collected as one line naming the file and the problem, so that `kb check` can list them
 all at once; `KnowledgeBase.load` raises a single `KbLoadError` carrying that list.
+
+Besides the required fields, an entry may carry its provenance: `sources` (URLs of the official pages that
+back the answer), `reviewed` (the date a person last checked it against them) and `replaces` (ids of
+entries merged into this one, which keep resolving through `aliases`). The loader only checks their shape;
+the editorial rules (sources required, review not too old) are `knowledge_base.provenance`'s.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +22,8 @@ import yaml
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 FIELDS: tuple[str, ...] = ("id", "title", "tags", "questions", "lang")
+OPTIONAL_FIELDS: tuple[str, ...] = ("sources", "reviewed", "replaces")
+URL = re.compile(r"^https?://[^\s/?#]+\.[^\s/?#]+(?:[/?#]\S*)?$")
 FENCE = "---"
 
 
@@ -41,6 +50,9 @@ class Entry:
     lang: str
     body: str
     path: Path | None = None
+    sources: tuple[str, ...] = ()
+    reviewed: date | None = None
+    replaces: tuple[str, ...] = ()
 
 
 def _split_front_matter(text: str) -> tuple[str, str] | None:
@@ -79,10 +91,12 @@ def _parse(text: str, name: str, path: Path | None) -> tuple[Entry | None, list[
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         where = f" at line {mark.line + 2}" if mark is not None else ""  # +1 for 0-based, +1 for the fence
         return None, [f"{name}: YAML error{where}: {problem}"], None
+    except ValueError as exc:  # a well-formed but impossible value, e.g. the date 2026-13-02
+        return None, [f"{name}: impossible value in the front matter ({exc})"], None
     if not isinstance(front, dict):
         return None, [f"{name}: front matter must be a mapping of fields ({', '.join(FIELDS)})"], None
     errors = [f"{name}: missing field '{f}'" for f in FIELDS if f not in front]
-    errors += [f"{name}: unknown field '{k}'" for k in front if k not in FIELDS]
+    errors += [f"{name}: unknown field '{k}'" for k in front if k not in FIELDS + OPTIONAL_FIELDS]
     for key in ("id", "title", "lang"):
         if key in front and not (isinstance(front[key], str) and front[key].strip()):
             errors.append(f"{name}: field '{key}' must be a non-empty string")
@@ -104,11 +118,85 @@ def _parse(text: str, name: str, path: Path | None) -> tuple[Entry | None, list[
             errors.append(f"{name}: id '{entry_id}' does not match the file name (expected '{stem}')")
     if not body.strip():
         errors.append(f"{name}: empty body (the answer goes after the closing '---')")
+    provenance, problems = _provenance(front, name, entry_id)
+    errors += problems
     if errors:
         return None, errors, entry_id
     entry = Entry(id=front["id"], title=front["title"].strip(), tags=lists["tags"], questions=lists["questions"],
-                  lang=front["lang"].strip(), body=body.strip(), path=path)
+                  lang=front["lang"].strip(), body=body.strip(), path=path, **provenance)
     return entry, [], entry_id
+
+
+def _provenance(front: dict[Any, Any], name: str, entry_id: str | None) -> tuple[dict[str, Any], list[str]]:
+    """The optional `sources`, `reviewed` and `replaces` fields, shape only: (values for Entry, errors)."""
+    values: dict[str, Any] = {}
+    errors: list[str] = []
+    if "sources" in front:
+        sources = _string_list(front["sources"])
+        if sources is None:
+            errors.append(f"{name}: field 'sources' must be a list of URLs")
+        else:
+            bad = [u for u in sources if not URL.match(u)]
+            errors += [f"{name}: source '{u}' is not an http(s) URL" for u in bad]
+            errors += [f"{name}: source '{u}' is listed twice" for u in _repeated(sources)]
+            values["sources"] = sources
+    if "reviewed" in front:
+        reviewed = _date(front["reviewed"])
+        if reviewed is None:
+            errors.append(f"{name}: field 'reviewed' must be a date written YYYY-MM-DD")
+        values["reviewed"] = reviewed
+    if "replaces" in front:
+        replaces = _string_list(front["replaces"])
+        if replaces is None:
+            errors.append(f"{name}: field 'replaces' must be a list of entry ids")
+        else:
+            errors += [f"{name}: replaced id '{old}' is not a slug" for old in replaces if not SLUG.match(old)]
+            errors += [f"{name}: an entry cannot replace itself" for old in replaces if old == entry_id]
+            values["replaces"] = replaces
+    return values, errors
+
+
+def _date(value: Any) -> date | None:
+    if isinstance(value, date):  # YAML reads an unquoted 2026-12-02 as a date (a datetime is a date too)
+        return value if type(value) is date else date(value.year, value.month, value.day)
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _repeated(values: Iterable[str]) -> list[str]:
+    seen: set[str] = set()
+    repeated: list[str] = []
+    for v in values:
+        if v in seen and v not in repeated:
+            repeated.append(v)
+        seen.add(v)
+    return repeated
+
+
+def aliases(entries: Iterable[Entry]) -> dict[str, str]:
+    """Old id -> id of the entry that absorbed it (from `replaces`), so that old links and labels resolve."""
+    return {old: e.id for e in entries for old in e.replaces}
+
+
+def _alias_problems(entries: list[Entry]) -> list[str]:
+    """A replaced id must be free (its file removed) and claimed by one entry only."""
+    ids = {e.id for e in entries}
+    claimed: dict[str, str] = {}
+    errors: list[str] = []
+    for e in entries:
+        name = e.path.name if e.path is not None else f"{e.id}.md"
+        for old in e.replaces:
+            if old in ids:
+                errors.append(f"{name}: replaces '{old}', but entry '{old}' still exists (remove {old}.md)")
+            elif old in claimed:
+                errors.append(f"{name}: replaces '{old}', already replaced by '{claimed[old]}'")
+            else:
+                claimed[old] = e.id
+    return errors
 
 
 def load_entries(directory: Path | str) -> tuple[list[Entry], list[str]]:
@@ -145,6 +233,7 @@ def load_entries(directory: Path | str) -> tuple[list[Entry], list[str]]:
         if entry is not None:
             entries.append(entry)
     entries.sort(key=lambda e: e.id)
+    errors += _alias_problems(entries)
     return entries, errors
 
 

@@ -20,6 +20,7 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 SYNONYMS_FILE = HERE / "synonyms.yaml"
+ABBREVIATIONS_FILE = HERE / "abbreviations.yaml"
 STOPWORDS_FILE = HERE / "stopwords.yaml"
 
 _REPLACEMENTS = (*((c, "'") for c in "\u2019\u2018\u02bc\u2032`\u00b4"), ("\u0153", "oe"), ("\u00e6", "ae"),
@@ -136,10 +137,23 @@ def load_synonyms(path: Path = SYNONYMS_FILE) -> dict[str, list[str]]:
     return {str(k): [str(v) for v in (vs or [])] for k, vs in data.items()}
 
 
-def make_analyzer(synonyms: Mapping[str, Iterable[str]] | None = None) -> Analyzer:
+def merge_phrases(domain: Phrases, general: Phrases) -> dict[tuple[str, ...], tuple[str, ...]]:
+    """One table from the domain vocabulary and the general abbreviations: the domain wins on a shared
+    variant, and an abbreviation whose full form is itself a domain variant goes straight to the domain's
+    canonical form ("mairi" -> "mairie" -> "commune")."""
+    table = {key: domain.get(value, value) for key, value in general.items()}
+    table.update(domain)
+    return table
+
+
+def make_analyzer(synonyms: Mapping[str, Iterable[str]] | None = None,
+                  abbreviations: Mapping[str, Iterable[str]] | None = None) -> Analyzer:
+    """The analyser with the given vocabularies (default: the bundled `synonyms.yaml` and
+    `abbreviations.yaml`)."""
     stop, polite = load_stopwords()
-    table = build_phrases(load_synonyms() if synonyms is None else synonyms)
-    return Analyzer(stop=stop, politeness=polite, phrases=table)
+    domain = build_phrases(load_synonyms() if synonyms is None else synonyms)
+    general = build_phrases(load_synonyms(ABBREVIATIONS_FILE) if abbreviations is None else abbreviations)
+    return Analyzer(stop=stop, politeness=polite, phrases=merge_phrases(domain, general))
 
 
 @functools.cache

@@ -10,7 +10,7 @@ real French word; otherwise it counts as unknown, which weighs against every sug
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
@@ -25,6 +25,9 @@ TYPO_WEIGHT = 0.8
 LOG_RATIO_CLIP = 8.0
 LOG_RATIO_UNKNOWN = -4.0  # log-ratio given to a word that no entry uses
 TYPICAL_LOW, TYPICAL_HIGH, TYPICAL_FLOOR = 0.0, 4.0, 0.3
+MAX_MESSAGE_CHARS = 6000  # bounded work per message: a question is in the first lines of even a long email
+MAX_MESSAGES = 8  # of a conversation, the latest ones
+CONVERSATION_DECAY = 0.5  # weight of a message relative to the next one (the latest weighs as much as all before)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,10 +66,24 @@ class QueryParser:
         self._typo_candidates = by_letter
 
     def parse(self, message: str) -> ParsedQuery:
-        vocab, params = self.index.vocab, self.index.params
+        """The weighted terms of one message (at most MAX_MESSAGE_CHARS of it: bounded work)."""
+        return self.parse_conversation([message])
+
+    def parse_conversation(self, messages: Sequence[str]) -> ParsedQuery:
+        """The weighted terms of the inbound messages of a conversation, oldest first: the latest counts
+        fully, each earlier one CONVERSATION_DECAY times the next; a term keeps its largest weight."""
+        recent = list(messages)[-MAX_MESSAGES:]
         terms: dict[int, float] = {}
         unknown: dict[str, float] = {}
-        ratio_sum = ratio_weight = 0.0
+        ratio = [0.0, 0.0]
+        for age, message in enumerate(reversed(recent)):
+            self._parse_one(message[:MAX_MESSAGE_CHARS], CONVERSATION_DECAY ** age, terms, unknown, ratio)
+        domain = ratio[0] / ratio[1] if ratio[1] else 0.0
+        return ParsedQuery(terms=terms, unknown=sum(unknown.values()), domain=domain)
+
+    def _parse_one(self, message: str, scale: float, terms: dict[int, float], unknown: dict[str, float],
+                   ratio: list[float]) -> None:
+        vocab, params = self.index.vocab, self.index.params
 
         def add(term: str, weight: float) -> None:
             tid = vocab.get(term)
@@ -74,18 +91,19 @@ class QueryParser:
                 terms[tid] = weight
 
         for sentence in sentences(message):
+            weight_of_sentence = sentence.weight * scale
             stems: list[str] = []
             for word in self.analyzer.surface(sentence.text):
                 s = stem(word)
                 if word.isdigit():
                     if s in vocab:
                         stems.append(s)
-                        add(s, sentence.weight * TYPICAL_FLOOR)
+                        add(s, weight_of_sentence * TYPICAL_FLOOR)
                     continue
-                ratio = log_ratio(word, s, self.index.frequency)
-                ratio_sum += sentence.weight * ratio
-                ratio_weight += sentence.weight
-                weight = sentence.weight * typicality(ratio)
+                word_ratio = log_ratio(word, s, self.index.frequency)
+                ratio[0] += weight_of_sentence * word_ratio
+                ratio[1] += weight_of_sentence
+                weight = weight_of_sentence * typicality(word_ratio)
                 if s not in vocab:
                     fixed = self.correct(word)
                     if fixed is None:
@@ -99,9 +117,7 @@ class QueryParser:
                     add(pre, weight * params.prefixes)
             if params.bigrams:
                 for pair in bigrams(stems):
-                    add(pair, sentence.weight * params.bigrams)
-        domain = ratio_sum / ratio_weight if ratio_weight else 0.0
-        return ParsedQuery(terms=terms, unknown=sum(unknown.values()), domain=domain)
+                    add(pair, weight_of_sentence * params.bigrams)
 
     def correct(self, word: str) -> str | None:
         """The known word closest to an unknown one, when it is a likely typo."""

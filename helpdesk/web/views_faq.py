@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import nh3
 from aiohttp import web
 from markdown_it import MarkdownIt
@@ -11,9 +13,10 @@ from helpdesk.app.ratelimit import Throttled
 from helpdesk.domain.errors import ValidationError
 from helpdesk.web.auth import client_address
 from helpdesk.web.context import ctx
+from helpdesk.web.faq_sources import provenance
 from helpdesk.web.render import render
 
-_md = MarkdownIt("commonmark", {"html": False})
+_md = MarkdownIt("commonmark", {"html": False, "linkify": True}).enable("linkify")  # bare URLs become links
 HONEYPOT = "website"
 FORM_FIELDS = ("email", "name", "org_name", "subject", "text")
 
@@ -41,11 +44,16 @@ async def faq_search_json(request: web.Request) -> web.Response:
 
 
 async def faq_entry(request: web.Request) -> web.StreamResponse:
-    entry = await ctx(request).faq.entry(request.match_info["id"])
+    entry_id = request.match_info["id"]
+    entry = await ctx(request).faq.entry(entry_id)
+    known = await asyncio.to_thread(provenance)  # read once per process, then cached
     if entry is None:
+        if entry_id in known.aliases:  # merged into another entry: old links keep working
+            raise web.HTTPMovedPermanently(f"/faq/{known.aliases[entry_id]}")
         raise web.HTTPNotFound(text="Cette question n'existe pas ou n'est plus publiée.")
-    return render("faq_entry.html", request, {"entry": entry,
-                                                                      "body": render_markdown(entry.body)})
+    return render("faq_entry.html", request, {"entry": entry, "body": render_markdown(entry.body),
+                                              "sources": known.sources.get(entry.id, ()),
+                                              "reviewed": known.reviewed.get(entry.id)})
 
 
 def _form(request: web.Request, values: dict[str, str], error: str | None, status: int = 200) -> web.Response:

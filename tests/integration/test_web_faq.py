@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import func, select
 
 from helpdesk.app.faq.sync import bundled_kb_dir
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import KbEntry, Ticket
 from helpdesk.ports import FixedClock
+from helpdesk.web import views_faq
+from helpdesk.web.faq_sources import Provenance
+from knowledge_base.loader import load_entries
 from tests.support.web import active_content, add_staff, csrf_of, login, services_for, web_client
 
 
@@ -45,7 +49,8 @@ async def test_admin_edits_are_searchable_at_once_and_markdown_is_sanitised(db: 
     async with web_client(services) as client:
         token = await login(client, "admin@craig.fr")
         query = "/faq/search.json?q=vectoriser+les+cadastres+napoléoniens"
-        assert (await (await client.get(query)).json())["results"] == []  # warms the cached index
+        before = (await (await client.get(query)).json())["results"]  # warms the cached index
+        assert "comment-vectoriser-les-cadastres-napoleoniens" not in {r["id"] for r in before}
         resp = await client.post("/admin/faq/new", data={
             "csrf_token": token, "title": "Comment vectoriser les cadastres napoléoniens ?",
             "questions": "vectoriser un cadastre napoléonien\nnumériser les plans anciens", "tags": "cadastre",
@@ -66,7 +71,8 @@ async def test_admin_edits_are_searchable_at_once_and_markdown_is_sanitised(db: 
                                    data={"csrf_token": token, "status": "retired"}, allow_redirects=False)
         assert retire.status == 303
         assert (await client.get(f"/faq/{found[0]['id']}")).status == 404
-        assert (await (await client.get(query)).json())["results"] == []
+        after = (await (await client.get(query)).json())["results"]
+        assert found[0]["id"] not in {r["id"] for r in after}  # a retired entry leaves the index at once
         listing = await (await client.get("/admin/faq")).text()
         assert "Retirée" in listing
         bad = await client.post("/admin/faq/new", data={"csrf_token": token, "title": "", "body": "",
@@ -104,4 +110,37 @@ async def test_ask_form_opens_a_ticket_with_honeypot_and_rate_limit(db: Database
     data = await services.tickets.get_json(1000)
     assert data["channel"] == "web" and data["requester"]["email"] == "maire@commune-exemple.fr"
     assert re.search("Cadastre", data["subject"])
+    await services.db.dispose()
+
+
+async def test_entry_page_shows_its_sources_and_clickable_links(db: Database, clock: FixedClock) -> None:
+    services = services_for(db.url, clock)
+    await services.kb_store.import_dir(bundled_kb_dir())
+    entry_id = "couche-decalee-ou-dans-ocean"
+    sources = load_entries(bundled_kb_dir())[0]
+    expected = next(e for e in sources if e.id == entry_id).sources
+    assert expected  # the bundled entry cites its sources
+    async with web_client(services) as client:
+        html = await (await client.get(f"/faq/{entry_id}")).text()
+        section = html.split('<section class="sources">', 1)[1].split("</section>", 1)[0]
+        assert "<h2>Sources</h2>" in section
+        assert re.findall(r'<a href="([^"]+)" rel="noopener noreferrer">', section) == list(expected)
+        assert "Réponse vérifiée le " in section
+        # a bare URL written in an answer is a link too
+        body = (await (await client.get("/faq/budget-format-publication-open-data")).text())
+        answer = body.split('<div class="answer">', 1)[1].split("</div>", 1)[0]
+        assert '<a href="https://schema.data.gouv.fr' in answer
+    await services.db.dispose()
+
+
+async def test_a_merged_entry_id_redirects_to_the_entry_that_absorbed_it(
+        db: Database, clock: FixedClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    services = services_for(db.url, clock)
+    await services.kb_store.import_dir(bundled_kb_dir())
+    known = Provenance(aliases={"ancienne-question-fusionnee": "couche-decalee-ou-dans-ocean"})
+    monkeypatch.setattr(views_faq, "provenance", lambda: known)
+    async with web_client(services) as client:
+        moved = await client.get("/faq/ancienne-question-fusionnee", allow_redirects=False)
+        assert moved.status == 301 and moved.headers["Location"] == "/faq/couche-decalee-ou-dans-ocean"
+        assert (await client.get("/faq/autre-question-inconnue", allow_redirects=False)).status == 404
     await services.db.dispose()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from knowledge_base import Entry, KbError, KbLoadError, KnowledgeBase, check, load_entries
-from knowledge_base.loader import parse_entry
+from knowledge_base.loader import aliases, parse_entry
 
 BUNDLED = Path(__file__).resolve().parents[2] / "knowledge_base" / "entries"
 
@@ -139,3 +140,74 @@ def test_every_problem_is_listed_once_in_one_error(tmp_path: Path) -> None:
 
 def test_bundled_knowledge_base_is_valid() -> None:
     assert check(BUNDLED) == []
+
+
+# --- provenance fields: sources, reviewed, replaces -------------------------------------------------------
+
+SOURCED = GOOD.replace("lang: fr\n", """lang: fr
+sources:
+  - https://guides.data.gouv.fr/guides/guide-qualite
+  - https://www.legifrance.gouv.fr/codes/article_lc/LEGIARTI000033219003
+reviewed: 2026-12-02
+""")
+
+
+def test_provenance_fields_are_read() -> None:
+    entry, errors = parse_entry(SOURCED, "csv-utf8.md")
+    assert errors == [] and entry is not None
+    assert entry.sources == ("https://guides.data.gouv.fr/guides/guide-qualite",
+                             "https://www.legifrance.gouv.fr/codes/article_lc/LEGIARTI000033219003")
+    assert entry.reviewed == date(2026, 12, 2)
+    assert entry.replaces == ()
+
+
+def test_provenance_fields_are_optional_for_the_loader() -> None:
+    entry, errors = parse_entry(GOOD, "csv-utf8.md")
+    assert errors == [] and entry is not None
+    assert (entry.sources, entry.reviewed, entry.replaces) == ((), None, ())
+
+
+def test_reviewed_may_be_quoted() -> None:
+    entry, _ = parse_entry(SOURCED.replace("reviewed: 2026-12-02", "reviewed: '2026-12-02'"), "csv-utf8.md")
+    assert entry is not None and entry.reviewed == date(2026, 12, 2)
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ("  - https://guides.data.gouv.fr/guides/guide-qualite", "  - guides.data.gouv.fr/guides/guide-qualite",
+     "source 'guides.data.gouv.fr/guides/guide-qualite' is not an http(s) URL"),
+    ("  - https://guides.data.gouv.fr/guides/guide-qualite", "  - javascript:alert(1)",
+     "source 'javascript:alert(1)' is not an http(s) URL"),
+    ("  - https://guides.data.gouv.fr/guides/guide-qualite", "  - https://www.legifrance.gouv.fr/codes/"
+     "article_lc/LEGIARTI000033219003", "is listed twice"),
+    ("sources:\n  - https://guides.data.gouv.fr/guides/guide-qualite\n  - https://www.legifrance.gouv.fr/codes/"
+     "article_lc/LEGIARTI000033219003", "sources: https://cada.fr", "field 'sources' must be a list of URLs"),
+    ("reviewed: 2026-12-02", "reviewed: 02/12/2026", "field 'reviewed' must be a date written YYYY-MM-DD"),
+    ("reviewed: 2026-12-02", "reviewed: 2026-13-02", "impossible value in the front matter (month must be in"),
+    ("reviewed: 2026-12-02", "reviewed: '2026-02-30'", "field 'reviewed' must be a date written YYYY-MM-DD"),
+    ("reviewed: 2026-12-02", "replaces: csv-ancien", "field 'replaces' must be a list of entry ids"),
+    ("reviewed: 2026-12-02", "replaces: [Csv_Ancien]", "replaced id 'Csv_Ancien' is not a slug"),
+    ("reviewed: 2026-12-02", "replaces: [csv-utf8]", "an entry cannot replace itself"),
+])
+def test_bad_provenance_fields(old: str, new: str, expected: str) -> None:
+    assert old in SOURCED
+    assert expected in one_error(SOURCED.replace(old, new))
+
+
+def test_replaced_ids_resolve_to_the_entry_that_absorbed_them(tmp_path: Path) -> None:
+    write(tmp_path, "csv-utf8.md", SOURCED.replace("lang: fr", "lang: fr\nreplaces: [csv-encodage, csv-accents]"))
+    write(tmp_path, "csv-separateur.md", SOURCED.replace("id: csv-utf8", "id: csv-separateur"))
+    entries, errors = load_entries(tmp_path)
+    assert errors == []
+    assert aliases(entries) == {"csv-encodage": "csv-utf8", "csv-accents": "csv-utf8"}
+
+
+def test_a_replaced_id_must_be_gone_and_claimed_once(tmp_path: Path) -> None:
+    write(tmp_path, "csv-utf8.md", SOURCED.replace("lang: fr", "lang: fr\nreplaces: [csv-separateur, csv-vieux]"))
+    write(tmp_path, "csv-separateur.md", SOURCED.replace("id: csv-utf8", "id: csv-separateur"))
+    write(tmp_path, "csv-autre.md", SOURCED.replace("id: csv-utf8", "id: csv-autre").replace(
+        "lang: fr", "lang: fr\nreplaces: [csv-vieux]"))
+    _, errors = load_entries(tmp_path)
+    assert errors == [
+        "csv-utf8.md: replaces 'csv-separateur', but entry 'csv-separateur' still exists (remove csv-separateur.md)",
+        "csv-utf8.md: replaces 'csv-vieux', already replaced by 'csv-autre'",
+    ]

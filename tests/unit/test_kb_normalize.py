@@ -14,6 +14,7 @@ from knowledge_base.normalize import (
     fold,
     load_synonyms,
     make_analyzer,
+    merge_phrases,
     stem,
     words,
 )
@@ -186,3 +187,22 @@ def test_quoted_parts_and_signatures_are_cut(separator: str) -> None:
 ])
 def test_trailing_sign_off_on_the_same_line(message: str, expected: str) -> None:
     assert question_text(message) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("bjr jsp pk ya pb avc le fichié csv ds la commune qd tjs", ["fichier", "csv", "commune"]),
+    ("c koi les md inspire stp", ["metadonnees", "inspire"]),
+    ("mon csv est en pt virgule", ["csv", "point", "virgule"]),
+    ("Il y a des métadonnées DANS le jdd ?", ["metadonnees", "jeu", "donnees"]),
+    ("la ccom publie pr nous", ["epci", "publie"]),
+])
+def test_sms_abbreviations_and_missing_accents(text: str, expected: list[str]) -> None:
+    assert default_analyzer().surface(text) == expected
+
+
+def test_domain_vocabulary_wins_and_abbreviations_chain_to_it() -> None:
+    domain = build_phrases({"commune": ["mairie"]})
+    general = build_phrases({"mairie": ["mairi"], "pour": ["pr"], "commune": ["cne"]})
+    table = merge_phrases(domain, general)
+    assert table[("mairi",)] == ("commune",)  # through the domain's canonical form
+    assert table[("pr",)] == ("pour",) and table[("mairie",)] == ("commune",)
