@@ -71,7 +71,10 @@ def parse_record_response(data: bytes) -> RecordInfo | None:
             if root.tag.endswith("ExceptionReport"):
                 raise RecordUnreadable("csw-exception", "le catalogue a répondu par une erreur OGC")
             return None
-    return record_info(MD_Metadata(node))
+    try:
+        return record_info(MD_Metadata(node))
+    except (AttributeError, TypeError, ValueError, IndexError, KeyError) as exc:  # a record owslib cannot read
+        raise RecordUnreadable("record-unreadable", f"fiche illisible ({type(exc).__name__})") from exc
 
 
 def record_info(md: Any) -> RecordInfo:

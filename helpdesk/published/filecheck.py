@@ -61,5 +61,10 @@ class ChecksFileChecker:
         return self.limits.max_bytes
 
     async def check(self, data: bytes, filename: str, schema: str | None = None) -> list[Finding]:
-        report = await asyncio.to_thread(check_file, filename, data, self.limits)
+        try:  # the checks stop themselves at their deadline; past it (plus a margin) we stop waiting
+            report = await asyncio.wait_for(asyncio.to_thread(check_file, filename, data, self.limits),
+                                            timeout=self.limits.seconds + 5)
+        except TimeoutError:
+            return [Finding("timeout", "error", f"Vérification interrompue après {self.limits.seconds:g} s : "
+                            "le fichier sera regardé par une personne.")]
         return findings_of(report, schema)

@@ -98,3 +98,15 @@ def test_empty_response_is_not_found_and_bad_xml_is_refused() -> None:
 def test_a_record_without_identification() -> None:
     r = parse_record_response(b'<gmd:MD_Metadata xmlns:gmd="http://www.isotc211.org/2005/gmd"/>')
     assert r is not None and [f.code for f in r.missing] == ["inspire-identification"]
+
+
+def test_a_record_owslib_cannot_read_is_unreadable_not_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
+    import helpdesk.published.csw as csw
+
+    def broken(node: object) -> object:
+        raise AttributeError("'NoneType' object has no attribute 'text'")
+
+    monkeypatch.setattr(csw, "MD_Metadata", broken)
+    with pytest.raises(RecordUnreadable) as unreadable:
+        parse_record_response((DATA / "csw_record_complete.xml").read_bytes())
+    assert unreadable.value.code == "record-unreadable"
