@@ -70,7 +70,7 @@ def build(
     mail_domain = settings.mail_addresses[0].split("@", 1)[1] if settings.mail_addresses else "localhost"
     intake = IntakeService(db, clock, [RoutingHook(), ChatIntakeHook(staff_chat=settings.telegram_staff_chat),
                                        *(hooks or []), *_mail_hooks(settings, mail_domain),
-                                       *_check_hooks(settings)])  # routing and SLA first
+                                       *_check_hooks(settings), *_published_hooks(settings)])  # routing, SLA first
     tickets = TicketService(db, clock, mail_domain=mail_domain)
     tickets.after_change.append(sla_refresh)
     if settings.telegram_token is not None:
@@ -91,7 +91,8 @@ def build(
         kb_store=kb_store,
         extras=extras,
         outbox=OutboxDispatcher(db, clock, {**_channel_senders(settings, db, clock, kb_store, extras),
-                                            **_check_senders(settings, db, clock, mail_domain), **(senders or {})},
+                                            **_check_senders(settings, db, clock, mail_domain),
+                                            **_published_senders(settings, db, clock), **(senders or {})},
                                 owner=owner, retry_base=settings.outbox_retry_base_seconds),
     )
 
@@ -108,6 +109,35 @@ def _check_senders(settings: Settings, db: Database, clock: Clock, mail_domain: 
 
     sender = FileCheckSender(db, clock, public_url=settings.public_url, mail_domain=mail_domain)
     return {FILECHECK: sender} if settings.file_checks else {}
+
+
+def _published_hooks(settings: Settings) -> list[IntakeHook]:
+    """Published-data look-ups (helpdesk/app/published), unless HELPDESK_PUBLISHED_CHECKS is off."""
+    from helpdesk.app.published.jobs import PublishedDataHook
+
+    return [PublishedDataHook()] if settings.published_checks else []
+
+
+def _published_senders(settings: Settings, db: Database, clock: Clock) -> dict[str, OutboxSender]:
+    """The look-up job's sender: the safe fetcher, the udata and CSW clients, the file checks behind a port."""
+    if not settings.published_checks:
+        return {}
+    from helpdesk.app.published.jobs import PUBLISHED, PublishedDataSender
+    from helpdesk.published.csw import CswClient
+    from helpdesk.published.datagouv import DatagouvClient
+    from helpdesk.published.fetch import FetchPolicy, SafeFetcher
+    from helpdesk.published.filecheck import ChecksFileChecker
+    from helpdesk.published.service import PublishedDataService
+
+    checker = ChecksFileChecker()
+    fetcher = SafeFetcher(FetchPolicy.build(
+        api_url=settings.datagouv_api_url, csw_url=settings.csw_url, fetch_hosts=settings.fetch_hosts,
+        enabled=settings.fetch_enabled, timeout=settings.fetch_timeout, max_bytes=checker.max_bytes,
+        per_ticket=settings.fetch_per_ticket, global_per_minute=settings.fetch_per_minute))
+    service = PublishedDataService(
+        fetcher, checker, clock, datagouv=DatagouvClient(fetcher, settings.datagouv_api_url),
+        csw=CswClient(fetcher, settings.csw_url) if settings.csw_url else None, max_file_bytes=checker.max_bytes)
+    return {PUBLISHED: PublishedDataSender(db, clock, service)}
 
 
 def _channel_senders(settings: Settings, db: Database, clock: Clock, kb_store: KbStore,

@@ -79,6 +79,14 @@ class Settings(BaseSettings):
     outbox_retry_base_seconds: float = Field(default=30, gt=0)  # first retry delay, doubled each attempt
     outbox_poll_seconds: float = Field(default=1.0, gt=0)  # how often an idle worker looks for due rows
     file_checks: bool = True  # check attachments (CSV, XLSX, ODS, XML, zip, GeoJSON) and report to the ticket
+    published_checks: bool = True  # look up the published data a message names (data.gouv.fr, catalogue, files)
+    datagouv_api_url: str = "https://www.data.gouv.fr/api/1"  # its host is trusted as configured
+    csw_url: str | None = None  # regional catalogue CSW endpoint (GeoNetwork); its host is trusted as configured
+    fetch_hosts: Annotated[list[str] | None, NoDecode] = None  # allow-list; default: data.gouv.fr + catalogue host
+    fetch_enabled: bool = True  # false: no network, every look-up says « non vérifié »
+    fetch_timeout: float = Field(default=10.0, gt=0)  # seconds per request (and per redirect hop)
+    fetch_per_ticket: int = Field(default=40, gt=0)  # requests per ticket per hour
+    fetch_per_minute: int = Field(default=120, gt=0)  # requests per minute for the whole process
     telegram_token: SecretStr | None = None
     telegram_base_url: str | None = None
     telegram_webhook_url: str | None = None
@@ -96,6 +104,25 @@ class Settings(BaseSettings):
     def _split_addresses(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [a.strip().lower() for a in value.split(",") if a.strip()]
+        return value
+
+    @field_validator("fetch_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [h.strip().lower() for h in value.split(",") if h.strip()] if value.strip() else None
+        return value
+
+    @field_validator("csw_url", mode="before")
+    @classmethod
+    def _blank_url_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("datagouv_api_url", "csw_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// URL")
         return value
 
     @field_validator("smtp_tls_cert", "smtp_tls_key", mode="before")

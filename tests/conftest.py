@@ -28,6 +28,13 @@ def _pg_url() -> str | None:
     return url
 
 
+@pytest.fixture(autouse=True)
+def _no_published_data_fetch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reaches data.gouv.fr: published-data look-ups say « non vérifié » unless a test points
+    HELPDESK_DATAGOUV_API_URL / HELPDESK_CSW_URL at its fakes and turns fetching back on."""
+    monkeypatch.setenv("HELPDESK_FETCH_ENABLED", "false")
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One migrated SQLite file, copied for each test (migrating once keeps the suite fast)."""

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
+from helpdesk.app.published.sidebar import published_rows
 from helpdesk.db import store
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Attachment, Contact, Message, Organization, StaffUser, Team, Ticket, TicketLink
@@ -99,6 +100,7 @@ class TicketPageService:
             "other_tickets": [{"number": n, "subject": subj, "status": st, "created_at": c}
                               for n, subj, st, c in others],
             "merged_into": merged_into.number if merged_into else None,
+            "published": published_rows(msgs),
         }
 
     async def activity_since(self, number: int, after_message_id: int, staff_id: int) -> list[dict[str, Any]]:

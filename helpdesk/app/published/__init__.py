@@ -1,0 +1,1 @@
+"""Published data a message names: the look-up job and the ticket sidebar."""
