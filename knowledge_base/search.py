@@ -6,11 +6,12 @@ title or one of its questions. Each ranked entry then gets a confidence from a f
 depend on the size of the FAQ or on the scale of the scores (`Features`): the share of the message's
 informative words the entry holds, its margin over the best other entry, its closeness to one of the
 entry's own wordings, whether the body and the wordings agree on it, and the share of the message that the
-FAQ does not know at all. The confidence is a logistic function of those features (`Calibration`); two
-thresholds on it make the decision for each purpose:
+FAQ does not know at all, and how typical of the FAQ its words are. Two logistic functions of those
+features (`Calibration`) give the confidence that the FAQ answers the message and the certainty that the
+first entry is the right one; a threshold on each makes the decision for each purpose:
 
-- `staff` (ticket page): always the ranked entries, each with a label « probable » (over the mail
-  threshold), « possible » (over the chat threshold) or « peu probable »; staff judge;
+- `staff` (ticket page): always the ranked entries, each with a label « probable » (certainty over the mail
+  threshold), « possible » (confidence over the chat threshold) or « peu probable »; staff judge;
 - `chat` (the default): suggestions when the best entry is over the chat threshold, nothing otherwise;
 - `mail` (the acknowledgement to a requester): precision first, at most two entries, each whose certainty
   (a second logistic function: the probability that the first entry is right) is over the mail threshold.
