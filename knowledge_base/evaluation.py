@@ -20,8 +20,9 @@ from __future__ import annotations
 import json
 import logging
 import math
+import random
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import bm25s
@@ -49,8 +50,10 @@ NO_STYLE = "-"
 # met on the split the thresholds are chosen on and must still hold on questions never seen).
 MAX_SILENT_PER_STYLE = 0.03  # chat: answerable questions given nothing, in every style
 SILENT_COST = 3.0  # chat: one answerable question silenced costs as much as three out-of-scope ones answered
-MAIL_PRECISION = 0.90  # mail: share of mails that are right
+MAIL_PRECISION = 0.95  # mail: share of mails that are right
 MAIL_OUT_OF_SCOPE = 0.02  # mail: share of out-of-scope questions mailed
+SMALL_FAQS = 6  # FAQs drawn from the one being fitted, so that the constants also hold for a small FAQ
+SMALL_FAQ_SIZE = 40  # entries in each (the held-out FAQs that check the engine have 36 to 45)
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,36 +248,45 @@ def format_report(report: Report) -> str:
 # -- fitting the constants --------------------------------------------------------------------------------
 
 
-def fit_calibration(kb: KnowledgeBase, questions: Sequence[Question], *, l2: float = 1.0) -> Calibration:
-    """The confidence and its two thresholds, fitted on labelled questions (the tune split).
+def fit_calibration(kb: KnowledgeBase, questions: Sequence[Question], *, l2: float = 1.0,
+                    small_faqs: int = SMALL_FAQS, seed: int = 0) -> Calibration:
+    """The two probabilities and their thresholds, fitted on labelled questions (the tune split).
 
+    The questions are run on the FAQ itself and on `small_faqs` FAQs of SMALL_FAQ_SIZE entries drawn from
+    it (each with the questions of its entries and every out-of-scope question), so that mail's constants
+    hold for a FAQ of either size: the margin over the second entry means more in a small FAQ.
     1. Confidence: a logistic regression (ridge `l2` on the coefficients) of "the FAQ answers this
-       question" on the features of the first ranked entry. (Fitting "the first entry is right" instead
-       caught fewer out-of-scope questions at the same cost, on the tune split and on the development set.)
-    2. Chat threshold: the one that best trades out-of-scope questions given nothing against answerable
-       ones given nothing (one of these costs SILENT_COST of those), never silencing more than
-       MAX_SILENT_PER_STYLE of the answerable questions of any style.
-    3. Mail threshold: the lowest (not under the chat one) at which mails are right for MAIL_PRECISION of
-       them and at most MAIL_OUT_OF_SCOPE of the out-of-scope questions get one."""
-    kept, _ = answerable_here(questions, {e.id for e in kb.entries})
-    ranked = [kb.rank(q.q) for q in kept]
-    rows, labels = [], []
-    for q, r in zip(kept, ranked, strict=True):
-        rows.append(_row(r))
-        labels.append(1.0 if q.expected else 0.0)
-    weights = _logistic(np.array(rows), np.array(labels), l2)
-    base = Calibration(bias=round(float(weights[0]), 3), coefficients=tuple(round(float(w), 3) for w in weights[1:]),
-                       chat=0.0, mail=1.0, relative=kb.calibration.relative)
-    confidences = [base.confidence(r.features[0]) if r.order else 0.0 for r in ranked]
-    chat = choose_chat_threshold(kept, confidences)
-    saved = kb.calibration
-    try:  # only the decision changes: no rebuild
-        kb.calibration = Calibration(base.bias, base.coefficients, chat=chat, mail=chat, relative=base.relative)
-        mail = choose_mail_threshold(kept, ranked, confidences, kb)
-    finally:
-        kb.calibration = saved
-    return Calibration(base.bias, base.coefficients, chat=math.floor(chat * 1e4) / 1e4,
-                       mail=math.floor(mail * 1e4) / 1e4, relative=base.relative)
+       question" on the features of the first ranked entry, on the FAQ itself (pooling the small FAQs
+       silenced fewer out-of-scope questions, in two-fold cross-validation and on the development set).
+    2. Certainty: the same regression of "the first entry is right", on all the FAQs.
+    3. Chat threshold (on the confidence, the FAQ itself): the one that best trades out-of-scope questions given nothing
+       against answerable ones given nothing (one of these costs SILENT_COST of those), never silencing more
+       than MAX_SILENT_PER_STYLE of the answerable questions of any style.
+    4. Mail threshold (on the certainty): the lowest at which mails are right for MAIL_PRECISION of them and
+       at most MAIL_OUT_OF_SCOPE of the out-of-scope questions get one."""
+    runs = [(kb, q, kb.rank(q.q)) for q in answerable_here(questions, {e.id for e in kb.entries})[0]]
+    own = len(runs)  # the runs on the FAQ itself
+    entries = kb.entries
+    draw = random.Random(seed)  # noqa: S311 (a reproducible draw, not a secret)
+    for _ in range(small_faqs if len(entries) > SMALL_FAQ_SIZE else 0):
+        small = KnowledgeBase(draw.sample(entries, SMALL_FAQ_SIZE), analyzer=kb.analyzer, params=kb.index.params,
+                              calibration=kb.calibration)
+        runs += [(small, q, small.rank(q.q)) for q in answerable_here(questions, {e.id for e in small.entries})[0]]
+    x = np.array([_row(r) for _, _, r in runs])
+    answers = np.array([1.0 if q.expected else 0.0 for _, q, _ in runs])
+    right = np.array([1.0 if r.order and small.entries[r.order[0]].id in q.expected else 0.0
+                      for small, q, r in runs])
+    w = _logistic(x[:own], answers[:own], l2)
+    v = _logistic(x, right, l2)
+    base = Calibration(bias=round(float(w[0]), 3), coefficients=tuple(round(float(c), 3) for c in w[1:]),
+                       chat=0.0, mail=1.0, relative=kb.calibration.relative,
+                       right_bias=round(float(v[0]), 3), right_coefficients=tuple(round(float(c), 3) for c in v[1:]))
+    kept = [q for _, q, _ in runs[:own]]
+    confidences = [base.confidence(r.features[0]) if r.order else 0.0 for _, _, r in runs[:own]]
+    chat = math.floor(choose_chat_threshold(kept, confidences) * 1e4) / 1e4
+    certainties = [base.certainty(r.features[0]) if r.order else 0.0 for _, _, r in runs]
+    mail = choose_mail_threshold(runs, certainties, replace(base, chat=chat))
+    return replace(base, chat=chat, mail=math.floor(mail * 1e4) / 1e4)
 
 
 def _row(r: Ranked) -> list[float]:
@@ -316,16 +328,19 @@ def choose_chat_threshold(questions: Sequence[Question], confidences: Sequence[f
     return best
 
 
-def choose_mail_threshold(questions: Sequence[Question], ranked: Sequence[Ranked], confidences: Sequence[float],
-                          kb: KnowledgeBase) -> float:
-    """See `fit_calibration`, step 3; `kb` carries the fitted confidence."""
-    chat = kb.calibration.chat
-    for t in sorted({c - 1e-6 for c in confidences if c >= chat} | {1.0}):
-        kb.calibration = Calibration(kb.calibration.bias, kb.calibration.coefficients, chat=chat, mail=t,
-                                     relative=kb.calibration.relative)
-        results = [(q, [s.id for s in kb.decide(r, SHOWN, "mail")]) for q, r in zip(questions, ranked, strict=True)]
+def choose_mail_threshold(runs: Sequence[tuple[KnowledgeBase, Question, Ranked]], certainties: Sequence[float],
+                          base: Calibration) -> float:
+    """See `fit_calibration`, step 4: `base` carries the fitted probabilities and the chat threshold."""
+    for t in sorted({c - 1e-6 for c in certainties if c > 0} | {1.0}):
+        cal = replace(base, mail=t)
+        results = []
+        for kb, q, r in runs:
+            saved, kb.calibration = kb.calibration, cal
+            try:  # only the decision changes: no rebuild
+                results.append((q, [s.id for s in kb.decide(r, SHOWN, "mail")]))
+            finally:
+                kb.calibration = saved
         f = measure(results, "mail")
         if (f.mail_precision or 0.0) >= MAIL_PRECISION and (f.out_of_scope_mailed or 0.0) <= MAIL_OUT_OF_SCOPE:
             return t
     return 1.0
-

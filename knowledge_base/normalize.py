@@ -29,14 +29,21 @@ _ELISION = re.compile(r"\b(?:l|d|qu|j|n|s|c|m|t|jusqu|lorsqu|puisqu|quoiqu|presq
 _WORD = re.compile(r"[a-z0-9]+")
 _COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _STEMMER = snowballstemmer.stemmer("french")
+# UTF-8 read as Windows-1252 ("Ã©" for "é", "â€™" for "’"): the symptom names the problem, so it reads as a word.
+# The second character of such a pair is one of the Windows-1252 characters of bytes 0x80-0xBF (µ left out: its
+# capital is Greek, and a text must analyse the same in capitals).
+_CONTINUATION = "".join(sorted({bytes([b]).decode("cp1252", "ignore") for b in range(0x80, 0xC0)} - {"", "\u00b5"}))
+_MOJIBAKE = re.compile(f"(?:[\u00c3\u00e3][{re.escape(_CONTINUATION)}]|[\u00e2\u00c2]\u20ac.?)+")
 
 Phrases = Mapping[tuple[str, ...], tuple[str, ...]]
 
 
 def fold(text: str) -> str:
-    """Lowercase, without accents or ligatures, with every apostrophe made straight."""
+    """Lowercase, without accents or ligatures, with every apostrophe made straight; mojibake as "encodage"."""
     if text.isascii():
         return text.lower()
+    if "\u00c3" in text or "\u00e3" in text or "\u20ac" in text:
+        text = _MOJIBAKE.sub(" encodage ", text)
     text = unicodedata.normalize("NFKD", text).lower()
     for old, new in _REPLACEMENTS:
         if old in text:

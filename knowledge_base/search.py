@@ -6,14 +6,15 @@ title or one of its questions. Each ranked entry then gets a confidence from a f
 depend on the size of the FAQ or on the scale of the scores (`Features`): the share of the message's
 informative words the entry holds, its margin over the best other entry, its closeness to one of the
 entry's own wordings, whether the body and the wordings agree on it, and the share of the message that the
-FAQ does not know at all. The confidence is a logistic function of those features (`Calibration`); two
-thresholds on it make the decision for each purpose:
+FAQ does not know at all, and how typical of the FAQ its words are. Two logistic functions of those
+features (`Calibration`) give the confidence that the FAQ answers the message and the certainty that the
+first entry is the right one; a threshold on each makes the decision for each purpose:
 
-- `staff` (ticket page): always the ranked entries, each with a label « probable » (over the mail
-  threshold), « possible » (over the chat threshold) or « peu probable »; staff judge;
+- `staff` (ticket page): always the ranked entries, each with a label « probable » (certainty over the mail
+  threshold), « possible » (confidence over the chat threshold) or « peu probable »; staff judge;
 - `chat` (the default): suggestions when the best entry is over the chat threshold, nothing otherwise;
-- `mail` (the acknowledgement to a requester): precision first, at most two entries, each over the mail
-  threshold.
+- `mail` (the acknowledgement to a requester): precision first, at most two entries, each whose certainty
+  (a second logistic function: the probability that the first entry is right) is over the mail threshold.
 
 `evaluation.fit_calibration` fits the few constants on a labelled question file; how the bundled ones were
 chosen is written beside them.
@@ -73,39 +74,58 @@ FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Features))
 
 @dataclass(frozen=True)
 class Calibration:
-    """confidence = sigmoid(bias + sum(coefficient * feature)); the thresholds decide per purpose.
+    """Two logistic functions of the first entry's features, and the thresholds that decide per purpose.
 
-    How the bundled constants were chosen: see `DEFAULT_CALIBRATION` below."""
+    `confidence` = sigmoid(bias + coefficients · features) is the probability that the FAQ answers the
+    message (chat's decision, the scores shown); `certainty` = sigmoid(right_bias + right_coefficients ·
+    features) the probability that the first entry is the right one (mail's decision, « probable »). With
+    no `right_coefficients`, `certainty` is `confidence`. How the bundled constants were chosen: see
+    `DEFAULT_CALIBRATION` below."""
 
     bias: float
     coefficients: tuple[float, ...]  # in FEATURE_NAMES order
     chat: float  # chat suggests when the best entry's confidence is at least this
-    mail: float  # mail sends the entries whose confidence is at least this (never below `chat`)
+    mail: float  # mail sends the entries whose certainty is at least this
     relative: float = 0.3  # a further chat suggestion needs this share of the best one's score
+    right_bias: float = 0.0
+    right_coefficients: tuple[float, ...] = ()  # in FEATURE_NAMES order; () = use `confidence`
 
     def confidence(self, features: Features) -> float:
-        values = (getattr(features, name) for name in FEATURE_NAMES)
-        z = self.bias + sum(c * v for c, v in zip(self.coefficients, values, strict=True))
-        return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
+        return _sigmoid(self.bias, self.coefficients, features)
 
-    def label(self, confidence: float) -> str:
+    def certainty(self, features: Features) -> float:
+        if not self.right_coefficients:
+            return self.confidence(features)
+        return _sigmoid(self.right_bias, self.right_coefficients, features)
+
+    def label(self, confidence: float, certainty: float | None = None) -> str:
         """The French label staff read beside a suggestion."""
-        if confidence >= max(self.mail, self.chat):
+        if (confidence if certainty is None else certainty) >= self.mail and confidence >= self.chat:
             return LABEL_LIKELY
         return LABEL_POSSIBLE if confidence >= self.chat else LABEL_UNLIKELY
 
 
-# Fitted by `helpdesk kb fit --questions tune.jsonl` (`evaluation.fit_calibration`: a ridge logistic
-# regression of "the FAQ answers this question" on the first entry's features, then the chat threshold that
-# silences at most 3 % of the answerable questions of any style, then the lowest mail threshold at which
-# 90 % of mails are right and at most 2 % of out-of-scope questions get one) on the TUNE split written
-# blind for the bundled FAQ (226 questions whose entries exist, 50 of them out of scope); checked, not
-# fitted, on the development set (../shared/eval, another FAQ of 30 entries) and on FAQs of 40 entries
-# drawn from the bundled one. Nine constants in all: a bias, six coefficients, two thresholds
-# (`relative` is a fixed 0.3). Mail also requires the body and the wordings to agree on the first entry
-# (agreement = 1): a rule, not a fitted constant.
-DEFAULT_CALIBRATION = Calibration(bias=-2.806, coefficients=(1.061, 0.381, 1.146, 1.042, -0.368, 0.985),
-                                  chat=0.3869, mail=0.9935)
+def _sigmoid(bias: float, coefficients: Sequence[float], features: Features) -> float:
+    values = (getattr(features, name) for name in FEATURE_NAMES)
+    z = bias + sum(c * v for c, v in zip(coefficients, values, strict=True))
+    return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
+
+
+# Fitted by `helpdesk kb fit --questions tune.jsonl` (`evaluation.fit_calibration`) on the TUNE split written
+# blind for the bundled FAQ (228 entries; 278 questions, 50 of them out of scope):
+# - confidence: a ridge logistic regression of "the FAQ answers this question" on the first entry's features,
+#   on the bundled FAQ; chat threshold: the one that silences at most 3 % of the answerable questions of any
+#   style while catching the most out-of-scope ones (one answerable silenced costs three out of scope answered);
+# - certainty: the same regression of "the first entry is right", pooled over the bundled FAQ and six FAQs
+#   of 40 entries drawn from it (seed 0); mail threshold: the lowest at which 95 % of mails are right and at
+#   most 2 % of out-of-scope questions get one, on that pool.
+# Checked, not fitted, by two-fold cross-validation on the tune split (fit on one half, measure the other, on
+# the bundled FAQ and on four other 40-entry FAQs) and on the development set (../shared/eval, another FAQ of
+# 30 entries). Sixteen constants: two biases, twice six coefficients, two thresholds (`relative` is a fixed
+# 0.3, SILENT_COST, MAX_SILENT_PER_STYLE, MAIL_PRECISION, MAIL_OUT_OF_SCOPE are targets, not fitted).
+DEFAULT_CALIBRATION = Calibration(bias=-2.273, coefficients=(1.464, 0.568, 0.839, 0.207, -0.205, 0.968),
+                                  chat=0.4428, mail=0.8743, right_bias=-4.092,
+                                  right_coefficients=(3.005, 2.21, 1.578, 1.107, -1.77, 0.349))
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,27 +268,27 @@ class KnowledgeBase:
         if limit <= 0 or not ranked.order:
             return []
         cal = self.calibration
-        # The confidence is fitted on the first entry; a further entry gets it in proportion to its score,
-        # so that it is never shown as more likely than the first, and is « probable » only when nearly tied.
-        first = cal.confidence(ranked.features[0])
-        confidences = [first * score / ranked.scores[0] for score in ranked.scores]
-        if purpose == "chat" and confidences[0] < cal.chat:
+        # Both probabilities are fitted on the first entry; a further entry gets them in proportion to its
+        # score, so that it is never shown as more likely than the first, and is « probable » only when nearly
+        # tied.
+        first, sure = cal.confidence(ranked.features[0]), cal.certainty(ranked.features[0])
+        shares = [score / ranked.scores[0] for score in ranked.scores]
+        if purpose == "chat" and first < cal.chat:
             return []
-        if purpose == "mail" and (confidences[0] < max(cal.mail, cal.chat) or ranked.features[0].agreement < 1.0):
-            return []  # mail also needs the body and the wordings to agree on the first entry
+        if purpose == "mail" and (sure < cal.mail or first < cal.chat):
+            return []
         out: list[Suggestion] = []
-        best = ranked.scores[0]
-        for rank, (doc, score) in enumerate(zip(ranked.order, ranked.scores, strict=True)):
+        for rank, doc in enumerate(ranked.order):
             if len(out) >= (min(limit, MAIL_MAX) if purpose == "mail" else limit):
                 break
-            confidence = confidences[rank]
-            if rank and purpose == "mail" and confidence < max(cal.mail, cal.chat):
+            confidence, certainty = first * shares[rank], sure * shares[rank]
+            if rank and purpose == "mail" and certainty < cal.mail:
                 break
-            if rank and purpose == "chat" and score / best < cal.relative:
+            if rank and purpose == "chat" and shares[rank] < cal.relative:
                 break
             e = self._base[doc]
             out.append(Suggestion(id=e.id, title=e.title, score=round(confidence, 4),
-                                  snippet=self._snippets[doc], label=cal.label(confidence)))
+                                  snippet=self._snippets[doc], label=cal.label(confidence, certainty)))
         return out
 
     def rank(self, query: str, depth: int = RANK_DEPTH) -> Ranked:

@@ -206,3 +206,9 @@ def test_domain_vocabulary_wins_and_abbreviations_chain_to_it() -> None:
     table = merge_phrases(domain, general)
     assert table[("mairi",)] == ("commune",)  # through the domain's canonical form
     assert table[("pr",)] == ("pour",) and table[("mairie",)] == ("commune",)
+
+
+def test_mojibake_reads_as_an_encoding_problem() -> None:
+    assert "encodag" in A.terms("les accents deviennent des Ã© dans le tableur")
+    assert "encodag" in A.terms("lâ€™adresse")
+    assert "encodag" not in A.terms("l'été à côté du château, 20 €")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -323,6 +324,24 @@ def test_labels_follow_the_thresholds() -> None:
     assert cal.label(0.9) == LABEL_LIKELY and cal.label(0.5) == LABEL_POSSIBLE and cal.label(0.1) == LABEL_UNLIKELY
 
 
+def test_mail_decides_on_the_certainty_that_the_first_entry_is_right(kb: KnowledgeBase) -> None:
+    query = "Comment enregistrer un fichier CSV en UTF-8 pour garder les accents ?"
+    features = kb.rank(query).features[0]
+    plain = Calibration(bias=0.0, coefficients=(0.0,) * 6, chat=0.3, mail=0.8)
+    assert plain.certainty(features) == plain.confidence(features) == 0.5  # no second model: the same
+    sure = replace(plain, chat=0.0, right_bias=10.0, right_coefficients=(0.0,) * 6)
+    doubtful = replace(sure, right_bias=-10.0)
+    kb.calibration, saved = sure, kb.calibration
+    try:
+        mailed = kb.search(query, purpose="mail")
+        assert mailed and mailed[0].label == LABEL_LIKELY
+        kb.calibration = doubtful
+        assert kb.search(query, purpose="mail") == [] and kb.search(query, purpose="chat")
+        assert all(s.label != LABEL_LIKELY for s in kb.search(query, purpose="staff"))
+    finally:
+        kb.calibration = saved
+
+
 def test_mail_needs_more_confidence_than_chat(kb: KnowledgeBase) -> None:
     strict = Calibration(kb.calibration.bias, kb.calibration.coefficients, chat=kb.calibration.chat, mail=0.999999)
     kb.calibration, saved = strict, kb.calibration
@@ -366,6 +385,7 @@ def test_fit_calibration_separates_in_from_out(kb: KnowledgeBase) -> None:
     inside = [q for q in questions if q.expected]
     silenced = sum(fitted.confidence(r.features[0]) < fitted.chat for q in inside if (r := kb.rank(q.q)).order)
     assert silenced <= 0.03 * len(inside)
+    assert len(fitted.right_coefficients) == len(fitted.coefficients)  # mail's own model of "first is right"
     assert feedback_pairs(questions)[0] == (questions[0].expected[0], questions[0].q)
 
 
