@@ -198,7 +198,7 @@ def _geometry_problem(geom: Any) -> str | None:
     if kind in ("Polygon", "MultiPolygon"):
         rings = coords if kind == "Polygon" else [r for poly in coords for r in poly]
         for ring in rings:
-            if len(ring) < 4 or ring[0] != ring[-1]:
+            if not isinstance(ring, list) or len(ring) < 4 or ring[0] != ring[-1]:
                 return f"{kind} : anneau non fermé ou de moins de 4 positions"
     return None
 
