@@ -117,8 +117,6 @@ def check_table(table: Table, report: Report, deadline: Deadline) -> int | None:
     names = column_names(header, width)
     report.details["columns"] = names
     report.details["rows"] = len(body)
-    _check_header(header, names, body, header_row, report)
-    _check_row_lengths(header, body, numbers, report)
     columns: list[list[tuple[int, str]]] = [[] for _ in range(width)]
     for n, (row, number) in enumerate(zip(body, numbers, strict=True)):
         if n % 2000 == 0:
@@ -126,6 +124,9 @@ def check_table(table: Table, report: Report, deadline: Deadline) -> int | None:
         for i, cell in enumerate(row[:width]):
             if cell != "":
                 columns[i].append((number, cell))
+    filled = [sum(1 for _, c in col if c.strip()) for col in columns]
+    _check_header(header, names, filled, len(body), header_row, report)
+    _check_row_lengths(header, body, numbers, report)
     lat = lon = x = y = None
     partial = bool(report.details.get("partial"))
     for i, name in enumerate(names):
@@ -146,7 +147,9 @@ def check_table(table: Table, report: Report, deadline: Deadline) -> int | None:
     return h
 
 
-def _check_header(header: list[str], names: list[str], body: list[list[str]], row: int, report: Report) -> None:
+def _check_header(header: list[str], names: list[str], with_values: list[int], rows: int, row: int,
+                  report: Report) -> None:
+    """``with_values``: how many rows have a value in each column; ``rows``: how many rows in all."""
     filled = [c for c in header if c.strip()]
     if filled and sum(kind_of(c) != "text" for c in filled) * 2 >= len(filled):
         report.add("header-missing", Severity.ERROR,
@@ -156,9 +159,9 @@ def _check_header(header: list[str], names: list[str], body: list[list[str]], ro
     seen: dict[str, str] = {}
     for i, name in enumerate(names):
         raw = header[i] if i < len(header) else ""
-        with_data = sum(1 for r in body if i < len(r) and r[i].strip())
+        with_data = with_values[i]
         # Past the header's width, a few stray values are shifted rows (reported as row-length).
-        has_data = with_data * 2 >= len(body) if i >= len(header) else with_data > 0
+        has_data = with_data * 2 >= rows if i >= len(header) else with_data > 0
         if not raw.strip():
             if has_data and 0 < i < len(header) and header[i - 1].strip():
                 report.add("merged-header", Severity.ERROR,
