@@ -488,3 +488,11 @@ def test_a_huge_rdf_file_is_not_parsed() -> None:
     big = b"@prefix dcat: <http://www.w3.org/ns/dcat#> .\n" + b"# padding\n" * (dcat.MAX_RDF_BYTES // 10 + 1)
     report = check_file("catalogue.ttl", big)
     assert report.codes() == ["too-large"] and report.verdict == "unreadable"
+
+
+def test_rdf_xml_with_a_single_typed_node_as_root_is_dcat() -> None:
+    xml = (b'<dcat:Dataset xmlns:dcat="http://www.w3.org/ns/dcat#" xmlns:dct="http://purl.org/dc/terms/" '
+           b'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" rdf:about="http://x/d">'
+           b"<dct:title>Budget</dct:title><dct:description>Budget 2024</dct:description></dcat:Dataset>")
+    report = check_file("d.xml", xml)
+    assert report.details["datasets"] == 1 and "metadata-not-iso19139" not in codes(report)
