@@ -496,3 +496,13 @@ def test_rdf_xml_with_a_single_typed_node_as_root_is_dcat() -> None:
            b"<dct:title>Budget</dct:title><dct:description>Budget 2024</dct:description></dcat:Dataset>")
     report = check_file("d.xml", xml)
     assert report.details["datasets"] == 1 and "metadata-not-iso19139" not in codes(report)
+
+
+def test_counts_stay_exact_when_frictionless_stops_at_its_error_limit() -> None:
+    from helpdesk.checks import scdl
+
+    n = scdl.MAX_ERRORS + 500
+    rows = [f"Murat,21150138200017,D{i},2024-03-01,7.5,Finances locales/Subventions,,,,,,," for i in range(n)]
+    report = check_file("deliberations.csv", _deliberations(rows))
+    missing = next(f for f in report.findings if f.column == "DELIB_OBJET")
+    assert f"— {n} cellules" in missing.message and "au moins" not in missing.message
