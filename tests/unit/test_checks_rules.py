@@ -506,3 +506,15 @@ def test_counts_stay_exact_when_frictionless_stops_at_its_error_limit() -> None:
     report = check_file("deliberations.csv", _deliberations(rows))
     missing = next(f for f in report.findings if f.column == "DELIB_OBJET")
     assert f"— {n} cellules" in missing.message and "au moins" not in missing.message
+
+
+def test_without_csv_detective_the_checks_still_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    from helpdesk.checks import tables
+
+    monkeypatch.setattr(tables, "_detective", lambda: None)
+    tables._wgs84_labels.cache_clear()
+    try:
+        report = check_file("a.csv", b"nom,Xlong,Ylat\nAire,45.11,2.868\n")
+    finally:
+        tables._wgs84_labels.cache_clear()
+    assert codes(report) == ["coordinates-swapped"]
