@@ -76,8 +76,12 @@ def check_iso19139(root: Any, report: Report) -> None:
     if md is not None and md.tag == MI:
         report.details["standard"] = "ISO 19115-2 (gmi:MI_Metadata) en ISO 19139"
     if md is None:
+        local = str(root.tag).rsplit("}", 1)[-1]
+        what = ("une notice Dublin Core (csw:Record)" if local in ("Record", "SummaryRecord", "BriefRecord")
+                else f"un document « {local} »")
         report.add("metadata-not-iso19139", Severity.ERROR,
-                   "Ce XML n'est pas une fiche de métadonnées ISO 19139 (élément gmd:MD_Metadata absent).")
+                   f"Ce XML est {what} et non une fiche de métadonnées ISO 19139 (élément gmd:MD_Metadata absent) : "
+                   "exportez la fiche au format ISO 19139 depuis votre outil de catalogage.")
         return
     report.kind = "metadata"
     rtype = _first_text(md, "gmd:hierarchyLevel")

@@ -115,8 +115,10 @@ def _dispatch(kind: str, filename: str, data: bytes, report: Report, limits: Lim
     elif kind == "xml":
         report.kind = "metadata"
         root = ElementTree.fromstring(data, forbid_dtd=True)
-        if root.tag == "{{{}}}RDF".format(metadata.NS["rdf"]):
-            dcat.check_rdf(data, "xml", report)
+        rdf_ns = "{{{}}}".format(metadata.NS["rdf"])
+        if root.tag == f"{rdf_ns}RDF" or str(root.tag).startswith("{{{}}}".format(metadata.NS["dcat"])) or any(
+                str(k).startswith(rdf_ns) for k in root.attrib):
+            dcat.check_rdf(data, "xml", report)  # RDF/XML, with rdf:RDF as root or a single typed node
         else:
             metadata.check_iso19139(root, report)
     elif kind == "rdf":

@@ -219,8 +219,13 @@ def _frictionless(entry: SchemaEntry, names: list[str], rows: list[list[str]], n
                           else f" (motif {constraints['pattern']})")
             elif what in LIMIT_FR:
                 label += f" ({LIMIT_FR[what].format(constraints.get(what))})"
+        count, exact = len(hits), not partial
+        if capped and not report.details.get("partial"):
+            recounted = _recount(spec, what, names, rows)  # frictionless stopped: count the simple rules here
+            if recounted is not None:
+                count, exact = recounted, True
         report.add("schema-error", Severity.ERROR,
-                   f"{field_name} : {label} — {count_text(len(hits), partial, 'cellule')}, {_lines(hits)}"
+                   f"{field_name} : {label} — {count_text(count, not exact, 'cellule')}, {_lines(hits)}"
                    + _values(hits) + ".", row=hits[0][0], column=field_name)
     for check in checks:
         h = check.hits
@@ -232,6 +237,30 @@ def _frictionless(entry: SchemaEntry, names: list[str], rows: list[list[str]], n
                    f"Règle du {entry.label} non respectée : {h.rule} — {count_text(len(h.rows), partial, 'ligne')}, "
                    f"{_lines([(line, '') for line, _ in mapped])} (par exemple : {examples}).",
                    row=mapped[0][0], column=", ".join(h.columns))
+
+
+def _recount(spec: dict[str, Any], what: str, names: list[str], rows: list[list[str]]) -> int | None:
+    """Exact count of the cells breaking a simple constraint (required, enum, pattern, length), or None."""
+    name = spec.get("name")
+    if name not in names:
+        return None
+    i = names.index(name)
+    cells = [r[i] if i < len(r) else "" for r in rows]
+    constraints = spec.get("constraints", {})
+    if what == "required":
+        return sum(1 for c in cells if c == "")
+    present = [c for c in cells if c != ""]
+    if what == "enum":
+        allowed = {str(v) for v in constraints.get("enum", [])}
+        return sum(1 for c in present if c not in allowed)
+    if what == "pattern":
+        pattern = re.compile(constraints["pattern"])
+        return sum(1 for c in present if not pattern.fullmatch(c))
+    if what == "maxLength":
+        return sum(1 for c in present if len(c) > int(constraints["maxLength"]))
+    if what == "minLength":
+        return sum(1 for c in present if len(c) < int(constraints["minLength"]))
+    return None
 
 
 def _lines(hits: list[tuple[int, Any]]) -> str:

@@ -5,10 +5,13 @@ A problem repeated down a column is one finding: its first row, with the count i
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
 
 from helpdesk.checks import french
 from helpdesk.checks import identifiers as ids
@@ -16,6 +19,7 @@ from helpdesk.checks.csvfile import Table
 from helpdesk.checks.limits import Deadline
 from helpdesk.checks.report import Report, Severity, count_text, shown
 
+log = logging.getLogger(__name__)
 INT_RE = re.compile(r"^[+-]?\d+$")
 POINT_DECIMAL_RE = re.compile(r"^[+-]?\d+\.\d+$")
 COMMA_DECIMAL_RE = re.compile(r"^[+-]?\d{1,3}(?:[ \u00a0\u202f]?\d{3})*,\d+$|^[+-]?\d+,\d+$")
@@ -117,8 +121,6 @@ def check_table(table: Table, report: Report, deadline: Deadline) -> int | None:
     names = column_names(header, width)
     report.details["columns"] = names
     report.details["rows"] = len(body)
-    _check_header(header, names, body, header_row, report)
-    _check_row_lengths(header, body, numbers, report)
     columns: list[list[tuple[int, str]]] = [[] for _ in range(width)]
     for n, (row, number) in enumerate(zip(body, numbers, strict=True)):
         if n % 2000 == 0:
@@ -126,6 +128,9 @@ def check_table(table: Table, report: Report, deadline: Deadline) -> int | None:
         for i, cell in enumerate(row[:width]):
             if cell != "":
                 columns[i].append((number, cell))
+    filled = [sum(1 for _, c in col if c.strip()) for col in columns]
+    _check_header(header, names, filled, len(body), header_row, report)
+    _check_row_lengths(header, body, numbers, report)
     lat = lon = x = y = None
     partial = bool(report.details.get("partial"))
     for i, name in enumerate(names):
@@ -146,7 +151,9 @@ def check_table(table: Table, report: Report, deadline: Deadline) -> int | None:
     return h
 
 
-def _check_header(header: list[str], names: list[str], body: list[list[str]], row: int, report: Report) -> None:
+def _check_header(header: list[str], names: list[str], with_values: list[int], rows: int, row: int,
+                  report: Report) -> None:
+    """``with_values``: how many rows have a value in each column; ``rows``: how many rows in all."""
     filled = [c for c in header if c.strip()]
     if filled and sum(kind_of(c) != "text" for c in filled) * 2 >= len(filled):
         report.add("header-missing", Severity.ERROR,
@@ -156,9 +163,9 @@ def _check_header(header: list[str], names: list[str], body: list[list[str]], ro
     seen: dict[str, str] = {}
     for i, name in enumerate(names):
         raw = header[i] if i < len(header) else ""
-        with_data = sum(1 for r in body if i < len(r) and r[i].strip())
+        with_data = with_values[i]
         # Past the header's width, a few stray values are shifted rows (reported as row-length).
-        has_data = with_data * 2 >= len(body) if i >= len(header) else with_data > 0
+        has_data = with_data * 2 >= rows if i >= len(header) else with_data > 0
         if not raw.strip():
             if has_data and 0 < i < len(header) and header[i - 1].strip():
                 report.add("merged-header", Severity.ERROR,
@@ -209,27 +216,50 @@ def _id_checker(name: str) -> tuple[str, Checker, str] | None:
     return None
 
 
+@cache
+def _detective() -> Any:
+    """csv-detective's formats module, or None where it cannot be imported (it needs the libmagic system
+    library): the checks then fall back on their own header vocabulary and skip content detection."""
+    try:
+        from csv_detective import formats
+    except (ImportError, OSError) as exc:
+        log.warning("csv-detective unavailable (%s): column content detection is skipped", exc)
+        return None
+    return formats
+
+
 def _content_checker(cells: list[tuple[int, str]]) -> tuple[str, Checker, str] | None:
     """A column whose header says nothing but whose values are SIRET numbers (csv-detective's detection)."""
     sample = [v.strip() for _, v in cells[:200] if v.strip()]
     if len(sample) < 3 or not all(len(v.replace(" ", "")) == 14 and v.replace(" ", "").isdigit() for v in sample):
         return None
-    from csv_detective.formats import siret
-
+    formats = _detective()
+    if formats is None:
+        return None
+    siret = formats.siret
     if sum(bool(siret._is(v)) for v in sample) >= siret.proportion * len(sample):
         return "siret-invalid", ids.siret_problem, "SIRET"
     return None
 
 
+@cache
+def _wgs84_labels() -> tuple[frozenset[str], frozenset[str]]:
+    """Latitude and longitude header labels: csv-detective's vocabulary, or a fallback of the same words."""
+    formats = _detective()
+    if formats is None:
+        return frozenset({"lat", "latitude", "ylat", "latitude wgs84"}), frozenset(
+            {"lon", "lng", "long", "longitude", "xlon", "xlong", "longitude wgs84"})
+    lat = frozenset(lab for lab in formats.latitude_wgs.labels if "lat" in lab or "wgs84" in lab)
+    lon = frozenset(lab for lab in formats.longitude_wgs.labels if "lon" in lab or "lng" in lab or "wgs84" in lab)
+    return lat, lon
+
+
 def _coordinate_role(name: str) -> str | None:
     """'lat', 'lon', 'x', 'y' or None, from the header (csv-detective's vocabulary of WGS84 labels)."""
-    from csv_detective.formats import latitude_wgs, longitude_wgs
-
     plain = normalize(name).replace("_", " ")
     compact = plain.replace(" ", "")
     tokens = set(plain.split())
-    lat_labels = {lab for lab in latitude_wgs.labels if "lat" in lab or "wgs84" in lab}
-    lon_labels = {lab for lab in longitude_wgs.labels if "lon" in lab or "lng" in lab or "wgs84" in lab}
+    lat_labels, lon_labels = _wgs84_labels()
     if plain in lat_labels or compact in lat_labels or tokens & LAT_TOKENS:
         return "lat"
     if plain in lon_labels or compact in lon_labels or tokens & LON_TOKENS:

@@ -264,10 +264,15 @@ def test_faq_and_bundled_schemas_agree_on_versions() -> None:
 
     kb = Path(__file__).resolve().parents[2] / "knowledge_base" / "entries"
     versions = {e.name.split("/")[1]: e.version for e in catalog.bundled()}
-    for path in kb.glob("budget*.md"):
-        mentioned = re.findall(r"\b0\.8\.\d\b", path.read_text(encoding="utf-8"))
-        # an entry may recall an older version (a changelog), but the one it recommends is the bundled one
-        assert not mentioned or max(mentioned) == versions["budget"], path.name
+    checked = 0
+    for schema in ("budget", "deliberations", "subventions"):
+        for path in kb.glob(f"{schema}*.md"):
+            named = re.findall(r"\b(?:version|v)\s?(\d+\.\d+\.\d+)\b", path.read_text(encoding="utf-8"))
+            if named:  # an entry may recall an older version (a changelog); the one it recommends is the newest
+                newest = max(named, key=lambda v: tuple(int(x) for x in v.split(".")))
+                assert newest == versions[schema], f"{path.name} names {schema} {newest}, snapshot {versions[schema]}"
+                checked += 1
+    assert checked >= 3  # the FAQ does name them: the comparison is not vacuous
 
 
 @pytest.fixture
@@ -485,3 +490,33 @@ def test_a_huge_rdf_file_is_not_parsed() -> None:
     big = b"@prefix dcat: <http://www.w3.org/ns/dcat#> .\n" + b"# padding\n" * (dcat.MAX_RDF_BYTES // 10 + 1)
     report = check_file("catalogue.ttl", big)
     assert report.codes() == ["too-large"] and report.verdict == "unreadable"
+
+
+def test_rdf_xml_with_a_single_typed_node_as_root_is_dcat() -> None:
+    xml = (b'<dcat:Dataset xmlns:dcat="http://www.w3.org/ns/dcat#" xmlns:dct="http://purl.org/dc/terms/" '
+           b'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" rdf:about="http://x/d">'
+           b"<dct:title>Budget</dct:title><dct:description>Budget 2024</dct:description></dcat:Dataset>")
+    report = check_file("d.xml", xml)
+    assert report.details["datasets"] == 1 and "metadata-not-iso19139" not in codes(report)
+
+
+def test_counts_stay_exact_when_frictionless_stops_at_its_error_limit() -> None:
+    from helpdesk.checks import scdl
+
+    n = scdl.MAX_ERRORS + 500
+    rows = [f"Murat,21150138200017,D{i},2024-03-01,7.5,Finances locales/Subventions,,,,,,," for i in range(n)]
+    report = check_file("deliberations.csv", _deliberations(rows))
+    missing = next(f for f in report.findings if f.column == "DELIB_OBJET")
+    assert f"— {n} cellules" in missing.message and "au moins" not in missing.message
+
+
+def test_without_csv_detective_the_checks_still_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    from helpdesk.checks import tables
+
+    monkeypatch.setattr(tables, "_detective", lambda: None)
+    tables._wgs84_labels.cache_clear()
+    try:
+        report = check_file("a.csv", b"nom,Xlong,Ylat\nAire,45.11,2.868\n")
+    finally:
+        tables._wgs84_labels.cache_clear()
+    assert codes(report) == ["coordinates-swapped"]
