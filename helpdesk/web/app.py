@@ -16,6 +16,7 @@ from helpdesk.web import (
     satisfaction,
     security,
     sla_admin,
+    validation,
     views_admin,
     views_automatic,
     views_faq,
@@ -36,7 +37,7 @@ def make_app(services: Services) -> web.Application:
     app = web.Application(
         client_max_size=services.settings.mail_max_bytes,
         middlewares=[metrics.latency_middleware, security.security_headers, error_middleware, security.errors,
-                     auth.authenticate],
+                     validation.guard, auth.authenticate],
     )
     app[SERVICES] = services
     app[WEB] = build_context(services)
