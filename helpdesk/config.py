@@ -6,11 +6,12 @@ Errors name the variable and the bad value. Secrets are masked in `helpdesk conf
 from __future__ import annotations
 
 import os
+import socket
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from helpdesk.domain.errors import UserError
@@ -47,7 +48,7 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///var/helpdesk.sqlite3"
     data_dir: Path = Path("var")
-    public_url: str = "http://127.0.0.1:8080"
+    public_url: str = ""  # empty: the web listener's own address, http://HTTP_HOST:HTTP_PORT
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
     smtp_host: str = "127.0.0.1"
@@ -122,6 +123,14 @@ class Settings(BaseSettings):
             raise ValueError("expected sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB")
         return value
 
+    @model_validator(mode="after")
+    def _default_public_url(self) -> Settings:
+        """Links mailed to users point at the listener itself unless a public address is given."""
+        if not self.public_url.strip():
+            self.public_url = listener_url(self.http_host, self.http_port)
+        self.public_url = self.public_url.strip().rstrip("/")
+        return self
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -148,6 +157,15 @@ class Settings(BaseSettings):
             else:
                 out[name] = value
         return out
+
+
+def listener_url(host: str, port: int) -> str:
+    """http://host:port of the web listener; a wildcard bind is reached through the machine's name."""
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - naming the wildcard, not binding it
+        host = socket.gethostname()
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -9,6 +9,7 @@ from helpdesk.app.tickets.queue import OPEN, QueueFilter, with_view
 from helpdesk.domain.errors import UserError, ValidationError
 from helpdesk.domain.ids import parse_id
 from helpdesk.domain.values import TicketStatus
+from helpdesk.web import views_outbox
 from helpdesk.web.auth import redirect, staff
 from helpdesk.web.context import ctx
 from helpdesk.web.render import render
@@ -51,6 +52,7 @@ async def queue_page(request: web.Request) -> web.StreamResponse:
         "page": page, "params": params, "counts": await c.queue.counts(me.id),
         "choices": await c.queue.choices(), "health": await c.attention.summary(),
         "latest_id": await c.queue.latest_id(), "view": request.query.get("view", ""),
+        "delivery_problems": views_outbox.problems(request),
     })
 
 

@@ -12,6 +12,7 @@ from aiohttp import web
 from helpdesk.domain.errors import ValidationError
 from helpdesk.domain.ids import parse_id
 from helpdesk.domain.values import Priority, TicketStatus
+from helpdesk.web import views_outbox
 from helpdesk.web.auth import redirect, staff
 from helpdesk.web.context import ctx
 from helpdesk.web.render import render
@@ -38,7 +39,7 @@ async def ticket_page(request: web.Request, *, draft: str = "", warning: list[di
         "staff_list": await c.auth.staff(),
         "teams": await c.page.teams(),
         "viewers": c.presence.touch(number, me.id, me.name),
-        "draft": draft, "warning": warning or [],
+        "draft": draft, "warning": warning or [], "deliveries": await views_outbox.deliveries(request, number),
         "statuses": [s.value for s in TicketStatus], "priorities": [p.value for p in Priority],
     }, status=status)
 
