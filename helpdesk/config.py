@@ -5,6 +5,7 @@ Errors name the variable and the bad value. Secrets are masked in `helpdesk conf
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 import tomllib
@@ -89,6 +90,8 @@ class Settings(BaseSettings):
     telegram_group_chats: Annotated[list[int], NoDecode] = Field(default_factory=list)  # group chats served
     kb_dir: Path | None = None
     secret_key: SecretStr | None = None
+    # Reverse proxies whose X-Forwarded-For is believed (CIDR list, e.g. "127.0.0.1/32,::1/128"); empty: none.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_json: bool = False
     log_level: str = "INFO"
 
@@ -104,6 +107,18 @@ class Settings(BaseSettings):
     def _blank_path_is_unset(cls, value: Any) -> Any:
         if isinstance(value, str) and not value.strip():
             return None
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_networks(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        for item in value or []:
+            try:
+                ipaddress.ip_network(str(item), strict=False)
+            except ValueError:
+                raise ValueError(f"not an address or CIDR network: {item!r}") from None
         return value
 
     @field_validator("telegram_group_chats", mode="before")

@@ -92,3 +92,15 @@ def test_text_bodies(raw: bytes, expected: str) -> None:
 def test_valid_changes_keep_only_what_was_sent() -> None:
     changes = TicketChanges.model_validate_json(b'{"assignee_id": null, "tags": ["scdl"]}')
     assert changes.model_fields_set == {"assignee_id", "tags"} and changes.assignee_id is None
+
+
+def test_client_address_only_from_trusted_proxies() -> None:
+    from helpdesk.web.throttle import client_address
+
+    assert client_address("198.51.100.1", ["192.0.2.7"], []) == "198.51.100.1"  # no trusted proxy: the peer
+    assert client_address("198.51.100.1", ["192.0.2.7"], ["127.0.0.1/32"]) == "198.51.100.1"  # untrusted peer
+    assert client_address("127.0.0.1", ["192.0.2.7"], ["127.0.0.1/32"]) == "192.0.2.7"
+    assert client_address("127.0.0.1", ["6.6.6.6, 192.0.2.7"], ["127.0.0.1/32"]) == "192.0.2.7"  # spoofed left
+    assert client_address("10.0.0.2", ["192.0.2.7, 10.0.0.1"], ["10.0.0.0/8"]) == "192.0.2.7"  # two proxies
+    assert client_address("::1", ["2001:db8::5"], ["::1/128"]) == "2001:db8::5"
+    assert client_address("127.0.0.1", [], ["127.0.0.1/32"]) == "127.0.0.1"
