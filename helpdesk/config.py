@@ -49,6 +49,7 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///var/helpdesk.sqlite3"
     data_dir: Path = Path("var")
+    min_free_disk_mb: int = Field(default=500, ge=0)  # /readyz fails below this free space (data dir, SQLite dir)
     public_url: str = ""  # empty: the web listener's own address, http://HTTP_HOST:HTTP_PORT
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
