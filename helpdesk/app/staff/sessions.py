@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from helpdesk.app.ratelimit import RateLimiter, Throttled
-from helpdesk.app.staff import throttle
-from helpdesk.app.staff.accounts import MIN_PASSWORD, UserService, hash_password, verify_password
+from helpdesk.app.staff import passwords, throttle
+from helpdesk.app.staff.accounts import UserService, hash_password, verify_password
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import StaffUser
 from helpdesk.db.tables_login import KnownDevice
@@ -133,19 +133,24 @@ class AuthService:
             await s.execute(delete(WebSession).where(WebSession.id == _digest(token)))
 
     async def change_password(self, staff_id: int, old: str, new: str, keep_token: str) -> None:
-        """Check the old password, store the new one, end every other session of this account."""
-        if len(new) < MIN_PASSWORD:
-            raise ValidationError(f"le nouveau mot de passe doit compter au moins {MIN_PASSWORD} caractères")
+        """Check the old password, store the new one, end every other session and revoke every API token.
+
+        A token made with the old password must not outlive it: whoever changes a password because it
+        leaked expects every door it opened to close.
+        """
         async with self.db.transaction() as s:
             user = await s.get(StaffUser, staff_id)
             if user is None:
                 raise NotFound("compte introuvable")
             if not verify_password(user.password_hash, old):
                 raise ValidationError("le mot de passe actuel est incorrect")
+            passwords.check(new, email=user.email, name=user.name or "")
             user.password_hash = hash_password(new)
             await s.execute(
                 delete(WebSession).where(WebSession.staff_id == staff_id, WebSession.id != _digest(keep_token))
             )
+            await s.execute(update(ApiToken).where(ApiToken.staff_id == staff_id, ApiToken.revoked_at.is_(None))
+                            .values(revoked_at=self.clock.now()))
 
     # ---- API tokens ----------------------------------------------------------------------
     async def create_api_token(self, staff_id: int, name: str) -> str:
