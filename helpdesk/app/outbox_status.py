@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from helpdesk.config import Settings
 from helpdesk.db import store
@@ -116,7 +117,8 @@ class OutboxStatus:
         async with self.db.transaction() as s:
             t = await store.ticket_by_number(s, number)
             rows = (await s.scalars(
-                select(Outbox).where(Outbox.ticket_id == t.id, Outbox.message_id.is_not(None)).order_by(Outbox.id)
+                select(Outbox).where(col(Outbox.ticket_id) == t.id, col(Outbox.message_id).is_not(None))
+                .order_by(col(Outbox.id))
             )).all()
         out: dict[int, Delivery] = {}
         for r in rows:
@@ -131,7 +133,8 @@ class OutboxStatus:
         now = self.clock.now()
         async with self.db.transaction() as s:
             t = await store.ticket_by_number(s, number)
-            row = (await s.scalars(select(Outbox).where(Outbox.ticket_id == t.id, Outbox.message_id == message_id)
+            row = (await s.scalars(select(Outbox).where(col(Outbox.ticket_id) == t.id,
+                                                        col(Outbox.message_id) == message_id)
                                    .with_for_update())).first()
             if row is None:
                 raise NotFound("envoi introuvable sur ce ticket")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import delete
 from sqlalchemy.engine import make_url
+from sqlmodel import col
 
 from helpdesk.db.engine import Database
 from helpdesk.db.tables_web import RateHit
@@ -27,8 +28,8 @@ async def write_problem(db: Database, clock: Clock, owner: str) -> str | None:
     async def beat() -> None:
         now = clock.now()
         async with db.transaction() as s:
-            await s.execute(delete(RateHit).where(RateHit.bucket == HEARTBEAT,
-                                                  RateHit.created_at < now - timedelta(minutes=5)))
+            await s.execute(delete(RateHit).where(col(RateHit.bucket) == HEARTBEAT,
+                                                  col(RateHit.created_at) < now - timedelta(minutes=5)))
             s.add(RateHit(bucket=HEARTBEAT, key=owner[:320], created_at=now))
 
     try:

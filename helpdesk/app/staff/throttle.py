@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col
 
 from helpdesk.app.ratelimit import Throttled
 from helpdesk.db.engine import Database
@@ -40,7 +41,8 @@ def wait_after(attempts: int, free: int) -> timedelta:
     if attempts < free:
         return timedelta(0)
     exponent = min(attempts - free, 20)
-    return min(MAX_WAIT, FIRST_WAIT * (2**exponent))
+    wait: timedelta = min(MAX_WAIT, FIRST_WAIT * (2**exponent))
+    return wait
 
 
 def account_key(email: str) -> str:
@@ -71,13 +73,13 @@ class LoginThrottle:
             now = self.clock.now()
             async with self.db.transaction() as s:
                 current = (await s.execute(
-                    select(Row.attempts, Row.last_at, Row.blocked_until).where(Row.key == key)
+                    select(col(Row.attempts), col(Row.last_at), col(Row.blocked_until)).where(col(Row.key) == key)
                 )).first()
                 if current is None:
                     insert = sqlite_insert(Row) if self.db.is_sqlite else pg_insert(Row)
                     stmt = insert.values(key=key, attempts=1, last_at=now,
                                          blocked_until=_until(now, wait_after(1, free)))
-                    done = (await s.execute(stmt.on_conflict_do_nothing().returning(Row.key))).first()
+                    done = (await s.execute(stmt.on_conflict_do_nothing().returning(col(Row.key)))).first()
                     if done is not None:
                         return
                     continue  # someone inserted first: count against their row
@@ -87,10 +89,10 @@ class LoginThrottle:
                 new = 1 if now - last_at > QUIET_RESET else attempts + 1
                 done = (await s.execute(
                     update(Row)
-                    .where(Row.key == key, Row.attempts == attempts, Row.last_at == last_at,
-                           or_(Row.blocked_until.is_(None), Row.blocked_until <= now))
+                    .where(col(Row.key) == key, col(Row.attempts) == attempts, col(Row.last_at) == last_at,
+                           or_(col(Row.blocked_until).is_(None), col(Row.blocked_until) <= now))
                     .values(attempts=new, last_at=now, blocked_until=_until(now, wait_after(new, free)))
-                    .returning(Row.key)
+                    .returning(col(Row.key))
                 )).first()
                 if done is not None:
                     return
@@ -99,12 +101,13 @@ class LoginThrottle:
     async def clear(self, key: str) -> None:
         """A successful login: the key starts again from zero."""
         async with self.db.transaction() as s:
-            await s.execute(delete(Row).where(Row.key == key))
+            await s.execute(delete(Row).where(col(Row.key) == key))
 
     async def refund(self, key: str) -> None:
         """A successful login from a shared address does not count against that address."""
         async with self.db.transaction() as s:
-            await s.execute(update(Row).where(Row.key == key, Row.attempts > 0).values(attempts=Row.attempts - 1))
+            await s.execute(update(Row).where(col(Row.key) == key, col(Row.attempts) > 0)
+                            .values(attempts=col(Row.attempts) - 1))
 
 
 def _until(now: datetime, wait: timedelta) -> datetime | None:
