@@ -242,8 +242,32 @@ async def _check_form(request: web.Request) -> None:
             raise ValidationError(f"champ « {name[:40]} » : {_BAD_CHARS_FR}")
 
 
+_DEFAULT_FRENCH = {
+    404: "page introuvable", 405: "méthode non permise sur cette adresse",
+    413: "corps de la requête trop volumineux", 400: "requête invalide",
+}
+
+
+def _french_default(exc: web.HTTPException, request: web.Request) -> web.HTTPException:
+    """aiohttp's own English bodies ("404: Not Found") in French, as JSON on the API."""
+    if exc.status not in _DEFAULT_FRENCH or not (exc.text or "").startswith(f"{exc.status}:"):
+        return exc
+    message = _DEFAULT_FRENCH[exc.status]
+    exc.content_type = "application/json" if request.path.startswith("/api/") else "text/plain"
+    exc.text = json.dumps({"error": message}, ensure_ascii=False) if request.path.startswith("/api/") \
+        else message[0].upper() + message[1:] + "."
+    return exc
+
+
 @web.middleware
 async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await _guarded(request, handler)
+    except web.HTTPException as exc:
+        raise _french_default(exc, request) from None
+
+
+async def _guarded(request: web.Request, handler: Handler) -> web.StreamResponse:
     _check_path(request)
     _check_query(request)
     if request.method not in SAFE_METHODS and not request.path.startswith(OWN_BODY_LIMIT_PREFIXES):

@@ -111,3 +111,16 @@ async def test_web_forms_and_paths_refuse_hostile_input(db: Database, clock: Fix
                                  allow_redirects=False)
         assert resp.status < 500
     await services.db.dispose()
+
+
+async def test_router_refusals_are_french_and_json_on_the_api(db: Database, clock: FixedClock) -> None:
+    services = services_for(db.url, clock)
+    _, agent = await add_staff(services)
+    async with web_client(services) as client:
+        bearer = await _bearer(services, agent)
+        assert "introuvable" in await _refused(await client.get("/api/v1/tickets/abc", headers=bearer), 404)
+        assert "méthode" in await _refused(await client.delete("/api/v1/stats", headers=bearer), 405)
+        await login(client, "agent@craig.fr")
+        page = await client.get("/tickets/abc")
+        assert page.status == 404 and await page.text() == "Page introuvable."
+    await services.db.dispose()
