@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import signal
 import sys
 from collections.abc import Callable, Coroutine
@@ -37,6 +38,10 @@ async def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from helpdesk.logging_setup import configure
 
     configure(settings.log_level, json_lines=settings.log_json)
+    from helpdesk.app.outbox_status import configuration_warnings
+
+    for warning in configuration_warnings(settings):
+        logging.getLogger("helpdesk.serve").warning("%s", warning)
     services = _services(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -177,8 +182,12 @@ async def cmd_checks_update_schemas(args: argparse.Namespace, settings: Settings
 
 
 async def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
+    from helpdesk.app.outbox_status import configuration_warnings
+
     for key, value in settings.masked().items():
         print(f"HELPDESK_{key.upper()}={value}")
+    for warning in configuration_warnings(settings):
+        print(f"attention : {warning}", file=sys.stderr)
     return EX_OK
 
 

@@ -5,12 +5,14 @@ Errors name the variable and the bad value. Secrets are masked in `helpdesk conf
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from helpdesk.domain.errors import UserError
@@ -47,7 +49,8 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///var/helpdesk.sqlite3"
     data_dir: Path = Path("var")
-    public_url: str = "http://127.0.0.1:8080"
+    min_free_disk_mb: int = Field(default=500, ge=0)  # /readyz fails below this free space (data dir, SQLite dir)
+    public_url: str = ""  # empty: the web listener's own address, http://HTTP_HOST:HTTP_PORT
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
     smtp_host: str = "127.0.0.1"
@@ -96,6 +99,8 @@ class Settings(BaseSettings):
     telegram_group_chats: Annotated[list[int], NoDecode] = Field(default_factory=list)  # group chats served
     kb_dir: Path | None = None
     secret_key: SecretStr | None = None
+    # Reverse proxies whose X-Forwarded-For is believed (CIDR list, e.g. "127.0.0.1/32,::1/128"); empty: none.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_json: bool = False
     log_level: str = "INFO"
 
@@ -132,6 +137,18 @@ class Settings(BaseSettings):
             return None
         return value
 
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_networks(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        for item in value or []:
+            try:
+                ipaddress.ip_network(str(item), strict=False)
+            except ValueError:
+                raise ValueError(f"not an address or CIDR network: {item!r}") from None
+        return value
+
     @field_validator("telegram_group_chats", mode="before")
     @classmethod
     def _split_chat_ids(cls, value: Any) -> Any:
@@ -148,6 +165,14 @@ class Settings(BaseSettings):
         if not value.startswith(allowed):
             raise ValueError("expected sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB")
         return value
+
+    @model_validator(mode="after")
+    def _default_public_url(self) -> Settings:
+        """Links mailed to users point at the listener itself unless a public address is given."""
+        if not self.public_url.strip():
+            self.public_url = listener_url(self.http_host, self.http_port)
+        self.public_url = self.public_url.strip().rstrip("/")
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -175,6 +200,15 @@ class Settings(BaseSettings):
             else:
                 out[name] = value
         return out
+
+
+def listener_url(host: str, port: int) -> str:
+    """http://host:port of the web listener; a wildcard bind is reached through the machine's name."""
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - naming the wildcard, not binding it
+        host = socket.gethostname()
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 def load_settings(**overrides: Any) -> Settings:

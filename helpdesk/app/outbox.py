@@ -19,8 +19,9 @@ from sqlalchemy import and_, or_, select
 from helpdesk.app.metrics import OUTBOX_SENT
 from helpdesk.db import store
 from helpdesk.db.engine import Database
-from helpdesk.db.tables import Message, Outbox
+from helpdesk.db.tables import Message, Outbox, Ticket
 from helpdesk.domain.events import EventKind
+from helpdesk.logging_setup import redact
 from helpdesk.ports import Clock
 
 log = logging.getLogger(__name__)
@@ -130,20 +131,41 @@ class OutboxDispatcher:
         OUTBOX_SENT.labels(item.channel, "sent").inc()
 
     async def _sent(self, item: Claimed) -> None:
+        """The peer accepted the message: record it (a staff reply now counts as the first response).
+
+        At least once: if the process dies between the peer's acceptance and this commit, the lease
+        expires and the row is sent again, with the same Message-ID (docs/operations.md).
+        """
         now = self.clock.now()
         async with self.db.transaction() as s:
             row = await s.get(Outbox, item.id)
             if row is None:
                 return
             row.status, row.sent_at, row.lease_until, row.last_error = "sent", now, None, None
-            if item.message_id is not None:
-                msg = await s.get(Message, item.message_id)
-                if msg is not None:
-                    msg.delivery_status = "sent"
+            msg = await s.get(Message, item.message_id) if item.message_id is not None else None
+            if msg is not None:
+                msg.delivery_status = "sent"
+            staff_reply = msg is not None and msg.author_staff_id is not None and not msg.automatic
             await store.record_event(
                 s, kind=EventKind.REPLY_SENT, now=now, ticket_id=item.ticket_id, outbox_id=item.id,
-                channel=item.channel,
+                channel=item.channel, staff_reply=staff_reply,
             )
+            number = await self._after_delivery(s, item, now)
+        log.info("outbox row %s sent via %s for ticket #%s (attempt %s)", item.id, item.channel, number,
+                 item.attempts, extra={"ticket": number, "channel": item.channel, "outcome": "sent"})
+
+    async def _after_delivery(self, s: Any, item: Claimed, now: datetime) -> int | None:
+        """The ticket's number, after recomputing its SLA from the event just written."""
+        if item.ticket_id is None:
+            return None
+        ticket = await s.get(Ticket, item.ticket_id)
+        if ticket is None:
+            return None
+        from helpdesk.app.sla.service import refresh
+
+        await refresh(s, ticket, now)
+        number: int = ticket.number
+        return number
 
     async def _failed(self, item: Claimed, error: str, *, permanent: bool, retry_after: float | None) -> None:
         now = self.clock.now()
@@ -164,10 +186,17 @@ class OutboxDispatcher:
                     s, kind=EventKind.REPLY_FAILED, now=now, ticket_id=item.ticket_id, outbox_id=item.id,
                     channel=item.channel, error=error[:300], permanent=permanent,
                 )
+                number = await self._after_delivery(s, item, now)
             else:
                 row.status = "pending"
                 delay = retry_after if retry_after is not None else backoff(item.attempts, base=self.retry_base)
                 row.next_attempt_at = now + timedelta(seconds=delay)
+                ticket = await s.get(Ticket, item.ticket_id) if item.ticket_id is not None else None
+                number = ticket.number if ticket else None
+        outcome = "dead" if dead else "retry"
+        log.warning("outbox row %s via %s for ticket #%s failed (attempt %s, %s): %s", item.id, item.channel,
+                    number, item.attempts, outcome, redact(error)[:300],
+                    extra={"ticket": number, "channel": item.channel, "outcome": outcome})
 
     async def depth(self) -> tuple[int, datetime | None]:
         """Rows waiting (pending or sending) and the oldest one's creation time."""

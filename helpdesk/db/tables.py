@@ -240,6 +240,7 @@ class KbEntry(SQLModel, table=True):
     edited_by_staff: bool = False
     content_hash: str = ""
     updated_at: datetime = _ts(nullable=False)
+from helpdesk.db.tables_login import *  # noqa: F401,F403,E402
 from helpdesk.db.tables_sla import *  # noqa: F401,F403,E402
 from helpdesk.db.tables_telegram import *  # noqa: F401,F403,E402
 from helpdesk.db.tables_web import *  # noqa: F401,F403,E402

@@ -12,6 +12,7 @@ class EventKind(StrEnum):
     REPLY_QUEUED = "reply.queued"
     REPLY_SENT = "reply.sent"
     REPLY_FAILED = "reply.failed"
+    REPLY_RESENT = "reply.resent"  # a staff member pressed « Renvoyer » on a failed delivery
     NOTE_ADDED = "note.added"
     STATUS_CHANGED = "status.changed"
     ASSIGNED = "ticket.assigned"

@@ -8,40 +8,40 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from helpdesk.domain.errors import ValidationError
+from helpdesk.domain.errors import NotFound
+from helpdesk.domain.ids import DB_INT_MAX, parse_id
 from helpdesk.domain.values import Priority, TicketStatus
 from helpdesk.web.auth import staff
 from helpdesk.web.context import ctx
+from helpdesk.web.validation import (
+    QUERY_VALUE_MAX,
+    TAGS_MAX,
+    ApiBody,
+    DbId,
+    Tag,
+    Text,
+    json_body,
+    query_int,
+)
 from helpdesk.web.views_queue import filter_from_query
 
 JsonHandler = Any
 
 
-async def _body(request: web.Request) -> dict[str, Any]:
-    try:
-        data = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ValidationError("corps JSON invalide") from None
-    if not isinstance(data, dict):
-        raise ValidationError("un objet JSON est attendu")
-    return data
-
-
 def _int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query.get(name, "")
-    if not raw:
-        return default
-    if not raw.isdigit():
-        raise ValidationError(f"le paramètre {name} doit être un entier")
-    return max(low, min(int(raw), high))
+    return query_int(request, name, default, low, high)
 
 
 def _number(request: web.Request) -> int:
-    return int(request.match_info["number"])
+    number = parse_id(request.match_info["number"])
+    if number is None:  # the validation middleware already answers 404 beyond the integer range
+        raise NotFound("ticket introuvable")
+    return number
 
 
 def _jsonable(value: Any) -> Any:
@@ -66,44 +66,74 @@ async def get_ticket(request: web.Request) -> web.Response:
     return _json(await ctx(request).services.tickets.get_json(_number(request), viewer_id=staff(request).id))
 
 
+class TextBody(ApiBody):
+    """Texte de la réponse ou de la note."""
+
+    text: Text
+
+
+_NOT_NULL = ("status", "priority", "tags")
+
+
+def _drop_null(schema: dict[str, Any]) -> None:
+    """In the document, status, priority and tags are never null (they may be left out)."""
+    schema["description"] = "Seuls les champs envoyés changent ; status, priority et tags ne peuvent pas être null."
+    for name in _NOT_NULL:
+        prop = schema["properties"][name]
+        kept = [branch for branch in prop.pop("anyOf", []) if branch.get("type") != "null"]
+        if kept:
+            prop.update(kept[0])
+        prop.pop("default", None)
+
+
+class TicketChanges(ApiBody):
+    """PATCH body: only the fields sent are changed; status, priority and tags cannot be null."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", json_schema_extra=_drop_null)
+
+    status: TicketStatus | None = None
+    priority: Priority | None = None
+    assignee_id: DbId | None = None
+    team_id: DbId | None = None
+    tags: Annotated[list[Tag], Field(max_length=TAGS_MAX)] | None = None
+
+    @model_validator(mode="after")
+    def _no_null_where_a_value_is_needed(self) -> TicketChanges:
+        for name in _NOT_NULL:
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"« {name} » ne peut pas être null")
+        return self
+
+
 async def reply_ticket(request: web.Request) -> web.Response:
-    body = await _body(request)
-    msg_id = await ctx(request).services.tickets.reply(_number(request), staff(request).id, str(body.get("text", "")))
+    number = _number(request)
+    body = await json_body(request, TextBody)
+    msg_id = await ctx(request).services.tickets.reply(number, staff(request).id, body.text)
     return _json({"message_id": msg_id, "delivery_status": "queued"}, status=201)
 
 
 async def note_ticket(request: web.Request) -> web.Response:
-    body = await _body(request)
-    msg_id = await ctx(request).services.tickets.add_note(_number(request), staff(request).id,
-                                                          str(body.get("text", "")))
+    number = _number(request)
+    body = await json_body(request, TextBody)
+    msg_id = await ctx(request).services.tickets.add_note(number, staff(request).id, body.text)
     return _json({"message_id": msg_id}, status=201)
 
 
 async def update_ticket(request: web.Request) -> web.Response:
     c, me, number = ctx(request), staff(request), _number(request)
-    body = await _body(request)
+    body = await json_body(request, TicketChanges)
+    sent = body.model_fields_set
     tickets = c.services.tickets
-    try:
-        if "priority" in body:
-            await tickets.set_priority(number, Priority(body["priority"]), me.id)
-        if "status" in body:
-            await tickets.set_status(number, TicketStatus(body["status"]), me.id)
-    except ValueError as exc:
-        raise ValidationError(f"valeur invalide : {exc}") from None
-    if "assignee_id" in body:
-        value = body["assignee_id"]
-        if value is not None and not isinstance(value, int):
-            raise ValidationError("assignee_id doit être un entier ou null")
-        await tickets.assign(number, value, me.id)
-    if "team_id" in body:
-        value = body["team_id"]
-        if value is not None and not isinstance(value, int):
-            raise ValidationError("team_id doit être un entier ou null")
-        await c.services.tickets.set_team(number, value, me.id)
-    if "tags" in body:
-        if not isinstance(body["tags"], list) or not all(isinstance(t, str) for t in body["tags"]):
-            raise ValidationError("tags doit être une liste de chaînes")
-        await tickets.set_tags(number, body["tags"], me.id)
+    if body.priority is not None:
+        await tickets.set_priority(number, body.priority, me.id)
+    if body.status is not None:
+        await tickets.set_status(number, body.status, me.id)
+    if "assignee_id" in sent:
+        await tickets.assign(number, body.assignee_id, me.id)
+    if "team_id" in sent:
+        await tickets.set_team(number, body.team_id, me.id)
+    if body.tags is not None:
+        await tickets.set_tags(number, body.tags, me.id)
     return _json(await tickets.get_json(number))
 
 
@@ -128,7 +158,17 @@ _FILTERS = [
     ("limit", "taille de page (1-200)"),
 ]
 _NUMBER = [("number", "numéro du ticket", "path")]
-_TEXT_BODY = {"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}}
+_SCHEMAS: dict[str, Any] = {}
+
+
+def _schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema for the OpenAPI document; its sub-schemas go to components.schemas."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    _SCHEMAS.update(schema.pop("$defs", {}))
+    return schema
+
+
+_TEXT_BODY = _schema(TextBody)
 
 
 @dataclass(frozen=True)
@@ -151,15 +191,25 @@ API: list[ApiRoute] = [
     ApiRoute("POST", "/api/v1/tickets/{number}/notes", note_ticket, "Ajouter une note interne", _NUMBER,
              _TEXT_BODY, 201),
     ApiRoute("PATCH", "/api/v1/tickets/{number}", update_ticket, "Modifier statut, priorité, attribution, équipe, "
-             "étiquettes", _NUMBER, {"type": "object", "properties": {
-                 "status": {"type": "string", "enum": [s.value for s in TicketStatus]},
-                 "priority": {"type": "string", "enum": [p.value for p in Priority]},
-                 "assignee_id": {"type": ["integer", "null"]}, "team_id": {"type": ["integer", "null"]},
-                 "tags": {"type": "array", "items": {"type": "string"}}}}),
+             "étiquettes", _NUMBER, _schema(TicketChanges)),
     ApiRoute("GET", "/api/v1/kb/search", kb_search, "Recherche dans la FAQ",
              [("q", "question", "query"), ("limit", "nombre de résultats (1-20)", "query")]),
     ApiRoute("GET", "/api/v1/stats", stats, "Compteurs de tickets et éléments en attente"),
 ]
+
+
+_ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": DB_INT_MAX}
+_PARAM_SCHEMAS: dict[str, dict[str, Any]] = {
+    "number": _ID_SCHEMA, "team": _ID_SCHEMA, "org": _ID_SCHEMA,
+    "limit": {"type": "integer", "minimum": 1, "maximum": 200},
+}
+_ERROR = {"description": "refus, avec son motif en français",
+          "content": {"application/json": {"schema": {
+              "type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}}}}
+
+
+def _param_schema(name: str) -> dict[str, Any]:
+    return _PARAM_SCHEMAS.get(name, {"type": "string", "maxLength": QUERY_VALUE_MAX})
 
 
 def openapi_document() -> dict[str, Any]:
@@ -171,14 +221,14 @@ def openapi_document() -> dict[str, Any]:
             "security": [{"bearer": []}],
             "parameters": [
                 {"name": p[0], "in": p[2], "required": p[2] == "path", "description": p[1],
-                 "schema": {"type": "integer" if p[0] in ("number", "limit", "team", "org") else "string"}}
+                 "schema": _param_schema(p[0]), **({"example": 1} if p[0] == "number" else {})}
                 for p in r.params
             ],
             "responses": {
                 str(r.status): {"description": "succès",
                                 "content": {"application/json": {"schema": {"type": "object"}}}},
-                "400": {"description": "requête invalide"}, "401": {"description": "jeton absent ou invalide"},
-                "404": {"description": "introuvable"},
+                "400": _ERROR, "401": {"description": "jeton absent ou invalide"}, "404": _ERROR,
+                "413": _ERROR,
             },
         }
         if r.body is not None:
@@ -189,7 +239,8 @@ def openapi_document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "API de l'assistance CRAIG", "version": "1.0.0"},
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+                       "schemas": dict(_SCHEMAS)},
         "paths": paths,
     }
 

@@ -16,9 +16,11 @@ from helpdesk.web import (
     satisfaction,
     security,
     sla_admin,
+    validation,
     views_admin,
     views_automatic,
     views_faq,
+    views_outbox,
     views_queue,
     views_staff,
     views_ticket,
@@ -36,7 +38,7 @@ def make_app(services: Services) -> web.Application:
     app = web.Application(
         client_max_size=services.settings.mail_max_bytes,
         middlewares=[metrics.latency_middleware, security.security_headers, error_middleware, security.errors,
-                     auth.authenticate],
+                     validation.guard, auth.authenticate],
     )
     app[SERVICES] = services
     app[WEB] = build_context(services)
@@ -52,6 +54,7 @@ def make_app(services: Services) -> web.Application:
             web.post("/logout", auth.logout),
             *views_queue.routes(),
             *views_ticket.routes(),
+            *views_outbox.routes(),
             *views_staff.routes(),
             *views_automatic.routes(),
             *views_admin.routes(),

@@ -15,6 +15,7 @@ from urllib.parse import quote, urlsplit
 from aiohttp import web
 
 from helpdesk.app.staff.sessions import SESSION_IDLE, StaffIdentity
+from helpdesk.web import throttle
 from helpdesk.web.context import ctx
 from helpdesk.web.render import render
 from helpdesk.web.reqkeys import CSRF, FLASH_COOKIE, FLASH_SHOWN, STAFF, current_staff
@@ -43,7 +44,7 @@ def staff(request: web.Request) -> StaffIdentity:
 
 
 def client_address(request: web.Request) -> str:
-    return request.remote or "unknown"
+    return throttle.request_client(request, ctx(request).services.settings.trusted_proxies)
 
 
 @web.middleware
@@ -137,15 +138,19 @@ async def login(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     email, password = str(form.get("email", "")), str(form.get("password", ""))
     nxt = _safe_next(str(form.get("next", "/queue")))
-    result = await ctx(request).auth.login(email, password, client_address(request))
+    device = request.cookies.get(throttle.DEVICE_COOKIE) or None
+    result = await ctx(request).auth.login(email, password, client_address(request), device)
     if result is None:
         return render("login.html", request,
                       {"next": nxt, "error": "Adresse ou mot de passe incorrect.", "email": email}, status=401)
-    token, _ = result
+    token, who = result
     response = web.HTTPSeeOther(nxt)
     response.set_cookie(session_cookie(request), token, httponly=True, samesite="Lax",
                         secure=ctx(request).secure_cookies, path="/", max_age=int(SESSION_IDLE.total_seconds()))
     response.del_cookie(ANON_CSRF_COOKIE, path="/")
+    if device is None or not await ctx(request).auth.known_device(device, who.email.lower()):
+        throttle.set_device_cookie(response, await ctx(request).auth.remember_device(who.id),
+                                   secure=ctx(request).secure_cookies)
     raise response
 
 

@@ -12,6 +12,7 @@ from aiohttp import web
 from helpdesk.app.intake.routing import RoutingRules
 from helpdesk.app.sla.admin import SlaAdmin
 from helpdesk.domain.errors import NotFound, ValidationError
+from helpdesk.domain.ids import parse_id
 from helpdesk.web.auth import redirect, require_admin
 from helpdesk.web.context import ctx
 from helpdesk.web.labels import ORG_KIND, PRIORITY
@@ -19,6 +20,7 @@ from helpdesk.web.render import render
 
 PAGE = "/admin/sla"
 REFUSED = "Valeurs refusées : vérifiez les champs (durées en minutes ouvrées positives, dates dans l'ordre)."
+MINUTES_MAX = 10 * 365 * 24 * 60  # a target of ten years is already meaningless
 UNKNOWN = "Élément introuvable (politique, équipe, fermeture ou règle)."
 
 
@@ -31,10 +33,10 @@ def _int(value: object) -> int | None:
     text = str(value or "").strip()
     if not text:
         return None
-    try:
-        return int(text)
-    except ValueError:
-        raise ValidationError(f"not a number: {text!r}") from None
+    value = parse_id(text, minimum=0)
+    if value is None or value > MINUTES_MAX:
+        raise ValidationError(f"nombre de minutes invalide : {text[:20]!r} (entier de 0 à {MINUTES_MAX})")
+    return value
 
 
 def _list(value: object) -> list[str]:

@@ -7,16 +7,19 @@ from multidict import MultiMapping
 
 from helpdesk.app.tickets.queue import OPEN, QueueFilter, with_view
 from helpdesk.domain.errors import UserError, ValidationError
+from helpdesk.domain.ids import parse_id
 from helpdesk.domain.values import TicketStatus
+from helpdesk.web import views_outbox
 from helpdesk.web.auth import redirect, staff
 from helpdesk.web.context import ctx
 from helpdesk.web.render import render
+from helpdesk.web.validation import optional_id
 
 FILTER_KEYS = ("view", "status", "assignee", "team", "priority", "channel", "org", "pays", "tag", "q")
 
 
 def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    return parse_id(value)
 
 
 def filter_from_query(query: MultiMapping[str]) -> QueueFilter:
@@ -27,10 +30,14 @@ def filter_from_query(query: MultiMapping[str]) -> QueueFilter:
         statuses = (status,)
     else:
         statuses = OPEN
+    assignee = query.get("assignee") or None
+    if assignee not in (None, "me", "none"):
+        assignee = str(optional_id(assignee, "attribué à"))
     f = QueueFilter(
-        statuses=statuses, assignee=query.get("assignee") or None, team_id=_int(query.get("team")),
+        statuses=statuses, assignee=assignee, team_id=optional_id(query.get("team"), "équipe"),
         priority=query.get("priority") or None, channel=query.get("channel") or None,
-        organization_id=_int(query.get("org")), pays=query.get("pays") or None, tag=query.get("tag") or None,
+        organization_id=optional_id(query.get("org"), "organisation"), pays=query.get("pays") or None,
+        tag=query.get("tag") or None,
         text=query.get("q") or None,
     )
     return with_view(f, query.get("view"))
@@ -45,6 +52,7 @@ async def queue_page(request: web.Request) -> web.StreamResponse:
         "page": page, "params": params, "counts": await c.queue.counts(me.id),
         "choices": await c.queue.choices(), "health": await c.attention.summary(),
         "latest_id": await c.queue.latest_id(), "view": request.query.get("view", ""),
+        "delivery_problems": views_outbox.problems(request),
     })
 
 
@@ -56,7 +64,7 @@ async def queue_poll(request: web.Request) -> web.Response:
 async def bulk(request: web.Request) -> web.StreamResponse:
     c, me = ctx(request), staff(request)
     form = await request.post()
-    numbers = sorted({int(v) for v in form.getall("numbers", []) if isinstance(v, str) and v.isdigit()})
+    numbers = sorted({n for v in form.getall("numbers", []) if isinstance(v, str) and (n := parse_id(v)) is not None})
     back = str(form.get("back", "/queue"))
     back = back if back.startswith("/queue") else "/queue"
     if not numbers:

@@ -83,7 +83,8 @@ async def change_password(request: web.Request) -> web.StreamResponse:
                                                 request.cookies.get(session_cookie(request), ""))
     except ValidationError as exc:
         return await account_page(request, error=str(exc).capitalize() + ".", status=400)
-    raise redirect(request, "/account", "Mot de passe modifié ; vos autres sessions sont fermées.")
+    raise redirect(request, "/account",
+                   "Mot de passe modifié ; vos autres sessions sont fermées et vos jetons d'API révoqués.")
 
 
 async def create_token(request: web.Request) -> web.StreamResponse:

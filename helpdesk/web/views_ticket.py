@@ -10,11 +10,14 @@ import nh3
 from aiohttp import web
 
 from helpdesk.domain.errors import ValidationError
+from helpdesk.domain.ids import parse_id
 from helpdesk.domain.values import Priority, TicketStatus
+from helpdesk.web import views_outbox
 from helpdesk.web.auth import redirect, staff
 from helpdesk.web.context import ctx
 from helpdesk.web.render import render
 from helpdesk.web.security import EMAIL_CSP
+from helpdesk.web.validation import check_text, tags_from_text
 
 
 def _number(request: web.Request) -> int:
@@ -22,8 +25,7 @@ def _number(request: web.Request) -> int:
 
 
 def _int_field(form: Any, name: str) -> int | None:
-    value = str(form.get(name, "")).strip().lstrip("#")
-    return int(value) if value.isdigit() else None
+    return parse_id(str(form.get(name, "")).strip().lstrip("#"))
 
 
 async def ticket_page(request: web.Request, *, draft: str = "", warning: list[dict[str, Any]] | None = None,
@@ -37,7 +39,7 @@ async def ticket_page(request: web.Request, *, draft: str = "", warning: list[di
         "staff_list": await c.auth.staff(),
         "teams": await c.page.teams(),
         "viewers": c.presence.touch(number, me.id, me.name),
-        "draft": draft, "warning": warning or [],
+        "draft": draft, "warning": warning or [], "deliveries": await views_outbox.deliveries(request, number),
         "statuses": [s.value for s in TicketStatus], "priorities": [p.value for p in Priority],
     }, status=status)
 
@@ -50,7 +52,7 @@ async def reply(request: web.Request) -> web.StreamResponse:
     """Queue a reply; if someone else wrote since the page loaded, show it first and ask to confirm."""
     c, me, number = ctx(request), staff(request), _number(request)
     form = await request.post()
-    text = str(form.get("text", ""))
+    text = check_text(str(form.get("text", "")), "texte")
     kind = str(form.get("kind", "reply"))
     seen = _int_field(form, "seen_message_id") or 0
     if not form.get("confirm"):
@@ -76,12 +78,12 @@ async def update(request: web.Request) -> web.StreamResponse:
             raise ValidationError("priorité inconnue") from None
     if "assignee" in form:
         raw = str(form["assignee"])
-        await tickets.assign(number, int(raw) if raw.isdigit() else None, me.id)
+        await tickets.assign(number, parse_id(raw), me.id)
     if "team" in form:
         raw = str(form["team"])
-        await c.services.tickets.set_team(number, int(raw) if raw.isdigit() else None, me.id)
+        await c.services.tickets.set_team(number, parse_id(raw), me.id)
     if "tags" in form:
-        await tickets.set_tags(number, re.split(r"[,;]", str(form["tags"])), me.id)
+        await tickets.set_tags(number, tags_from_text(str(form["tags"])), me.id)
     if "status" in form:
         try:
             target = TicketStatus(str(form["status"]))
@@ -151,7 +153,7 @@ async def message_html(request: web.Request) -> web.StreamResponse:
 async def activity(request: web.Request) -> web.Response:
     c, me, number = ctx(request), staff(request), _number(request)
     raw = request.query.get("after", "0")
-    after = int(raw) if raw.isdigit() else 0
+    after = parse_id(raw, minimum=0) or 0
     return web.json_response({
         "messages": await c.page.activity_since(number, after, me.id),
         "viewers": c.presence.touch(number, me.id, me.name),

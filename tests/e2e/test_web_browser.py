@@ -191,3 +191,55 @@ def test_staff_login_queue_suggestion_reply_and_public_faq(live: LiveServer, bro
     assert d.find_element(By.TAG_NAME, "h1").text == title
     assert "Vous n'avez pas trouvé votre réponse" in d.page_source
 
+
+
+class _RefusingRelay:
+    """The relay refuses the recipient (550) until told otherwise."""
+
+    def __init__(self) -> None:
+        self.refuse = True
+        self.sent: list[str] = []
+
+    async def send(self, payload: Any) -> None:
+        from helpdesk.app.outbox import SendError
+
+        if self.refuse:
+            raise SendError(f"recipient refused: 550 5.1.1 <{payload['to']}>: Recipient address rejected",
+                            permanent=True)
+        self.sent.append(str(payload["to"]))
+
+
+def test_failed_reply_shows_its_reason_and_can_be_sent_again(live: LiveServer, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+
+    relay = _RefusingRelay()
+    live.services.outbox.senders["email"] = relay
+    d = browser
+    d.get(live.url + "/login")
+    d.find_element(By.NAME, "email").send_keys("thomas.bernard@craig.fr")
+    d.find_element(By.NAME, "password").send_keys("motdepasse-solide")
+    d.find_element(By.CSS_SELECTOR, "form[action='/login'] button[type=submit]").click()
+    _wait(d, ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "File des tickets"))
+    d.get(f"{live.url}/tickets/{live.ticket}")
+    _wait(d, ec.presence_of_element_located((By.ID, "reply-text")))
+    d.find_element(By.ID, "reply-text").send_keys("Le format SCDL budget convient ; déposez-le sur le catalogue.")
+    d.find_element(By.CSS_SELECTOR, "form.reply button[value='reply']").click()
+    _wait(d, ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".flash"), "Réponse mise en file d'envoi."))
+
+    assert live.run(live.services.outbox.run_once()) == 1  # the relay refuses: the reply is dead
+    d.get(f"{live.url}/tickets/{live.ticket}")
+    _wait(d, ec.presence_of_element_located((By.CSS_SELECTOR, ".delivery-problem")))
+    problem = d.find_element(By.CSS_SELECTOR, ".delivery-problem")
+    assert "Échec de l'envoi" in problem.text
+    assert "le serveur de messagerie a refusé l'adresse du destinataire" in problem.text and "550 5.1.1" in problem.text
+    assert "réponse non partie" in d.find_element(By.TAG_NAME, "aside").text  # and in the SLA panel
+
+    relay.refuse = False
+    problem.find_element(By.XPATH, ".//button[normalize-space()='Renvoyer']").click()
+    _wait(d, ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".flash"), "Réponse remise en file d'envoi."))
+    assert not d.find_elements(By.CSS_SELECTOR, ".delivery-problem")
+    assert live.run(live.services.outbox.run_once()) == 1
+    assert relay.sent == ["sylvie.roux@mairie-riom.fr"]
+    d.get(f"{live.url}/tickets/{live.ticket}")
+    _wait(d, ec.presence_of_element_located((By.CSS_SELECTOR, ".thread li.msg-outbound .delivery-sent")))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import xml.etree.ElementTree as ET  # noqa: S405 - parsing our own SVG output
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -13,6 +15,7 @@ from sqlalchemy import select
 from helpdesk.app.intake.messages import InboundMessage, OrganizationHint
 from helpdesk.app.intake.routing import RoutingHook
 from helpdesk.app.intake.service import IntakeService
+from helpdesk.app.outbox import OutboxDispatcher
 from helpdesk.app.reports.service import ReportService, csv_export
 from helpdesk.app.satisfaction.ratings import RatingService
 from helpdesk.app.sla.service import refresh
@@ -43,6 +46,11 @@ def msg(ext: str, sender: str, channel: Channel = Channel.EMAIL, **kw: object) -
     return InboundMessage(**base)  # type: ignore[arg-type]
 
 
+class _Accepting:
+    async def send(self, payload: Mapping[str, Any]) -> None:
+        return None
+
+
 async def seed(db: Database, clock: FixedClock) -> dict[str, int]:
     """Four tickets, two ratings, five suggestion sets and six FAQ feedbacks (times in UTC; Paris = UTC+1)."""
     from helpdesk.app.staff.accounts import UserService
@@ -51,6 +59,8 @@ async def seed(db: Database, clock: FixedClock) -> dict[str, int]:
     intake = IntakeService(db, clock, [RoutingHook()])
     tickets = TicketService(db, clock)
     tickets.after_change.append(refresh)
+    # Replies count for the SLA when the relay or Telegram accepts them: both accept at once here.
+    outbox = OutboxDispatcher(db, clock, {"email": _Accepting(), "telegram": _Accepting()})
     n: dict[str, int] = {}
 
     clock.set(utc(2, 23, 10))  # T0: Monday 23 Feb, never answered
@@ -60,6 +70,7 @@ async def seed(db: Database, clock: FixedClock) -> dict[str, int]:
     await tickets.set_tags(n["t1"], ["budget"], staff)
     clock.set(utc(3, 2, 11, 30))  # answered 2 h later (12:30 Paris)
     await tickets.reply(n["t1"], staff, "Voici")
+    assert await outbox.run_once() == 1
     clock.set(utc(3, 2, 15))  # T2 by Telegram: Monday 16:00 Paris
     n["t2"] = (await intake.receive(msg("t2", "", Channel.TELEGRAM))).ticket_number or 0
     clock.set(utc(3, 3, 8))  # T3: Tuesday 9:00 Paris, never answered
@@ -68,6 +79,7 @@ async def seed(db: Database, clock: FixedClock) -> dict[str, int]:
     clock.set(utc(3, 3, 9))  # Tuesday 10:00 Paris: T1 resolved (7 h), T2 answered (2 h 30) and pending
     await tickets.set_status(n["t1"], TicketStatus.RESOLVED, staff)
     await tickets.reply(n["t2"], staff, "Quel fichier ?")
+    assert await outbox.run_once() == 1
     await tickets.set_status(n["t2"], TicketStatus.PENDING, staff)
     clock.set(utc(3, 4, 9))  # Wednesday 10:00: the requester answers, 11:00 resolved (3 h 30 in all)
     await intake.receive(msg("t2b", "", Channel.TELEGRAM, ticket_number=n["t2"]))

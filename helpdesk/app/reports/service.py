@@ -23,6 +23,7 @@ from helpdesk.db.tables import ChatSuggestion, Event, FaqFeedback, Organization,
 from helpdesk.domain import reports as r
 from helpdesk.domain import sla
 from helpdesk.domain.errors import NotFound
+from helpdesk.domain.spreadsheet import neutralise, neutralise_rows
 from helpdesk.ports import Clock
 
 CHUNK = 500
@@ -120,8 +121,8 @@ class ReportService:
 def to_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerow([neutralise(h) for h in header])
+    writer.writerows(neutralise_rows(rows))  # no formula from a public form reaches a spreadsheet
     return "\ufeff" + buf.getvalue()
 
 

@@ -117,7 +117,12 @@ def clock_event(e: Event) -> sla.ClockEvent | None:
     if e.kind == EventKind.STATUS_CHANGED.value:
         return sla.ClockEvent(e.created_at, sla.ClockEventKind.STATUS, status=e.data.get("new"),
                               reason=e.data.get("reason"))
-    if e.kind == EventKind.REPLY_QUEUED.value:
+    if e.kind == EventKind.REPLY_SENT.value and "staff_reply" in e.data:
+        # A staff reply counts when the relay (or Telegram) accepted it, not when it was queued:
+        # a reply that never leaves is no response (acknowledgements and reminders never count).
+        return sla.ClockEvent(e.created_at, sla.ClockEventKind.STAFF_REPLY, automatic=not e.data["staff_reply"])
+    if e.kind == EventKind.REPLY_QUEUED.value and "delivery" not in e.data:
+        # Written before replies counted on delivery: the queued reply counts, as it did then.
         automatic = e.actor_kind != ActorKind.STAFF.value or bool(e.data.get("automatic"))
         return sla.ClockEvent(e.created_at, sla.ClockEventKind.STAFF_REPLY, automatic=automatic)
     return None
@@ -165,6 +170,7 @@ def store_sla(ticket: Ticket, events: Sequence[sla.ClockEvent], policy: Policy, 
     targets = policy.targets_for(ticket.priority, organization_kind)
     state = sla.compute_sla(events, targets, policy.calendar, now, warn_ratio=policy.warn_ratio)
     ticket.sla_policy = policy.name
+    ticket.first_response_at = state.first_response_at
     ticket.first_response_due = state.first_response_due
     ticket.resolution_due = state.resolution_due
     ticket.first_response_breached = state.first_response_breached

@@ -9,6 +9,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 
+from helpdesk.app.staff import passwords
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import StaffUser
 from helpdesk.domain.errors import Conflict, ValidationError
@@ -17,7 +18,7 @@ from helpdesk.ports import Clock
 
 _hasher = PasswordHasher()
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-MIN_PASSWORD = 10
+MIN_PASSWORD = passwords.MIN_LENGTH
 
 
 def hash_password(password: str) -> str:
@@ -44,8 +45,7 @@ class UserService:
         email = email.strip().lower()
         if not EMAIL_RE.match(email):
             raise ValidationError(f"not an email address: {email!r}")
-        if len(password) < MIN_PASSWORD:
-            raise ValidationError(f"password too short: at least {MIN_PASSWORD} characters")
+        passwords.check(password, email=email, name=name)
         async with self.db.transaction() as s:
             if (await s.scalars(select(StaffUser).where(StaffUser.email == email))).first():
                 raise Conflict(f"a staff user {email} already exists")

@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from helpdesk.app.ratelimit import RateLimiter, Throttled
-from helpdesk.app.staff.accounts import MIN_PASSWORD, UserService, hash_password, verify_password
+from helpdesk.app.staff import passwords, throttle
+from helpdesk.app.staff.accounts import UserService, hash_password, verify_password
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import StaffUser
+from helpdesk.db.tables_login import KnownDevice
 from helpdesk.db.tables_web import ApiToken, WebSession
 from helpdesk.domain.errors import NotFound, ValidationError
 from helpdesk.domain.values import StaffRole
@@ -25,9 +27,6 @@ from helpdesk.ports import Clock
 
 SESSION_IDLE = timedelta(hours=12)
 SESSION_MAX = timedelta(days=7)
-LOGIN_WINDOW = timedelta(minutes=15)
-LOGIN_MAX_PER_ACCOUNT = 5
-LOGIN_MAX_PER_CLIENT = 30
 TOKEN_PREFIX = "hdk_"  # noqa: S105 - a public marker, not a secret
 
 
@@ -59,19 +58,29 @@ class AuthService:
         self.clock = clock
         self.users = users
         self.limits = RateLimiter(db, clock)
+        self.throttle = throttle.LoginThrottle(db, clock)
 
     # ---- sessions ------------------------------------------------------------------------
-    async def login(self, email: str, password: str, client: str) -> tuple[str, StaffIdentity] | None:
-        """A new session token for good credentials, None for bad ones; Throttled when too many failures."""
+    async def login(self, email: str, password: str, client: str,
+                    device: str | None = None) -> tuple[str, StaffIdentity] | None:
+        """A new session token for good credentials, None for bad ones; Throttled while slowed down.
+
+        ``device`` is the known-device cookie: a browser that signed in to this account before is
+        counted under its own key, not the account's or the address's (helpdesk/app/staff/throttle.py).
+        """
         account = email.strip().lower()
-        await self.limits.check("login-account", account, limit=LOGIN_MAX_PER_ACCOUNT, window=LOGIN_WINDOW)
-        await self.limits.check("login-client", client, limit=LOGIN_MAX_PER_CLIENT, window=LOGIN_WINDOW)
+        known = device is not None and await self.known_device(device, account)
+        keys = [throttle.device_key(device)] if known and device else [throttle.account_key(account),
+                                                                        throttle.client_key(client)]
+        frees = [throttle.FREE_PER_DEVICE] if known else [throttle.FREE_PER_ACCOUNT, throttle.FREE_PER_CLIENT]
+        for key, free in zip(keys, frees, strict=True):
+            await self.throttle.acquire(key, free)
         user = await self.users.authenticate(account, password)
         if user is None:
-            await self.limits.hit("login-account", account)
-            await self.limits.hit("login-client", client)
             return None
-        await self.limits.clear("login-account", account)
+        await self.throttle.clear(keys[0])
+        if not known:
+            await self.throttle.refund(keys[1])
         token = secrets.token_urlsafe(32)
         csrf = secrets.token_urlsafe(24)
         now = self.clock.now()
@@ -99,24 +108,49 @@ class AuthService:
                 row.expires_at = min(now + SESSION_IDLE, row.created_at + SESSION_MAX)
             return _identity(user, row.csrf_token)
 
+    async def remember_device(self, staff_id: int) -> str:
+        """A new known-device cookie value for a browser that just signed in."""
+        token = secrets.token_urlsafe(32)
+        now = self.clock.now()
+        async with self.db.transaction() as s:
+            s.add(KnownDevice(token_hash=_digest(token), staff_id=staff_id, created_at=now, last_used_at=now))
+        return token
+
+    async def known_device(self, token: str, email: str) -> bool:
+        """True when this cookie belongs to a browser that signed in to ``email`` before."""
+        if not token or len(token) > 100:
+            return False
+        async with self.db.transaction() as s:
+            row = await s.get(KnownDevice, _digest(token))
+            user = await s.get(StaffUser, row.staff_id) if row is not None else None
+            if row is None or user is None or user.email.lower() != email:
+                return False
+            row.last_used_at = self.clock.now()
+            return True
+
     async def logout(self, token: str) -> None:
         async with self.db.transaction() as s:
             await s.execute(delete(WebSession).where(WebSession.id == _digest(token)))
 
     async def change_password(self, staff_id: int, old: str, new: str, keep_token: str) -> None:
-        """Check the old password, store the new one, end every other session of this account."""
-        if len(new) < MIN_PASSWORD:
-            raise ValidationError(f"le nouveau mot de passe doit compter au moins {MIN_PASSWORD} caractères")
+        """Check the old password, store the new one, end every other session and revoke every API token.
+
+        A token made with the old password must not outlive it: whoever changes a password because it
+        leaked expects every door it opened to close.
+        """
         async with self.db.transaction() as s:
             user = await s.get(StaffUser, staff_id)
             if user is None:
                 raise NotFound("compte introuvable")
             if not verify_password(user.password_hash, old):
                 raise ValidationError("le mot de passe actuel est incorrect")
+            passwords.check(new, email=user.email, name=user.name or "")
             user.password_hash = hash_password(new)
             await s.execute(
                 delete(WebSession).where(WebSession.staff_id == staff_id, WebSession.id != _digest(keep_token))
             )
+            await s.execute(update(ApiToken).where(ApiToken.staff_id == staff_id, ApiToken.revoked_at.is_(None))
+                            .values(revoked_at=self.clock.now()))
 
     # ---- API tokens ----------------------------------------------------------------------
     async def create_api_token(self, staff_id: int, name: str) -> str:

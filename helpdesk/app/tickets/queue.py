@@ -18,6 +18,7 @@ from sqlalchemy.orm import aliased
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Contact, Message, Organization, StaffUser, Team, Ticket
 from helpdesk.domain.errors import ValidationError
+from helpdesk.domain.ids import parse_id
 from helpdesk.domain.values import OPEN_STATUSES, TicketStatus
 from helpdesk.ports import Clock
 
@@ -74,7 +75,10 @@ def decode_cursor(cursor: str) -> tuple[int, datetime | None, int]:
         when = datetime.fromisoformat(due) if due else None
         if when is not None and when.tzinfo is None:
             raise ValueError("naive cursor")
-        return int(flag), when, int(tid)
+        ticket_id = parse_id(tid)
+        if flag not in ("0", "1") or ticket_id is None:
+            raise ValueError("cursor out of range")
+        return int(flag), when, ticket_id
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValidationError("curseur de page invalide") from exc
 
@@ -94,8 +98,8 @@ class QueueService:
             cond.append(Ticket.assignee_id == me)
         elif f.assignee == "none":
             cond.append(Ticket.assignee_id.is_(None))
-        elif f.assignee and f.assignee.isdigit():
-            cond.append(Ticket.assignee_id == int(f.assignee))
+        elif f.assignee and (assignee_id := parse_id(f.assignee)) is not None:
+            cond.append(Ticket.assignee_id == assignee_id)
         if f.team_id is not None:
             cond.append(Ticket.team_id == f.team_id)
         if f.priority:
@@ -112,7 +116,7 @@ class QueueService:
         if f.text and f.text.strip():
             q = f.text.strip()
             if q.lstrip("#").isdigit():
-                cond.append(Ticket.number == int(q.lstrip("#")))
+                cond.append(Ticket.number == (parse_id(q.lstrip("#")) or 0))  # out of range: no ticket
             else:
                 pattern = f"%{_escape_like(q)}%"
                 in_messages = exists(

@@ -157,13 +157,12 @@ class TicketService:
                     idempotency_key=f"reply:{msg.id}", next_attempt_at=now, created_at=now,
                 )
             )
-            if t.first_response_at is None:
-                t.first_response_at = now
             await self._set_status(s, t, new_status, now, staff_id, "staff replied")
             t.updated_at = now
             await store.record_event(
                 s, kind=EventKind.REPLY_QUEUED, now=now, ticket_id=t.id, actor_kind=ActorKind.STAFF,
                 actor_id=staff_id, message_id=msg.id, channel=channel.value,
+                delivery="outbox",  # the SLA counts it when sent (reply.sent), not now
             )
             await self._changed(s, t, now)
             assert msg.id is not None
