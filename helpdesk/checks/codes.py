@@ -27,7 +27,8 @@ key on them. People never see them: notes and summaries are plain French.
 | multiple-sheets | warnings | more than one sheet with data |
 | partial-check | ok (info) | only part of the file was read (limits): counts then read « au moins N (fichier partiel) » |
 | schema-field-missing | errors | a required field of the matched schema absent, or human labels instead of field names |
-| schema-error | errors | a cell breaking the matched schema (type, enum, pattern, min/max, URL…), grouped by column |
+| type-error | errors | cells of the matched schema's field that are not of its type (number, date, URL, boolean…), grouped by column (frictionless's error kind) |
+| constraint-error | errors | cells breaking a constraint of the matched schema (required, enum, pattern, min/max, length), grouped by column and constraint (frictionless's error kind) |
 | custom-check-error | errors | a Validata custom check of the schema failed (sums, comparisons, one-of-required, ACTES matière, SIRET) |
 | inspire-element-missing / inspire-element-invalid / inspire-theme-missing | errors / warnings | ISO 19139 record lacking or misfilling an INSPIRE element |
 | metadata-not-iso19139 | errors | an XML or RDF document that is neither ISO 19139 nor DCAT |

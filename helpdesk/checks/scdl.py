@@ -224,7 +224,7 @@ def _frictionless(entry: SchemaEntry, names: list[str], rows: list[list[str]], n
             recounted = _recount(spec, what, names, rows)  # frictionless stopped: count the simple rules here
             if recounted is not None:
                 count, exact = recounted, True
-        report.add("schema-error", Severity.ERROR,
+        report.add("type-error" if what == "type" else "constraint-error", Severity.ERROR,
                    f"{field_name} : {label} — {count_text(count, not exact, 'cellule')}, {_lines(hits)}"
                    + _values(hits) + ".", row=hits[0][0], column=field_name)
     for check in checks:

@@ -99,8 +99,8 @@ def test_subventions_2_1_1_rules_rna_rae_percentage_and_one_of_required() -> Non
             "Murat,21150138200017,2024-02-12,Asso,,,Fête,2500,aide en numéraire,unique,2024-03-01,,non,1"]
     report = check_file("subventions.csv", "\n".join([SUBV, *rows, ""]).encode())
     found = {(f.code, f.column) for f in report.findings}
-    assert ("schema-error", "rnaBeneficiaire") in found and ("schema-error", "idRAE") in found
-    assert ("schema-error", "pourcentageSubvention") in found
+    assert ("constraint-error", "rnaBeneficiaire") in found and ("constraint-error", "idRAE") in found
+    assert ("constraint-error", "pourcentageSubvention") in found
     assert ("custom-check-error", "idBeneficiaire, rnaBeneficiaire") in found
     assert report.details["schema"] == "SCDL Subventions 2.1.1"
     ue = next(f for f in report.findings if f.column == "notificationUE")  # "false" on row 3: oui/non expected

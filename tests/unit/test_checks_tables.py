@@ -33,8 +33,8 @@ def test_faulty_budget_csv_reports_every_problem_where_it_is() -> None:
         ("date-format", 2, "DATE_VOTE"),
         ("empty-column", 1, "Commentaire"),
         ("schema-field-missing", None, "BGT_CONTNAT_LABEL"),
-        ("schema-error", 3, "BGT_NATDEC"),
-        ("schema-error", 3, "BGT_OPBUDG"),
+        ("constraint-error", 3, "BGT_NATDEC"),
+        ("constraint-error", 3, "BGT_OPBUDG"),
     ]
     by_code = {f.code: f for f in report.findings}
     assert by_code["separator"].severity.value == "info"
