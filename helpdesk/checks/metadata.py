@@ -131,8 +131,14 @@ def check_iso19139(root: Any, report: Report) -> None:
         missing("gmd:DQ_ConformanceResult", "Conformité (au règlement INSPIRE 1089/2010, degré : conforme, non "
                 "conforme ou non évalué)")
     constraints = md.findall(f"{ID}/gmd:resourceConstraints/*", NS)
+    # INSPIRE TG Metadata 2.0 (C.18): the conditions applying to access and use may also be given as an
+    # otherConstraints (anchored to the ConditionsApplyingToAccessAndUse register, or a second one beside the
+    # limitations on public access) instead of useLimitation.
+    others = [o for c in constraints for o in c.findall("gmd:otherConstraints", NS)]
+    anchored = any("conditionsapplyingtoaccessanduse" in str(a.get("{http://www.w3.org/1999/xlink}href", "")).lower()
+                   for o in others for a in o.iter() if str(a.tag).endswith("Anchor"))
     if not any(c.find("gmd:useLimitation", NS) is not None or c.find("gmd:useConstraints", NS) is not None
-               for c in constraints):
+               for c in constraints) and not anchored and len(others) < 2:
         missing("gmd:useLimitation", "Conditions d'accès et d'utilisation (licence)")
     if not any(c.find("gmd:accessConstraints", NS) is not None or c.find("gmd:otherConstraints", NS) is not None
                for c in constraints):
