@@ -168,7 +168,7 @@ def _check_header(header: list[str], names: list[str], with_values: list[int], r
         has_data = with_data * 2 >= rows if i >= len(header) else with_data > 0
         if not raw.strip():
             if has_data and 0 < i < len(header) and header[i - 1].strip():
-                report.add("merged-header", Severity.ERROR,
+                report.add("header-missing", Severity.ERROR,
                            f"La {name} n'a pas de nom alors qu'elle contient des données : reste d'une cellule "
                            "d'en-tête fusionnée ? Donnez un nom à chaque colonne.", row=row, column=name)
             elif has_data:
