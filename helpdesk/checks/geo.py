@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import warnings
 import zipfile
 from collections.abc import Iterator
 from pathlib import PurePosixPath
@@ -158,7 +159,9 @@ def is_lambert93_lcc(wkt: str) -> bool:
     from pyproj.exceptions import CRSError
 
     try:
-        p = CRS.from_user_input(wkt).to_dict()
+        with warnings.catch_warnings():  # to_dict warns that a PROJ string loses information: only parameters are read
+            warnings.simplefilter("ignore", UserWarning)
+            p = CRS.from_user_input(wkt).to_dict()
     except CRSError:
         return False
     close = lambda key, value: abs(float(p.get(key, "nan")) - value) < 1e-6  # noqa: E731
