@@ -310,7 +310,8 @@ def _check_column(name: str, cells: list[tuple[int, str]], header_row: int, repo
                    "SUPPRESPACE du tableur).", row=spaces.rows[0], column=name)
     dated = kinds["date"] + kinds["date-fr"]
     if fr_dates.rows and dated * 2 >= sum(kinds.values()):  # a date column, not free text with a date in it
-        report.add("date-format", Severity.ERROR,
+        # Advice without a schema (ISO 8601 is data.gouv.fr's recommendation); an error for a schema's date field.
+        report.add("date-format", Severity.WARNING,
                    f"Dates au format JJ/MM/AAAA : écrivez-les AAAA-MM-JJ (ISO 8601), par exemple 2024-03-15. "
                    f"Valeurs : {fr_dates.text()}.", row=fr_dates.rows[0], column=name)
     if fr_numbers.rows and ident is None:
