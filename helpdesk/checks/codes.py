@@ -6,7 +6,7 @@ key on them. People never see them: notes and summaries are plain French.
 
 | code | verdict it can set | meaning |
 | --- | --- | --- |
-| encoding | errors | not UTF-8 (windows-1252, Latin-1, UTF-16): accents unreadable for reusers |
+| encoding | warnings / errors | not UTF-8: windows-1252 or Latin-1 read consistently (warning), UTF-16 (error) |
 | encoding-mixed | errors | UTF-8 (or a BOM) then windows-1252 bytes in the same file; the first bad line is given |
 | separator | errors / ok | one column only (error), or a separator other than the comma (info) |
 | row-length | errors | a row with more or fewer values than the header |
@@ -16,7 +16,7 @@ key on them. People never see them: notes and summaries are plain French.
 | duplicate-column | errors | two columns with the same name |
 | empty-column | ok (info) | a column with no value (not reported for a known schema's optional fields) |
 | mixed-types | warnings | text in a column of numbers |
-| date-format | errors | dates written DD/MM/YYYY in a date column (not identifiers like 17.1.43, not free text) |
+| date-format | warnings / errors | dates written DD/MM/YYYY (an error when a schema's date field holds them) in a date column (not identifiers like 17.1.43, not free text) |
 | decimal-comma | warnings / errors | 5500,20 or 17 142.08; an error when a schema's number field holds them |
 | whitespace | warnings / ok (info) | spaces around a column name (warning) or a value (info) |
 | siren-invalid / siret-invalid | errors | malformed SIREN/SIRET or wrong Luhn key (La Poste's rule included) |
