@@ -33,7 +33,7 @@ key on them. People never see them: notes and summaries are plain French.
 | inspire-element-missing / inspire-element-invalid / inspire-theme-missing | errors / warnings | ISO 19139 record lacking or misfilling an INSPIRE element |
 | metadata-not-iso19139 | errors | an XML or RDF document that is neither ISO 19139 nor DCAT |
 | metadata-iso19115-3 | errors | an ISO 19115-3 record: ask for an ISO 19139 export |
-| dcat-element-missing | errors / warnings | a DCAT dataset without title, description, distribution, contact… |
+| dcat-element-missing | errors | a property DCAT-AP makes mandatory is missing: dataset title/description, catalogue title/description/publisher, distribution accessURL (recommended ones are not findings) |
 | shapefile-prj-missing / shapefile-sidecar-missing / shapefile-invalid | errors / warnings | incomplete or broken shapefile |
 | layer-sidecar-missing | errors | a MapInfo layer without its .dat/.map/.id (or .mid) |
 | layer-unreadable | unreadable | a TAB/MIF/GPKG/KML/GML layer GDAL cannot open |
