@@ -519,3 +519,14 @@ def test_without_csv_detective_the_checks_still_run(monkeypatch: pytest.MonkeyPa
     finally:
         tables._wgs84_labels.cache_clear()
     assert codes(report) == ["coordinates-swapped"]
+
+
+def test_generic_columns_do_not_make_a_table_follow_a_schema() -> None:
+    from helpdesk.checks.scdl import match_table
+
+    generic = ["id", "nom", "latitude", "longitude", "code_commune_insee", "insee"]
+    assert match_table(generic) is None  # not « fontaines à eau » nor « stationnement » for sharing these names
+    fontaines = ["id", "type_fontaine", "latitude", "longitude", "code_commune_insee", "conditions_acces",
+                 "accessible_pmr", "remplissage_contenant_possible"]
+    found = match_table(fontaines)
+    assert found is not None and found.schema.name == "datagouv/schema-fontaine-eau"
