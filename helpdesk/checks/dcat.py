@@ -97,7 +97,8 @@ def check_rdf(data: bytes, fmt: str, report: Report) -> None:
             values = [v for v in graph.objects(node, prop) if str(v).strip()]
             if not values:
                 report.add("dcat-element-missing", Severity.ERROR,
-                           f"DCAT : élément obligatoire de DCAT-AP manquant : {label} ({name}).", element=f"{where}/{name}")
+                           f"DCAT : élément obligatoire de DCAT-AP manquant : {label} ({name}).",
+                           element=f"{where}/{name}")
 
     for i, ds in enumerate(datasets[:MAX_DATASETS]):
         require(ds, f"dcat:Dataset[{i + 1}]" + (f" <{ds}>" if isinstance(ds, URIRef) else ""), DATASET_ELEMENTS)

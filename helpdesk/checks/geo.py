@@ -164,7 +164,9 @@ def is_lambert93_lcc(wkt: str) -> bool:
             p = CRS.from_user_input(wkt).to_dict()
     except CRSError:
         return False
-    close = lambda key, value: abs(float(p.get(key, "nan")) - value) < 1e-6  # noqa: E731
+    def close(key: str, value: float) -> bool:
+        return abs(float(p.get(key, "nan")) - value) < 1e-6
+
     return (p.get("proj") == "lcc" and p.get("ellps") == "GRS80" and p.get("units", "m") == "m"
             and {round(float(p.get("lat_1", 0)), 6), round(float(p.get("lat_2", 0)), 6)} == {44.0, 49.0}
             and close("lat_0", 46.5) and close("lon_0", 3) and close("x_0", 700000) and close("y_0", 6600000))
