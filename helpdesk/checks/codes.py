@@ -6,7 +6,7 @@ key on them. People never see them: notes and summaries are plain French.
 
 | code | verdict it can set | meaning |
 | --- | --- | --- |
-| encoding | errors | not UTF-8 (windows-1252, Latin-1, UTF-16): accents unreadable for reusers |
+| encoding | warnings / errors | not UTF-8: windows-1252 or Latin-1 read consistently (warning), UTF-16 (error) |
 | encoding-mixed | errors | UTF-8 (or a BOM) then windows-1252 bytes in the same file; the first bad line is given |
 | separator | errors / ok | one column only (error), or a separator other than the comma (info) |
 | row-length | errors | a row with more or fewer values than the header |
@@ -16,7 +16,7 @@ key on them. People never see them: notes and summaries are plain French.
 | duplicate-column | errors | two columns with the same name |
 | empty-column | ok (info) | a column with no value (not reported for a known schema's optional fields) |
 | mixed-types | warnings | text in a column of numbers |
-| date-format | errors | dates written DD/MM/YYYY in a date column (not identifiers like 17.1.43, not free text) |
+| date-format | warnings / errors | dates written DD/MM/YYYY (an error when a schema's date field holds them) in a date column (not identifiers like 17.1.43, not free text) |
 | decimal-comma | warnings / errors | 5500,20 or 17 142.08; an error when a schema's number field holds them |
 | whitespace | warnings / ok (info) | spaces around a column name (warning) or a value (info) |
 | siren-invalid / siret-invalid | errors | malformed SIREN/SIRET or wrong Luhn key (La Poste's rule included) |
@@ -27,12 +27,13 @@ key on them. People never see them: notes and summaries are plain French.
 | multiple-sheets | warnings | more than one sheet with data |
 | partial-check | ok (info) | only part of the file was read (limits): counts then read « au moins N (fichier partiel) » |
 | schema-field-missing | errors | a required field of the matched schema absent, or human labels instead of field names |
-| schema-error | errors | a cell breaking the matched schema (type, enum, pattern, min/max, URL…), grouped by column |
+| type-error | errors | cells of the matched schema's field that are not of its type (number, date, URL, boolean…), grouped by column (frictionless's error kind) |
+| constraint-error | errors | cells breaking a constraint of the matched schema (required, enum, pattern, min/max, length), grouped by column and constraint (frictionless's error kind) |
 | custom-check-error | errors | a Validata custom check of the schema failed (sums, comparisons, one-of-required, ACTES matière, SIRET) |
 | inspire-element-missing / inspire-element-invalid / inspire-theme-missing | errors / warnings | ISO 19139 record lacking or misfilling an INSPIRE element |
 | metadata-not-iso19139 | errors | an XML or RDF document that is neither ISO 19139 nor DCAT |
 | metadata-iso19115-3 | errors | an ISO 19115-3 record: ask for an ISO 19139 export |
-| dcat-element-missing | errors / warnings | a DCAT dataset without title, description, distribution, contact… |
+| dcat-element-missing | errors | a property DCAT-AP makes mandatory is missing: dataset title/description, catalogue title/description/publisher, distribution accessURL (recommended ones are not findings) |
 | shapefile-prj-missing / shapefile-sidecar-missing / shapefile-invalid | errors / warnings | incomplete or broken shapefile |
 | layer-sidecar-missing | errors | a MapInfo layer without its .dat/.map/.id (or .mid) |
 | layer-unreadable | unreadable | a TAB/MIF/GPKG/KML/GML layer GDAL cannot open |

@@ -51,8 +51,9 @@ def sniff_separator(text: str) -> str | None:
             continue
         widths = Counter(len(r) for r in rows)
         width, hits = widths.most_common(1)[0]
-        if width < 2:
-            continue
+        padding = sum(1 for r in rows if not any(c.strip() for c in r[1:]))
+        if width < 2 or padding * 2 > len(rows):
+            continue  # one column, or a separator that mostly pads the end of lines (« …;; »)
         score = (hits / len(rows), width, sep)
         if best is None or score[:2] > best[:2]:
             best = score

@@ -27,13 +27,14 @@ FORMATS = {".ttl": "turtle", ".n3": "n3", ".nt": "nt", ".jsonld": "json-ld", ".r
 MAX_DATASETS = 50
 MAX_RDF_BYTES = 5 * 1024 * 1024
 NAMES = {"xml": "RDF/XML", "turtle": "Turtle", "json-ld": "JSON-LD", "nt": "N-Triples", "n3": "Notation3"}
-ELEMENTS = ((DCTERMS.title, "dct:title", "titre", Severity.ERROR),
-            (DCTERMS.description, "dct:description", "description", Severity.ERROR),
-            (DCAT.distribution, "dcat:distribution", "distribution (fichier ou lien de téléchargement)",
-             Severity.WARNING),
-            (DCAT.contactPoint, "dcat:contactPoint", "point de contact", Severity.WARNING),
-            (DCTERMS.publisher, "dct:publisher", "éditeur", Severity.WARNING),
-            (DCAT.keyword, "dcat:keyword", "mots-clés", Severity.WARNING))
+# DCAT-AP's mandatory properties (DCAT-AP 2.1 / 3.0, « Mandatory » in the class tables): a description that has
+# them is complete; the recommended ones (contact point, keywords, publisher of a dataset…) are not findings.
+DATASET_ELEMENTS = ((DCTERMS.title, "dct:title", "titre"),
+                    (DCTERMS.description, "dct:description", "description"))
+CATALOG_ELEMENTS = ((DCTERMS.title, "dct:title", "titre du catalogue"),
+                    (DCTERMS.description, "dct:description", "description du catalogue"),
+                    (DCTERMS.publisher, "dct:publisher", "éditeur du catalogue"))
+DISTRIBUTION_ELEMENTS = ((DCAT.accessURL, "dcat:accessURL", "adresse d'accès de la distribution"),)
 
 
 def _local_contexts(node: Any, depth: int = 0) -> Any:
@@ -91,10 +92,20 @@ def check_rdf(data: bytes, fmt: str, report: Report) -> None:
                    (" : le catalogue ne décrit aucun jeu de données." if catalogs else
                     " : ni fiche ISO 19139 ni description DCAT reconnue."))
         return
-    for i, ds in enumerate(datasets[:MAX_DATASETS]):
-        where = f"dcat:Dataset[{i + 1}]" + (f" <{ds}>" if isinstance(ds, URIRef) else "")
-        for prop, name, label, severity in ELEMENTS:
-            values = [v for v in graph.objects(ds, prop) if str(v).strip() or not hasattr(v, "strip")]
+    def require(node: Any, where: str, elements: tuple[tuple[URIRef, str, str], ...]) -> None:
+        for prop, name, label in elements:
+            values = [v for v in graph.objects(node, prop) if str(v).strip()]
             if not values:
-                report.add("dcat-element-missing", severity, f"DCAT : {label} absent ({name}).",
+                report.add("dcat-element-missing", Severity.ERROR,
+                           f"DCAT : élément obligatoire de DCAT-AP manquant : {label} ({name}).",
                            element=f"{where}/{name}")
+
+    for i, ds in enumerate(datasets[:MAX_DATASETS]):
+        require(ds, f"dcat:Dataset[{i + 1}]" + (f" <{ds}>" if isinstance(ds, URIRef) else ""), DATASET_ELEMENTS)
+    for i, cat in enumerate(sorted(set(graph.subjects(RDF.type, DCAT.Catalog)), key=str)[:MAX_DATASETS]):
+        require(cat, f"dcat:Catalog[{i + 1}]" + (f" <{cat}>" if isinstance(cat, URIRef) else ""), CATALOG_ELEMENTS)
+    distributions = {d for d in graph.subjects(RDF.type, DCAT.Distribution)} | \
+        {d for ds in datasets for d in graph.objects(ds, DCAT.distribution)}
+    for i, dist in enumerate(sorted(distributions, key=str)[:MAX_DATASETS]):
+        require(dist, f"dcat:Distribution[{i + 1}]" + (f" <{dist}>" if isinstance(dist, URIRef) else ""),
+                DISTRIBUTION_ELEMENTS)

@@ -76,7 +76,9 @@ def decode(data: bytes, report: Report) -> str:
         text = body.decode("latin_1")
         name = "ISO-8859-1 (Latin-1)"
     report.details["encoding"] = name
-    report.add("encoding", Severity.ERROR,
+    # Read consistently in one encoding, the text is not lost: UTF-8 is data.gouv.fr's recommendation (a
+    # warning). Mixed encodings (above) and UTF-16 do lose or hide text: errors.
+    report.add("encoding", Severity.WARNING,
                f"Le fichier n'est pas en UTF-8 (encodage : {name}) : les accents seront illisibles pour les "
                "réutilisateurs et data.gouv.fr. Enregistrez-le en « CSV UTF-8 » depuis votre tableur.",
                row=_line_of(data, first_bad))

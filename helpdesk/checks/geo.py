@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import warnings
 import zipfile
 from collections.abc import Iterator
 from pathlib import PurePosixPath
@@ -44,8 +45,8 @@ def crs_of(wkt: str) -> tuple[str, int | None]:
         epsg = crs.to_epsg(min_confidence=70)
     except CRSError:
         return projection_of(wkt), None
-    if epsg == 2154:
-        return "lambert93", epsg
+    if epsg == 2154 or (epsg is None and is_lambert93_lcc(wkt)):
+        return "lambert93", 2154
     if epsg == 4326 or (crs.is_geographic and "WGS" in crs.name.upper() and "84" in crs.name):
         return "wgs84", epsg or 4326
     guess = projection_of(wkt)
@@ -90,7 +91,8 @@ def check_shapefiles(archive: zipfile.ZipFile, report: Report, deadline: Deadlin
     groups: dict[str, dict[str, str]] = {}
     for name in members:
         p = PurePosixPath(name)
-        groups.setdefault(str(p.with_suffix("")).lower(), {})[p.suffix.lower()] = name
+        if p.suffix.lower() in SIDECAR_SUFFIXES:  # a record.xml beside the layer is a member of its own
+            groups.setdefault(str(p.with_suffix("")).lower(), {})[p.suffix.lower()] = name
     used: set[str] = set()
     for files in groups.values():
         if ".shp" not in files:
@@ -99,6 +101,9 @@ def check_shapefiles(archive: zipfile.ZipFile, report: Report, deadline: Deadlin
         deadline.check()
         shp = files[".shp"]
         for ext, severity in SIDECARS.items():
+            if ext == ".cpg" and ext not in files and ".dbf" in files and \
+                    not cpg_needed(read_member(archive, files[".dbf"])):
+                continue
             if ext not in files:
                 why = ("encodage des attributs inconnu : les accents risquent d'être mal lus" if ext == ".cpg"
                        else "la couche ne peut pas être ouverte sans lui")
@@ -127,6 +132,46 @@ def check_shapefiles(archive: zipfile.ZipFile, report: Report, deadline: Deadlin
     return used
 
 
+def cpg_needed(dbf: bytes) -> bool:
+    """Whether a .dbf without .cpg will be misread. The .cpg is optional (ESRI's specification lists .shp,
+    .shx and .dbf): a dBASE language driver id (byte 29) declares the code page, ASCII needs none, and readers
+    (GDAL, QGIS) default to Latin-1, which is right for windows-1252 text; only UTF-8 text with no
+    declaration comes out garbled (« CimetiÃ¨re »)."""
+    if len(dbf) < 32 or dbf[29] != 0 or dbf.isascii():
+        return False
+    return re.search(rb"[\xc2-\xf4][\x80-\xbf]", dbf) is not None and _utf8_text(dbf)
+
+
+def _utf8_text(dbf: bytes) -> bool:
+    """Whether the non-ASCII bytes of the records (after the header) form UTF-8 sequences."""
+    header = int.from_bytes(dbf[8:10], "little")
+    try:
+        dbf[header:].decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def is_lambert93_lcc(wkt: str) -> bool:
+    """An unnamed Lambert conformal conic on GRS80 whose parameters are Lambert-93's (44/49, 46.5, 3,
+    700000/6600000), as some tools write it."""
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        with warnings.catch_warnings():  # to_dict warns that a PROJ string loses information: only parameters are read
+            warnings.simplefilter("ignore", UserWarning)
+            p = CRS.from_user_input(wkt).to_dict()
+    except CRSError:
+        return False
+    def close(key: str, value: float) -> bool:
+        return abs(float(p.get(key, "nan")) - value) < 1e-6
+
+    return (p.get("proj") == "lcc" and p.get("ellps") == "GRS80" and p.get("units", "m") == "m"
+            and {round(float(p.get("lat_1", 0)), 6), round(float(p.get("lat_2", 0)), 6)} == {44.0, 49.0}
+            and close("lat_0", 46.5) and close("lon_0", 3) and close("x_0", 700000) and close("y_0", 6600000))
+
+
 def _overseas(epsg: int | None) -> bool:
     """Overseas CRSs the CNIG standard accepts (RGAF09 UTM 20N, RGFG95 UTM 22N, RGR92 UTM 40S, RGM04 UTM 38S,
     RGSPM06 UTM 21N)."""
@@ -140,7 +185,8 @@ def _extent(archive: zipfile.ZipFile, files: dict[str, str], projection: str | N
     try:
         reader = shapefile.Reader(shp=io.BytesIO(read_member(archive, files[".shp"])),
                                   shx=io.BytesIO(read_member(archive, files[".shx"])),
-                                  dbf=io.BytesIO(read_member(archive, files[".dbf"])) if ".dbf" in files else None)
+                                  dbf=io.BytesIO(read_member(archive, files[".dbf"])) if ".dbf" in files else None,
+                                  encoding="latin-1")  # only the extent and the count are read here
         x0, y0, x1, y1 = reader.bbox
         count = len(reader)
     except Exception as exc:  # noqa: BLE001 - a broken layer is reported, not raised

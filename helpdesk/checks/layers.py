@@ -78,6 +78,8 @@ def _judge_layer(main: str, name: str, info: dict[str, Any], suffix: str, report
     wkt = info.get("crs")
     projection, epsg = geo.crs_of(wkt) if wkt else (None, None)
     report.details.setdefault("projections", {})[label] = projection
+    if info.get("geometry_type") is None and wkt is None:
+        return  # an attribute table (a GeoPackage's non-spatial table): no projection, no extent
     if projection is None and suffix not in (".kml", ".gml"):
         report.add("projection-unexpected", Severity.ERROR,
                    f"Couche {label} sans projection déclarée : déclarez le Lambert-93 (EPSG:2154).", element=where)

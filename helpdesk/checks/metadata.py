@@ -131,8 +131,14 @@ def check_iso19139(root: Any, report: Report) -> None:
         missing("gmd:DQ_ConformanceResult", "Conformité (au règlement INSPIRE 1089/2010, degré : conforme, non "
                 "conforme ou non évalué)")
     constraints = md.findall(f"{ID}/gmd:resourceConstraints/*", NS)
+    # INSPIRE TG Metadata 2.0 (C.18): the conditions applying to access and use may also be given as an
+    # otherConstraints (anchored to the ConditionsApplyingToAccessAndUse register, or a second one beside the
+    # limitations on public access) instead of useLimitation.
+    others = [o for c in constraints for o in c.findall("gmd:otherConstraints", NS)]
+    anchored = any("conditionsapplyingtoaccessanduse" in str(a.get("{http://www.w3.org/1999/xlink}href", "")).lower()
+                   for o in others for a in o.iter() if str(a.tag).endswith("Anchor"))
     if not any(c.find("gmd:useLimitation", NS) is not None or c.find("gmd:useConstraints", NS) is not None
-               for c in constraints):
+               for c in constraints) and not anchored and len(others) < 2:
         missing("gmd:useLimitation", "Conditions d'accès et d'utilisation (licence)")
     if not any(c.find("gmd:accessConstraints", NS) is not None or c.find("gmd:otherConstraints", NS) is not None
                for c in constraints):
@@ -170,6 +176,9 @@ def _keywords(md: Any, report: Report, service: bool) -> None:
                element="gmd:descriptiveKeywords")
 
 
+METRO_BOX = (-5.2, 41.3, 9.6, 51.1)  # west, south, east, north of metropolitan France (WGS84 degrees)
+
+
 def _extent(md: Any, report: Report, missing: Any, invalid: Any) -> None:
     box = md.find(f"{ID}/*/gmd:EX_Extent/gmd:geographicElement/gmd:EX_GeographicBoundingBox", NS)
     if box is None:
@@ -193,7 +202,9 @@ def _extent(md: Any, report: Report, missing: Any, invalid: Any) -> None:
                 f"Rectangle de délimitation incohérent (ouest {w}, est {e}, sud {s}, nord {n}) : degrés WGS84 "
                 "attendus, ouest ≤ est et sud ≤ nord.")
         return
-    if not ids.in_france((w + e) / 2, (s + n) / 2):
+    # A box that covers metropolitan France (a national or world-wide service) is not « outside France ».
+    covers_france = w <= METRO_BOX[2] and e >= METRO_BOX[0] and s <= METRO_BOX[3] and n >= METRO_BOX[1]
+    if not covers_france and not ids.in_france((w + e) / 2, (s + n) / 2):
         report.add("coordinates-outside-france", Severity.WARNING,
                    f"Le rectangle de délimitation (ouest {w}, est {e}, sud {s}, nord {n}) n'est pas en France : "
                    f"{ids.outside_hint((w + e) / 2, (s + n) / 2)}.", element="gmd:EX_GeographicBoundingBox")
@@ -246,7 +257,7 @@ def _party(md: Any, path: str, element: str, label: str, missing: Any, invalid: 
     if not any(_first_text(p, "gmd:organisationName") for p in parties):
         invalid(element, f"{label} : nom de l'organisation absent (gmd:organisationName).")
     if not any(_first_text(p, "gmd:contactInfo//gmd:electronicMailAddress") for p in parties):
-        invalid(element, f"{label} : adresse électronique absente (gmd:electronicMailAddress).")
+        missing(f"{element}/gmd:electronicMailAddress", f"{label}, adresse électronique")
 
 
 def check_dcat(root: Any, report: Report) -> None:

@@ -157,6 +157,9 @@ def check_table(table: Table, report: Report, deadline: Deadline, limits: Limits
         if f.code == "decimal-comma" and spec.get("type") in ("number", "integer") and f.severity is not Severity.ERROR:
             f = replace(f, severity=Severity.ERROR, message=f.message + f" Le {schema.label} exige ce format : "
                         "le fichier ne passe pas la validation tant que ces nombres ne sont pas corrigés.")
+        if f.code == "date-format" and spec.get("type") in ("date", "datetime") and f.severity is not Severity.ERROR:
+            f = replace(f, severity=Severity.ERROR, message=f.message + f" Le {schema.label} exige des dates "
+                        "AAAA-MM-JJ : le fichier ne passe pas la validation tant qu'elles ne sont pas corrigées.")
         upgraded.append(f)
     report.findings = upgraded
     skip = {f.column for f in report.findings if f.code in SCHEMA_SKIP and f.column}

@@ -91,6 +91,18 @@ def _label_map(schema: SchemaEntry, header: list[str]) -> dict[int, str]:
     return out
 
 
+# Field names many tables share whatever their subject: they do not tell which schema a table follows.
+GENERIC_FIELDS = {"id", "nom", "name", "libelle", "latitude", "longitude", "lat", "lon", "long", "x", "y", "insee",
+                  "code_insee", "code_commune_insee", "commune", "adresse", "date", "date_maj", "siret", "siren",
+                  "type", "objet", "montant", "observations", "commentaire", "url", "email", "telephone"}
+
+
+def _distinctive(schema: SchemaEntry) -> list[str]:
+    """The required fields that identify the schema (generic ones aside), or all fields if none is required."""
+    required = schema.required or [f["name"] for f in schema.fields]
+    return [n for n in required if n.casefold() not in GENERIC_FIELDS] or required
+
+
 def match(columns: list[str]) -> SchemaEntry | None:
     found = match_table(columns)
     return found.schema if found else None
@@ -100,7 +112,7 @@ def match_table(columns: list[str]) -> Match | None:
     have = {c.strip().casefold() for c in columns}
     best: tuple[float, SchemaEntry] | None = None
     for schema in bundled():
-        required = [n.casefold() for n in schema.required] or [f["name"].casefold() for f in schema.fields]
+        required = [n.casefold() for n in _distinctive(schema)]
         share = sum(n in have for n in required) / len(required)
         if share >= 0.5 and (best is None or share > best[0]):
             best = (share, schema)
@@ -109,7 +121,7 @@ def match_table(columns: list[str]) -> Match | None:
     best_label: tuple[float, SchemaEntry, dict[int, str]] | None = None
     for schema in bundled():
         mapping = _label_map(schema, columns)
-        required = schema.required or [f["name"] for f in schema.fields]
+        required = _distinctive(schema)
         share = sum(n in mapping.values() for n in required) / len(required)
         if share >= 0.5 and len(mapping) >= 3 and (best_label is None or share > best_label[0]):
             best_label = (share, schema, mapping)
@@ -167,7 +179,7 @@ def _frictionless(entry: SchemaEntry, names: list[str], rows: list[list[str]], n
     writer.writerows(rows)
     # A column whose format problem is already reported (dates, decimals, identifiers) is read as text, so
     # frictionless does not build one error per cell for it.
-    fields_for_check = [f if f["name"] not in skip_columns else
+    fields_for_check = [_frictionless_field(f) if f["name"] not in skip_columns else
                         {"name": f["name"], "type": "string",
                          "constraints": {k: v for k, v in f.get("constraints", {}).items() if k == "required"}}
                         for f in entry.fields]
@@ -224,7 +236,7 @@ def _frictionless(entry: SchemaEntry, names: list[str], rows: list[list[str]], n
             recounted = _recount(spec, what, names, rows)  # frictionless stopped: count the simple rules here
             if recounted is not None:
                 count, exact = recounted, True
-        report.add("schema-error", Severity.ERROR,
+        report.add("type-error" if what == "type" else "constraint-error", Severity.ERROR,
                    f"{field_name} : {label} — {count_text(count, not exact, 'cellule')}, {_lines(hits)}"
                    + _values(hits) + ".", row=hits[0][0], column=field_name)
     for check in checks:
@@ -237,6 +249,15 @@ def _frictionless(entry: SchemaEntry, names: list[str], rows: list[list[str]], n
                    f"Règle du {entry.label} non respectée : {h.rule} — {count_text(len(h.rows), partial, 'ligne')}, "
                    f"{_lines([(line, '') for line, _ in mapped])} (par exemple : {examples}).",
                    row=mapped[0][0], column=", ".join(h.columns))
+
+
+def _frictionless_field(spec: dict[str, Any]) -> dict[str, Any]:
+    """A field as frictionless 5 accepts it: a field-level « required » (older schemas) moved to constraints."""
+    if "required" not in spec:
+        return spec
+    out = {k: v for k, v in spec.items() if k != "required"}
+    out["constraints"] = {**spec.get("constraints", {}), "required": bool(spec["required"])}
+    return out
 
 
 def _recount(spec: dict[str, Any], what: str, names: list[str], rows: list[list[str]]) -> int | None:

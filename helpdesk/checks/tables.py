@@ -168,7 +168,7 @@ def _check_header(header: list[str], names: list[str], with_values: list[int], r
         has_data = with_data * 2 >= rows if i >= len(header) else with_data > 0
         if not raw.strip():
             if has_data and 0 < i < len(header) and header[i - 1].strip():
-                report.add("merged-header", Severity.ERROR,
+                report.add("header-missing", Severity.ERROR,
                            f"La {name} n'a pas de nom alors qu'elle contient des données : reste d'une cellule "
                            "d'en-tête fusionnée ? Donnez un nom à chaque colonne.", row=row, column=name)
             elif has_data:
@@ -310,7 +310,8 @@ def _check_column(name: str, cells: list[tuple[int, str]], header_row: int, repo
                    "SUPPRESPACE du tableur).", row=spaces.rows[0], column=name)
     dated = kinds["date"] + kinds["date-fr"]
     if fr_dates.rows and dated * 2 >= sum(kinds.values()):  # a date column, not free text with a date in it
-        report.add("date-format", Severity.ERROR,
+        # Advice without a schema (ISO 8601 is data.gouv.fr's recommendation); an error for a schema's date field.
+        report.add("date-format", Severity.WARNING,
                    f"Dates au format JJ/MM/AAAA : écrivez-les AAAA-MM-JJ (ISO 8601), par exemple 2024-03-15. "
                    f"Valeurs : {fr_dates.text()}.", row=fr_dates.rows[0], column=name)
     if fr_numbers.rows and ident is None:

@@ -78,8 +78,8 @@ async def test_faulty_csv_gets_a_note_and_a_summary_through_the_bootstrap(db_url
         note = notes[0]
         assert note.visible_text.startswith("Vérification automatique de « budget-2024.csv »")
         assert note.meta["codes"] == ["separator", "siret-invalid", "whitespace", "decimal-comma", "mixed-types",
-                                      "date-format", "empty-column", "schema-field-missing", "schema-error",
-                                      "schema-error"]
+                                      "date-format", "empty-column", "schema-field-missing", "constraint-error",
+                                      "constraint-error"]
         assert "ligne 2, colonne DATE_VOTE" in note.visible_text
         assert (await rows(db, Outbox, Outbox.channel == FILECHECK))[0].status == "sent"
 

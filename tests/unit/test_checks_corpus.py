@@ -19,7 +19,9 @@ from helpdesk.checks.report import VERDICTS
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "checks" / "corpus"
 EXPECTED = CORPUS / "expected.json"
-THRESHOLD = 0.90  # on the corpus the rules were written against; 95 % is the aim on held-out files
+# 75/78 (96 %) right on 2026-12-02, minus a margin of two files (73/78 = 93.6 %); the 3 wrong files are
+# argued in tests/data/checks/corpus/DISPUTES.md. 95 % is the aim on the held-out files.
+THRESHOLD = 0.93
 
 
 def judge(entry: dict[str, Any]) -> list[str]:

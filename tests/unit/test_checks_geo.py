@@ -77,7 +77,8 @@ def test_zip_without_shapefile_has_its_members_checked() -> None:
     report = check_file("envoi.zip", buf.getvalue())
     assert [(f.code, f.row, f.column, f.element) for f in report.findings] == [
         ("date-format", 2, "date", "donnees/budget.csv"), ("unsupported-format", None, None, "LISEZMOI.txt")]
-    assert report.verdict == "errors" and report.findings[1].severity.value == "info"
+    # DD/MM/YYYY outside a schema is advice (ISO 8601 is recommended); the unread member is a remark
+    assert report.verdict == "warnings" and report.findings[1].severity.value == "info"
 
 
 def test_broken_zip() -> None:
@@ -134,3 +135,52 @@ def test_members_of_a_big_archive_are_checked_up_to_a_limit_in_one_time_budget()
     assert report.findings[-1].element == "19.csv"
     late = check_file("envoi.zip", buf.getvalue(), Limits(seconds=-1))
     assert late.codes() == ["partial-check", "timeout"]
+
+
+def _rezip(data: bytes, change: dict[str, bytes | None]) -> bytes:
+    """The archive with members replaced, added (bytes) or removed (None)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(buf, "w") as out:
+        for name in src.namelist():
+            if name not in change:
+                out.writestr(name, src.read(name))
+        for name, content in change.items():
+            if content is not None:
+                out.writestr(name, content)
+    return buf.getvalue()
+
+
+def test_cpg_absence_matters_only_for_undeclared_utf8_text() -> None:
+    import shapefile
+
+    utf8 = shapefile_zip(cpg=False)  # « Équipement » in UTF-8, no .cpg, no code page in the .dbf: misread
+    assert ("shapefile-sidecar-missing", "warning", LAYER) in found(check_file("e.zip", utf8))
+    shp_b, shx_b, dbf_b = io.BytesIO(), io.BytesIO(), io.BytesIO()
+    writer = shapefile.Writer(shp=shp_b, shx=shx_b, dbf=dbf_b, shapeType=shapefile.POINT, encoding="cp1252")
+    writer.field("NOM", "C", 60)
+    writer.point(660_000.0, 6_445_000.0)
+    writer.record("Équipement")
+    writer.close()
+    latin = _rezip(utf8, {"equipements/equipements.dbf": dbf_b.getvalue()})  # windows-1252: the default reading
+    assert "shapefile-sidecar-missing" not in check_file("e.zip", latin).codes()
+    declared = bytearray(dbf_b.getvalue())
+    declared[29] = 0x57  # dBASE language driver: ANSI (windows-1252)
+    assert check_file("e.zip", _rezip(utf8, {"equipements/equipements.dbf": bytes(declared)})).findings == []
+
+
+def test_unnamed_conic_with_lambert93_parameters_is_lambert93() -> None:
+    prj = ('PROJCS["Lambert_Conformal_Conic",GEOGCS["GCS_GRS 1980(IUGG, 1980)",DATUM["D_unknown",SPHEROID["GRS80",'
+           '6378137,298.257222101]],PRIMEM["Greenwich",0],UNIT["Degree",0.017453292519943295]],PROJECTION['
+           '"Lambert_Conformal_Conic"],PARAMETER["standard_parallel_1",44],PARAMETER["standard_parallel_2",'
+           '49.00000000001],PARAMETER["latitude_of_origin",46.5],PARAMETER["central_meridian",3],PARAMETER['
+           '"false_easting",700000],PARAMETER["false_northing",6600000],UNIT["Meter",1]]')
+    report = check_file("e.zip", shapefile_zip(prj=prj))
+    assert report.findings == [] and report.details["projections"] == {LAYER: "lambert93"}
+    other = prj.replace('"central_meridian",3', '"central_meridian",5')
+    assert "projection-unexpected" in check_file("e.zip", shapefile_zip(prj=other)).codes()
+
+
+def test_xml_record_beside_a_layer_is_checked_as_a_member() -> None:
+    data = _rezip(shapefile_zip(), {"equipements/equipements.xml": b"<metadata><Esri/></metadata>"})
+    report = check_file("e.zip", data)
+    assert [(f.code, f.element) for f in report.findings] == [("metadata-not-iso19139", "equipements/equipements.xml")]

@@ -80,5 +80,18 @@ def test_dcat_dataset_without_description() -> None:
       </dcat:Dataset></rdf:RDF>"""
     report = check_file("catalogue.rdf.xml", rdf)
     where = "dcat:Dataset[1] <https://data.example.fr/budget>"
-    assert found(report) == [("dcat-element-missing", f"{where}/dct:description"),
-                             ("dcat-element-missing", f"{where}/dcat:distribution")]
+    # only DCAT-AP's mandatory properties are findings: the distribution is recommended, not mandatory
+    assert found(report) == [("dcat-element-missing", f"{where}/dct:description")]
+    assert report.verdict == "errors"
+
+
+def test_dcat_ap_mandatory_catalogue_publisher_and_distribution_access_url() -> None:
+    ttl = b"""@prefix dcat: <http://www.w3.org/ns/dcat#> . @prefix dct: <http://purl.org/dc/terms/> .
+    <http://x/c> a dcat:Catalog ; dct:title "Catalogue" ; dct:description "Les jeux" ; dcat:dataset <http://x/d> .
+    <http://x/d> a dcat:Dataset ; dct:title "Budget" ; dct:description "Budget 2024" ; dcat:distribution <http://x/f> .
+    <http://x/f> a dcat:Distribution ; dct:title "CSV" ."""
+    report = check_file("catalogue.ttl", ttl)
+    assert sorted(f.element.rsplit("/", 1)[1] for f in report.findings) == ["dcat:accessURL", "dct:publisher"]
+    complete = ttl.replace(b'dct:title "CSV"', b"dcat:accessURL <http://x/f.csv>").replace(
+        b'dct:title "Catalogue"', b'dct:title "Catalogue" ; dct:publisher <http://x/org>')
+    assert check_file("catalogue.ttl", complete).verdict == "ok"

@@ -51,7 +51,7 @@ def test_full_text_lists_every_finding_in_plain_french_without_codes() -> None:
     assert text.startswith("Vérification automatique de « budget.csv » (tableau, schéma SCDL Budget 0.8.3")
     assert "7 points à corriger, 3 remarques." in text.splitlines()[0]
     assert text.count("\n- ") == len(report.findings) == 10
-    assert "- [à corriger] ligne 2, colonne DATE_VOTE — Dates au format JJ/MM/AAAA" in text
+    assert "- [à améliorer] ligne 2, colonne DATE_VOTE — Dates au format JJ/MM/AAAA" in text  # not a schema field
     assert not any(f"({code})" in text for code in report.codes())  # codes are for the JSON only
 
 

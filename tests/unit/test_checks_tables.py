@@ -33,8 +33,8 @@ def test_faulty_budget_csv_reports_every_problem_where_it_is() -> None:
         ("date-format", 2, "DATE_VOTE"),
         ("empty-column", 1, "Commentaire"),
         ("schema-field-missing", None, "BGT_CONTNAT_LABEL"),
-        ("schema-error", 3, "BGT_NATDEC"),
-        ("schema-error", 3, "BGT_OPBUDG"),
+        ("constraint-error", 3, "BGT_NATDEC"),
+        ("constraint-error", 3, "BGT_OPBUDG"),
     ]
     by_code = {f.code: f for f in report.findings}
     assert by_code["separator"].severity.value == "info"
@@ -100,7 +100,7 @@ def test_header_missing_duplicate_and_unnamed_columns() -> None:
     assert found(no_header) == [("header-missing", 1, None)]
     dup = check_file("b.csv", "code,Montant,montant, libellé,\n1,2,3,a,x\n4,5,6,b,y\n".encode())
     assert found(dup) == [("duplicate-column", 1, "montant"), ("whitespace", 1, "libellé"),
-                          ("merged-header", 1, "colonne 5")]
+                          ("header-missing", 1, "colonne 5")]
 
 
 def test_unquoted_separator_in_a_value_shifts_the_row() -> None:
@@ -148,3 +148,24 @@ def test_siren_siret_and_insee_rules() -> None:
 def test_empty_table(data: bytes) -> None:
     report = check_file("vide.csv", data)
     assert "header-missing" in report.codes()
+
+
+def test_date_format_is_advice_without_a_schema_and_an_error_in_a_schema_date_field() -> None:
+    plain = check_file("sorties.csv", b"lieu,date\nMurat,15/03/2024\nAllanche,16/03/2024\n")
+    assert [(f.code, f.severity.value) for f in plain.findings] == [("date-format", "warning")]
+    assert plain.verdict == "warnings"
+    header = ("nomAttribuant,idAttribuant,dateConvention,nomBeneficiaire,idBeneficiaire,objet,montant,nature,"
+              "conditionsVersement")
+    row = "Murat,21150138200017,12/02/2024,Asso,21150138200017,Fête,2500,aide en numéraire,unique"
+    scdl = check_file("subventions.csv", f"{header}\n{row}\n".encode())
+    dates = [f for f in scdl.findings if f.code == "date-format"]
+    assert [(f.column, f.severity.value) for f in dates] == [("dateConvention", "error")]
+
+
+def test_windows_1252_alone_is_advice_but_mixed_encodings_are_an_error() -> None:
+    cp1252 = "commune,libellé\nMurat,Fête du village\n".encode("cp1252")
+    report = check_file("fetes.csv", cp1252)
+    assert [(f.code, f.severity.value) for f in report.findings] == [("encoding", "warning")]
+    mixed = "commune,libellé\nMurat,Fête\n".encode() + "Allanche,Fête\n".encode("cp1252")
+    assert [(f.code, f.severity.value) for f in check_file("fetes.csv", mixed).findings][0] == \
+        ("encoding-mixed", "error")
