@@ -92,7 +92,7 @@ def _walk(part: Message, out: Collected, depth: int) -> None:
         return
     ctype = str(_safe(part.get_content_type, default="application/octet-stream"))
     if ctype == "message/rfc822" or (ctype.startswith("message/") and ctype not in _DSN_TYPES):
-        _forwarded(part, out)
+        _forwarded(part, out, depth)
         return
     if ctype == "message/delivery-status":
         _delivery_status(part, out)
@@ -151,7 +151,7 @@ def _attach(part: Message, out: Collected, ctype: str, default_name: str | None 
     )
 
 
-def _forwarded(part: Message, out: Collected) -> None:
+def _forwarded(part: Message, out: Collected, depth: int) -> None:
     payload = _safe(part.get_payload, default=None)
     inner = payload[0] if isinstance(payload, list) and payload and isinstance(payload[0], Message) else None
     if inner is None:
@@ -170,7 +170,7 @@ def _forwarded(part: Message, out: Collected) -> None:
         )
     )
     sub = Collected()
-    _walk(inner, sub, 1)
+    _walk(inner, sub, depth + 1)  # the depth goes on: a forward inside a forward is not a fresh start
     body = "\n\n".join(t for t in sub.plain if t.strip()).strip()
     if body:
         who = charsets.decode_words(str(_safe(inner.get, "from") or "")).strip()

@@ -1,9 +1,12 @@
 """The SMTP/LMTP edge (aiosmtpd inside our event loop).
 
 Cheap refusals first: RCPT for an address that is not the helpdesk's gets 550 (never an open
-relay), a message over the size limit gets 552 (aiosmtpd checks SIZE and DATA). Lines longer than
-1,000 bytes are accepted (webmails send whole HTML bodies on one line). 250 only once the raw
-message and its ticket are committed; 451 when the storage cannot commit, so the sender retries.
+relay), a message over the size limit gets 552 (aiosmtpd checks SIZE and DATA). Command lines are
+capped at 1,000 bytes (RFC 5321 § 4.5.3.1.4-5): a longer one gets 500 and is read through in
+bounded chunks, never logged. Inside DATA, lines longer than 1,000 bytes are accepted (webmails
+send whole HTML bodies on one line) up to the size limit. 250 only once the raw message and its
+ticket (or its quarantine row) are committed; 451 when the storage cannot commit, so the sender
+retries — a bounded number of times for the same bytes (channels/email/ingest.py), then 554.
 
 TLS (channels/email/tls.py): with a certificate the listener offers STARTTLS (SMTP and LMTP alike), or
 speaks TLS from the first byte in implicit mode. With TLS required, MAIL/RCPT/DATA before STARTTLS get 530.
@@ -21,7 +24,7 @@ from typing import Any
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from channels.email.ingest import MailIngest, Suggest, build_ingest
+from channels.email.ingest import MailIngest, Suggest, TemporaryFailures, build_ingest
 from channels.email.tls import InboundTls, inbound_tls
 from helpdesk.domain.errors import TemporaryError
 
@@ -32,6 +35,8 @@ STATUS_RCPT_OK = "250 2.1.5 Ok"
 STATUS_UNKNOWN_RCPT = "550 5.1.1 Destinataire inconnu : ce serveur n'accepte que les adresses de l'assistance"
 STATUS_TOO_BIG = "552 5.3.4 Message trop volumineux"
 STATUS_TEMPFAIL = "451 4.3.0 Erreur temporaire de stockage, réessayez plus tard"
+STATUS_FAILED = "554 5.3.0 Message impossible à enregistrer, refusé après plusieurs essais"
+COMMAND_LINE_BYTES = 1000  # RFC 5321: a command line, CRLF included; the tolerance for long lines is DATA's
 STATUS_TLS_FIRST = "530 5.7.0 Must issue a STARTTLS command first"  # the wording of aiosmtpd's own gate
 
 
@@ -46,6 +51,7 @@ class MailHandler:
     def __init__(self, ingest: MailIngest, addresses: Sequence[str], max_bytes: int, *, lmtp: bool = False,
                  require_tls: bool = False) -> None:
         self.ingest = ingest
+        self.failures = TemporaryFailures()
         self.addresses = {a.strip().lower() for a in addresses if a.strip()}
         self.max_bytes = max_bytes
         self.lmtp = lmtp
@@ -111,24 +117,52 @@ class MailHandler:
         except TemporaryError as exc:
             log.warning("temporary failure, answered 451: %s", exc)
             return STATUS_TEMPFAIL
-        except Exception:  # a bug: logged, answered temporary (nothing was stored)
+        except Exception:  # a bug (the quarantine could not take it either): a few 451s, then 554
+            if self.failures.exhausted(raw):
+                self.failures.forget(raw)
+                log.exception("unexpected error while storing a message, again; answered 554")
+                return STATUS_FAILED
             log.exception("unexpected error while storing a message; answered 451")
             return STATUS_TEMPFAIL
         log.info("message %s: ticket %s (%s)", result.action.value, result.ticket_number, result.reason)
         return STATUS_STORED
 
 
-class HelpdeskSMTP(SMTP):
-    """aiosmtpd refuses lines over 1,000 bytes; the helpdesk accepts them up to the size limit."""
+class _LongDataLines:
+    """Command lines capped at COMMAND_LINE_BYTES; inside DATA, lines up to ``line_limit``.
 
+    aiosmtpd reads commands and DATA through one StreamReader whose limit is fixed at creation;
+    this raises the limit for the DATA phase only and puts it back afterwards, so that a command
+    line of megabytes is refused (500) after reading at most COMMAND_LINE_BYTES of it at a time.
+    """
+
+    _reader: asyncio.StreamReader
+    line_length_limit: int
+    _data_line_limit: int
+
+    def _set_line_limit(self, limit: int) -> None:
+        self.line_length_limit = limit
+        self._reader._limit = limit  # type: ignore[attr-defined]  # asyncio has no public setter
+
+    async def smtp_DATA(self, arg: str) -> None:  # noqa: N802 - aiosmtpd's command method
+        self._set_line_limit(self._data_line_limit)
+        try:
+            await super().smtp_DATA(arg)  # type: ignore[misc]
+        finally:
+            self._set_line_limit(COMMAND_LINE_BYTES + 1)
+
+
+class HelpdeskSMTP(_LongDataLines, SMTP):
     def __init__(self, handler: Any, *, line_limit: int, **kwargs: Any) -> None:
-        self.line_length_limit = line_limit  # read by SMTP.__init__ for its StreamReader
+        self.line_length_limit = COMMAND_LINE_BYTES + 1  # read by SMTP.__init__ for its StreamReader
+        self._data_line_limit = line_limit
         super().__init__(handler, **kwargs)
 
 
-class HelpdeskLMTP(LMTP):
+class HelpdeskLMTP(_LongDataLines, LMTP):
     def __init__(self, handler: Any, *, line_limit: int, **kwargs: Any) -> None:
-        self.line_length_limit = line_limit
+        self.line_length_limit = COMMAND_LINE_BYTES + 1
+        self._data_line_limit = line_limit
         super().__init__(handler, **kwargs)
 
 

@@ -233,16 +233,12 @@ async def test_acknowledgement_uses_the_real_faq_engine_when_confident(db: Datab
         await services.db.dispose()
 
 
-async def test_a_parser_bug_quarantines_instead_of_looping(db: Database, clock: FixedClock,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    import channels.email.ingest as ingest_module
-
-    def broken(raw: bytes, *, envelope_sender: str | None = None) -> None:
+async def test_a_parser_bug_quarantines_instead_of_looping(db: Database, clock: FixedClock) -> None:
+    async def broken(raw: bytes, envelope_sender: str | None) -> Any:
         raise RuntimeError("parser bug")
 
-    monkeypatch.setattr(ingest_module, "parse_message", broken)
-    result = await build_ingest(db, clock, IntakeService(db, clock)).process(raw(mail("<pb@x>")))
-    assert result.action is IntakeAction.IGNORED and "parser failed: RuntimeError: parser bug" in result.reason
+    result = await build_ingest(db, clock, IntakeService(db, clock), parse=broken).process(raw(mail("<pb@x>")))
+    assert result.action is IntakeAction.IGNORED and "échec de l'analyseur : RuntimeError: parser bug" in result.reason
     assert await count(db, Quarantine) == 1
 
 

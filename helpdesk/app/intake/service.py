@@ -214,7 +214,9 @@ class IntakeService:
             raise outcome
         return outcome
 
-    async def receive_batch(self, msgs: Sequence[InboundMessage]) -> list[IntakeResult | Exception]:
+    async def receive_batch(
+        self, msgs: Sequence[InboundMessage], *, retry_race: bool = True
+    ) -> list[IntakeResult | Exception]:
         """Store several messages in one commit (group commit).
 
         The whole batch first goes through one transaction without savepoints, written in stages
@@ -236,11 +238,12 @@ class IntakeService:
         for msg, outcome in zip(msgs, outcomes, strict=True):
             label = outcome.action.value if isinstance(outcome, IntakeResult) else "error"
             MESSAGES_RECEIVED.labels(msg.channel.value, label).inc()
-        # A concurrent delivery may have won the race on (channel, external id): ask again,
-        # the second pass sees the stored row and answers "duplicate".
-        retry = [i for i, o in enumerate(outcomes) if isinstance(o, IntegrityError)]
+        # A concurrent delivery may have won the race on (channel, external id): ask again, once;
+        # the second pass sees the stored row and answers "duplicate". Any other integrity error (a
+        # hook's bug, a bad row) is that message's own failure: retrying it would only hold the others.
+        retry = [i for i, o in enumerate(outcomes) if retry_race and is_duplicate_delivery(o)]
         if retry:
-            again = await self.receive_batch([msgs[i] for i in retry])
+            again = await self.receive_batch([msgs[i] for i in retry], retry_race=False)
             for i, res in zip(retry, again, strict=True):
                 outcomes[i] = res
         return outcomes
@@ -415,6 +418,14 @@ class IntakeService:
             if p.parent is not None:
                 log.append(store.event_row(kind=EventKind.FOLLOW_UP_OPENED, now=now, ticket_id=p.parent.id,
                                            follow_up=p.target.number))
+
+
+def is_duplicate_delivery(outcome: object) -> bool:
+    """Whether ``outcome`` is the unique (channel, external id) of a message stored meanwhile."""
+    if not isinstance(outcome, IntegrityError):
+        return False
+    text = str(outcome.orig)
+    return "uq_message_channel_external_id" in text or "message.external_id" in text
 
 
 def _raw(msg: InboundMessage) -> tuple[bytes, ...]:
