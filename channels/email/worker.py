@@ -59,7 +59,7 @@ def _serve(inbox: Connection, outbox: Connection, memory_bytes: int) -> None:
     _limit_memory(memory_bytes)
     while True:
         try:
-            raw, sender = pickle.loads(inbox.recv_bytes())
+            raw, sender = pickle.loads(inbox.recv_bytes())  # noqa: S301 - our parent, over a private pipe
         except (EOFError, OSError):
             return
         try:
@@ -101,7 +101,7 @@ class _Worker:
 
     def roundtrip(self, payload: bytes) -> tuple[str, Any]:
         self.to_child.send_bytes(payload)
-        answer: tuple[str, Any] = pickle.loads(self.from_child.recv_bytes())
+        answer: tuple[str, Any] = pickle.loads(self.from_child.recv_bytes())  # noqa: S301 - our own worker
         return answer
 
     def alive(self) -> bool:
@@ -185,7 +185,8 @@ class ParserPool:
         done = loop.run_in_executor(self._threads, job)
         done.add_done_callback(_swallow)
         try:
-            await asyncio.wait({started, done}, return_when=asyncio.FIRST_COMPLETED)
+            pending: set[asyncio.Future[Any]] = {started, done}
+            await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:
             done.cancel()
             if started.done():
