@@ -97,6 +97,9 @@ def _walk(part: Message, out: Collected, depth: int) -> None:
     if ctype == "message/delivery-status":
         _delivery_status(part, out)
         return
+    if ctype == "message/disposition-notification":
+        _disposition(part, out)
+        return
     if ctype == "text/rfc822-headers":
         out.originals += _original_ids(_text(part))
         _attach(part, out, "text/rfc822-headers", default_name="en-tetes-du-message.txt")
@@ -190,14 +193,30 @@ def _delivery_status(part: Message, out: Collected) -> None:
             fields = dict(re.findall(r"(?m)^([\w-]+)\s*:\s*(.*)$", chunk))
             blocks.append({k.lower(): v for k, v in fields.items()})
     for b in blocks:
-        recipient = b.get("final-recipient") or b.get("original-recipient")
-        if not recipient:
+        # After alias expansion Final-Recipient names the mailbox that failed and Original-Recipient the
+        # address we wrote to (RFC 3464 § 2.3.1-2): both are kept, the caller matches either.
+        recipients = [b[k] for k in ("final-recipient", "original-recipient") if b.get(k)]
+        if not recipients:
             continue
         if is_permanent_failure(b.get("action"), b.get("status")):
-            out.failed.append(recipient.split(";", 1)[-1].strip().strip("<>").lower())
+            out.failed.extend(r.split(";", 1)[-1].strip().strip("<>").lower() for r in recipients)
             if b.get("diagnostic-code"):
                 out.diagnostics.append(" ".join(b["diagnostic-code"].split())[:300])
     _attach(part, out, "message/delivery-status", default_name="rapport-de-remise.txt")
+
+
+def _disposition(part: Message, out: Collected) -> None:
+    """A read receipt (RFC 8098): the Original-Message-ID names the message it is about."""
+    text = _text(part)
+    if not text.strip():
+        payload = _safe(part.get_payload, default=None)
+        if isinstance(payload, list):
+            text = "\n".join(f"{k}: {v}" for block in payload if isinstance(block, Message)
+                             for k, v in (_safe(block.items, default=[]) or []))  # type: ignore[union-attr]
+    m = re.search(r"(?im)^original-message-id\s*:\s*(<[^<>\s]+>)", text)
+    if m:
+        out.originals.append(m.group(1))
+    _attach(part, out, "message/disposition-notification", default_name="accuse-de-lecture.txt")
 
 
 def _original_ids(text: str) -> list[str]:

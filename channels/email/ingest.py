@@ -20,6 +20,7 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from channels.email.parse import ParsedMail, UnparseableMail
+from channels.email.verp import verp_ids
 from channels.email.worker import ParserPool
 from helpdesk.app.intake.messages import InboundAttachment, InboundMessage, IntakeResult
 from helpdesk.app.mail.bounces import AutomaticMailService
@@ -115,12 +116,13 @@ class MailIngest:
         self.temporary = TemporaryFailures()
 
     async def process(
-        self, raw: bytes, *, envelope_sender: str | None = None, quarantine_failures: bool = True
+        self, raw: bytes, *, envelope_sender: str | None = None, quarantine_failures: bool = True,
+        recipients: Sequence[str] = (),
     ) -> IntakeResult:
         """Store one message. Raises StorageUnavailable (temporary) and, when ``quarantine_failures``
         is off, UnparseableMail."""
         try:
-            return await self._process(raw, envelope_sender, quarantine_failures)
+            return await self._process(raw, envelope_sender, quarantine_failures, recipients)
         except TemporaryError as exc:
             if not quarantine_failures or not self.temporary.exhausted(raw):
                 raise
@@ -129,7 +131,8 @@ class MailIngest:
             self.temporary.forget(raw)
             return result
 
-    async def _process(self, raw: bytes, envelope_sender: str | None, quarantine_failures: bool) -> IntakeResult:
+    async def _process(self, raw: bytes, envelope_sender: str | None, quarantine_failures: bool,
+                       recipients: Sequence[str] = ()) -> IntakeResult:
         try:
             mail = await self.parse(raw, envelope_sender)
         except UnparseableMail as exc:
@@ -146,10 +149,14 @@ class MailIngest:
             meta["envelope_from"] = envelope_sender
         try:
             if mail.bounce is not None:
-                return await self._bounce(mail, raw, meta)
+                return await self._bounce(mail, raw, meta, verp_ids(recipients))
             if mail.verdict.automatic:
                 meta["automatic_kind"] = mail.verdict.kind.value
-                return await self.automatic.receive(to_inbound(mail, raw, meta))
+                inbound = to_inbound(mail, raw, meta)
+                # A read receipt (or another report) names our message without In-Reply-To: it threads
+                # there, stored as automatic (never a new ticket, the status unchanged).
+                extra = tuple(i for i in (*mail.original_ids, *verp_ids(recipients)) if i not in inbound.in_reply_to)
+                return await self.automatic.receive(replace(inbound, in_reply_to=inbound.in_reply_to + extra))
             if self.suggest is not None and _looks_new(mail):
                 found = await self._suggestions(mail)
                 if found is None:
@@ -165,13 +172,22 @@ class MailIngest:
                 raise
             return await self._hold(raw, f"échec de l'enregistrement : {type(exc).__name__}: {exc}"[:500], mail)
 
-    async def _bounce(self, mail: ParsedMail, raw: bytes, meta: dict[str, Any]) -> IntakeResult:
+    async def _bounce(self, mail: ParsedMail, raw: bytes, meta: dict[str, Any], verp: tuple[str, ...] = ()
+                      ) -> IntakeResult:
+        """A bounce counts only when it is about a message we sent: one of its ids (the DSN's copy of our
+        headers, a VERP return path, In-Reply-To/References) is one of our outbound Message-IDs, and the
+        failed address (Final- or Original-Recipient) is one we wrote to. A forged bounce marks nobody."""
         assert mail.bounce is not None
-        marked = await self.automatic.mark_bouncing(mail.bounce.recipients, mail.bounce.reason)
-        meta.update(automatic_kind="bounce", bounced=list(mail.bounce.recipients), marked=marked)
+        cited = tuple(dict.fromkeys((*mail.bounce.original_ids, *mail.original_ids, *verp, *mail.in_reply_to,
+                                     *mail.references)))
+        written_to = await self.automatic.addresses_we_wrote_to(cited)
+        failed = [r for r in mail.bounce.recipients if r.lower() in written_to]
+        marked = await self.automatic.mark_bouncing(failed, mail.bounce.reason) if failed else []
+        meta.update(automatic_kind="bounce", bounced=list(mail.bounce.recipients), marked=marked,
+                    matched_ours=bool(written_to))
         inbound = to_inbound(mail, raw, meta)
         # A DSN names our original message: thread it there (shown to staff, status unchanged).
-        inbound = replace(inbound, in_reply_to=mail.bounce.original_ids + inbound.in_reply_to)
+        inbound = replace(inbound, in_reply_to=cited)
         result = await self.automatic.receive(inbound)
         if marked:
             return replace(result, reason=f"bounce: {', '.join(marked)} marked as bouncing; {result.reason}")

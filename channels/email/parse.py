@@ -57,6 +57,8 @@ class ParsedMail:
     verdict: Verdict
     bounce: BounceInfo | None = None
     headers: dict[str, list[str]] = field(default_factory=dict)
+    # Message ids a report names (DSN text/rfc822-headers or message/rfc822, MDN Original-Message-ID, forwards)
+    original_ids: tuple[str, ...] = ()
 
 
 _HEADER_LINE = re.compile(rb"^([!-9;-~]+)[ \t]*:(.*)$", re.DOTALL)
@@ -216,6 +218,7 @@ def parse_message(raw: bytes, *, envelope_sender: str | None = None) -> ParsedMa
         verdict=verdict,
         bounce=bounce,
         headers=headers,
+        original_ids=collected.original_ids,
     )
 
 

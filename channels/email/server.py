@@ -106,14 +106,14 @@ class MailHandler:
         elif len(raw) > self.max_bytes:
             status = STATUS_TOO_BIG
         else:
-            status = await self._store(raw, (envelope.mail_from or "").strip().strip("<>"))
+            status = await self._store(raw, (envelope.mail_from or "").strip().strip("<>"), envelope.rcpt_tos)
         if self.lmtp:  # LMTP answers once per accepted recipient
             return "\r\n".join([status] * max(1, len(envelope.rcpt_tos)))
         return status
 
-    async def _store(self, raw: bytes, mail_from: str) -> str:
+    async def _store(self, raw: bytes, mail_from: str, rcpt_tos: Sequence[str] = ()) -> str:
         try:
-            result = await self.ingest.process(raw, envelope_sender=mail_from)
+            result = await self.ingest.process(raw, envelope_sender=mail_from, recipients=list(rcpt_tos))
         except TemporaryError as exc:
             log.warning("temporary failure, answered 451: %s", exc)
             return STATUS_TEMPFAIL

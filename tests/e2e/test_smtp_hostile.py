@@ -303,3 +303,49 @@ async def test_a_storage_outage_keeps_answering_451(clock: FixedClock) -> None:
         await e.server.wait_closed()
         await dead.dispose()
     assert codes == [451, 451, 451, 451]
+
+
+# --- A calendar without working time ---------------------------------------------------------------------------
+
+
+async def test_a_closure_of_years_is_refused_and_an_old_one_never_blocks_intake(db: Database,
+                                                                                clock: FixedClock) -> None:
+    from datetime import date
+
+    from channels.email.server import mail_ingest
+    from helpdesk.app.sla.admin import SlaAdmin
+    from helpdesk.app.sla.service import ensure_defaults
+    from helpdesk.bootstrap import build
+    from helpdesk.config import Settings
+    from helpdesk.db.tables import Outbox, SlaCalendar, SlaClosure
+    from helpdesk.domain.errors import ValidationError
+
+    admin = SlaAdmin(db, clock)
+    with pytest.raises(ValidationError, match="couvrirait 4018 jours .* au plus 92 jours"):
+        await admin.add_closure(date(2026, 1, 1), date(2036, 12, 31))
+    await admin.add_closure(date(2026, 7, 14), date(2026, 8, 31), "Été")
+    with pytest.raises(ValidationError, match="Avec les fermetures qu'elle prolonge"):
+        await admin.add_closure(date(2026, 9, 1), date(2026, 11, 30))  # joined to the summer: 140 days
+
+    # A closure saved before this rule existed (or by hand): the mail is still ticketed and acknowledged.
+    async with db.transaction() as s:
+        await ensure_defaults(s, clock.now())
+        cal = (await s.scalars(select(SlaCalendar))).first()
+        assert cal is not None and cal.id is not None
+        s.add(SlaClosure(calendar_id=cal.id, starts_on=date(2020, 1, 1), ends_on=date(2040, 12, 31), label="erreur"))
+    services = build(Settings(database_url=db.url, smtp_enabled=False, smtp_relay_host="127.0.0.1",
+                              mail_addresses=[ADDR]), clock=clock)
+    server = await serve_mail(mail_ingest(services), host="127.0.0.1", port=0, addresses=[ADDR],
+                              max_bytes=1_000_000, hostname="craig.fr")
+    try:
+        code, _ = await Edge(server, mail_ingest(services)).send(raw_mail("<closed@x>"))
+    finally:
+        server.close()
+        await server.wait_closed()
+        await services.db.dispose()
+    assert code == 250 and await quarantined(db) == []
+    [ticket] = await tickets(db)
+    assert ticket.first_response_due is None
+    async with db.transaction() as s:
+        queued = [o.payload for o in (await s.scalars(select(Outbox))).all()]
+    assert [p["to"] for p in queued] == [SENDER]  # the acknowledgement is queued

@@ -21,9 +21,10 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpdesk.app.intake.service import IntakeContext
+from helpdesk.app.mail.guard import automatic_key, inert
 from helpdesk.db import store
 from helpdesk.db.engine import Database
-from helpdesk.db.tables import Event, Message, Outbox, Ticket
+from helpdesk.db.tables import Message, Outbox, Ticket
 from helpdesk.domain.errors import TemporaryError
 from helpdesk.domain.values import Channel, Direction, format_ticket_number
 
@@ -65,10 +66,11 @@ class Recent:
                 select(Message.author_contact_id, func.count(Message.id))
                 .where(Message.author_contact_id.in_(contact_ids), *inbound)
                 .group_by(Message.author_contact_id))).all() if c is not None}
+            # Every automatic mail counts (summaries, ratings, reminders too): one guard, helpdesk/app/mail/guard.py.
             acks_to = {int(c): n for c, n in (await s.execute(
-                select(Ticket.requester_id, func.count(Event.id)).join(Event, Event.ticket_id == Ticket.id)
-                .where(Ticket.requester_id.in_(contact_ids), Event.kind == ACK_QUEUED,
-                       Event.created_at >= now - policy.sender_window)
+                select(Ticket.requester_id, func.count(Outbox.id)).join(Outbox, Outbox.ticket_id == Ticket.id)
+                .where(Ticket.requester_id.in_(contact_ids), automatic_key(),
+                       Outbox.created_at >= now - policy.sender_window)
                 .group_by(Ticket.requester_id))).all() if c is not None}
         return cls(on_ticket, from_sender, acks_to)
 
@@ -91,7 +93,7 @@ def ack_text(number: int, subject: str, suggestions: Sequence[dict[str, Any]], p
     lines = [
         "Bonjour,",
         "",
-        f"Nous avons bien reçu votre demande « {subject} ». Elle est enregistrée sous la référence {ref}.",
+        f"Nous avons bien reçu votre demande « {inert(subject)} ». Elle est enregistrée sous la référence {ref}.",
         "",
         "Un membre de l'équipe d'assistance du CRAIG l'étudie et vous répondra par courriel, "
         "en général sous deux jours ouvrés.",
