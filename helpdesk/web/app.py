@@ -36,7 +36,7 @@ def make_app(services: Services) -> web.Application:
     app = web.Application(
         client_max_size=services.settings.mail_max_bytes,
         middlewares=[metrics.latency_middleware, security.security_headers, error_middleware, security.errors,
-                     auth.authenticate],
+                     views_faq.ask_body_cap, auth.authenticate],
     )
     app[SERVICES] = services
     app[WEB] = build_context(services)
