@@ -147,6 +147,8 @@ class MailIngest:
         meta: dict[str, Any] = {}
         if envelope_sender is not None:
             meta["envelope_from"] = envelope_sender
+        if mail.recipients:  # who it was sent or copied to: participants of the ticket (domain/threading.py)
+            meta["recipients"] = list(mail.recipients[:50])
         try:
             if mail.bounce is not None:
                 return await self._bounce(mail, raw, meta, verp_ids(recipients))
