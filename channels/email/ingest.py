@@ -198,7 +198,7 @@ class MailIngest:
     async def _suggestions(self, mail: ParsedMail) -> list[dict[str, Any]] | None:
         assert self.suggest is not None
         try:
-            found = await self.suggest(f"{mail.subject}\n\n{mail.visible_text}")
+            found = await self.suggest(f"{mail.subject}\n\n{mail.visible_text}"[:2000])  # bounded work
         except TemporaryError:
             raise
         except Exception:  # noqa: BLE001 - suggestions are a bonus; the message must go through

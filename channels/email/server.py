@@ -22,10 +22,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from aiosmtpd.lmtp import LMTP
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session, syntax
 
 from channels.email.ingest import MailIngest, Suggest, TemporaryFailures, build_ingest
 from channels.email.tls import InboundTls, inbound_tls
+from channels.email.worker import ParserPool
 from helpdesk.domain.errors import TemporaryError
 
 log = logging.getLogger(__name__)
@@ -128,41 +129,97 @@ class MailHandler:
         return STATUS_STORED
 
 
-class _LongDataLines:
-    """Command lines capped at COMMAND_LINE_BYTES; inside DATA, lines up to ``line_limit``.
+class _ChunkedData:
+    """Command lines capped at COMMAND_LINE_BYTES; DATA read in chunks, not line by line.
 
-    aiosmtpd reads commands and DATA through one StreamReader whose limit is fixed at creation;
-    this raises the limit for the DATA phase only and puts it back afterwards, so that a command
-    line of megabytes is refused (500) after reading at most COMMAND_LINE_BYTES of it at a time.
+    aiosmtpd reads commands and DATA through one StreamReader whose limit caps a line: a command line
+    of megabytes is refused (500) after reading at most COMMAND_LINE_BYTES of it at a time. Its own
+    DATA loop handles one line per step in Python and, holding a 25 MB line limit for the webmails
+    that send a whole HTML body on one line, lets the reader buffer the whole message first: 40,000
+    short lines then kept the event loop for a second. Here DATA is read in chunks of at most
+    DATA_CHUNK bytes (the transport pauses beyond twice that), the end found with ``bytes.find``, and
+    the dot-stuffing undone in one ``replace``: lines of any length up to the size limit, linear
+    work, and the loop is given back between chunks.
     """
 
     _reader: asyncio.StreamReader
-    line_length_limit: int
-    _data_line_limit: int
+    envelope: Envelope | None
+    data_size_limit: int | None
 
-    def _set_line_limit(self, limit: int) -> None:
-        self.line_length_limit = limit
-        self._reader._limit = limit  # type: ignore[attr-defined]  # asyncio has no public setter
-
+    @syntax("DATA")
     async def smtp_DATA(self, arg: str) -> None:  # noqa: N802 - aiosmtpd's command method
-        self._set_line_limit(self._data_line_limit)
+        server: Any = self
+        if await server.check_helo_needed() or await server.check_auth_needed("DATA"):
+            return
+        assert self.envelope is not None
+        if not self.envelope.rcpt_tos:
+            await server.push("503 Error: need RCPT command")
+            return
+        if arg:
+            await server.push("501 Syntax: DATA")
+            return
+        await server.push("354 End data with <CR><LF>.<CR><LF>")
+        self._reader._limit = DATA_CHUNK  # type: ignore[attr-defined]  # flow control only: read() ignores it
         try:
-            await super().smtp_DATA(arg)  # type: ignore[misc]
+            content, too_big = await read_data(self._reader, self.data_size_limit)
         finally:
-            self._set_line_limit(COMMAND_LINE_BYTES + 1)
+            self._reader._limit = COMMAND_LINE_BYTES + 1  # type: ignore[attr-defined]
+        if content is None:  # the client went away mid-DATA
+            return
+        if too_big:
+            await server.push("552 Error: Too much mail data")
+            server._set_post_data_state()
+            return
+        self.envelope.content = content
+        self.envelope.original_content = content
+        status = await server._call_handler_hook("DATA")
+        server._set_post_data_state()
+        await server.push("250 OK" if status is MISSING else status)
 
 
-class HelpdeskSMTP(_LongDataLines, SMTP):
-    def __init__(self, handler: Any, *, line_limit: int, **kwargs: Any) -> None:
+DATA_CHUNK = 64 * 1024
+_END = b"\r\n.\r\n"
+
+
+async def read_data(reader: asyncio.StreamReader, limit: int | None) -> tuple[bytes | None, bool]:
+    """The message after ``354`` up to the lone-dot line, dot-stuffing undone (RFC 5321 § 4.5.2).
+
+    Returns (content, too_big); content None when the connection closed first. Past ``limit`` the rest
+    is read and dropped (the answer is 552 once the end comes). What follows the end (a pipelined
+    command) is put back for the command loop."""
+    buf = bytearray(b"\r\n")  # the CRLF that ended the DATA line: an empty message is just ".\r\n"
+    scanned = 0
+    dropped = 0
+    while True:
+        end = buf.find(_END, scanned)
+        if end >= 0:
+            rest = bytes(buf[end + len(_END):])
+            if rest:
+                reader._buffer[0:0] = rest  # type: ignore[attr-defined]  # asyncio has no unread()
+            if dropped:
+                return b"", True
+            body = bytes(buf[: end + 2]).replace(b"\r\n.", b"\r\n")[2:]
+            return body, bool(limit and len(body) > limit)
+        scanned = max(0, len(buf) - len(_END) + 1)
+        if limit and len(buf) > limit + 2 * DATA_CHUNK:  # over the limit: keep only a tail to find the end in
+            dropped += len(buf) - len(_END)
+            del buf[: len(buf) - len(_END)]
+            scanned = 0
+        chunk = await reader.read(DATA_CHUNK)
+        if not chunk:
+            return None, False
+        buf += chunk
+
+
+class HelpdeskSMTP(_ChunkedData, SMTP):
+    def __init__(self, handler: Any, **kwargs: Any) -> None:
         self.line_length_limit = COMMAND_LINE_BYTES + 1  # read by SMTP.__init__ for its StreamReader
-        self._data_line_limit = line_limit
         super().__init__(handler, **kwargs)
 
 
-class HelpdeskLMTP(_LongDataLines, LMTP):
-    def __init__(self, handler: Any, *, line_limit: int, **kwargs: Any) -> None:
+class HelpdeskLMTP(_ChunkedData, LMTP):
+    def __init__(self, handler: Any, **kwargs: Any) -> None:
         self.line_length_limit = COMMAND_LINE_BYTES + 1
-        self._data_line_limit = line_limit
         super().__init__(handler, **kwargs)
 
 
@@ -195,7 +252,7 @@ async def serve_mail(
 
     def factory() -> SMTP:
         return cls(
-            handler, line_limit=max_bytes + 1024, data_size_limit=max_bytes, enable_SMTPUTF8=True,
+            handler, data_size_limit=max_bytes, enable_SMTPUTF8=True,
             decode_data=False, hostname=hostname, ident="CRAIG assistance", loop=loop, timeout=300,
             tls_context=tls_context,
             # aiosmtpd's gate answers 530 to everything but EHLO/NOOP/STARTTLS/QUIT; LMTP needs LHLO through,
@@ -250,6 +307,7 @@ async def start_smtp(services: Any) -> Callable[[], Awaitable[None]] | None:
     if not s.smtp_enabled:
         return None
     tls = inbound_tls(s)  # a certificate that cannot be loaded stops the start here, with a one-line error
+    await asyncio.to_thread(ParserPool.shared().warm)  # the parser processes, before the first message
     ingest = mail_ingest(services)
     domain = s.mail_addresses[0].split("@", 1)[1] if s.mail_addresses else "localhost"
     server = await serve_mail(ingest, host=s.smtp_host, port=s.smtp_port, addresses=s.mail_addresses,

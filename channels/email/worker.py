@@ -148,6 +148,12 @@ class ParserPool:
                 atexit.register(cls._shared.close)
             return cls._shared
 
+    def warm(self) -> None:
+        """Start the workers now (blocking: run it in a thread), so the first messages wait for no import."""
+        started = [_Worker(self.budget.memory_bytes) for _ in range(self.size)]
+        with self._lock:
+            self._idle.extend(started)
+
     def _take(self) -> _Worker:
         """An idle worker, or a new one (runs on the pool's threads: at most ``size`` at once)."""
         with self._lock:

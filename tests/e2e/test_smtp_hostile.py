@@ -349,3 +349,20 @@ async def test_a_closure_of_years_is_refused_and_an_old_one_never_blocks_intake(
     async with db.transaction() as s:
         queued = [o.payload for o in (await s.scalars(select(Outbox))).all()]
     assert [p["to"] for p in queued] == [SENDER]  # the acknowledgement is queued
+
+
+async def test_data_is_unstuffed_and_a_pipelined_command_after_the_end_is_answered(edge: Edge, db: Database) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", edge.port)
+    await reply(reader)
+    for line in (b"EHLO mta.example\r\n", b"MAIL FROM:<" + SENDER.encode() + b">\r\n",
+                 b"RCPT TO:<" + ADDR.encode() + b">\r\n", b"DATA\r\n"):
+        writer.write(line)
+        assert (await reply(reader))[:1] in (b"2", b"3")
+    body = raw_mail("<dots@x>", body=b"..point en tete\r\nfin\r\n")
+    writer.write(body + b".\r\nQUIT\r\n")  # the end of DATA and the next command in one packet
+    stored, bye = await reply(reader), await reply(reader)
+    writer.close()
+    assert stored.startswith(b"250") and bye.startswith(b"221")
+    async with db.transaction() as s:
+        [message] = (await s.scalars(select(Message))).all()
+    assert message.full_text.startswith(".point en tete")

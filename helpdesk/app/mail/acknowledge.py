@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 ACK_SUPPRESSED = "ack.suppressed"
 ACK_QUEUED = "ack.queued"
+FAQ_QUERY_CHARS = 2000  # the FAQ search runs on the event loop: its query is bounded, whatever the message
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +174,7 @@ class AcknowledgementHook:
                 "db_message_id": msg.id, "auto_submitted": "auto-replied",
             }
             if ctx.inbound.meta.get("faq_pending"):  # not searched at intake: the sender adds the suggestions
-                payload.update(faq_query=f"{ctx.inbound.subject}\n\n{ctx.inbound.visible_text}",
+                payload.update(faq_query=f"{ctx.inbound.subject}\n\n{ctx.inbound.visible_text}"[:FAQ_QUERY_CHARS],
                                ticket_subject=ticket.subject)
             jobs.append({"channel": Channel.EMAIL.value, "ticket_id": ticket.id, "message_id": msg.id,
                          "payload": payload, "idempotency_key": f"ack:{(contact.email or '').lower()}:{ticket.number}",
