@@ -208,11 +208,10 @@ def _delivery_status(part: Message, out: Collected) -> None:
 def _disposition(part: Message, out: Collected) -> None:
     """A read receipt (RFC 8098): the Original-Message-ID names the message it is about."""
     text = _text(part)
-    if not text.strip():
+    if not text.strip():  # parsed as a message of its own: its fields are that message's headers
         payload = _safe(part.get_payload, default=None)
-        if isinstance(payload, list):
-            text = "\n".join(f"{k}: {v}" for block in payload if isinstance(block, Message)
-                             for k, v in (_safe(block.items, default=[]) or []))  # type: ignore[union-attr]
+        inner = payload[0] if isinstance(payload, list) and payload and isinstance(payload[0], Message) else None
+        text = str(_safe(inner.as_string, default="")) if inner is not None else ""
     m = re.search(r"(?im)^original-message-id\s*:\s*(<[^<>\s]+>)", text)
     if m:
         out.originals.append(m.group(1))
