@@ -22,7 +22,7 @@ from channels.email.verp import verp_return_path
 from helpdesk.bootstrap import Services, build
 from helpdesk.config import Settings
 from helpdesk.db.engine import Database
-from helpdesk.db.tables import Contact, Event, Message, Outbox, Ticket, TicketLink
+from helpdesk.db.tables import Contact, Event, Message, Ticket, TicketLink
 from helpdesk.ports import FixedClock
 
 ADDR = "assistance@craig.fr"

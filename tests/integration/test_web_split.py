@@ -1,7 +1,7 @@
 """Splitting a wrongly threaded message into a ticket of its own, and why each message is where it is.
 
-Both databases. A colleague (same mail domain: a participant) answered an old acknowledgement with a new question: intake threads it
-by In-Reply-To, the page says so in French, and staff split it out.
+Both databases. A colleague (same mail domain: a participant) answered an old acknowledgement with a new
+question: intake threads it by In-Reply-To, the page says so in French, and staff split it out.
 """
 
 from __future__ import annotations
