@@ -3,7 +3,7 @@
 raw bytes → parse (in a worker process, under a time and memory budget) → quarantine (unparseable,
 over budget) | bounce (mark the address, keep the report) | automatic (stored on its ticket, never
 a new one) | human (intake, group commit) → IntakeResult.
-StorageUnavailable propagates: the edge answers "temporary" and the sender retries — at most
+StorageUnavailable propagates: the edge answers "temporary" and the sender retries — over SMTP at most
 ``MAX_TEMPORARY`` times for the same bytes; then the message goes to the quarantine (if the
 storage can take it), so that no message is held in 4xx for ever.
 Text the databases cannot store (NUL, lone surrogates) is replaced before intake; the raw bytes
@@ -117,14 +117,16 @@ class MailIngest:
 
     async def process(
         self, raw: bytes, *, envelope_sender: str | None = None, quarantine_failures: bool = True,
-        recipients: Sequence[str] = (),
+        recipients: Sequence[str] = (), bounded_retries: bool = False,
     ) -> IntakeResult:
         """Store one message. Raises StorageUnavailable (temporary) and, when ``quarantine_failures``
         is off, UnparseableMail."""
         try:
             return await self._process(raw, envelope_sender, quarantine_failures, recipients)
         except TemporaryError as exc:
-            if not quarantine_failures or not self.temporary.exhausted(raw):
+            # Only where the sender retries on our 4xx (SMTP/LMTP): IMAP keeps the message in its mailbox
+            # and takes it again after the outage, with nobody waiting on an answer.
+            if not (bounded_retries and quarantine_failures) or not self.temporary.exhausted(raw):
                 raise
             log.warning("message failed temporarily %d times; quarantined", self.temporary.limit)
             result = await self._hold(raw, f"échecs temporaires répétés ({self.temporary.limit}) : {exc}"[:500])

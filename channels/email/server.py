@@ -114,7 +114,8 @@ class MailHandler:
 
     async def _store(self, raw: bytes, mail_from: str, rcpt_tos: Sequence[str] = ()) -> str:
         try:
-            result = await self.ingest.process(raw, envelope_sender=mail_from, recipients=list(rcpt_tos))
+            result = await self.ingest.process(raw, envelope_sender=mail_from, recipients=list(rcpt_tos),
+                                               bounded_retries=True)
         except TemporaryError as exc:
             log.warning("temporary failure, answered 451: %s", exc)
             return STATUS_TEMPFAIL
