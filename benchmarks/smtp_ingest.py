@@ -12,11 +12,15 @@ per phase. Each server runs in its own process; the load generator runs in this 
 The Outbox worker is not started in any phase: what it does after acceptance (file checks, sending
 acknowledgements with their FAQ search) is work the service does after the burst, not per 250.
   - the helpdesk on PostgreSQL, when HELPDESK_TEST_POSTGRES_URL is set (a scratch database)
+  - with --deployed: `helpdesk serve --migrate` itself, as deployed (SQLite, every worker running: web,
+    Outbox dispatcher sending the acknowledgements and file-check summaries to a do-nothing relay on
+    loopback, escalation; the mail parser processes; acknowledgements on)
 Each round loads them one after the other, so a change in the machine's load hits every server alike;
 the ratio to the do-nothing server is computed per round and its median printed (target: >= 0.5).
 After each helpdesk phase every accepted message is checked to be in the database.
 
     .venv/bin/python benchmarks/smtp_ingest.py [--seconds 5] [--rounds 3] [--senders 20] [--acknowledge]
+                                               [--deployed] [--no-embedded]
 """
 
 from __future__ import annotations
@@ -127,6 +131,38 @@ def start_server(args: list[str]) -> tuple[subprocess.Popen[str], int]:
     return proc, int(line.split()[1])
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_deployed(url: str, relay_port: int, tmp: str) -> tuple[subprocess.Popen[str], int]:
+    """`helpdesk serve --migrate` as deployed; answers once its SMTP port takes connections."""
+    import socket
+
+    smtp_port, http_port = free_port(), free_port()
+    env = {**os.environ, "HELPDESK_DATABASE_URL": url, "HELPDESK_DATA_DIR": tmp,
+           "HELPDESK_SMTP_PORT": str(smtp_port), "HELPDESK_HTTP_PORT": str(http_port),
+           "HELPDESK_SMTP_RELAY_HOST": "127.0.0.1", "HELPDESK_SMTP_RELAY_PORT": str(relay_port),
+           "HELPDESK_MAIL_ADDRESSES": ADDR, "HELPDESK_PUBLIC_URL": f"http://127.0.0.1:{http_port}"}
+    exe = Path(sys.executable).with_name("helpdesk")
+    log = open(Path(tmp) / "serve.log", "w")  # noqa: SIM115 - lives as long as the process
+    proc = subprocess.Popen([str(exe), "serve", "--migrate"], env=env, cwd=ROOT, stdout=log, stderr=log, text=True)
+    for _ in range(1200):
+        if proc.poll() is not None:
+            raise SystemExit(f"helpdesk serve exited: {(Path(tmp) / 'serve.log').read_text()[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", smtp_port), timeout=1):
+                return proc, smtp_port
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("helpdesk serve did not open its SMTP port")
+
+
 def measure(name: str, port: int, seconds: float, senders: int) -> tuple[float, str, int]:
     run = uuid.uuid4().hex[:8]
     ok, failed, elapsed = asyncio.run(load(port, seconds, senders, run))
@@ -177,6 +213,9 @@ def main() -> int:
     p.add_argument("--acknowledge", action="store_true",
                    help="also measure SQLite with acknowledgements and FAQ suggestions (a relay configured)")
     p.add_argument("--url")
+    p.add_argument("--deployed", action="store_true",
+                   help="also measure `helpdesk serve` as deployed (all workers, acknowledgements on)")
+    p.add_argument("--no-embedded", action="store_true", help="skip the embedded-edge phases (SQLite, PostgreSQL)")
     args = p.parse_args()
     if args.serve == "null":
         asyncio.run(_serve_null())
@@ -188,26 +227,33 @@ def main() -> int:
     print(f"{args.senders} concurrent senders, a new connection per message, {args.seconds:.0f} s per phase, "
           f"{args.rounds} rounds (phases alternate, so a change in machine load hits them alike)")
     servers: dict[str, tuple[subprocess.Popen[str], int, str | None]] = {}
+    relays: list[subprocess.Popen[str]] = []
     cleanup: list[str] = []
     pg = os.environ.get("HELPDESK_TEST_POSTGRES_URL")
     with tempfile.TemporaryDirectory() as tmp:
         try:
             servers["do-nothing aiosmtpd"] = (*start_server(["--serve", "null"]), None)
+            if args.deployed:
+                relay = start_server(["--serve", "null"])  # takes what the Outbox sends
+                relays.append(relay[0])
+                url = f"sqlite+aiosqlite:///{tmp}/deployed.sqlite3"
+                servers["helpdesk serve (deployed)"] = (*start_deployed(url, relay[1], tmp), url)
             url = f"sqlite+aiosqlite:///{tmp}/bench.sqlite3"
-            migrate(url)
-            servers["helpdesk, SQLite (durable)"] = (*start_server(["--serve", "helpdesk", "--url", url]), url)
+            if not args.no_embedded:
+                migrate(url)
+                servers["helpdesk, SQLite (durable)"] = (*start_server(["--serve", "helpdesk", "--url", url]), url)
             if args.acknowledge:
                 url = f"sqlite+aiosqlite:///{tmp}/bench-ack.sqlite3"
                 migrate(url)
                 servers["SQLite + acknowledgements"] = (*start_server(["--serve", "helpdesk-ack", "--url", url]), url)
-            if pg:
+            if pg and not args.no_embedded:
                 name = f"helpdesk_bench_{uuid.uuid4().hex[:8]}"
                 asyncio.run(pg_admin(pg, f'CREATE DATABASE "{name}"'))
                 cleanup.append(name)
                 url = pg.rsplit("/", 1)[0] + "/" + name
                 migrate(url)
                 servers["helpdesk, PostgreSQL"] = (*start_server(["--serve", "helpdesk", "--url", url]), url)
-            else:
+            elif not args.no_embedded:
                 print("PostgreSQL phase skipped: set HELPDESK_TEST_POSTGRES_URL")
             for _, port, _ in servers.values():
                 asyncio.run(load(port, 1.0, args.senders, "warm" + uuid.uuid4().hex[:6]))  # imports, caches
@@ -230,7 +276,7 @@ def main() -> int:
                 print(f"ratio {key:<28} median {ratio:5.2f} of the do-nothing server "
                       f"(rounds: {', '.join(f'{v:.2f}' for v in values)}; {verdict} the 0.5 target)")
         finally:
-            for proc, _, _ in servers.values():
+            for proc in [*(p for p, _, _ in servers.values()), *relays]:
                 proc.terminate()
                 proc.wait(timeout=30)
             for name in cleanup:

@@ -1,4 +1,9 @@
-"""Structured logs: plain or JSON lines, with addresses, tokens and passwords redacted."""
+"""Structured logs: plain or JSON lines, with addresses, tokens and passwords redacted.
+
+Every line is bounded (MAX_MESSAGE characters, MAX_EXCEPTION for a traceback) before it is
+redacted, and the redaction runs in linear time: a hostile value (a 24 MB SMTP command, a
+50,000-character EHLO) can neither fill the disk nor hold the event loop.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,20 @@ import logging
 import re
 from datetime import UTC, datetime
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_TOKEN = re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b")  # Telegram bot tokens
-_URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")
+MAX_MESSAGE = 2000
+MAX_EXCEPTION = 20_000
+# Each pattern can only start where its run starts (the look-behinds), and its repeats are bounded:
+# a run of letters without an "@" is scanned once, not once per position (the old pattern was quadratic).
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,256}@[\w-]{1,253}(?:\.[\w-]{1,63}){1,8}")
+_TOKEN = re.compile(r"(?<![\w:])\d{6,12}:[A-Za-z0-9_-]{30,64}\b")  # Telegram bot tokens
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]{1,256}:)[^@\s/]{1,256}@")
+
+
+def bounded(text: str, limit: int = MAX_MESSAGE) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… [{len(text) - limit} caractères omis]"
 
 
 def redact(text: str) -> str:
@@ -20,7 +36,7 @@ def redact(text: str) -> str:
 
 class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage())
+        record.msg = redact(bounded(record.getMessage()))
         record.args = None
         return True
 
@@ -37,7 +53,7 @@ class JsonFormatter(logging.Formatter):
             if hasattr(record, key):
                 out[key] = getattr(record, key)
         if record.exc_info:
-            out["exception"] = redact(self.formatException(record.exc_info))
+            out["exception"] = redact(bounded(self.formatException(record.exc_info), MAX_EXCEPTION))
         return json.dumps(out, ensure_ascii=False)
 
 
@@ -51,5 +67,6 @@ def configure(level: str = "INFO", *, json_lines: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("alembic", "aiosqlite", "httpx", "bm25s", "frictionless"):
+    # mail.log: aiosmtpd logs every command line and connection at INFO (addresses, client input).
+    for noisy in ("alembic", "aiosqlite", "httpx", "bm25s", "frictionless", "mail.log"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

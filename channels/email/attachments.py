@@ -92,10 +92,13 @@ def _walk(part: Message, out: Collected, depth: int) -> None:
         return
     ctype = str(_safe(part.get_content_type, default="application/octet-stream"))
     if ctype == "message/rfc822" or (ctype.startswith("message/") and ctype not in _DSN_TYPES):
-        _forwarded(part, out)
+        _forwarded(part, out, depth)
         return
     if ctype == "message/delivery-status":
         _delivery_status(part, out)
+        return
+    if ctype == "message/disposition-notification":
+        _disposition(part, out)
         return
     if ctype == "text/rfc822-headers":
         out.originals += _original_ids(_text(part))
@@ -151,7 +154,7 @@ def _attach(part: Message, out: Collected, ctype: str, default_name: str | None 
     )
 
 
-def _forwarded(part: Message, out: Collected) -> None:
+def _forwarded(part: Message, out: Collected, depth: int) -> None:
     payload = _safe(part.get_payload, default=None)
     inner = payload[0] if isinstance(payload, list) and payload and isinstance(payload[0], Message) else None
     if inner is None:
@@ -170,7 +173,7 @@ def _forwarded(part: Message, out: Collected) -> None:
         )
     )
     sub = Collected()
-    _walk(inner, sub, 1)
+    _walk(inner, sub, depth + 1)  # the depth goes on: a forward inside a forward is not a fresh start
     body = "\n\n".join(t for t in sub.plain if t.strip()).strip()
     if body:
         who = charsets.decode_words(str(_safe(inner.get, "from") or "")).strip()
@@ -190,14 +193,29 @@ def _delivery_status(part: Message, out: Collected) -> None:
             fields = dict(re.findall(r"(?m)^([\w-]+)\s*:\s*(.*)$", chunk))
             blocks.append({k.lower(): v for k, v in fields.items()})
     for b in blocks:
-        recipient = b.get("final-recipient") or b.get("original-recipient")
-        if not recipient:
+        # After alias expansion Final-Recipient names the mailbox that failed and Original-Recipient the
+        # address we wrote to (RFC 3464 § 2.3.1-2): both are kept, the caller matches either.
+        recipients = [b[k] for k in ("final-recipient", "original-recipient") if b.get(k)]
+        if not recipients:
             continue
         if is_permanent_failure(b.get("action"), b.get("status")):
-            out.failed.append(recipient.split(";", 1)[-1].strip().strip("<>").lower())
+            out.failed.extend(r.split(";", 1)[-1].strip().strip("<>").lower() for r in recipients)
             if b.get("diagnostic-code"):
                 out.diagnostics.append(" ".join(b["diagnostic-code"].split())[:300])
     _attach(part, out, "message/delivery-status", default_name="rapport-de-remise.txt")
+
+
+def _disposition(part: Message, out: Collected) -> None:
+    """A read receipt (RFC 8098): the Original-Message-ID names the message it is about."""
+    text = _text(part)
+    if not text.strip():  # parsed as a message of its own: its fields are that message's headers
+        payload = _safe(part.get_payload, default=None)
+        inner = payload[0] if isinstance(payload, list) and payload and isinstance(payload[0], Message) else None
+        text = str(_safe(inner.as_string, default="")) if inner is not None else ""
+    m = re.search(r"(?im)^original-message-id\s*:\s*(<[^<>\s]+>)", text)
+    if m:
+        out.originals.append(m.group(1))
+    _attach(part, out, "message/disposition-notification", default_name="accuse-de-lecture.txt")
 
 
 def _original_ids(text: str) -> list[str]:

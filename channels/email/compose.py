@@ -11,6 +11,13 @@ from email.utils import format_datetime, formataddr
 from typing import Any
 
 _URL = re.compile(r"(https?://[^\s<>\"]+)")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def one_line(value: object, limit: int = 200) -> str:
+    """A header value from stored text: a CR or LF (a name typed in a public form) must not make the
+    message impossible to build, or inject a header."""
+    return " ".join(_CONTROL.sub(" ", str(value or "")).split())[:limit]
 
 
 def text_to_html(text: str) -> str:
@@ -35,10 +42,10 @@ def compose(
     references, auto_submitted?). The Message-ID comes from the payload: fixed before the first try."""
     msg = EmailMessage()
     msg["From"] = formataddr((from_name, from_address))
-    msg["To"] = formataddr((str(payload.get("to_name") or ""), str(payload["to"])))
+    msg["To"] = formataddr((one_line(payload.get("to_name")), one_line(payload["to"], 320)))
     if reply_to:
         msg["Reply-To"] = reply_to
-    msg["Subject"] = str(payload.get("subject") or "")
+    msg["Subject"] = one_line(payload.get("subject"), 400)
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = str(payload["message_id"])
     if payload.get("in_reply_to"):

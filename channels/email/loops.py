@@ -63,6 +63,8 @@ def classify(
 ) -> Verdict:
     """Classify one message. ``headers`` maps lower-case names to every value of that header."""
     local = (sender or "").split("@", 1)[0].lower()
+    if content_type.lower() == "multipart/report" and (report_type or "").lower() == "disposition-notification":
+        return Verdict(MailKind.AUTO_REPLY, "read receipt (disposition-notification, RFC 8098)")
     if content_type.lower() == "multipart/report" and (report_type or "").lower() in {"delivery-status", ""}:
         return Verdict(MailKind.BOUNCE, "delivery status notification (multipart/report)")
     if _first(headers, "x-failed-recipients"):

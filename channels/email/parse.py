@@ -25,6 +25,8 @@ from channels.email.visible_text import visible_text
 from helpdesk.app.intake.messages import InboundAttachment
 
 MAX_HEADER_BYTES = 256 * 1024
+MAX_PARTS = 1000  # MIME parts in one message (a real one rarely has more than a few dozen)
+MAX_NESTING = 24  # multipart and message/rfc822 levels
 
 
 class UnparseableMail(Exception):
@@ -55,6 +57,8 @@ class ParsedMail:
     verdict: Verdict
     bounce: BounceInfo | None = None
     headers: dict[str, list[str]] = field(default_factory=dict)
+    # Message ids a report names (DSN text/rfc822-headers or message/rfc822, MDN Original-Message-ID, forwards)
+    original_ids: tuple[str, ...] = ()
 
 
 _HEADER_LINE = re.compile(rb"^([!-9;-~]+)[ \t]*:(.*)$", re.DOTALL)
@@ -181,6 +185,7 @@ def parse_message(raw: bytes, *, envelope_sender: str | None = None) -> ParsedMa
         msg = _structure(raw)
     except Exception as exc:  # noqa: BLE001 - the email package should not raise, but never trust it
         raise UnparseableMail(f"MIME structure unreadable: {type(exc).__name__}") from exc
+    check_shape(msg)
     collected = collect(msg)
     subject = " ".join((first("subject") or "").split())
     mid = message_ids(first("message-id"))
@@ -213,7 +218,24 @@ def parse_message(raw: bytes, *, envelope_sender: str | None = None) -> ParsedMa
         verdict=verdict,
         bounce=bounce,
         headers=headers,
+        original_ids=collected.original_ids,
     )
+
+
+def check_shape(msg: Message) -> None:
+    """Refuse a tree too big or too deep to walk cheaply (raises UnparseableMail, in French for staff)."""
+    parts = 0
+    stack: list[tuple[Message, int]] = [(msg, 0)]
+    while stack:
+        part, depth = stack.pop()
+        parts += 1
+        if parts > MAX_PARTS:
+            raise UnparseableMail(f"message trop complexe : plus de {MAX_PARTS} parties MIME")
+        if depth > MAX_NESTING:
+            raise UnparseableMail(f"message trop complexe : plus de {MAX_NESTING} niveaux d'imbrication MIME")
+        payload = part.get_payload() if part.is_multipart() else None
+        if isinstance(payload, list):
+            stack.extend((child, depth + 1) for child in payload if isinstance(child, Message))
 
 
 _BOUNDARY_DEFECTS = (errors.NoBoundaryInMultipartDefect, errors.StartBoundaryNotFoundDefect,

@@ -13,6 +13,7 @@ from typing import Any
 import aiosmtplib
 
 from channels.email.compose import compose
+from channels.email.verp import verp_return_path
 from helpdesk.app.outbox import SendError
 from helpdesk.ports import Clock, SystemClock
 
@@ -45,7 +46,7 @@ class SmtpRelaySender:
         try:
             await aiosmtplib.send(
                 msg,
-                sender=self.from_address,
+                sender=verp_return_path(self.from_address, str(payload.get("message_id") or "")),
                 recipients=[str(payload["to"])],
                 hostname=self.host,
                 port=self.port,

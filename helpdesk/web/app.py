@@ -38,7 +38,7 @@ def make_app(services: Services) -> web.Application:
     app = web.Application(
         client_max_size=services.settings.mail_max_bytes,
         middlewares=[metrics.latency_middleware, security.security_headers, error_middleware, security.errors,
-                     validation.guard, auth.authenticate],
+                     views_faq.ask_body_cap, validation.guard, auth.authenticate],
     )
     app[SERVICES] = services
     app[WEB] = build_context(services)

@@ -26,6 +26,10 @@ THREAD_REASON = {
     "new: subject tag from someone who is not a participant of that ticket":
         "nouveau ticket : référence [#…] envoyée par une personne qui ne participe pas à ce ticket (tickets liés)",
     "new: the requester asked for a new request": "nouveau ticket, à la demande de l'expéditeur",
+    "new: In-Reply-To from someone who is not a participant of that ticket":
+        "nouveau ticket : réponse à un message d'un ticket auquel l'expéditeur ne participe pas (tickets liés)",
+    "new: References from someone who is not a participant of that ticket":
+        "nouveau ticket : cite un message d'un ticket auquel l'expéditeur ne participe pas (tickets liés)",
 }
 _FOLLOW_UP = re.compile(r"^ticket #(\d+) closed: follow-up opened$")
 _SPLIT = re.compile(r"^split from #(\d+) by staff \(was: (.*)\)$", re.S)

@@ -38,7 +38,7 @@ QUERY_VALUE_MAX = 2000  # characters of one query-string value
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 # Routes whose bodies keep the application-wide cap (channel webhooks check their own payloads).
-OWN_BODY_LIMIT_PREFIXES = ("/hooks/",)
+OWN_BODY_LIMIT_PREFIXES = ("/hooks/", "/faq/ask")  # the anonymous form has its own, smaller cap (views_faq)
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _BAD_CHARS_FR = "caractère interdit (NUL ou demi-paire UTF-16 isolée)"

@@ -89,13 +89,25 @@ async def test_automatic_reply_on_a_ticket_is_stored_without_status_change(db: D
     assert data["status"] == "resolved" and data["messages"][-1]["automatic"]
 
 
-async def test_unknown_bounce_marks_contact_and_human_mail_clears_it(db: Database, clock: FixedClock) -> None:
+async def test_a_bounce_about_no_message_of_ours_marks_nobody(db: Database, clock: FixedClock) -> None:
     ingest = build_ingest(db, clock, IntakeService(db, clock, [ClearBouncingHook()]))
     await ingest.process(raw(mail("<s1@x>")))
     dsn = mail("<dsn@x>", sender="MAILER-DAEMON@mx.example", subject="Mail delivery failed",
                X_Failed_Recipients="sylvie@mairie-exemple.fr")
+    result = await ingest.process(raw(dsn), envelope_sender="")  # forged: it names none of our messages
+    assert result.action is IntakeAction.IGNORED and "marked as bouncing" not in result.reason
+    assert await count(db, Contact, Contact.bouncing.is_(True)) == 0  # type: ignore[attr-defined]
+
+
+async def test_a_bounce_of_our_acknowledgement_marks_the_contact_and_human_mail_clears_it(
+        db: Database, clock: FixedClock) -> None:
+    ingest = build_ingest(db, clock, IntakeService(db, clock, [ClearBouncingHook(), ack_hook()]))
+    await ingest.process(raw(mail("<s1@x>")))
+    [ack] = await acks(db)
+    dsn = mail("<dsn@x>", sender="MAILER-DAEMON@mx.example", subject="Mail delivery failed",
+               X_Failed_Recipients="sylvie@mairie-exemple.fr", References=ack["message_id"])
     result = await ingest.process(raw(dsn), envelope_sender="")
-    assert result.action is IntakeAction.IGNORED and "marked as bouncing" in result.reason
+    assert result.action is IntakeAction.APPENDED and "marked as bouncing" in result.reason
     assert await count(db, Contact, Contact.bouncing.is_(True)) == 1  # type: ignore[attr-defined]
     await ingest.process(raw(mail("<s2@x>", subject="Autre question")))
     assert await count(db, Contact, Contact.bouncing.is_(True)) == 0  # type: ignore[attr-defined]
@@ -233,16 +245,12 @@ async def test_acknowledgement_uses_the_real_faq_engine_when_confident(db: Datab
         await services.db.dispose()
 
 
-async def test_a_parser_bug_quarantines_instead_of_looping(db: Database, clock: FixedClock,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    import channels.email.ingest as ingest_module
-
-    def broken(raw: bytes, *, envelope_sender: str | None = None) -> None:
+async def test_a_parser_bug_quarantines_instead_of_looping(db: Database, clock: FixedClock) -> None:
+    async def broken(raw: bytes, envelope_sender: str | None) -> Any:
         raise RuntimeError("parser bug")
 
-    monkeypatch.setattr(ingest_module, "parse_message", broken)
-    result = await build_ingest(db, clock, IntakeService(db, clock)).process(raw(mail("<pb@x>")))
-    assert result.action is IntakeAction.IGNORED and "parser failed: RuntimeError: parser bug" in result.reason
+    result = await build_ingest(db, clock, IntakeService(db, clock), parse=broken).process(raw(mail("<pb@x>")))
+    assert result.action is IntakeAction.IGNORED and "échec de l'analyseur : RuntimeError: parser bug" in result.reason
     assert await count(db, Quarantine) == 1
 
 

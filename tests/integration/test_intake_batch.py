@@ -49,7 +49,9 @@ async def scenario(intake: IntakeService, tickets: TicketService, run: str) -> l
         mail(run, "a", "nouveau", attachments=(csv,)),
         mail(run, "a-reply", "nouveau", in_reply_to=(mid(run, "a"),)),
         mail(run, "tag", "sylvie", subject=f"RE: [#{t0.ticket_number}] Question budget"),
-        mail(run, "outsider", "intrus", subject=f"[#{t0.ticket_number}] Question budget"),
+        # Another organisation (a colleague from mairie.fr would be a participant: same mail domain).
+        mail(run, "outsider", "intrus", subject=f"[#{t0.ticket_number}] Question budget",
+             sender_email=f"intrus.{run}@autre-commune.fr"),
         mail(run, "late", "paul", in_reply_to=(mid(run, "t1"),)),
         mail(run, "back", "anne", references=(mid(run, "t2"),)),
         mail(run, "b", "nouveau", attachments=(csv,)),
@@ -61,7 +63,7 @@ async def scenario(intake: IntakeService, tickets: TicketService, run: str) -> l
 async def snapshot(db: Database, run: str, results: list[IntakeResult]) -> dict[str, Any]:
     async with db.transaction() as s:
         rows = (await s.scalars(select(Ticket).join(Contact, Contact.id == Ticket.requester_id)
-                                .where(Contact.email.like(f"%.{run}@mairie.fr")).order_by(Ticket.number))).all()
+                                .where(Contact.email.like(f"%.{run}@%")).order_by(Ticket.number))).all()
         order = {t.number: i for i, t in enumerate(rows)}
 
         def norm(text: str | None) -> str:  # "#1008" → "#1" (its order in the run)
@@ -87,7 +89,7 @@ async def snapshot(db: Database, run: str, results: list[IntakeResult]) -> dict[
                 "attachments": attachments,
                 "sla_due": (t.first_response_due is not None, t.sla_policy),
             })
-        contacts = await s.scalars(select(Contact.email).where(Contact.email.like(f"%.{run}@mairie.fr")))
+        contacts = await s.scalars(select(Contact.email).where(Contact.email.like(f"%.{run}@%")))
         return {
             "results": [(r.action.value, order.get(r.ticket_number or -1), norm(r.reason),
                          order.get(r.follow_up_of or -1)) for r in results],

@@ -60,3 +60,29 @@ async def test_rating_mail_then_one_click_page_records_the_score(db: Database, c
         assert (rating.score, rating.comment, rating.channel) == (4, "Très clair, merci", "email")
     finally:
         await services.db.dispose()
+
+
+async def test_rating_requests_pass_the_automatic_mail_guard(db: Database, clock: FixedClock) -> None:
+    """Ten tickets of one requester resolved in an hour: at most the guard's per-address count of mails
+    (acknowledgements included) goes to that address; the others are suppressed with a reason."""
+    settings = Settings(database_url=db.url, public_url="http://assistance.craig.fr", smtp_relay_host="127.0.0.1",
+                        smtp_enabled=False)
+    services = build(settings, clock=clock)
+    try:
+        staff = await services.users.add("agent@craig.fr", StaffRole.AGENT, PASSWORD)
+        numbers = [(await services.intake.receive(mail(f"<g{i}@x>", subject=f"Question {i} www.evil.example")))
+                   .ticket_number for i in range(10)]
+        clock.advance(minutes=20)  # out of the loop window: the rate limit is what holds now
+        for n in numbers:
+            assert n is not None
+            await services.tickets.set_status(n, TicketStatus.RESOLVED, staff)
+        async with db.transaction() as s:
+            asks = (await s.scalars(select(Outbox).where(Outbox.idempotency_key.like("rating-ask:%")))).all()
+            from helpdesk.db.tables import Event
+
+            suppressed = (await s.scalars(select(Event).where(Event.kind == "mail.automatic_suppressed"))).all()
+        assert 1 <= len(asks) <= 6 and len(asks) + len(suppressed) == 10
+        assert all(e.data["mail"] == "rating-ask" and "rate limit" in e.data["reason"] for e in suppressed)
+        assert all("www[.]evil[.]example" in a.payload["text"] for a in asks)  # the subject is quoted inert
+    finally:
+        await services.db.dispose()

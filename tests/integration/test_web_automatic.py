@@ -83,11 +83,16 @@ async def test_bouncing_address_is_listed_and_cleared_with_an_audit_event(db: Da
     services = services_for(db.url, clock)
     _, agent_id = await add_staff(services)
     ingest = build_ingest(db, clock, services.intake)
-    await ingest.process(mail("<q-1@murat.fr>"))  # the contact exists, then our reply to it bounces
+    first = await ingest.process(mail("<q-1@murat.fr>"))  # the contact exists, then our reply to it bounces
+    async with db.transaction() as s:
+        ticket = (await s.scalars(select(Ticket))).one()
+        s.add(Message(ticket_id=ticket.id, direction="outbound", channel="email", visible_text="Réponse",
+                      full_text="Réponse", external_id="<reply.1@craig.fr>", created_at=clock.now(), meta={}))
     dsn = mail("<dsn-1@mx.example>", sender="MAILER-DAEMON@mx.example", subject="Mail delivery failed",
-               body="550 5.1.1 user unknown\n", X_Failed_Recipients="sylvie@mairie-murat.fr")
+               body="550 5.1.1 user unknown\n", X_Failed_Recipients="sylvie@mairie-murat.fr",
+               References="<reply.1@craig.fr>")
     result = await ingest.process(dsn, envelope_sender="")
-    assert "marked as bouncing" in result.reason
+    assert "marked as bouncing" in result.reason and result.ticket_number == first.ticket_number
     async with db.transaction() as s:
         contact = (await s.scalars(select(Contact).where(Contact.email == "sylvie@mairie-murat.fr"))).one()
         assert contact.bouncing and contact.id is not None
@@ -101,7 +106,6 @@ async def test_bouncing_address_is_listed_and_cleared_with_an_audit_event(db: Da
         bouncing_table = page.split('id="bouncing"', 1)[1].split("</table>", 1)[0]
         assert "sylvie@mairie-murat.fr" in bouncing_table and f"/automatic/bouncing/{cid}/clear" in bouncing_table
         assert "X-Failed-Recipients header" in bouncing_table and "02/03/2026 10:30" in bouncing_table  # why, since
-        assert "Avis de non-distribution" in page and "MAILER-DAEMON@mx.example" in page  # the DSN itself is kept
         no_csrf = await agent.post(f"/automatic/bouncing/{cid}/clear", data={}, allow_redirects=False)
         assert no_csrf.status == 403
         forged = await agent.post(f"/automatic/bouncing/{cid}/clear", data={"csrf_token": "forged"},

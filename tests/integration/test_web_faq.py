@@ -144,3 +144,36 @@ async def test_a_merged_entry_id_redirects_to_the_entry_that_absorbed_it(
         assert moved.status == 301 and moved.headers["Location"] == "/faq/couche-decalee-ou-dans-ocean"
         assert (await client.get("/faq/autre-question-inconnue", allow_redirects=False)).status == 404
     await services.db.dispose()
+
+
+async def test_ask_form_caps_its_body_and_cleans_names_without_overwriting_them(db: Database,
+                                                                               clock: FixedClock) -> None:
+    from helpdesk.db.tables import Contact, Organization
+
+    services = services_for(db.url, clock)
+    async with web_client(services) as client:
+        token = csrf_of(await (await client.get("/faq/ask")).text())
+        base = {"csrf_token": token, "email": "maire@commune-exemple.fr", "subject": "Cadastre",
+                "name": "Le maire\r\nBcc: victime@example.org", "org_name": "Commune\nd'Exemple\x00",
+                "text": "Où trouver le cadastre ?"}
+        huge = await client.post("/faq/ask", data={**base, "text": "x" * (200 * 1024)})
+        assert huge.status == 413 and "64 Ko" in await huge.text()
+
+        async def chunks() -> object:  # no Content-Length: the cap still holds
+            yield b"csrf_token=" + token.encode() + b"&email=a%40b.fr&subject=s&text="
+            for _ in range(100):
+                yield b"x" * 4096
+
+        chunked = await client.post("/faq/ask", data=chunks(),
+                                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert chunked.status == 413
+        assert await _tickets(db) == 0
+        assert (await client.post("/faq/ask", data=base)).status == 200
+        # Someone else uses the same address later with another name and organisation: nothing is overwritten.
+        assert (await client.post("/faq/ask", data={**base, "name": "Usurpateur", "org_name": "Autre"})).status == 200
+    async with db.transaction() as s:
+        contact = (await s.scalars(select(Contact))).one()
+        org = await s.get(Organization, contact.organization_id)
+    assert contact.name == "Le maire Bcc: victime@example.org"  # one line: no header can be injected
+    assert org is not None and org.name == "Commune d'Exemple"
+    await services.db.dispose()

@@ -1,7 +1,7 @@
 """Splitting a wrongly threaded message into a ticket of its own, and why each message is where it is.
 
-Both databases. A colleague answered an old acknowledgement with a new question: intake threads it
-by In-Reply-To, the page says so in French, and staff split it out.
+Both databases. A colleague (same mail domain: a participant) answered an old acknowledgement with a new
+question: intake threads it by In-Reply-To, the page says so in French, and staff split it out.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ async def test_split_moves_the_message_and_its_attachment_to_a_new_linked_ticket
     n = first.ticket_number or 0
     clock.advance(hours=2)
     stray = await services.intake.receive(mail(
-        "<q2@x>", sender_email="marc@cc-exemple.fr", sender_name="Marc", subject="RE: Subventions 2025 en CSV ?",
+        "<q2@x>", sender_email="marc@mairie-murat.fr", sender_name="Marc", subject="RE: Subventions 2025 en CSV ?",
         text="Autre sujet : comment publier nos subventions ?", in_reply_to=("<q1@x>",),
         attachments=(attachment("subventions.csv", "text/csv", b"a;b\n1;2\n"),)))
     assert stray.action is IntakeAction.APPENDED and stray.ticket_number == n
@@ -52,7 +52,7 @@ async def test_split_moves_the_message_and_its_attachment_to_a_new_linked_ticket
     old, moved = await services.tickets.get_json(n), await services.tickets.get_json(new)
     assert [m["text"] for m in old["messages"] if m["direction"] == "inbound"] == [mail("<q1@x>").visible_text]
     assert [m["direction"] for m in moved["messages"]] == ["inbound", "note"]
-    assert moved["requester"]["email"] == "marc@cc-exemple.fr" and moved["subject"] == "Subventions 2025 en CSV ?"
+    assert moved["requester"]["email"] == "marc@mairie-murat.fr" and moved["subject"] == "Subventions 2025 en CSV ?"
     async with db.transaction() as s:
         ticket = (await s.scalars(select(Ticket).where(Ticket.number == new))).one()
         message = await s.get(Message, stray.message_id)
@@ -67,7 +67,7 @@ async def test_split_moves_the_message_and_its_attachment_to_a_new_linked_ticket
         audit = (await s.scalars(select(Event).where(Event.kind == "ticket.split"))).all()
         assert len(audit) == 2 and {e.actor_id for e in audit} == {agent}
     # Threading follows the message: a reply to it now lands on the new ticket.
-    follow = await services.intake.receive(mail("<q3@x>", sender_email="marc@cc-exemple.fr",
+    follow = await services.intake.receive(mail("<q3@x>", sender_email="marc@mairie-murat.fr",
                                                 in_reply_to=("<q2@x>",)))
     assert follow.ticket_number == new
     await services.db.dispose()

@@ -19,6 +19,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpdesk.app.intake.service import IntakeContext
+from helpdesk.app.mail import guard as mail_guard
 from helpdesk.app.outbox import SendError
 from helpdesk.checks import Limits, Report, Severity, check_file, is_checkable
 from helpdesk.checks.render import FAQ_BY_CODE, full_text, summary_text
@@ -135,6 +136,8 @@ class FileCheckSender:
         if contact is None or ticket.id is None:
             return
         now = self.clock.now()
+        if await mail_guard.refusal(s, ticket, contact, now, kind="filecheck-summary") is not None:
+            return  # the note stays on the ticket for staff; the requester is not written to
         known = set((await s.scalars(select(KbEntry.id).where(
             KbEntry.id.in_(sorted(set(FAQ_BY_CODE.values()))), KbEntry.status == "published"))).all())
         ref = format_ticket_number(ticket.number)
@@ -147,7 +150,7 @@ class FileCheckSender:
         elif contact.email and not contact.bouncing:
             inbound = await s.get(Message, int(payload["message_id"])) if payload.get("message_id") else None
             in_reply_to = inbound.external_id if inbound is not None else None
-            channel, subject = Channel.EMAIL, f"{ref} Vérification de « {report.filename} »"
+            channel, subject = Channel.EMAIL, f"{ref} Vérification de « {mail_guard.inert(report.filename)} »"
             external_id = f"<check.{secrets.token_hex(10)}.{ticket.number}@{self.mail_domain}>"
             out = {"to": contact.email, "to_name": contact.name, "subject": subject, "text": text,
                    "message_id": external_id, "in_reply_to": in_reply_to,

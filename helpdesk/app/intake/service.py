@@ -23,6 +23,7 @@ from sqlalchemy import insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpdesk.app.intake import participants
 from helpdesk.app.intake.messages import InboundMessage, IntakeResult
 from helpdesk.app.intake.waves import split_waves
 from helpdesk.app.metrics import MESSAGES_RECEIVED
@@ -189,15 +190,26 @@ class _Known:
                      if i in self.ticket_of_message_id), None)
         tag_number = subject_ticket_number(msg.subject)
         tagged = self.by_number.get(tag_number) if tag_number is not None else None
-        participant = (tagged is not None and contact.id is not None
-                       and await store.is_participant(s, tagged, contact.id))
+
+        async def participant(ticket: Ticket | None) -> bool:
+            # Automatic mail never changes a ticket: it may thread by id (a bounce, a read receipt).
+            if ticket is None or msg.automatic:
+                return True
+            return await participants.is_participant(s, ticket, contact)
+
+        async def tag_participant() -> bool:
+            return tagged is not None and await participants.is_participant(s, tagged, contact)
+
         return ThreadEvidence(
             explicit_ticket=explicit.id if explicit is not None else None,
             in_reply_to_ticket=irt,
             references_ticket=refs,
             tag_ticket=tagged.id if tagged is not None else None,
-            tag_from_participant=participant,
+            tag_from_participant=await tag_participant(),
             force_new=msg.force_new,
+            in_reply_to_from_participant=await participant(self.tickets.get(irt) if irt is not None else None),
+            references_from_participant=irt is not None or await participant(
+                self.tickets.get(refs) if refs is not None else None),
         )
 
 
@@ -214,7 +226,9 @@ class IntakeService:
             raise outcome
         return outcome
 
-    async def receive_batch(self, msgs: Sequence[InboundMessage]) -> list[IntakeResult | Exception]:
+    async def receive_batch(
+        self, msgs: Sequence[InboundMessage], *, retry_race: bool = True
+    ) -> list[IntakeResult | Exception]:
         """Store several messages in one commit (group commit).
 
         The whole batch first goes through one transaction without savepoints, written in stages
@@ -236,11 +250,12 @@ class IntakeService:
         for msg, outcome in zip(msgs, outcomes, strict=True):
             label = outcome.action.value if isinstance(outcome, IntakeResult) else "error"
             MESSAGES_RECEIVED.labels(msg.channel.value, label).inc()
-        # A concurrent delivery may have won the race on (channel, external id): ask again,
-        # the second pass sees the stored row and answers "duplicate".
-        retry = [i for i, o in enumerate(outcomes) if isinstance(o, IntegrityError)]
+        # A concurrent delivery may have won the race on (channel, external id): ask again, once;
+        # the second pass sees the stored row and answers "duplicate". Any other integrity error (a
+        # hook's bug, a bad row) is that message's own failure: retrying it would only hold the others.
+        retry = [i for i, o in enumerate(outcomes) if retry_race and is_duplicate_delivery(o)]
         if retry:
-            again = await self.receive_batch([msgs[i] for i in retry])
+            again = await self.receive_batch([msgs[i] for i in retry], retry_race=False)
             for i, res in zip(retry, again, strict=True):
                 outcomes[i] = res
         return outcomes
@@ -353,7 +368,7 @@ class IntakeService:
         if ticket is None:
             plan.created = True
             if decision.link_to is not None and decision.link_to in known.tickets:
-                plan.link = (known.tickets[decision.link_to], "tag_from_outsider")
+                plan.link = (known.tickets[decision.link_to], "tag_from_outsider")  # a tag or a Message-ID
             return plan
         outcome = lifecycle.on_requester_message(TicketStatus(ticket.status), automatic=msg.automatic)
         if outcome.outcome is lifecycle.InboundOutcome.FOLLOW_UP:
@@ -415,6 +430,14 @@ class IntakeService:
             if p.parent is not None:
                 log.append(store.event_row(kind=EventKind.FOLLOW_UP_OPENED, now=now, ticket_id=p.parent.id,
                                            follow_up=p.target.number))
+
+
+def is_duplicate_delivery(outcome: object) -> bool:
+    """Whether ``outcome`` is the unique (channel, external id) of a message stored meanwhile."""
+    if not isinstance(outcome, IntegrityError):
+        return False
+    text = str(outcome.orig)
+    return "uq_message_channel_external_id" in text or "message.external_id" in text
 
 
 def _raw(msg: InboundMessage) -> tuple[bytes, ...]:

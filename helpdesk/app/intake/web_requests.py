@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from helpdesk.app.intake.messages import InboundMessage, IntakeResult, OrganizationHint
 from helpdesk.app.intake.service import IntakeService
+from helpdesk.app.mail.guard import header_text
 from helpdesk.app.ratelimit import RateLimiter, Throttled
 from helpdesk.app.staff.accounts import EMAIL_RE
 from helpdesk.app.tickets.service import TicketService
@@ -24,14 +25,21 @@ FORM_MAX_PER_CLIENT = 10
 MAX_TEXT = 20_000
 
 
+def clean_name(value: str, limit: int) -> str | None:
+    """A person's or organisation's name typed in a form: one line, no control characters (a CR or LF
+    here would end up in a mail header), bounded; None when nothing is left."""
+    return header_text(value, limit) or None
+
+
 def _org(name: str, kind: str, pays: str) -> OrganizationHint | None:
-    if not name.strip():
+    name = clean_name(name, 200) or ""
+    if not name:
         return None
     try:
         org_kind = OrgKind(kind or "other")
     except ValueError:
         raise ValidationError(f"type de collectivité inconnu : {kind}") from None
-    return OrganizationHint(name=name.strip()[:200], kind=org_kind, pays=pays.strip() or None)
+    return OrganizationHint(name=name, kind=org_kind, pays=clean_name(pays, 120))
 
 
 def _email(value: str, *, required: bool) -> str | None:
@@ -63,7 +71,7 @@ class WebRequests:
             raise ValidationError("décrivez la demande de l'appelant")
         result = await self.intake.receive(InboundMessage(
             channel=Channel.PHONE, external_id=f"phone:{uuid.uuid4()}", sender_email=email,
-            sender_name=caller_name.strip() or None, subject=subject.strip()[:200],
+            sender_name=clean_name(caller_name, 120), subject=header_text(subject, 200),
             visible_text=request.strip()[:MAX_TEXT], organization=_org(org_name, org_kind, pays),
             force_new=True, meta={"taken_by_staff_id": staff_id},
         ))
@@ -74,7 +82,11 @@ class WebRequests:
     async def public_form(
         self, *, client: str, email: str, name: str, org_name: str, subject: str, text: str
     ) -> IntakeResult:
-        """The public FAQ's "ask us" form, rate limited per address and per client."""
+        """The public FAQ's "ask us" form, rate limited per address and per client.
+
+        Anyone can type any address here: the name and organisation given only fill what is not known
+        yet about that address (intake never overwrites a contact's name or organisation), cleaned of
+        control characters."""
         address = _email(email, required=True)
         assert address is not None
         if not text.strip():
@@ -85,7 +97,7 @@ class WebRequests:
         await self.limits.hit("faq-form-client", client)
         return await self.intake.receive(InboundMessage(
             channel=Channel.WEB, external_id=f"web:{uuid.uuid4()}", sender_email=address,
-            sender_name=name.strip()[:120] or None, subject=subject.strip()[:200],
+            sender_name=clean_name(name, 120), subject=header_text(subject, 200),
             visible_text=text.strip()[:MAX_TEXT], organization=_org(org_name, "other", ""), force_new=True,
         ))
 

@@ -21,9 +21,10 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpdesk.app.intake.service import IntakeContext
+from helpdesk.app.mail.guard import automatic_key, inert
 from helpdesk.db import store
 from helpdesk.db.engine import Database
-from helpdesk.db.tables import Event, Message, Outbox, Ticket
+from helpdesk.db.tables import Message, Outbox, Ticket
 from helpdesk.domain.errors import TemporaryError
 from helpdesk.domain.values import Channel, Direction, format_ticket_number
 
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 
 ACK_SUPPRESSED = "ack.suppressed"
 ACK_QUEUED = "ack.queued"
+FAQ_QUERY_CHARS = 2000  # the FAQ search runs on the event loop: its query is bounded, whatever the message
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +67,11 @@ class Recent:
                 select(Message.author_contact_id, func.count(Message.id))
                 .where(Message.author_contact_id.in_(contact_ids), *inbound)
                 .group_by(Message.author_contact_id))).all() if c is not None}
+            # Every automatic mail counts (summaries, ratings, reminders too): one guard, helpdesk/app/mail/guard.py.
             acks_to = {int(c): n for c, n in (await s.execute(
-                select(Ticket.requester_id, func.count(Event.id)).join(Event, Event.ticket_id == Ticket.id)
-                .where(Ticket.requester_id.in_(contact_ids), Event.kind == ACK_QUEUED,
-                       Event.created_at >= now - policy.sender_window)
+                select(Ticket.requester_id, func.count(Outbox.id)).join(Outbox, Outbox.ticket_id == Ticket.id)
+                .where(Ticket.requester_id.in_(contact_ids), automatic_key(),
+                       Outbox.created_at >= now - policy.sender_window)
                 .group_by(Ticket.requester_id))).all() if c is not None}
         return cls(on_ticket, from_sender, acks_to)
 
@@ -91,7 +94,7 @@ def ack_text(number: int, subject: str, suggestions: Sequence[dict[str, Any]], p
     lines = [
         "Bonjour,",
         "",
-        f"Nous avons bien reçu votre demande « {subject} ». Elle est enregistrée sous la référence {ref}.",
+        f"Nous avons bien reçu votre demande « {inert(subject)} ». Elle est enregistrée sous la référence {ref}.",
         "",
         "Un membre de l'équipe d'assistance du CRAIG l'étudie et vous répondra par courriel, "
         "en général sous deux jours ouvrés.",
@@ -171,7 +174,7 @@ class AcknowledgementHook:
                 "db_message_id": msg.id, "auto_submitted": "auto-replied",
             }
             if ctx.inbound.meta.get("faq_pending"):  # not searched at intake: the sender adds the suggestions
-                payload.update(faq_query=f"{ctx.inbound.subject}\n\n{ctx.inbound.visible_text}",
+                payload.update(faq_query=f"{ctx.inbound.subject}\n\n{ctx.inbound.visible_text}"[:FAQ_QUERY_CHARS],
                                ticket_subject=ticket.subject)
             jobs.append({"channel": Channel.EMAIL.value, "ticket_id": ticket.id, "message_id": msg.id,
                          "payload": payload, "idempotency_key": f"ack:{(contact.email or '').lower()}:{ticket.number}",

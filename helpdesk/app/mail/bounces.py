@@ -1,7 +1,8 @@
 """Mail that machines send us: bounces mark an address as bouncing; unthreaded noise is kept, not ticketed.
 
-A bounce (a DSN for one of our replies) marks the failed recipient's contact as bouncing so staff
-see it and nobody keeps writing into the void; when it names one of our messages it is also
+A bounce (a DSN for one of our messages: it must name one of our outbound Message-IDs, see
+``addresses_we_wrote_to``) marks the failed recipient's contact as bouncing so staff see it and
+nobody keeps writing into the void; when it names one of our messages it is also
 stored on that ticket (automatic: the status does not change). Automatic mail that threads onto
 no ticket (an out-of-office without references, a mailer-daemon notice) creates no ticket: its raw
 bytes are kept in the blob store and an event records it (staff list these on the « Courrier
@@ -19,9 +20,9 @@ from helpdesk.app.intake.messages import InboundMessage, IntakeResult
 from helpdesk.app.intake.service import IntakeContext
 from helpdesk.db import store
 from helpdesk.db.engine import Database
-from helpdesk.db.tables import Contact, Message, Ticket
+from helpdesk.db.tables import Contact, Message, Outbox, Ticket
 from helpdesk.domain.threading import subject_ticket_number
-from helpdesk.domain.values import IntakeAction
+from helpdesk.domain.values import Direction, IntakeAction
 from helpdesk.ports import Clock
 
 CONTACT_BOUNCING = "contact.bouncing"
@@ -37,6 +38,27 @@ class AutomaticMailService:
         self.db = db
         self.clock = clock
         self.intake = intake
+
+    async def addresses_we_wrote_to(self, message_ids: Sequence[str]) -> set[str]:
+        """The addresses (lower case) our outbound messages with these Message-IDs were sent to; empty when
+        none of the ids is a message we sent (a forged or foreign bounce)."""
+        ids = sorted({i for i in message_ids if i})[:50]
+        if not ids:
+            return set()
+        async with self.db.transaction() as s:
+            rows = (await s.execute(
+                select(Message.id, Contact.email).join(Ticket, Ticket.id == Message.ticket_id)
+                .join(Contact, Contact.id == Ticket.requester_id, isouter=True)
+                .where(Message.external_id.in_(ids), Message.direction == Direction.OUTBOUND.value))).all()
+            out = {str(email).lower() for _, email in rows if email}
+            db_ids = [int(i) for i, _ in rows]
+            payloads = list((await s.scalars(select(Outbox.payload).where(Outbox.message_id.in_(db_ids)))).all()
+                            ) if db_ids else []
+            # Mail with no message row of its own (the rating request): its Outbox payload names the id.
+            payloads += list((await s.scalars(select(Outbox.payload).where(
+                Outbox.payload["message_id"].as_string().in_(ids)))).all())
+            out |= {str(p.get("to")).lower() for p in payloads if isinstance(p, dict) and p.get("to")}
+            return out
 
     async def mark_bouncing(self, recipients: Sequence[str], reason: str) -> list[str]:
         """Flag the contacts whose address bounced. Returns the addresses that matched a contact."""

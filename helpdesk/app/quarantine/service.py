@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from helpdesk.app.intake.messages import IntakeResult
+from helpdesk.app.quarantine.storable import storable, storable_opt
 from helpdesk.db import store
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Blob, Quarantine, Ticket
@@ -84,12 +85,17 @@ class QuarantineService:
     async def hold(
         self, *, channel: str, raw: bytes, reason: str, sender: str | None = None, subject: str | None = None
     ) -> int:
-        """Keep ``raw`` with its reason. Raises StorageUnavailable if it cannot be stored."""
+        """Keep ``raw`` with its reason. Raises StorageUnavailable if it cannot be stored.
+
+        The texts are made storable first (NUL, lone surrogates): a message that broke intake for
+        that reason must not break its own quarantine row too."""
         now = self.clock.now()
+        reason = storable(reason)
+        sender, subject = storable_opt(sender), storable_opt(subject)
         async with self.db.transaction() as s:
             digest = await store.put_blob(s, raw, now)
             row = Quarantine(
-                channel=channel, raw_sha256=digest, reason=reason[:1000], sender=(sender or None),
+                channel=channel, raw_sha256=digest, reason=reason[:1000], sender=(sender or "")[:320] or None,
                 subject=(subject or "")[:300] or None, status=HELD, received_at=now,
             )
             s.add(row)

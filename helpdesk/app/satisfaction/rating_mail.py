@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpdesk.app.mail.guard import inert, refusal
 from helpdesk.db.tables import Contact, Outbox, Ticket
 from helpdesk.domain.values import Channel, TicketStatus, format_ticket_number
 
@@ -23,7 +24,7 @@ def rating_text(ticket: Ticket, public_url: str) -> str:
     base = f"{public_url.rstrip('/')}/satisfaction/{ticket.public_ref}"
     lines = [
         "Bonjour,", "",
-        f"Votre demande {format_ticket_number(ticket.number)} « {ticket.subject} » est résolue. "
+        f"Votre demande {format_ticket_number(ticket.number)} « {inert(ticket.subject)} » est résolue. "
         "Comment jugez-vous l'aide reçue ? Un clic suffit :", "",
         *(f"{score} – {label} : {base}?note={score}" for score, label in SCORES.items()), "",
         "Si la réponse ne vous convient pas, répondez simplement à ce message : votre demande sera rouverte.", "",
@@ -45,6 +46,8 @@ class RatingMailer:
             return
         key = f"rating-ask:{ticket.id}:{(ticket.resolved_at or now).isoformat()}"
         if (await s.scalars(select(Outbox.id).where(Outbox.idempotency_key == key))).first() is not None:
+            return
+        if await refusal(s, ticket, contact, now, kind="rating-ask") is not None:
             return
         payload = {
             "to": contact.email, "to_name": contact.name,

@@ -6,7 +6,7 @@ of the open tickets in the same call (`SlaService.recompute`).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -20,6 +20,32 @@ from helpdesk.domain.values import OrgKind, Priority
 from helpdesk.ports import Clock
 
 TARGET_KEYS = ("first_response", "resolution")
+
+
+MAX_CLOSURE_DAYS = 92  # a summer or a year-end closure fits; years do not
+
+
+def merged_span(starts_on: date, ends_on: date, others: list[tuple[date, date]]) -> tuple[date, date]:
+    """The span of the new closure once joined with the closures it overlaps or touches."""
+    changed = True
+    while changed:
+        changed = False
+        for a, b in others:
+            if a <= ends_on + timedelta(days=1) and b >= starts_on - timedelta(days=1) and (
+                    a < starts_on or b > ends_on):
+                starts_on, ends_on, changed = min(a, starts_on), max(b, ends_on), True
+    return starts_on, ends_on
+
+
+def _check_closure_span(starts_on: date, ends_on: date, *, joined: bool = False) -> None:
+    days = (ends_on - starts_on).days + 1
+    if days > MAX_CLOSURE_DAYS:
+        what = "Avec les fermetures qu'elle prolonge, cette fermeture" if joined else "Cette fermeture"
+        raise ValidationError(
+            f"{what} couvrirait {days} jours (du {starts_on:%d/%m/%Y} au {ends_on:%d/%m/%Y}) : une fermeture "
+            f"dure au plus {MAX_CLOSURE_DAYS} jours. Vérifiez les dates (l'année ?) ; pour un arrêt plus long, "
+            "changez les horaires du calendrier."
+        )
 
 
 class SlaAdmin:
@@ -62,11 +88,18 @@ class SlaAdmin:
         return await SlaService(self.db, self.clock).recompute(only_open=True)
 
     async def add_closure(self, starts_on: date, ends_on: date, label: str = "", calendar: str | None = None) -> int:
+        """Close the centre from ``starts_on`` to ``ends_on`` (inclusive). A closure, alone or run together
+        with the ones it touches, is at most MAX_CLOSURE_DAYS long: a typo in a year must not leave the
+        calendar without working time (every deadline would move years away)."""
         if ends_on < starts_on:
-            raise ValidationError("a closure ends on or after its first day")
+            raise ValidationError("Une fermeture se termine le jour de son début ou après.")
+        _check_closure_span(starts_on, ends_on)
         async with self.db.transaction() as s:
             await ensure_defaults(s, self.clock.now())
             cal = await self._calendar(s, calendar)
+            existing = (await s.execute(select(SlaClosure.starts_on, SlaClosure.ends_on).where(
+                SlaClosure.calendar_id == cal.id))).all()
+            _check_closure_span(*merged_span(starts_on, ends_on, [(a, b) for a, b in existing]), joined=True)
             closure = SlaClosure(calendar_id=cal.id or 0, starts_on=starts_on, ends_on=ends_on, label=label)
             s.add(closure)
             await s.flush()

@@ -21,6 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpdesk.app.french_dates import fr_datetime
+from helpdesk.app.mail import guard as mail_guard
 from helpdesk.app.metrics import SLA_NOTICES
 from helpdesk.app.sla.service import Policy, batch_inputs, load_policy, store_sla
 from helpdesk.app.tickets.service import TicketService
@@ -211,7 +212,9 @@ class EscalationJob:
         if nid is None:
             return
         requester = await s.get(Contact, t.requester_id) if t.requester_id else None
-        text = REMINDER_TEXT.format(subject=t.subject)
+        if requester is not None and await mail_guard.refusal(s, t, requester, now, kind="reminder") is not None:
+            return
+        text = REMINDER_TEXT.format(subject=mail_guard.inert(t.subject))
         try:
             channel, payload = await self._tickets._outbound_payload(s, t, requester, text)
         except ValidationError as exc:  # no address to write to: the notice is taken, nothing is sent

@@ -6,6 +6,7 @@ only a cache of `compute_sla` over its events: `recompute` rebuilds them after a
 
 from __future__ import annotations
 
+import logging
 import time as time_module
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,6 +35,8 @@ DEFAULT_TARGETS: dict[str, dict[str, int]] = {
     Priority.LOW.value: {"first_response": 2 * DAY, "resolution": 10 * DAY},
 }
 DEFAULT_HOURS = {str(day): [["09:00", "12:30"], ["13:30", "17:30"]] for day in range(5)}
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +171,11 @@ async def batch_inputs(
 def store_sla(ticket: Ticket, events: Sequence[sla.ClockEvent], policy: Policy, organization_kind: str | None,
               now: datetime) -> sla.SlaState:
     targets = policy.targets_for(ticket.priority, organization_kind)
-    state = sla.compute_sla(events, targets, policy.calendar, now, warn_ratio=policy.warn_ratio)
+    try:
+        state = sla.compute_sla(events, targets, policy.calendar, now, warn_ratio=policy.warn_ratio)
+    except ValueError as exc:  # no working time within the horizon: a ticket without deadlines, never no ticket
+        log.warning("SLA of ticket %s not computed (%s): no deadline set", ticket.number, exc)
+        state = sla.SlaState(None, None, False, False, False, None, None, sla.ZERO, sla.ZERO)
     ticket.sla_policy = policy.name
     ticket.first_response_at = state.first_response_at
     ticket.first_response_due = state.first_response_due
