@@ -41,7 +41,9 @@ def wording_of(question: str) -> str:
     """The asking part of a question, as the index would learn it (bounded work on any input)."""
     from knowledge_base.search import wording_text
 
-    return wording_text(question[:MAX_QUESTION_CHARS])[:1000]
+    # Twice: a greeting left at the head of an asking sentence goes on the second pass, as the index's own
+    # add_wordings would take it; admins then read exactly what the index learns.
+    return wording_text(wording_text(question[:MAX_QUESTION_CHARS]))[:1000]
 
 
 def wording_key(wording: str) -> str:
