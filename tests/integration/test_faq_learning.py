@@ -278,3 +278,24 @@ async def _ticket_id_in(s: Any, number: int) -> int:
     ticket_id = (await s.scalars(select(Ticket.id).where(Ticket.number == number))).one()
     assert isinstance(ticket_id, int)
     return ticket_id
+
+
+async def test_the_acknowledgement_searches_with_purpose_mail(db: Database, clock: FixedClock) -> None:
+    """The Outbox's email sender completes acknowledgements with at most two entries, only when nearly
+    certain; a question that the ranked (staff) list still answers with three entries mails none."""
+    from helpdesk.bootstrap import build
+    from helpdesk.config import Settings
+
+    services = build(Settings(database_url=db.url, public_url="https://assistance.craig.fr", smtp_enabled=False,
+                              smtp_relay_host="127.0.0.1"), clock=clock)
+    await services.kb_store.import_dir(bundled_kb_dir())
+    finisher = services.outbox.senders["email"].finisher  # type: ignore[attr-defined]
+    base = {"ticket_number": 1000, "ticket_subject": "Question", "text": ""}
+    sure = await finisher.finish({**base, "faq_query": "Quel séparateur utiliser dans un fichier CSV, virgule ou "
+                                                        "point-virgule ?"})
+    assert 1 <= sure["text"].count("/faq/") <= 2
+    vague = "Bonjour, la photocopieuse de la mairie est en panne, que faire ?"
+    assert len(await _faq(services).search(vague, limit=3, purpose="staff")) == 3
+    unsure = await finisher.finish({**base, "faq_query": vague})
+    assert "/faq/" not in unsure["text"]
+    await services.db.dispose()
