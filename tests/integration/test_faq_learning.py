@@ -299,3 +299,20 @@ async def test_the_acknowledgement_searches_with_purpose_mail(db: Database, cloc
     unsure = await finisher.finish({**base, "faq_query": vague})
     assert "/faq/" not in unsure["text"]
     await services.db.dispose()
+
+
+async def test_erasing_a_requester_drops_their_pending_proposals(db: Database, clock: FixedClock) -> None:
+    from helpdesk.app.privacy.gdpr import GdprService
+
+    services = services_for(db.url, clock)
+    _, agent = await add_staff(services)
+    await services.kb_store.import_dir(bundled_kb_dir())
+    n = (await services.intake.receive(mail("<e1@x>", subject="Compte rendu", text=QUESTION))).ticket_number
+    assert n
+    message_id = await services.tickets.reply(n, agent, to_plain_text(await _body(db, ENTRY)))
+    from helpdesk.app.faq.proposals import ProposalService
+
+    assert await ProposalService(db, clock).record_reply(n, agent, message_id, [ENTRY]) == 1
+    await GdprService(db, clock).erase("sylvie@mairie-murat.fr")
+    assert await _proposals(db) == []
+    await services.db.dispose()
