@@ -57,7 +57,7 @@ async def gaps_draft(request: web.Request) -> web.StreamResponse:
 def routes() -> list[web.RouteDef]:
     return [
         web.get("/admin/faq-proposals", proposals_page),
-        web.post(r"/admin/faq-proposals/{id:\d+}/{action:accept|reject}", decide),
+        web.post(r"/admin/faq-proposals/{id:\d{1,9}}/{action:accept|reject}", decide),
         web.get("/faq-gaps", gaps_page),
         web.post("/faq-gaps/draft", gaps_draft),
     ]

@@ -33,7 +33,8 @@ async def ticket_page(request: web.Request, *, draft: str = "", warning: list[di
                       status: int = 200) -> web.StreamResponse:
     c, me, number = ctx(request), staff(request), _number(request)
     data = await c.page.page(number, viewer_id=me.id)
-    suggestions = await c.faq.search_conversation(data["inbound_texts"], limit=3, purpose="staff")
+    # The whole inbound conversation (its latest 20 messages: bounded work on a very long thread).
+    suggestions = await c.faq.search_conversation(data["inbound_texts"][-20:], limit=3, purpose="staff")
     for sug in suggestions:
         sug["insert"] = insert_text(sug["body"], data["channel"])
     return render("ticket.html", request, {

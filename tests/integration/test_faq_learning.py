@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from helpdesk.app.chat.service import ChatService
 from helpdesk.app.faq.index import FaqIndex
-from helpdesk.app.faq.proposals import FAQ_NOT_INSERTED, PROPOSAL_ACCEPTED, PROPOSAL_REJECTED
+from helpdesk.app.faq.proposals import FAQ_NOT_INSERTED, PROPOSAL_ACCEPTED, PROPOSAL_REJECTED, ProposalService
 from helpdesk.app.faq.sync import bundled_kb_dir
 from helpdesk.bootstrap import Services
 from helpdesk.db.engine import Database
@@ -310,9 +310,29 @@ async def test_erasing_a_requester_drops_their_pending_proposals(db: Database, c
     n = (await services.intake.receive(mail("<e1@x>", subject="Compte rendu", text=QUESTION))).ticket_number
     assert n
     message_id = await services.tickets.reply(n, agent, to_plain_text(await _body(db, ENTRY)))
-    from helpdesk.app.faq.proposals import ProposalService
-
     assert await ProposalService(db, clock).record_reply(n, agent, message_id, [ENTRY]) == 1
     await GdprService(db, clock).erase("sylvie@mairie-murat.fr")
+    assert await _proposals(db) == []
+    await services.db.dispose()
+
+
+async def test_hostile_input_gets_4xx_or_is_ignored(db: Database, clock: FixedClock) -> None:
+    services = services_for(db.url, clock)
+    await add_staff(services)
+    await services.kb_store.import_dir(bundled_kb_dir())
+    n = (await services.intake.receive(mail("<h1@x>", subject="Compte rendu", text=QUESTION))).ticket_number
+    assert n
+    async with web_client(services) as client:
+        token = await login(client, "admin@craig.fr")
+        for path in ("/admin/faq-proposals/424242/accept", "/admin/faq-proposals/99999999999999/accept",
+                     "/admin/faq-proposals/1/publish"):
+            resp = await client.post(path, data={"csrf_token": token})
+            assert 400 <= resp.status < 500, (path, resp.status)
+        for days in ("-1", "abc", "99999999999999999999", "7"):
+            assert (await client.get(f"/faq-gaps?days={days}")).status == 200
+        junk = ["../../etc", "x" * 5000, "PAS-UN-ID", ENTRY.upper(), *(f"e{i}" for i in range(50))]
+        await _reply(client, n, "Une réponse sans FAQ.", junk)
+        assert (await client.post("/faq-gaps/draft", data={"csrf_token": token, "theme": "x" * 10000,
+                                                           "days": "30"})).status < 500
     assert await _proposals(db) == []
     await services.db.dispose()
