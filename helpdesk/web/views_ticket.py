@@ -10,6 +10,7 @@ import nh3
 from aiohttp import web
 
 from helpdesk.app.faq.index import insert_text
+from helpdesk.app.faq.proposals import asked_text
 from helpdesk.domain.errors import ValidationError
 from helpdesk.domain.values import Priority, TicketStatus
 from helpdesk.web.auth import redirect, staff
@@ -34,7 +35,8 @@ async def ticket_page(request: web.Request, *, draft: str = "", warning: list[di
     c, me, number = ctx(request), staff(request), _number(request)
     data = await c.page.page(number, viewer_id=me.id)
     # The whole inbound conversation (its latest 20 messages: bounded work on a very long thread).
-    suggestions = await c.faq.search_conversation(data["inbound_texts"][-20:], limit=3, purpose="staff")
+    asked = [asked_text(text) for text in data["inbound_texts"][-20:]]
+    suggestions = await c.faq.search_conversation(asked, limit=3, purpose="staff")
     for sug in suggestions:
         sug["insert"] = insert_text(sug["body"], data["channel"])
     return render("ticket.html", request, {

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from helpdesk.app.faq.proposals import FAQ_INSERTED, FAQ_NOT_INSERTED, wording_of
+from helpdesk.app.faq.proposals import FAQ_INSERTED, FAQ_NOT_INSERTED, asked_text, wording_of
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import ChatSuggestion, Event, Message, Ticket
 from helpdesk.domain.values import Channel, Direction
@@ -129,7 +129,7 @@ class GapsService:
                         select(Message.ticket_id, Message.visible_text)
                         .where(Message.ticket_id.in_(ids), Message.direction == Direction.INBOUND.value)
                         .order_by(Message.id))).all():
-                    firsts.setdefault(ticket_id, text or "")
+                    firsts.setdefault(ticket_id, asked_text(text or ""))
                 for ticket_id in ids:
                     if ticket_id not in tickets or ticket_id in by_ticket:
                         continue

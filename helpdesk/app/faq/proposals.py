@@ -35,6 +35,7 @@ PROPOSAL_REJECTED = "faq.proposal_rejected"
 MAX_QUESTION_CHARS = 5000  # read of the question before its asking part is extracted
 MAX_ENTRIES_PER_REPLY = 3
 MAX_PENDING_SHOWN = 200
+ASSISTANT_LINE = "Assistant : "  # helpdesk/app/chat/service.py, ChatService.handover
 
 
 def wording_of(question: str) -> str:
@@ -44,6 +45,12 @@ def wording_of(question: str) -> str:
     # Twice: a greeting left at the head of an asking sentence goes on the second pass, as the index's own
     # add_wordings would take it; admins then read exactly what the index learns.
     return wording_text(wording_text(question[:MAX_QUESTION_CHARS]))[:1000]
+
+
+def asked_text(text: str) -> str:
+    """A requester's message without the assistant's lines of a Telegram hand-over transcript (they name
+    the FAQ entries the bot suggested, which would bias the search towards them)."""
+    return "\n".join(line for line in text.splitlines() if not line.startswith(ASSISTANT_LINE))
 
 
 def wording_key(wording: str) -> str:
@@ -152,8 +159,8 @@ async def _question_before(s: AsyncSession, ticket: Ticket, message_id: int) -> 
     for direction, automatic, text in msgs:
         if direction == Direction.OUTBOUND.value and not automatic:
             asked, answered_before = [], True  # answered already: the question is what came after
-        elif direction == Direction.INBOUND.value and (text or "").strip():
-            asked.append(text)
+        elif direction == Direction.INBOUND.value and asked_text(text or "").strip():
+            asked.append(asked_text(text))
     if not asked:
         return ""
     text = "\n\n".join(asked)
