@@ -6,6 +6,7 @@ Nothing runs at import time. Tests pass fakes (clock, senders) as overrides.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import socket
@@ -162,7 +163,9 @@ def _channel_senders(settings: Settings, db: Database, clock: Clock, kb_store: K
             from_name=settings.mail_from_name, clock=clock,
         )
         faq = extras.setdefault("faq_index", FaqIndex(db, kb_store))  # shared with the SMTP edge's suggester
-        out["email"] = AckFinishingSender(relay, AckFinisher(db, faq.search, settings.public_url))
+        # The acknowledgement mails FAQ entries only when nearly certain, at most two (purpose "mail").
+        out["email"] = AckFinishingSender(relay, AckFinisher(db, functools.partial(faq.search, purpose="mail"),
+                                                             settings.public_url))
     return out
 
 

@@ -274,8 +274,14 @@ def suggester(services: Any) -> Suggest | None:
             return None
         faq = FaqIndex(services.db, services.kb_store)
         services.extras["faq_index"] = faq
-    search: Suggest | None = getattr(faq, "search", None)
-    return search
+    search = getattr(faq, "search", None)
+    if search is None:
+        return None
+
+    async def mail_search(text: str) -> Any:  # the acknowledgement's suggestions: nearly certain, at most two
+        return await search(text, purpose="mail")
+
+    return mail_search
 
 
 def intake_suggester(services: Any) -> Suggest | None:

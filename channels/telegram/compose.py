@@ -160,11 +160,27 @@ BUTTON_HUMAN = "Parler à un conseiller"
 BUTTON_SKIP = "Passer"
 
 
-def suggestions(items: Sequence[tuple[str, str, str]]) -> list[str]:
-    """The FAQ suggestions: (title, extract, link) each, escaped, in messages that fit."""
+ANSWER_MAX = 3000  # a full answer shown in the chat at most this long (Telegram HTML, UTF-16 units)
+
+
+def answer_html(markdown: str | None) -> str | None:
+    """An FAQ answer in Telegram's HTML (knowledge_base.render.to_telegram_html), None when too long."""
+    if not markdown:
+        return None
+    from knowledge_base import to_telegram_html
+
+    rendered = to_telegram_html(markdown).strip()
+    return rendered if rendered and tg_len(rendered) <= ANSWER_MAX else None
+
+
+def suggestions(items: Sequence[tuple[str, str, str]], answers: Sequence[str | None] = ()) -> list[str]:
+    """The FAQ suggestions: (title, extract, link) each, escaped, in messages that fit. The first one's
+    full answer is shown instead of its extract when `answers` has it (already Telegram HTML)."""
     blocks = ["Voici ce que j'ai trouvé dans la FAQ :"]
     for n, (title, snippet, url) in enumerate(items, start=1):
-        block = f"{n}. <b>{esc(_shorten(title, 200))}</b>\n{esc(_shorten(snippet, SNIPPET))}"
+        full = answers[n - 1] if n == 1 and len(answers) >= 1 else None
+        extract = full if full else esc(_shorten(snippet, SNIPPET))
+        block = f"{n}. <b>{esc(_shorten(title, 200))}</b>\n{extract}"
         if url:
             block += f'\n<a href="{html.escape(url, quote=True)}">Lire la réponse complète</a>'
         blocks.append(block)

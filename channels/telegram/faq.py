@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,13 @@ class FaqSearch(Protocol):
     def search(self, query: str, limit: int = 3) -> Sequence[SuggestionLike]: ...
 
 
+@runtime_checkable
+class FaqAnswers(Protocol):
+    """Optional: the full answer of an entry, for showing it in the chat (Markdown)."""
+
+    def answer(self, entry_id: str) -> str | None: ...
+
+
 class ReloadingFaq:
     """Searches the latest published FAQ; asks the loader again every ``every`` seconds (staff edits)."""
 
@@ -47,7 +54,18 @@ class ReloadingFaq:
             return False
 
     def search(self, query: str, limit: int = 3) -> Sequence[SuggestionLike]:
-        return self.current.search(query, limit=limit) if self.current is not None else []
+        """The chat's decision: suggestions only when the engine thinks them likely right (purpose "chat")."""
+        if self.current is None:
+            return []
+        if _takes_purpose(self.current):
+            return self.current.search(query, limit=limit, purpose="chat")  # type: ignore[call-arg]
+        return self.current.search(query, limit=limit)
+
+    def answer(self, entry_id: str) -> str | None:
+        get = getattr(self.current, "get", None)  # knowledge_base.KnowledgeBase.get
+        entry = get(entry_id) if callable(get) else None
+        body = getattr(entry, "body", None)
+        return body if isinstance(body, str) else None
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -55,3 +73,9 @@ class ReloadingFaq:
                 await asyncio.wait_for(stop.wait(), timeout=self.every)
             except TimeoutError:
                 await self.reload()
+
+
+def _takes_purpose(faq: object) -> bool:
+    from knowledge_base import KnowledgeBase
+
+    return isinstance(faq, KnowledgeBase)

@@ -25,7 +25,7 @@ from telegram.ext import (
 )
 
 from channels.telegram import compose
-from channels.telegram.faq import FaqSearch
+from channels.telegram.faq import FaqAnswers, FaqSearch
 from channels.telegram.handover import NO_PREVIEW, Ctx, HandoverFlow, Intake
 from helpdesk.app.chat.link import ChatLinkService
 from helpdesk.app.chat.service import AWAITING_EMAIL, AWAITING_ORG, ChatService, ChatView
@@ -148,7 +148,8 @@ class Conversation(HandoverFlow):
         rows = [[InlineKeyboardButton(compose.helpful_label(i, len(found)), callback_data=f"ok:{sid}:{i}")]
                 for i in range(len(found))]
         rows.append([self._human_button(sid)])
-        parts = compose.suggestions(items)
+        answers = [compose.answer_html(self.faq.answer(found[0].id))] if isinstance(self.faq, FaqAnswers) else []
+        parts = compose.suggestions(items, answers)
         for n, part in enumerate(parts):
             await self._say(context.bot, chat_id, part, InlineKeyboardMarkup(rows) if n == len(parts) - 1 else None)
 

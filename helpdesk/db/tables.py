@@ -240,6 +240,11 @@ class KbEntry(SQLModel, table=True):
     edited_by_staff: bool = False
     content_hash: str = ""
     updated_at: datetime = _ts(nullable=False)
+    # Provenance from the Markdown file, kept so that `helpdesk kb export` writes it back unchanged.
+    sources: list[str] = _json_list()
+    reviewed: str | None = Field(default=None, max_length=10)  # YYYY-MM-DD
+    replaces: list[str] = _json_list()
+from helpdesk.db.tables_faq import *  # noqa: F401,F403,E402
 from helpdesk.db.tables_login import *  # noqa: F401,F403,E402
 from helpdesk.db.tables_sla import *  # noqa: F401,F403,E402
 from helpdesk.db.tables_telegram import *  # noqa: F401,F403,E402

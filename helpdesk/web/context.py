@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from helpdesk.app.faq.admin import KbAdminService
+from helpdesk.app.faq.gaps import GapsService
 from helpdesk.app.faq.index import FaqIndex
+from helpdesk.app.faq.proposals import ProposalService
 from helpdesk.app.intake.web_requests import WebRequests
 from helpdesk.app.mail.automatic_admin import AutomaticAdmin
 from helpdesk.app.quarantine.admin import QuarantineAdmin
@@ -53,6 +55,8 @@ class WebContext:
     page: TicketPageService
     merge_split: MergeSplitService
     kb_admin: KbAdminService
+    proposals: ProposalService
+    gaps: GapsService
     canned: CannedService
     requests: WebRequests
     quarantine: QuarantineAdmin
@@ -81,6 +85,8 @@ def build_context(services: Services) -> WebContext:
         page=TicketPageService(db, clock),
         merge_split=MergeSplitService(db, clock),
         kb_admin=KbAdminService(db, clock),
+        proposals=ProposalService(db, clock),
+        gaps=GapsService(db, clock),
         canned=CannedService(db, clock),
         requests=WebRequests(db, clock, services.intake, services.tickets),
         quarantine=QuarantineAdmin(db, clock, services.intake),

@@ -17,7 +17,8 @@ KB_FIELDS = ("title", "questions", "tags", "body", "status")
 
 async def kb_list(request: web.Request) -> web.StreamResponse:
     require_admin(request)
-    return render("kb_list.html", request, {"entries": await ctx(request).kb_admin.all()})
+    return render("kb_list.html", request, {"entries": await ctx(request).kb_admin.all(),
+                                            "pending_proposals": await ctx(request).proposals.count_pending()})
 
 
 def _form_values(entry: dict[str, Any]) -> dict[str, str]:

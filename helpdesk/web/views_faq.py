@@ -31,7 +31,7 @@ def render_markdown(text: str) -> Markup:
 async def faq_home(request: web.Request) -> web.StreamResponse:
     c = ctx(request)
     q = request.query.get("q", "").strip()[:300]
-    results = await c.faq.search(q, limit=10) if q else []
+    results = await c.faq.search(q, limit=10, purpose="staff") if q else []  # a search page: always ranked
     entries = [] if q else await c.faq.entries()
     return render("faq_home.html", request, {"q": q, "results": results,
                                                                      "entries": entries})
@@ -39,7 +39,7 @@ async def faq_home(request: web.Request) -> web.StreamResponse:
 
 async def faq_search_json(request: web.Request) -> web.Response:
     q = request.query.get("q", "").strip()[:300]
-    found = await ctx(request).faq.search(q, limit=8) if q else []
+    found = await ctx(request).faq.search(q, limit=8, purpose="staff") if q else []
     return web.json_response({"results": [{"id": r["id"], "title": r["title"], "snippet": r["snippet"]}
                                           for r in found]})
 

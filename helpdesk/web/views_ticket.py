@@ -9,6 +9,8 @@ from urllib.parse import quote
 import nh3
 from aiohttp import web
 
+from helpdesk.app.faq.index import insert_text
+from helpdesk.app.faq.proposals import asked_text
 from helpdesk.domain.errors import ValidationError
 from helpdesk.domain.ids import parse_id
 from helpdesk.domain.values import Priority, TicketStatus
@@ -18,6 +20,8 @@ from helpdesk.web.context import ctx
 from helpdesk.web.render import render
 from helpdesk.web.security import EMAIL_CSP
 from helpdesk.web.validation import check_text, tags_from_text
+
+_SLUG = re.compile(r"[a-z0-9-]{1,120}")
 
 
 def _number(request: web.Request) -> int:
@@ -32,9 +36,14 @@ async def ticket_page(request: web.Request, *, draft: str = "", warning: list[di
                       status: int = 200) -> web.StreamResponse:
     c, me, number = ctx(request), staff(request), _number(request)
     data = await c.page.page(number, viewer_id=me.id)
+    # The whole inbound conversation (its latest 20 messages: bounded work on a very long thread).
+    asked = [asked_text(text) for text in data["inbound_texts"][-20:]]
+    suggestions = await c.faq.search_conversation(asked, limit=3, purpose="staff")
+    for sug in suggestions:
+        sug["insert"] = insert_text(sug["body"], data["channel"])
     return render("ticket.html", request, {
         "t": data,
-        "suggestions": await c.faq.search(data["latest_inbound_text"], limit=3),
+        "suggestions": suggestions,
         "canned": await c.canned.list(),
         "staff_list": await c.auth.staff(),
         "teams": await c.page.teams(),
@@ -62,8 +71,28 @@ async def reply(request: web.Request) -> web.StreamResponse:
     if kind == "note":
         await c.services.tickets.add_note(number, me.id, text)
         raise redirect(request, f"/tickets/{number}", "Note interne ajoutée.")
-    await c.services.tickets.reply(number, me.id, text)
+    message_id = await c.services.tickets.reply(number, me.id, text)
+    inserted = await _still_inserted(request, form.getall("faq_inserted", []), text)
+    await c.proposals.record_reply(number, me.id, message_id, inserted)
     raise redirect(request, f"/tickets/{number}", "Réponse mise en file d'envoi.")
+
+
+async def _still_inserted(request: web.Request, marked: list[Any], text: str) -> list[str]:
+    """The FAQ entries inserted with the button (marked by the page's script) whose answer is still, at
+    least in part, in the reply sent: a line of 30 characters or more kept as inserted."""
+    reply_text = " ".join(text.split())
+    out: list[str] = []
+    for raw in marked[:10]:
+        entry_id = str(raw)
+        if not _SLUG.fullmatch(entry_id) or entry_id in out:
+            continue
+        entry = await ctx(request).faq.entry(entry_id)
+        if entry is None:
+            continue
+        lines = [" ".join(line.split()) for line in insert_text(entry.body, "email").splitlines()]
+        if any(len(line) >= 30 and line in reply_text for line in lines):
+            out.append(entry_id)
+    return out[:3]
 
 
 async def update(request: web.Request) -> web.StreamResponse:

@@ -243,3 +243,47 @@ def test_failed_reply_shows_its_reason_and_can_be_sent_again(live: LiveServer, b
     assert relay.sent == ["sylvie.roux@mairie-riom.fr"]
     d.get(f"{live.url}/tickets/{live.ticket}")
     _wait(d, ec.presence_of_element_located((By.CSS_SELECTOR, ".thread li.msg-outbound .delivery-sent")))
+
+
+def test_inserted_faq_answer_is_plain_text_in_an_email_reply_and_proposes_the_question(
+        live: LiveServer, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+
+    from helpdesk.db.tables import FaqProposal, KbEntry
+    from knowledge_base import to_plain_text
+
+    d = browser
+    d.get(live.url + "/login")
+    d.find_element(By.NAME, "email").send_keys("thomas.bernard@craig.fr")
+    d.find_element(By.NAME, "password").send_keys("motdepasse-solide")
+    d.find_element(By.CSS_SELECTOR, "form[action='/login'] button[type=submit]").click()
+    _wait(d, ec.url_contains("/queue"))
+    d.get(f"{live.url}/tickets/{live.ticket}")
+    _wait(d, ec.presence_of_element_located((By.CSS_SELECTOR, ".suggestions li")))
+    labels = [e.text for e in d.find_elements(By.CSS_SELECTOR, ".suggestions .label")]
+    assert labels and set(labels) <= {"probable", "possible", "peu probable"}
+    button = d.find_element(By.CSS_SELECTOR, "[data-insert='sugg-1']")
+    entry_id = button.get_attribute("data-faq-entry")
+
+    async def body() -> str:
+        async with live.services.db.transaction() as s:
+            row = await s.get(KbEntry, entry_id)
+            return str(row.body) if row else ""
+
+    markdown = live.run(body())
+    assert "**" in markdown  # the stored answer has Markdown emphasis: raw insertion would show it
+    button.click()
+    inserted = d.find_element(By.ID, "reply-text").get_property("value")
+    assert "**" not in inserted and "](" not in inserted
+    assert " ".join(inserted.split()) == " ".join(to_plain_text(markdown).split())
+    d.find_element(By.ID, "reply-text").send_keys("\n\nBien cordialement,\nThomas")
+    d.find_element(By.CSS_SELECTOR, "form.reply button[value='reply']").click()
+    _wait(d, ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".flash"), "Réponse mise en file d'envoi."))
+
+    async def proposals() -> list[tuple[str, str]]:
+        async with live.services.db.transaction() as s:
+            return [(p.entry_id, p.source) for p in (await s.scalars(select(FaqProposal))).all()]
+
+    # The page's script marked the insertion: the requester's question is proposed for that entry.
+    assert live.run(proposals()) == [(entry_id, "ticket")]

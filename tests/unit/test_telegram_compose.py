@@ -86,3 +86,13 @@ def test_file_url_beside_the_bot_api_url() -> None:
 def test_retry_after_in_seconds_whatever_ptb_gives() -> None:
     assert retry_after_seconds(RetryAfter(7)) == 7.0
     assert retry_after_seconds(RetryAfter(timedelta(seconds=3))) == 3.0
+
+
+def test_the_first_suggestion_can_show_its_full_answer_in_telegram_html() -> None:
+    answer = compose.answer_html("Publiez au **format CSV** :\n\n- séparateur `;`\n- [le schéma](https://schema.data.gouv.fr)")
+    assert answer is not None and "<b>format CSV</b>" in answer and "**" not in answer
+    assert '<a href="https://schema.data.gouv.fr">' in answer
+    [message] = compose.suggestions([("Titre", "extrait 1", ""), ("Autre", "extrait <2>", "")], [answer])
+    assert "<b>format CSV</b>" in message and "extrait 1" not in message  # the first shows its answer
+    assert "extrait &lt;2&gt;" in message  # the others keep their escaped extract
+    assert compose.answer_html("mot " * 2000) is None  # too long for a chat message: the extract is used

@@ -48,3 +48,25 @@ async def test_reloads_follow_the_loader_and_survive_a_failure() -> None:
     stop.set()
     await task
     assert [h.id for h in faq.search("budget")] == ["v2"]
+
+
+async def test_the_bot_searches_the_real_engine_with_purpose_chat_and_reads_full_answers() -> None:
+    from helpdesk.app.faq.sync import bundled_kb_dir
+    from knowledge_base import KnowledgeBase
+    from knowledge_base.search import out_of_scope_messages
+
+    kb = KnowledgeBase.load(bundled_kb_dir())
+
+    async def load() -> KnowledgeBase:
+        return kb
+
+    faq = ReloadingFaq(load)
+    await faq.reload()
+    off_topic = out_of_scope_messages()
+    chat = [m for m in off_topic if not faq.search(m)]
+    staff = [m for m in off_topic if not kb.search(m, purpose="staff")]
+    assert len(chat) > len(staff)  # the chat abstains where a ranked list would still show entries
+    for m in off_topic[:20]:
+        assert [s.id for s in faq.search(m)] == [s.id for s in kb.search(m, purpose="chat")]
+    first = kb.entries[0]
+    assert faq.answer(first.id) == first.body and faq.answer("pas-une-entree") is None

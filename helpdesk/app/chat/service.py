@@ -14,6 +14,7 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpdesk.app.faq.proposals import SOURCE_TELEGRAM, propose
 from helpdesk.app.metrics import FAQ_SUGGESTIONS
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Contact, Ticket
@@ -236,6 +237,8 @@ class ChatService:
                 if chosen is not None:
                     chat = await chat_row(s, chat_id, now)
                     chat.transcript, chat.new_question = [], False
+                    # « Ça répond à ma question »: the question becomes a proposed wording of that entry.
+                    await propose(s, entry_id=chosen, question=sug.query, source=SOURCE_TELEGRAM, now=now)
                 FAQ_SUGGESTIONS.labels("telegram", "accepted" if chosen else "declined").inc()
             return chosen
 

@@ -1,4 +1,5 @@
-"""The FAQ search index at run time: built from the published kb_entry rows, rebuilt when they change.
+"""The FAQ search index at run time: built from the published kb_entry rows and the accepted wordings
+(faq_proposal), rebuilt when they change; a wording accepted here is added at once (`add_wordings`).
 
 Staleness is checked against a cheap fingerprint of the table (count and newest update) at most
 every ``check_every`` seconds, so edits from another instance or from `helpdesk kb import` are
@@ -15,18 +16,31 @@ from sqlalchemy import func, select
 
 from helpdesk.app.faq.sync import KbStore
 from helpdesk.db.engine import Database
-from helpdesk.db.tables import KbEntry
+from helpdesk.db.tables import FaqProposal, KbEntry
 
 if TYPE_CHECKING:
-    from knowledge_base import Entry, KnowledgeBase
+    from knowledge_base import Entry, KnowledgeBase, Purpose, Suggestion, WordingsAdded
 
 
-def _build(entries: list[Entry]) -> KnowledgeBase:
+def _build(entries: list[Entry], wordings: list[tuple[str, str]]) -> KnowledgeBase:
     from knowledge_base import KnowledgeBase
 
     kb = KnowledgeBase.from_entries(entries)
+    if wordings:
+        kb.add_wordings(wordings)
     kb.search("publier des données", limit=1)  # the first search loads lazy parts of the engine
     return kb
+
+
+def insert_text(body: str, channel: str) -> str:
+    """What « Insérer dans la réponse » puts into a staff reply on `channel`.
+
+    Email is plain text (bare URLs, lists as dashes, no `**`). A Telegram staff reply is sent as text that
+    the channel escapes (channels/telegram/compose.staff_reply), Telegram itself making the bare URLs
+    clickable: so the same plain text is the channel's markup there; HTML tags would be shown as typed."""
+    from knowledge_base import to_plain_text
+
+    return to_plain_text(body)
 
 
 class FaqIndex:
@@ -48,7 +62,11 @@ class FaqIndex:
             row = (await s.execute(
                 select(func.count(KbEntry.id), func.max(KbEntry.updated_at)).where(KbEntry.status == "published")
             )).one()
-        return (int(row[0] or 0), str(row[1]))
+            accepted = (await s.execute(
+                select(func.count(FaqProposal.id), func.max(FaqProposal.decided_at))
+                .where(FaqProposal.status == "accepted")
+            )).one()
+        return (int(row[0] or 0), str(row[1]), int(accepted[0] or 0), str(accepted[1]))
 
     async def knowledge_base(self) -> KnowledgeBase:
         async with self._lock:
@@ -59,23 +77,49 @@ class FaqIndex:
             if stale:
                 fingerprint = await self._current_fingerprint()
                 entries = await self.kb_store.published()
+                wordings = await self.kb_store.accepted_wordings()
                 # Building and warming the index takes a CPU second or two: keep it off the event loop.
-                self._kb = await asyncio.to_thread(_build, entries)
+                self._kb = await asyncio.to_thread(_build, entries, wordings)
                 self._entries = {e.id: e for e in entries}
                 self._fingerprint = fingerprint
                 self._checked = time.monotonic()
             assert self._kb is not None
             return self._kb
 
-    async def search(self, query: str, limit: int = 3) -> list[dict[str, Any]]:
-        """Suggestions with score, snippet and the full answer (for one-click insertion)."""
+    async def add_wordings(self, pairs: list[tuple[str, str]]) -> WordingsAdded | None:
+        """Index accepted wordings at once (off the event loop); None when no index is built yet (the next
+        build reads them from the database)."""
+        async with self._lock:
+            if self._kb is None:
+                return None
+            kb = self._kb
+            done = await asyncio.to_thread(kb.add_wordings, pairs)
+            if self._fingerprint is not None:  # this change is already in: no rebuild for it
+                self._fingerprint = await self._current_fingerprint()
+                self._checked = time.monotonic()
+            return done
+
+    async def search(self, query: str, limit: int = 3, purpose: Purpose = "chat") -> list[dict[str, Any]]:
+        """Suggestions with score, label, snippet and the full answer (for one-click insertion)."""
         if not query.strip():
             return []
         kb = await self.knowledge_base()
+        return self._dicts(kb.search(query, limit=limit, purpose=purpose))
+
+    async def search_conversation(self, messages: list[str], limit: int = 3,
+                                  purpose: Purpose = "staff") -> list[dict[str, Any]]:
+        """Suggestions for a ticket: its inbound messages, oldest first (the engine weights the latest most)."""
+        messages = [m for m in messages if m.strip()]
+        if not messages:
+            return []
+        kb = await self.knowledge_base()
+        return self._dicts(kb.search_conversation(messages, limit=limit, purpose=purpose))
+
+    def _dicts(self, found: list[Suggestion]) -> list[dict[str, Any]]:
         out = []
-        for sug in kb.search(query, limit=limit):
+        for sug in found:
             entry = self._entries.get(sug.id)
-            out.append({"id": sug.id, "title": sug.title, "score": round(float(sug.score), 3),
+            out.append({"id": sug.id, "title": sug.title, "score": round(float(sug.score), 3), "label": sug.label,
                         "snippet": sug.snippet, "body": entry.body if entry else "",
                         "tags": list(entry.tags) if entry else []})
         return out

@@ -1,10 +1,15 @@
-"""The FAQ in the database: import from Markdown (idempotent), export back, and an index that follows."""
+"""The FAQ in the database: import from Markdown (idempotent), export back, and an index that follows.
+
+Export writes each published entry with its provenance (`sources`, `reviewed`, `replaces`, kept in the
+database since import) and with the question wordings admins accepted from use (`faq_proposal`).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,7 +17,7 @@ import yaml
 from sqlalchemy import select
 
 from helpdesk.db.engine import Database
-from helpdesk.db.tables import KbEntry
+from helpdesk.db.tables import FaqProposal, KbEntry
 from helpdesk.ports import Clock
 
 if TYPE_CHECKING:
@@ -56,11 +61,17 @@ class KbStore:
             for e in entries:
                 digest = _hash(e.title, list(e.tags), list(e.questions), e.body)
                 row = await s.get(KbEntry, e.id)
+                sources, reviewed, replaces = _provenance(e)
                 if row is None:
                     s.add(KbEntry(id=e.id, title=e.title, tags=list(e.tags), questions=list(e.questions),
-                                  lang=e.lang, body=e.body, content_hash=digest, updated_at=now))
+                                  lang=e.lang, body=e.body, content_hash=digest, updated_at=now, sources=sources,
+                                  reviewed=reviewed, replaces=replaces))
                     created += 1
-                elif row.content_hash == digest and not row.edited_by_staff:
+                    continue
+                # Staff cannot edit the provenance: it follows the files even when the content is kept.
+                if (list(row.sources), row.reviewed, list(row.replaces)) != (sources, reviewed, replaces):
+                    row.sources, row.reviewed, row.replaces = sources, reviewed, replaces
+                if row.content_hash == digest and not row.edited_by_staff:
                     unchanged += 1
                 elif row.edited_by_staff and not force:
                     kept += 1
@@ -78,9 +89,17 @@ class KbStore:
             rows = (await s.scalars(select(KbEntry).where(KbEntry.status == "published").order_by(KbEntry.id))).all()
         return [
             Entry(id=r.id, title=r.title, tags=tuple(r.tags), questions=tuple(r.questions), lang=r.lang,
-                  body=r.body, path=None)
+                  body=r.body, path=None, sources=tuple(r.sources), replaces=tuple(r.replaces),
+                  reviewed=_date(r.reviewed))
             for r in rows
         ]
+
+    async def accepted_wordings(self) -> list[tuple[str, str]]:
+        """(entry id, wording) of every accepted proposal, oldest first: what the index adds at start-up."""
+        async with self.db.transaction() as s:
+            rows = (await s.execute(select(FaqProposal.entry_id, FaqProposal.wording)
+                                    .where(FaqProposal.status == "accepted").order_by(FaqProposal.id))).all()
+        return [(str(entry_id), str(wording)) for entry_id, wording in rows]
 
     async def knowledge_base(self) -> KnowledgeBase:
         from knowledge_base import KnowledgeBase
@@ -88,11 +107,35 @@ class KbStore:
         return KnowledgeBase.from_entries(await self.published())
 
     async def export_texts(self) -> dict[str, str]:
-        """Every published entry rendered back to the Markdown format, by file name."""
-        out: dict[str, str] = {}
-        for e in await self.published():
-            front = {"id": e.id, "title": e.title, "tags": list(e.tags), "questions": list(e.questions),
-                     "lang": e.lang}
-            text = "---\n" + yaml.safe_dump(front, allow_unicode=True, sort_keys=False) + "---\n" + e.body.strip()
-            out[f"{e.id}.md"] = text + "\n"
-        return out
+        """Every published entry rendered back to the Markdown format, by file name, with the accepted
+        wordings as further `questions:` lines (deduplicated as the index does) and its provenance."""
+        from knowledge_base import KnowledgeBase
+
+        kb = KnowledgeBase.from_entries(await self.published())
+        kb.add_wordings(await self.accepted_wordings())
+        return {f"{e.id}.md": entry_markdown(e) for e in kb.entries}
+
+
+def entry_markdown(entry: Entry) -> str:
+    """The entry's file: front matter (the required fields, then the provenance when present), the answer."""
+    front: dict[str, object] = {"id": entry.id, "title": entry.title, "tags": list(entry.tags),
+                                "questions": list(entry.questions), "lang": entry.lang}
+    if entry.sources:
+        front["sources"] = list(entry.sources)
+    if entry.reviewed is not None:
+        front["reviewed"] = entry.reviewed
+    if entry.replaces:
+        front["replaces"] = list(entry.replaces)
+    return "---\n" + yaml.safe_dump(front, allow_unicode=True, sort_keys=False) + "---\n" + entry.body.strip() + "\n"
+
+
+def _provenance(entry: Entry) -> tuple[list[str], str | None, list[str]]:
+    """(sources, reviewed as YYYY-MM-DD, replaces) as the database keeps them."""
+    return list(entry.sources), entry.reviewed.isoformat() if entry.reviewed else None, list(entry.replaces)
+
+
+def _date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None

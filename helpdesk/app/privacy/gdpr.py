@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from helpdesk.db import store
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Attachment, Blob, Contact, Event, Message, Organization, Outbox, Quarantine, Ticket
+from helpdesk.db.tables_faq import FaqProposal
 from helpdesk.domain.errors import NotFound
 from helpdesk.ports import Clock
 
@@ -112,6 +113,8 @@ class GdprService:
             for m in msgs:
                 await self._scrub_message(s, m)
             await s.execute(delete(Outbox).where(Outbox.ticket_id == t.id, Outbox.status == "sent"))
+            # Its question proposed as an FAQ wording: gone unless an admin made it part of the FAQ already.
+            await s.execute(delete(FaqProposal).where(FaqProposal.ticket_id == t.id, FaqProposal.status != "accepted"))
             events = (await s.scalars(select(Event).where(Event.ticket_id == t.id))).all()
             for e in events:
                 e.data = {k: v for k, v in e.data.items() if k not in {"to", "text", "subject", "email"}}

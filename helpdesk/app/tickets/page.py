@@ -96,6 +96,10 @@ class TicketPageService:
             "inbound_count": sum(1 for m in thread if m["direction"] == Direction.INBOUND.value),
             "last_message_id": thread[-1]["id"] if thread else 0,
             "latest_inbound_text": latest_inbound["text"] if latest_inbound else "",
+            # The whole inbound conversation, oldest first, the subject heading it: what the FAQ is asked.
+            "inbound_texts": [f"{t.subject}\n\n{m['text']}" if n == 0 and t.subject else m["text"]
+                              for n, m in enumerate(m for m in thread
+                                                    if m["direction"] == Direction.INBOUND.value)],
             "links": [{"kind": k, "number": n, "subject": subj, "status": st} for k, n, subj, st in links],
             "other_tickets": [{"number": n, "subject": subj, "status": st, "created_at": c}
                               for n, subj, st, c in others],

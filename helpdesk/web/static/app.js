@@ -59,6 +59,15 @@
         area.value = area.value.slice(0, start) + text + area.value.slice(end);
         area.focus();
         area.selectionStart = area.selectionEnd = start + text.length;
+        /* An inserted FAQ entry is sent with the reply: the requester's question may become one of its wordings. */
+        var entry = button.dataset.faqEntry, form = area.form;
+        if (entry && form && !form.querySelector("input[name=faq_inserted][value='" + entry + "']")) {
+          var marker = document.createElement("input");
+          marker.type = "hidden";
+          marker.name = "faq_inserted";
+          marker.value = entry;
+          form.appendChild(marker);
+        }
       });
     });
   }
