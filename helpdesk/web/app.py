@@ -21,6 +21,7 @@ from helpdesk.web import (
     views_faq,
     views_queue,
     views_staff,
+    views_team,
     views_ticket,
     webhooks,
 )
@@ -53,6 +54,7 @@ def make_app(services: Services) -> web.Application:
             *views_queue.routes(),
             *views_ticket.routes(),
             *views_staff.routes(),
+            *views_team.routes(),
             *views_automatic.routes(),
             *views_admin.routes(),
             *views_faq.routes(),
