@@ -48,6 +48,7 @@ def make_app(services: Services) -> web.Application:
             web.get("/readyz", health.readyz),
             web.get("/metrics", metrics.metrics),
             web.get("/", home),
+            web.get("/favicon.ico", favicon),
             web.get("/login", auth.login_form),
             web.post("/login", auth.login),
             web.post("/logout", auth.logout),
@@ -71,3 +72,9 @@ def make_app(services: Services) -> web.Application:
 
 async def home(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther("/queue" if auth.current_staff(request) else "/faq")
+
+
+async def favicon(request: web.Request) -> web.StreamResponse:
+    """Browsers ask for /favicon.ico whatever the page says; pages link the SVG under /static/."""
+    return web.FileResponse(render.STATIC / "favicon.ico", headers={
+        "Content-Type": "image/x-icon", "Cache-Control": "public, max-age=604800"})
