@@ -13,8 +13,8 @@ from typing import Any
 
 from helpdesk.cli_mail import add_mail_commands
 from helpdesk.cli_sla import add_sla_commands
-from helpdesk.config import Settings, load_settings
-from helpdesk.domain.errors import TemporaryError, UserError
+from helpdesk.config import Settings, env_value, load_settings
+from helpdesk.domain.errors import NotFound, TemporaryError, UserError
 from helpdesk.domain.values import StaffRole, TicketStatus
 
 EX_OK, EX_USER, EX_TEMPFAIL = 0, 1, 75
@@ -49,25 +49,49 @@ async def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 async def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     from helpdesk.db import migrate
 
-    await asyncio.get_running_loop().run_in_executor(None, migrate.upgrade, settings.database_url)
-    print("database is up to date")
+    url = settings.database_url
+    before, tables_before = await migrate.current_revisions(url), await migrate.table_names(url)
+    await asyncio.get_running_loop().run_in_executor(None, migrate.upgrade, url)
+    after, tables_after = await migrate.current_revisions(url), await migrate.table_names(url)
+    print(upgrade_summary(before, after, tables_before, tables_after, settings.masked()["database_url"]))
     return EX_OK
+
+
+def upgrade_summary(before: set[str], after: set[str], tables_before: set[str], tables_after: set[str],
+                    url: str) -> str:
+    """What `db upgrade` did, for the operator: created, upgraded, or nothing to do."""
+    version = ", ".join(sorted(after)) or "?"
+    created = sorted(tables_after - tables_before - {"alembic_version"})
+    if not before:
+        return (f"Base de données créée ({url}) : {len(created)} tables, schéma en version {version}. "
+                "Les numéros de ticket commencent à 1000. Ensuite : `helpdesk user add ADRESSE --role admin` "
+                "et `helpdesk kb import`.")
+    if before == after:
+        return f"La base de données est déjà à jour (schéma en version {version})."
+    added = f" ; tables ajoutées : {', '.join(created)}" if created else ""
+    return f"Base de données mise à jour : version {', '.join(sorted(before))} → {version}{added}."
 
 
 async def cmd_db_copy(args: argparse.Namespace, settings: Settings) -> int:
     from helpdesk.config import Settings as _S
     from helpdesk.db.copy import copy_database
+    from helpdesk.progress import Progress
 
     target = _S._check_url(args.to)
-    counts = await copy_database(settings.database_url, target)
-    print(f"copied {sum(counts.values())} rows in {len(counts)} tables to the target database")
+    progress = Progress("Copie des lignes", unit="lignes")
+    counts = await copy_database(settings.database_url, target, on_progress=progress.advance)
+    took = progress.finish()
+    print(f"copied {sum(counts.values())} rows in {len(counts)} tables to the target database ({took})")
     return EX_OK
 
 
 async def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
-    from helpdesk.app.staff.accounts import generate_password
+    # Only what account creation needs (no bootstrap: it imports every channel), so it starts fast.
+    from helpdesk.app.staff.accounts import UserService, generate_password
+    from helpdesk.db.engine import Database
+    from helpdesk.ports import SystemClock
 
-    services = _services(settings)
+    db = Database(settings.database_url)
     try:
         generated = False
         if args.password_stdin or not sys.stdin.isatty():
@@ -76,13 +100,14 @@ async def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
             password = ""
         if not password:
             password, generated = generate_password(), True
-        user_id = await services.users.add(args.email, StaffRole(args.role), password, name=args.name or "")
+        user_id = await UserService(db, SystemClock()).add(args.email, StaffRole(args.role), password,
+                                                           name=args.name or "")
         print(f"staff user {args.email} created (id {user_id}, role {args.role})")
         if generated:
             print(f"password (shown once): {password}")
         return EX_OK
     finally:
-        await services.db.dispose()
+        await db.dispose()
 
 
 async def cmd_tickets(args: argparse.Namespace, settings: Settings) -> int:
@@ -104,7 +129,13 @@ async def cmd_tickets(args: argparse.Namespace, settings: Settings) -> int:
 async def cmd_ticket(args: argparse.Namespace, settings: Settings) -> int:
     services = _services(settings)
     try:
-        data = await services.tickets.get_json(args.number)
+        try:
+            data = await services.tickets.get_json(args.number)
+        except NotFound:
+            from helpdesk.db.store import FIRST_TICKET_NUMBER
+
+            raise NotFound(f"ticket n° {args.number} introuvable : les numéros de ticket commencent à "
+                           f"{FIRST_TICKET_NUMBER} (`helpdesk tickets` les liste)") from None
         if args.json:
             print(json.dumps(data, ensure_ascii=False))
             return EX_OK
@@ -143,19 +174,22 @@ async def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
     for key, value in settings.masked().items():
-        print(f"HELPDESK_{key.upper()}={value}")
+        print(f"HELPDESK_{key.upper()}={env_value(value)}")
     return EX_OK
 
 
 async def cmd_kb_import(args: argparse.Namespace, settings: Settings) -> int:
     from helpdesk.app.faq.sync import bundled_kb_dir
+    from helpdesk.progress import Progress
 
     services = _services(settings)
     try:
         directory = Path(args.kb) if args.kb else (settings.kb_dir or bundled_kb_dir())
-        report = await services.kb_store.import_dir(directory, force=args.force)
+        progress = Progress("Import de la FAQ", unit="fiches")
+        report = await services.kb_store.import_dir(directory, force=args.force, on_progress=progress.advance)
+        took = progress.finish()
         print(f"FAQ imported from {directory}: {report.created} created, {report.updated} updated, "
-              f"{report.unchanged} unchanged, {report.kept_staff_edits} kept (edited by staff)")
+              f"{report.unchanged} unchanged, {report.kept_staff_edits} kept (edited by staff) ({took})")
         return EX_OK
     finally:
         await services.db.dispose()
@@ -185,9 +219,13 @@ async def cmd_gdpr(args: argparse.Namespace, settings: Settings) -> int:
             done = await gdpr.erase(args.email)
             print(f"personal data of {args.email} erased ({done['tickets']} tickets scrubbed)")
         else:
-            n = await gdpr.apply_retention(args.months, dry_run=args.dry_run)
+            from helpdesk.progress import Progress
+
+            progress = Progress("Effacement des anciens tickets", unit="tickets")
+            n = await gdpr.apply_retention(args.months, dry_run=args.dry_run, on_progress=progress.advance)
+            took = progress.finish()
             verb = "would be scrubbed" if args.dry_run else "scrubbed"
-            print(f"{n} closed tickets older than {args.months} months {verb}")
+            print(f"{n} closed tickets older than {args.months} months {verb} ({took})")
         return EX_OK
     finally:
         await services.db.dispose()

@@ -150,6 +150,19 @@ class Settings(BaseSettings):
         return out
 
 
+def env_value(value: Any) -> str:
+    """A setting as it is written in the environment: ``true``, ``a@x.fr,b@x.fr``, empty for unset."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, list | tuple | set):
+        return ",".join(env_value(v) for v in value)
+    return str(value)
+
+
 def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**overrides)
