@@ -28,6 +28,15 @@ def _services(settings: Settings) -> Any:
     return build(settings)
 
 
+def _ticket_reader(settings: Settings) -> Any:
+    """What reading tickets needs, without the bootstrap (which imports every channel): starts faster."""
+    from helpdesk.app.tickets.service import TicketService
+    from helpdesk.db.engine import Database
+    from helpdesk.ports import SystemClock
+
+    return TicketService(Database(settings.database_url), SystemClock())
+
+
 async def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from helpdesk.bootstrap import serve
     from helpdesk.db import migrate
@@ -111,10 +120,10 @@ async def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_tickets(args: argparse.Namespace, settings: Settings) -> int:
-    services = _services(settings)
+    tickets = _ticket_reader(settings)
     try:
         status = TicketStatus(args.status) if args.status else None
-        rows = await services.tickets.list(status=status, limit=args.limit)
+        rows = await tickets.list(status=status, limit=args.limit)
         if args.json:
             print(json.dumps(rows, ensure_ascii=False))
         else:
@@ -123,14 +132,14 @@ async def cmd_tickets(args: argparse.Namespace, settings: Settings) -> int:
                       f"{(r['requester'] or '-'):<30} {r['subject']}")
         return EX_OK
     finally:
-        await services.db.dispose()
+        await tickets.db.dispose()
 
 
 async def cmd_ticket(args: argparse.Namespace, settings: Settings) -> int:
-    services = _services(settings)
+    tickets = _ticket_reader(settings)
     try:
         try:
-            data = await services.tickets.get_json(args.number)
+            data = await tickets.get_json(args.number)
         except NotFound:
             from helpdesk.db.store import FIRST_TICKET_NUMBER
 
@@ -150,7 +159,7 @@ async def cmd_ticket(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"    📎 {a['filename']} ({a['content_type']}, {a['size']} octets)")
         return EX_OK
     finally:
-        await services.db.dispose()
+        await tickets.db.dispose()
 
 
 async def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
