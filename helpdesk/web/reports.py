@@ -11,7 +11,7 @@ from aiohttp import web
 
 from helpdesk.app.reports.service import Report, ReportService, csv_export
 from helpdesk.domain.errors import NotFound
-from helpdesk.web import charts
+from helpdesk.web import charts, labels
 from helpdesk.web.context import ctx
 from helpdesk.web.render import render
 
@@ -30,6 +30,7 @@ CHARTS = {
 TABLES = {"tickets": "Tickets", "months": "Tickets par mois", "weeks": "Tickets par semaine", "tags": "Thèmes",
           "pays": "Pays", "organizations": "Organisations"}
 PERIODS = (4, 12, 26, 52, 104)
+CSV_LABELS = {**labels.CHANNEL, **labels.STATUS, **labels.PRIORITY}  # codes worded in French in the exports
 
 
 def charts_with_data(report: Report) -> dict[str, bool]:
@@ -92,7 +93,7 @@ async def chart(request: web.Request) -> web.StreamResponse:
 async def export(request: web.Request) -> web.StreamResponse:
     table = request.match_info["table"]
     try:
-        text = csv_export(await _report(request), table)
+        text = csv_export(await _report(request), table, CSV_LABELS)
     except NotFound:
         raise web.HTTPNotFound() from None
     return web.Response(text=text, content_type="text/csv", charset="utf-8", headers={

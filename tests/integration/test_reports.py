@@ -156,6 +156,10 @@ async def test_reports_page_charts_and_csv_for_signed_in_staff(db: Database, clo
             assert export.status == 200 and "attachment" in export.headers["Content-Disposition"]
             assert (await export.text()).lstrip("\ufeff").splitlines() == [
                 "pays;questions", "Pays de Mauriac;2", "Pays de Salers;1"]
+            months = (await (await client.get("/reports/export/months.csv")).text()).lstrip("\ufeff")
+            assert months.splitlines()[0] == "mois;Courriel;Telegram"  # codes worded in French
+            tickets = (await (await client.get("/reports/export/tickets.csv")).text()).splitlines()
+            assert any(";Courriel;Résolu;Normale;Commune de Mauriac;" in row for row in tickets), tickets
     finally:
         await services.db.dispose()
 
