@@ -86,12 +86,13 @@ async def staff_update(request: web.Request) -> web.StreamResponse:
     me = require_admin(request)
     form = await request.post()
     action = str(form.get("action", ""))
-    changes: dict[str, Any] = {
+    choices: dict[str, dict[str, Any]] = {
         "activate": {"active": True}, "deactivate": {"active": False},
         "available": {"available": True}, "unavailable": {"available": False},
         "role": {"role": StaffRole.ADMIN if form.get("role") == "admin" else StaffRole.AGENT},
         "rename": {"name": str(form.get("name", ""))},
-    }.get(action, {})
+    }
+    changes = choices.get(action, {})
     if not changes:
         raise web.HTTPBadRequest(text="Action inconnue.")
     try:
@@ -119,7 +120,7 @@ async def team_update(request: web.Request) -> web.StreamResponse:
         if "name" in form:
             await admin.rename_team(_id(request), str(form["name"]), me.id)
         if form.get("members_shown"):  # the member checkboxes were on the form: the unchecked ones leave
-            members = {int(v) for v in form.getall("member", []) if str(v).isdigit()}
+            members = {int(str(v)) for v in form.getall("member", []) if str(v).isdigit()}
             await admin.set_members(_id(request), members, me.id)
     except UserError as exc:
         return await _page(request, status=400, error=french(exc))

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from helpdesk.db import store
 from helpdesk.db.engine import Database
@@ -53,9 +54,10 @@ class StaffAdmin:
 
     async def staff(self) -> list[StaffRow]:
         async with self.db.transaction() as s:
-            users = (await s.scalars(select(StaffUser).order_by(StaffUser.is_active.desc(), StaffUser.name))).all()
-            pairs = (await s.execute(select(TeamMember.staff_id, Team.name).join(
-                Team, Team.id == TeamMember.team_id).order_by(Team.name))).all()
+            users = (await s.scalars(select(StaffUser).order_by(col(StaffUser.is_active).desc(),
+                                                                col(StaffUser.name)))).all()
+            pairs = (await s.execute(select(col(TeamMember.staff_id), col(Team.name)).join(
+                Team, col(Team.id) == col(TeamMember.team_id)).order_by(col(Team.name)))).all()
         teams: dict[int, list[str]] = {}
         for staff_id, name in pairs:
             teams.setdefault(staff_id, []).append(name)
@@ -64,8 +66,8 @@ class StaffAdmin:
 
     async def teams(self) -> list[TeamRow]:
         async with self.db.transaction() as s:
-            teams = (await s.scalars(select(Team).order_by(Team.name))).all()
-            members = (await s.execute(select(TeamMember.team_id, TeamMember.staff_id))).all()
+            teams = (await s.scalars(select(Team).order_by(col(Team.name)))).all()
+            members = (await s.execute(select(col(TeamMember.team_id), col(TeamMember.staff_id)))).all()
         by_team: dict[int, list[int]] = {}
         for team_id, staff_id in members:
             by_team.setdefault(team_id, []).append(staff_id)
@@ -135,16 +137,18 @@ class StaffAdmin:
         async with self.db.transaction() as s:
             if await s.get(Team, team_id) is None:
                 raise NotFound(f"team {team_id} not found")
-            known = set((await s.scalars(select(StaffUser.id).where(StaffUser.id.in_(sorted(staff_ids))))).all())
+            known = {i for i in (await s.scalars(select(col(StaffUser.id)).where(
+                col(StaffUser.id).in_(sorted(staff_ids))))).all() if i is not None}
             if known != staff_ids:
                 raise NotFound(f"staff user {min(staff_ids - known)} not found")
-            current = set((await s.scalars(select(TeamMember.staff_id).where(TeamMember.team_id == team_id))).all())
+            current = set((await s.scalars(select(col(TeamMember.staff_id)).where(
+                col(TeamMember.team_id) == team_id))).all())
             added, removed = staff_ids - current, current - staff_ids
             if not added and not removed:
                 return
             if removed:
-                await s.execute(delete(TeamMember).where(TeamMember.team_id == team_id,
-                                                         TeamMember.staff_id.in_(sorted(removed))))
+                await s.execute(delete(TeamMember).where(col(TeamMember.team_id) == team_id,
+                                                         col(TeamMember.staff_id).in_(sorted(removed))))
             for staff_id in sorted(added):
                 s.add(TeamMember(team_id=team_id, staff_id=staff_id))
             await store.record_event(s, kind=TEAM_MEMBERS, now=self.clock.now(), ticket_id=None,
@@ -154,13 +158,15 @@ class StaffAdmin:
     @staticmethod
     async def _keep_an_admin(s: AsyncSession, leaving: int) -> None:
         others = await s.scalar(select(func.count()).select_from(StaffUser).where(
-            StaffUser.role == StaffRole.ADMIN.value, StaffUser.is_active.is_(True), StaffUser.id != leaving))
+            col(StaffUser.role) == StaffRole.ADMIN.value, col(StaffUser.is_active).is_(True),
+            col(StaffUser.id) != leaving))
         if not others:
             raise ValidationError("the last active administrator must stay one")
 
     @staticmethod
     async def _name_free(s: AsyncSession, name: str) -> None:
-        if (await s.scalars(select(Team.id).where(func.lower(Team.name) == name.lower()))).first() is not None:
+        same = select(col(Team.id)).where(func.lower(col(Team.name)) == name.lower())
+        if (await s.scalars(same)).first() is not None:
             raise Conflict(f"a team named {name} already exists")
 
 
