@@ -196,6 +196,13 @@ def test_staff_login_queue_suggestion_reply_and_public_faq(live: LiveServer, bro
     assert "No data" not in d.page_source and "Tickets par mois et par canal" in d.page_source
     _shot(d, "reports.png", tmp_path)
 
+    # Accounts and teams, from the Administration menu.
+    d.find_element(By.CSS_SELECTOR, "details.menu summary").click()
+    d.find_element(By.CSS_SELECTOR, "details.menu a[href='/admin/staff']").click()
+    _wait(d, ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Comptes et équipes"))
+    assert "thomas.bernard@craig.fr" in d.find_element(By.CSS_SELECTOR, "table.queue").text
+    assert d.save_screenshot(str(tmp_path / "staff.png"))
+
     # No script was refused by our own CSP along the way.
     csp_errors = [e for e in d.get_log("browser") if "Content Security Policy" in e.get("message", "")]
     assert csp_errors == []
