@@ -14,8 +14,8 @@ from typing import Any
 
 from helpdesk.cli_mail import add_mail_commands
 from helpdesk.cli_sla import add_sla_commands
-from helpdesk.config import Settings, load_settings
-from helpdesk.domain.errors import TemporaryError, UserError
+from helpdesk.config import Settings, env_value, load_settings
+from helpdesk.domain.errors import NotFound, TemporaryError, UserError
 from helpdesk.domain.values import StaffRole, TicketStatus
 
 EX_OK, EX_USER, EX_TEMPFAIL = 0, 1, 75
@@ -27,6 +27,15 @@ def _services(settings: Settings) -> Any:
     from helpdesk.bootstrap import build
 
     return build(settings)
+
+
+def _ticket_reader(settings: Settings) -> Any:
+    """What reading tickets needs, without the bootstrap (which imports every channel): starts faster."""
+    from helpdesk.app.tickets.service import TicketService
+    from helpdesk.db.engine import Database
+    from helpdesk.ports import SystemClock
+
+    return TicketService(Database(settings.database_url), SystemClock())
 
 
 async def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -54,25 +63,49 @@ async def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 async def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     from helpdesk.db import migrate
 
-    await asyncio.get_running_loop().run_in_executor(None, migrate.upgrade, settings.database_url)
-    print("database is up to date")
+    url = settings.database_url
+    before, tables_before = await migrate.current_revisions(url), await migrate.table_names(url)
+    await asyncio.get_running_loop().run_in_executor(None, migrate.upgrade, url)
+    after, tables_after = await migrate.current_revisions(url), await migrate.table_names(url)
+    print(upgrade_summary(before, after, tables_before, tables_after, settings.masked()["database_url"]))
     return EX_OK
+
+
+def upgrade_summary(before: set[str], after: set[str], tables_before: set[str], tables_after: set[str],
+                    url: str) -> str:
+    """What `db upgrade` did, for the operator: created, upgraded, or nothing to do."""
+    version = ", ".join(sorted(after)) or "?"
+    created = sorted(tables_after - tables_before - {"alembic_version"})
+    if not before:
+        return (f"Base de données créée ({url}) : {len(created)} tables, schéma en version {version}. "
+                "Les numéros de ticket commencent à 1000. Ensuite : `helpdesk user add ADRESSE --role admin` "
+                "et `helpdesk kb import`.")
+    if before == after:
+        return f"La base de données est déjà à jour (schéma en version {version})."
+    added = f" ; tables ajoutées : {', '.join(created)}" if created else ""
+    return f"Base de données mise à jour : version {', '.join(sorted(before))} → {version}{added}."
 
 
 async def cmd_db_copy(args: argparse.Namespace, settings: Settings) -> int:
     from helpdesk.config import Settings as _S
     from helpdesk.db.copy import copy_database
+    from helpdesk.progress import Progress
 
     target = _S._check_url(args.to)
-    counts = await copy_database(settings.database_url, target)
-    print(f"copied {sum(counts.values())} rows in {len(counts)} tables to the target database")
+    progress = Progress("Copie des lignes", unit="lignes")
+    counts = await copy_database(settings.database_url, target, on_progress=progress.advance)
+    took = progress.finish()
+    print(f"copied {sum(counts.values())} rows in {len(counts)} tables to the target database ({took})")
     return EX_OK
 
 
 async def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
-    from helpdesk.app.staff.accounts import generate_password
+    # Only what account creation needs (no bootstrap: it imports every channel), so it starts fast.
+    from helpdesk.app.staff.accounts import UserService, generate_password
+    from helpdesk.db.engine import Database
+    from helpdesk.ports import SystemClock
 
-    services = _services(settings)
+    db = Database(settings.database_url)
     try:
         generated = False
         if args.password_stdin or not sys.stdin.isatty():
@@ -81,20 +114,21 @@ async def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
             password = ""
         if not password:
             password, generated = generate_password(), True
-        user_id = await services.users.add(args.email, StaffRole(args.role), password, name=args.name or "")
+        user_id = await UserService(db, SystemClock()).add(args.email, StaffRole(args.role), password,
+                                                           name=args.name or "")
         print(f"staff user {args.email} created (id {user_id}, role {args.role})")
         if generated:
             print(f"password (shown once): {password}")
         return EX_OK
     finally:
-        await services.db.dispose()
+        await db.dispose()
 
 
 async def cmd_tickets(args: argparse.Namespace, settings: Settings) -> int:
-    services = _services(settings)
+    tickets = _ticket_reader(settings)
     try:
         status = TicketStatus(args.status) if args.status else None
-        rows = await services.tickets.list(status=status, limit=args.limit)
+        rows = await tickets.list(status=status, limit=args.limit)
         if args.json:
             print(json.dumps(rows, ensure_ascii=False))
         else:
@@ -103,13 +137,19 @@ async def cmd_tickets(args: argparse.Namespace, settings: Settings) -> int:
                       f"{(r['requester'] or '-'):<30} {r['subject']}")
         return EX_OK
     finally:
-        await services.db.dispose()
+        await tickets.db.dispose()
 
 
 async def cmd_ticket(args: argparse.Namespace, settings: Settings) -> int:
-    services = _services(settings)
+    tickets = _ticket_reader(settings)
     try:
-        data = await services.tickets.get_json(args.number)
+        try:
+            data = await tickets.get_json(args.number)
+        except NotFound:
+            from helpdesk.db.store import FIRST_TICKET_NUMBER
+
+            raise NotFound(f"ticket n° {args.number} introuvable : les numéros de ticket commencent à "
+                           f"{FIRST_TICKET_NUMBER} (`helpdesk tickets` les liste)") from None
         if args.json:
             print(json.dumps(data, ensure_ascii=False))
             return EX_OK
@@ -124,7 +164,7 @@ async def cmd_ticket(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"    📎 {a['filename']} ({a['content_type']}, {a['size']} octets)")
         return EX_OK
     finally:
-        await services.db.dispose()
+        await tickets.db.dispose()
 
 
 async def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
@@ -185,7 +225,7 @@ async def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
     from helpdesk.app.outbox_status import configuration_warnings
 
     for key, value in settings.masked().items():
-        print(f"HELPDESK_{key.upper()}={value}")
+        print(f"HELPDESK_{key.upper()}={env_value(value)}")
     for warning in configuration_warnings(settings):
         print(f"attention : {warning}", file=sys.stderr)
     return EX_OK
@@ -193,13 +233,16 @@ async def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_kb_import(args: argparse.Namespace, settings: Settings) -> int:
     from helpdesk.app.faq.sync import bundled_kb_dir
+    from helpdesk.progress import Progress
 
     services = _services(settings)
     try:
         directory = Path(args.kb) if args.kb else (settings.kb_dir or bundled_kb_dir())
-        report = await services.kb_store.import_dir(directory, force=args.force)
+        progress = Progress("Import de la FAQ", unit="fiches")
+        report = await services.kb_store.import_dir(directory, force=args.force, on_progress=progress.advance)
+        took = progress.finish()
         print(f"FAQ imported from {directory}: {report.created} created, {report.updated} updated, "
-              f"{report.unchanged} unchanged, {report.kept_staff_edits} kept (edited by staff)")
+              f"{report.unchanged} unchanged, {report.kept_staff_edits} kept (edited by staff) ({took})")
         return EX_OK
     finally:
         await services.db.dispose()
@@ -229,9 +272,13 @@ async def cmd_gdpr(args: argparse.Namespace, settings: Settings) -> int:
             done = await gdpr.erase(args.email)
             print(f"personal data of {args.email} erased ({done['tickets']} tickets scrubbed)")
         else:
-            n = await gdpr.apply_retention(args.months, dry_run=args.dry_run)
+            from helpdesk.progress import Progress
+
+            progress = Progress("Effacement des anciens tickets", unit="tickets")
+            n = await gdpr.apply_retention(args.months, dry_run=args.dry_run, on_progress=progress.advance)
+            took = progress.finish()
             verb = "would be scrubbed" if args.dry_run else "scrubbed"
-            print(f"{n} closed tickets older than {args.months} months {verb}")
+            print(f"{n} closed tickets older than {args.months} months {verb} ({took})")
         return EX_OK
     finally:
         await services.db.dispose()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -65,21 +66,51 @@ async def cmd_quarantine_list(args: argparse.Namespace, settings: Settings) -> i
             print(json.dumps([i.as_json() for i in items], ensure_ascii=False))
         else:
             for i in items:
-                print(f"{i.id:>6} {i.status:<11} {i.received_at:%Y-%m-%d %H:%M} {i.channel:<8} "
+                print(f"{i.id:>6} {i.status:<11} {local_time(i.received_at)} {i.channel:<8} "
                       f"{(i.sender or '-'):<30} {i.reason}")
         return EX_OK
     finally:
         await services.db.dispose()
 
 
+def local_time(instant: datetime) -> str:
+    """``2026-03-06 00:05 +01:00``: the machine's local time with its offset (the web shows Paris time)."""
+    if instant.tzinfo is None:  # stored as UTC
+        instant = instant.replace(tzinfo=UTC)
+    local = instant.astimezone()
+    offset = local.strftime("%z")
+    return f"{local:%Y-%m-%d %H:%M} {offset[:3]}:{offset[3:]}"
+
+
 async def cmd_quarantine_reprocess(args: argparse.Namespace, settings: Settings) -> int:
-    from helpdesk.app.quarantine.service import QuarantineService
+    from helpdesk.app.quarantine.service import HELD, QuarantineService
+    from helpdesk.domain.errors import UserError
+    from helpdesk.progress import Progress
 
     services = _build(settings)
     try:
-        result = await QuarantineService(services.db, services.clock, services.intake).reprocess(args.id)
-        print(json.dumps({"id": args.id, **result.as_json()}, ensure_ascii=False))
-        return EX_OK
+        quarantine = QuarantineService(services.db, services.clock, services.intake)
+        ids = [i.id for i in await quarantine.list(HELD)] if args.all else list(args.ids)
+        if not ids:
+            raise UserError("give the ids of held messages, or --all")
+        progress = Progress("Retraitement de la quarantaine", len(ids), unit="messages")
+        done = failed = 0
+        for item_id in ids:
+            try:
+                result = await quarantine.reprocess(item_id)
+            except UserError as exc:
+                if len(ids) == 1:
+                    raise
+                print(json.dumps({"id": item_id, "error": str(exc)}, ensure_ascii=False), flush=True)
+                failed += 1
+            else:
+                print(json.dumps({"id": item_id, **result.as_json()}, ensure_ascii=False), flush=True)
+                done += 1
+            progress.advance()
+        took = progress.finish()
+        if len(ids) > 1:
+            print(f"{done} message(s) retraité(s), {failed} toujours en quarantaine ({took})", file=sys.stderr)
+        return EX_OK if not failed else EX_USER
     finally:
         await services.db.dispose()
 
@@ -98,6 +129,7 @@ def add_mail_commands(sub: Any) -> None:
     ql.add_argument("--all", action="store_true")
     ql.add_argument("--json", action="store_true")
     ql.set_defaults(handler=cmd_quarantine_list)
-    qr = q.add_parser("reprocess", help="run a held message through its channel again")
-    qr.add_argument("id", type=int)
+    qr = q.add_parser("reprocess", help="run held messages through their channel again (one JSON line each)")
+    qr.add_argument("ids", type=int, nargs="*", metavar="ID")
+    qr.add_argument("--all", action="store_true", help="every held message")
     qr.set_defaults(handler=cmd_quarantine_reprocess)

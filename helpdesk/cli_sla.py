@@ -27,8 +27,13 @@ async def cmd_sla_recompute(args: argparse.Namespace, settings: Settings) -> int
 
     services = build(settings)
     try:
-        n = await SlaService(services.db, services.clock).recompute(only_open=args.open_only)
-        print(f"SLA recomputed from the event log: {n} ticket(s)")
+        from helpdesk.progress import Progress
+
+        progress = Progress("Recalcul des délais", unit="tickets")
+        n = await SlaService(services.db, services.clock).recompute(only_open=args.open_only,
+                                                                    on_progress=progress.advance)
+        took = progress.finish()
+        print(f"SLA recomputed from the event log: {n} ticket(s) ({took})")
         return 0
     finally:
         await services.db.dispose()

@@ -211,6 +211,19 @@ def listener_url(host: str, port: int) -> str:
     return f"http://{host}:{port}"
 
 
+def env_value(value: Any) -> str:
+    """A setting as it is written in the environment: ``true``, ``a@x.fr,b@x.fr``, empty for unset."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, list | tuple | set):
+        return ",".join(env_value(v) for v in value)
+    return str(value)
+
+
 def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**overrides)

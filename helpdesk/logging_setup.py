@@ -70,3 +70,15 @@ def configure(level: str = "INFO", *, json_lines: bool = False) -> None:
     # mail.log: aiosmtpd logs every command line and connection at INFO (addresses, client input).
     for noisy in ("alembic", "aiosqlite", "httpx", "bm25s", "frictionless", "mail.log"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    quiet_aiosmtpd()
+
+
+AIOSMTPD_LOGGER = "mail.log"  # aiosmtpd's logger name (aiosmtpd/smtp.py: logging.getLogger("mail.log"))
+
+
+def quiet_aiosmtpd() -> None:
+    """aiosmtpd logs about twelve INFO lines per message, among them « Available AUTH mechanisms:
+    LOGIN(builtin) PLAIN(builtin) » on every connection (although EHLO offers no AUTH) and « Connection lost
+    during _handle_client() » on every normal QUIT. Our own handler logs one line per message instead;
+    aiosmtpd keeps its warnings and errors."""
+    logging.getLogger(AIOSMTPD_LOGGER).setLevel(logging.WARNING)

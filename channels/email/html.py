@@ -21,8 +21,22 @@ def sanitise(html: str) -> str:
     )
 
 
+# Word/Outlook HTML writes every line as its own <p class=MsoNormal> and a blank line as a paragraph
+# holding only &nbsp;: one line per paragraph, and the &nbsp; paragraph is the only paragraph break.
+_MSO_PARAGRAPH = re.compile(r"<p\b[^>]*\bclass=[\"']?Mso\w*[^>]*>", re.IGNORECASE)
+_PARAGRAPH_END = re.compile(r"</p\s*>", re.IGNORECASE)
+_BLANK_LINE = re.compile(r"^[\s\u00a0\u200b\u200c\u200d\u2060\ufeff]+$", re.MULTILINE)
+
+
+def _outlook_lines(html: str) -> str:
+    if not _MSO_PARAGRAPH.search(html):
+        return html
+    return _PARAGRAPH_END.sub("<br>", _MSO_PARAGRAPH.sub("", html))
+
+
 def to_text(html: str) -> str:
     """Readable plain text; quoted blocks become ``>`` lines so the quote stripper sees them."""
+    html = _outlook_lines(html)
     h = html2text.HTML2Text()
     h.body_width = 0
     h.ignore_images = True
@@ -38,4 +52,5 @@ def to_text(html: str) -> str:
     text = re.sub(r"(?m)^(\s*)\\([-+#])", r"\1\2", text)
     text = re.sub(r"(?m)^(\s*\d+)\\\.", r"\1.", text)
     text = re.sub(r"[ \t]+$", "", text, flags=re.MULTILINE)
+    text = _BLANK_LINE.sub("", text)  # a line of &nbsp; or zero-width spaces is an empty line
     return re.sub(r"\n{3,}", "\n\n", text).strip()

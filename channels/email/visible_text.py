@@ -6,9 +6,10 @@ Outlook header blocks ("De : … Envoyé : … À : … Objet :", indented Yahoo
 separators ("-----Message d'origine-----", "-----Original Message-----", "Begin forwarded
 message:", a line of underscores) and ``>`` quoting. Also: an attribution on the same line as the reply
 ("Merci. Le lun. 3 mars 2025 à 10:00, X <x@y> a écrit :"), one whose ``<address>`` went below a blank
-line (Polymail), and quote lines that lost their ``>`` to a link. Signatures: the "-- " delimiter and the
-mobile footers ("Envoyé de mon iPhone", "Obtenir Outlook pour iOS"). When stripping would leave
-nothing (a bare forward), the full text is the visible text.
+line (Polymail), and quote lines that lost their ``>`` to a link. Signatures: the "-- " delimiter, the
+mobile footers ("Envoyé de mon iPhone", "Obtenir Outlook pour iOS") and a closing formula followed by a
+few short lines ("Cordialement," / "Martine Dupuis" / "Mairie de …" / "04 71 …"; the formula goes too).
+When stripping would leave nothing (a bare forward), the full text is the visible text.
 """
 
 from __future__ import annotations
@@ -59,6 +60,18 @@ _MOBILE_FOOTER = re.compile(
     re.IGNORECASE,
 )
 _QUOTED = re.compile(r"\s*>")
+# A closing formula that opens the signature block: « Cordialement, Martine Dupuis, Mairie de…, 04 71… ».
+_VALEDICTION = re.compile(
+    r"\s*(?:(?:bien|très|tres|trés|sincères|sinceres|meilleures|bien\s+sincères)\s+)?"
+    r"(?:cordialement|cdlt|cdt|salutations(?:\s+distinguées)?|amicalement|respectueusement|"
+    r"bien\s+à\s+(?:vous|toi)|bien\s+a\s+vous|"
+    r"(?:best|kind|warm)?\s*regards|best\s+wishes|mit\s+freundlichen\s+grüßen|"
+    r"(?:veuillez|je\s+vous\s+prie\s+d['’])\s*agréer\b.*|dans\s+l['’]attente\s+de\s+(?:votre|vous)\s+lire.*)"
+    r"\s*[,.!]*\s*(?P<rest>.*)",
+    re.IGNORECASE,
+)
+SIGNATURE_MAX_LINES = 10  # lines below the closing formula: name, role, organisation, address, phones, site
+SIGNATURE_MAX_WIDTH = 120
 # An attribution that begins inside a line of reply text: "Merci. Le lun. 3 mars 2025 à 10:00, X <x@y> a écrit :".
 _OPENER_INLINE = re.compile(rf"(?:[-–]{{2,}}\s*)?\b{_OPENER}\b", re.IGNORECASE)
 _ENDS_WITH_WROTE = re.compile(rf"\b{_WROTE}\s*[:：]?\s*[-–]*\s*$", re.IGNORECASE)
@@ -285,13 +298,31 @@ def _drop_quoted_lines(lines: list[str]) -> list[str]:
     return out
 
 
+def _signature_block_start(lines: list[str]) -> int | None:
+    """Where a signature introduced by a closing formula starts (« Cordialement, » then a few short lines)."""
+    below = 0
+    for i in range(len(lines) - 1, 0, -1):
+        line = lines[i].strip()
+        if not line:
+            continue
+        m = _VALEDICTION.fullmatch(line)
+        if m and len(m.group("rest")) <= 80 and "?" not in m.group("rest"):
+            return i
+        below += 1
+        if below >= SIGNATURE_MAX_LINES or len(line) > SIGNATURE_MAX_WIDTH or line.endswith("?"):
+            return None
+    return None
+
+
 def _strip_signature(lines: list[str]) -> list[str]:
     while lines and (not lines[-1].strip() or _UNDERSCORES.fullmatch(lines[-1])):
         lines = lines[:-1]
     for i, line in enumerate(lines):
         if i > 0 and (_SIG_DELIMITER.fullmatch(line) or (_MOBILE_FOOTER.fullmatch(line) and len(line) < 100)):
-            return lines[:i]
-    return lines
+            lines = lines[:i]
+            break
+    start = _signature_block_start(lines)
+    return lines[:start] if start is not None else lines
 
 
 def visible_text(text: str) -> str:

@@ -7,6 +7,7 @@ chunks; PostgreSQL sequences are then moved past the copied ids.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from sqlalchemy import func, insert, select
 from sqlmodel import SQLModel
@@ -19,7 +20,9 @@ from helpdesk.domain.errors import Conflict
 CHUNK = 500
 
 
-async def copy_database(source_url: str, target_url: str) -> dict[str, int]:
+async def copy_database(source_url: str, target_url: str, *,
+                        on_progress: Callable[[int, int | None], None] | None = None) -> dict[str, int]:
+    """Copy every row; ``on_progress(rows_just_copied, total_rows)`` after each chunk."""
     await asyncio.to_thread(migrate.upgrade, target_url)
     src = make_migration_engine(source_url)
     dst = make_migration_engine(target_url)
@@ -30,6 +33,10 @@ async def copy_database(source_url: str, target_url: str) -> dict[str, int]:
             for table in tables:
                 if await out.scalar(select(func.count()).select_from(table)):
                     raise Conflict(f"the target database is not empty (table {table.name}): copy refused")
+        total: int | None = None
+        if on_progress is not None:
+            async with src.connect() as inp:
+                total = sum([await inp.scalar(select(func.count()).select_from(t)) or 0 for t in tables])
         async with src.connect() as inp, dst.begin() as out:
             for table in tables:
                 n = 0
@@ -38,6 +45,8 @@ async def copy_database(source_url: str, target_url: str) -> dict[str, int]:
                     rows = [dict(r._mapping) for r in chunk]
                     await out.execute(insert(table), rows)
                     n += len(rows)
+                    if on_progress is not None:
+                        on_progress(len(rows), total)
                 counts[table.name] = n
             if dst.dialect.name == "postgresql":
                 for table in tables:

@@ -45,6 +45,18 @@ async def current_revisions(url: str) -> set[str]:
         await engine.dispose()
 
 
+async def table_names(url: str) -> set[str]:
+    """The tables present in the database (empty for a new database)."""
+    from sqlalchemy import inspect
+
+    engine = make_migration_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return set(await conn.run_sync(lambda sync_conn: inspect(sync_conn).get_table_names()))
+    finally:
+        await engine.dispose()
+
+
 async def is_current(url: str) -> bool:
     return await current_revisions(url) == head_revisions(url)
 

@@ -96,6 +96,18 @@ def tickets_per_week(rows: Iterable[TicketRow], tz: ZoneInfo = PARIS) -> dict[da
     return {week: dict(sorted(c.items())) for week, c in sorted(out.items())}
 
 
+def month_start(instant: datetime, tz: ZoneInfo = PARIS) -> date:
+    return instant.astimezone(tz).date().replace(day=1)
+
+
+def tickets_per_month(rows: Iterable[TicketRow], tz: ZoneInfo = PARIS) -> dict[date, dict[str, int]]:
+    """First day of each local month -> tickets opened that month by channel (months in order)."""
+    out: dict[date, Counter[str]] = {}
+    for r in rows:
+        out.setdefault(month_start(r.created_at, tz), Counter())[r.channel] += 1
+    return {month: dict(sorted(c.items())) for month, c in sorted(out.items())}
+
+
 def sla_compliance(rows: Iterable[TicketRow]) -> dict[str, Compliance]:
     """Targets with an outcome: answered (or breached) for first response, resolved (or breached)."""
     fr_met = fr_bad = res_met = res_bad = 0

@@ -24,6 +24,7 @@ from helpdesk.web import (
     views_outbox,
     views_queue,
     views_staff,
+    views_team,
     views_ticket,
     webhooks,
 )
@@ -50,6 +51,7 @@ def make_app(services: Services) -> web.Application:
             web.get("/readyz", health.readyz),
             web.get("/metrics", metrics.metrics),
             web.get("/", home),
+            web.get("/favicon.ico", favicon),
             web.get("/login", auth.login_form),
             web.post("/login", auth.login),
             web.post("/logout", auth.logout),
@@ -57,6 +59,7 @@ def make_app(services: Services) -> web.Application:
             *views_ticket.routes(),
             *views_outbox.routes(),
             *views_staff.routes(),
+            *views_team.routes(),
             *views_automatic.routes(),
             *views_admin.routes(),
             *views_faq_learning.routes(),
@@ -74,3 +77,9 @@ def make_app(services: Services) -> web.Application:
 
 async def home(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther("/queue" if auth.current_staff(request) else "/faq")
+
+
+async def favicon(request: web.Request) -> web.StreamResponse:
+    """Browsers ask for /favicon.ico whatever the page says; pages link the SVG under /static/."""
+    return web.FileResponse(render.STATIC / "favicon.ico", headers={
+        "Content-Type": "image/x-icon", "Cache-Control": "public, max-age=604800"})

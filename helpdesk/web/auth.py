@@ -27,7 +27,7 @@ CSRF_HEADER = "X-CSRF-Token"
 ANON_CSRF_COOKIE = "hd_csrf"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 PUBLIC_PREFIXES = ("/static/", "/faq/", "/satisfaction/")  # /satisfaction/: rating links in mail
-PUBLIC_PATHS = {"/", "/healthz", "/readyz", "/metrics", "/login", "/faq", "/api/v1/openapi.json"}
+PUBLIC_PATHS = {"/", "/healthz", "/readyz", "/metrics", "/login", "/faq", "/api/v1/openapi.json", "/favicon.ico"}
 
 
 def session_cookie(request: web.Request) -> str:

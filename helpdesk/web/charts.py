@@ -16,13 +16,25 @@ from helpdesk.domain import reports as r
 sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "PluginImportFixer"]
 
 STYLE = Style(background="white", plot_background="white", font_family="system-ui, sans-serif",
-              colors=("#1f5f8b", "#e0812f", "#3c9d5d", "#b8433b", "#7a5ba6", "#8c8c8c"))
+              colors=("#1f5f8b", "#e0812f", "#3c9d5d", "#b8433b", "#7a5ba6", "#8c8c8c"),
+              title_font_size=18, label_font_size=13, major_label_font_size=13, legend_font_size=14,
+              value_font_size=13, tooltip_font_size=13, no_data_font_size=18)
 CHANNELS_FR = {"email": "Courriel", "telegram": "Telegram", "web": "Formulaire web", "phone": "Téléphone", "api": "API"}
+MONTHS_FR = ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc.")
+NO_DATA = "Aucune donnée sur cette période"
+# Drawn wide: the page shows each chart across the full width of the main column (CSS scales it).
+WIDTH, HEIGHT = 1200, 380
 
 
 def _config(title: str, **kw: Any) -> dict[str, Any]:
-    return {"title": title, "style": STYLE, "width": 760, "height": 320, "js": [], "disable_xml_declaration": True,
-            "print_values": False, "legend_at_bottom": True, "truncate_legend": -1, **kw}
+    return {"title": title, "style": STYLE, "width": WIDTH, "height": HEIGHT, "js": [],
+            "disable_xml_declaration": True, "print_values": False, "legend_at_bottom": True,
+            "truncate_legend": -1, "no_data_text": NO_DATA, **kw}
+
+
+def month_label(month: date) -> str:
+    """``mars 2026``: a month as the French read it on a chart axis."""
+    return f"{MONTHS_FR[month.month - 1]} {month.year}"
 
 
 def _render(chart: Any) -> str:
@@ -35,6 +47,15 @@ def weekly(per_week: dict[date, dict[str, int]]) -> str:
     chart.x_labels = [w.strftime("%d/%m") for w in weeks]
     for channel in sorted({c for counts in per_week.values() for c in counts}):
         chart.add(CHANNELS_FR.get(channel, channel), [per_week[w].get(channel, 0) for w in weeks])
+    return _render(chart)
+
+
+def monthly(per_month: dict[date, dict[str, int]]) -> str:
+    chart = pygal.StackedBar(**_config("Tickets ouverts par mois et par canal"))
+    months = list(per_month)
+    chart.x_labels = [month_label(m) for m in months]
+    for channel in sorted({c for counts in per_month.values() for c in counts}):
+        chart.add(CHANNELS_FR.get(channel, channel), [per_month[m].get(channel, 0) for m in months])
     return _render(chart)
 
 

@@ -13,6 +13,7 @@ import jinja2
 from aiohttp import web
 
 from helpdesk.web import labels
+from helpdesk.web.linkify import linkify
 from helpdesk.web.reqkeys import CSRF, FLASH_COOKIE, FLASH_SHOWN, current_staff
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -61,6 +62,6 @@ def setup(app: web.Application) -> None:
         delivery=lambda v: labels.DELIVERY.get(v, v or ""), org_kind=lambda v: labels.ORG_KIND.get(v, v),
         kb_status=lambda v: labels.KB_STATUS.get(v, v),
         auto_kind=lambda v: labels.AUTOMATIC_KIND.get(v, v or "Automatique"),
-        thread_reason=labels.thread_reason,
+        thread_reason=labels.thread_reason, linkify=linkify,
     )
     env.globals.update(query=_query, labels=labels, asset=asset_url)

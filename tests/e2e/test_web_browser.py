@@ -1,9 +1,10 @@
 """The staff UI and the public FAQ in a real headless Chromium (Debian's chromium + chromedriver, Selenium).
 
-Covers: log in, find a ticket in the queue, insert a FAQ suggestion, send a reply and see it queued for
-the channel, search the public FAQ with instant results. Skipped only where no browser is installed
-(`.ci/install-browser` installs it). Set HELPDESK_SCREENSHOTS_DIR=docs to refresh docs/queue.png and
-docs/ticket.png.
+Covers: log in, the menu on one line at 1,400 px, find a ticket in the queue, insert a FAQ suggestion,
+send a reply and see it queued for the channel, the reports page, search the public FAQ with instant
+results. Skipped only where no browser is installed (`.ci/install-browser` installs it). Set
+HELPDESK_SCREENSHOTS_DIR=docs to refresh docs/queue.png, docs/ticket.png (with a file-check note),
+docs/reports.png and docs/faq.png.
 """
 
 from __future__ import annotations
@@ -138,6 +139,12 @@ def test_staff_login_queue_suggestion_reply_and_public_faq(live: LiveServer, bro
     _wait(d, ec.url_contains("/queue"))
     _wait(d, ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "File des tickets"))
     assert "File des tickets" in d.find_element(By.TAG_NAME, "h1").text
+    # The admin's menu fits on one line at 1,400 px: every item on the row of the first.
+    d.set_window_size(1400, 900)
+    tops = d.execute_script(
+        "return Array.from(document.querySelectorAll('header.top nav > *, header.top .me'))"
+        ".map(e => Math.round(e.getBoundingClientRect().top))")
+    assert len(tops) >= 8 and max(tops) - min(tops) <= 4, tops
     _shot(d, "queue.png", tmp_path)
 
     # Find the ticket with the text search.
@@ -151,6 +158,8 @@ def test_staff_login_queue_suggestion_reply_and_public_faq(live: LiveServer, bro
     rows[0].find_element(By.CSS_SELECTOR, "a.subject").click()
     _wait(d, ec.url_contains(f"/tickets/{live.ticket}"))
     _wait(d, ec.presence_of_element_located((By.CSS_SELECTOR, ".suggestions li")))
+    notes = d.find_elements(By.CSS_SELECTOR, ".thread li.msg-note")
+    assert any("budget-primitif-2026.csv" in n.text for n in notes)  # the file-check note
 
     # One click inserts the first FAQ suggestion into the reply box.
     suggestion = d.find_element(By.CSS_SELECTOR, ".suggestions li")
@@ -170,9 +179,29 @@ def test_staff_login_queue_suggestion_reply_and_public_faq(live: LiveServer, bro
 
     async def queued() -> list[tuple[str, str]]:
         async with live.services.db.transaction() as s:
-            return [(o.channel, o.payload["to"]) for o in (await s.scalars(select(Outbox))).all()]
+            return [(o.channel, o.payload["to"]) for o in (await s.scalars(select(Outbox))).all()
+                    if "Bien cordialement" in str(o.payload.get("text", ""))]
 
     assert live.run(queued()) == [("email", "sylvie.roux@mairie-riom.fr")]
+
+    # The reports: key figures first, charts drawn (full width), French only.
+    d.get(live.url + "/reports")
+    _wait(d, ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Rapports"))
+    _wait(d, lambda drv: drv.execute_script(
+        "return Array.from(document.images).filter(i => i.closest('figure.chart'))"
+        ".every(i => i.complete && i.naturalWidth > 0)"))
+    main_width = d.execute_script("return document.querySelector('main').clientWidth")
+    chart_width = d.execute_script("return document.querySelector('figure.chart img').clientWidth")
+    assert chart_width >= main_width * 0.9, (chart_width, main_width)
+    assert "No data" not in d.page_source and "Tickets par mois et par canal" in d.page_source
+    _shot(d, "reports.png", tmp_path)
+
+    # Accounts and teams, from the Administration menu.
+    d.find_element(By.CSS_SELECTOR, "details.menu summary").click()
+    d.find_element(By.CSS_SELECTOR, "details.menu a[href='/admin/staff']").click()
+    _wait(d, ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Comptes et équipes"))
+    assert "thomas.bernard@craig.fr" in d.find_element(By.CSS_SELECTOR, "table.queue").text
+    assert d.save_screenshot(str(tmp_path / "staff.png"))
 
     # No script was refused by our own CSP along the way.
     csp_errors = [e for e in d.get_log("browser") if "Content Security Policy" in e.get("message", "")]
@@ -183,6 +212,7 @@ def test_staff_login_queue_suggestion_reply_and_public_faq(live: LiveServer, bro
     d.get(live.url + "/faq")
     d.find_element(By.ID, "faq-q").send_keys("publier le budget en open data")
     _wait(d, lambda drv: drv.find_elements(By.CSS_SELECTOR, "#faq-results li a"), timeout=20)
+    _shot(d, "faq.png", tmp_path)
     first = d.find_element(By.CSS_SELECTOR, "#faq-results li a")
     title = first.text
     first.click()

@@ -59,7 +59,8 @@ async def test_user_errors_are_one_line_without_traceback(db: Database, tmp_path
     env = cli_env(db.url, tmp_path)
     out = run(["ticket", "99999"], env)
     assert out.returncode == 1
-    assert out.stderr.strip() == "helpdesk: ticket #99999 not found"
+    assert out.stderr.strip() == ("helpdesk: ticket n° 99999 introuvable : les numéros de ticket commencent à 1000 "
+                                  "(`helpdesk tickets` les liste)")
     bad = run(["config"], {**env, "HELPDESK_HTTP_PORT": "huit"})
     assert bad.returncode == 1 and "HELPDESK_HTTP_PORT" in bad.stderr and "Traceback" not in bad.stderr
 
@@ -82,6 +83,31 @@ def test_temporary_storage_failure_exits_75(tmp_path: Path) -> None:
     out = run(["tickets"], env)
     assert out.returncode == 75, out.stderr
     assert "temporary failure" in out.stderr
+
+
+def test_config_prints_values_as_written_in_the_environment(tmp_path: Path) -> None:
+    env = cli_env("sqlite+aiosqlite:///var/x.sqlite3", tmp_path)
+    env["HELPDESK_MAIL_ADDRESSES"] = "assistance@craig.fr, contact@craig.fr"
+    out = run(["config"], env)
+    assert out.returncode == 0, out.stderr
+    values = dict(line.split("=", 1) for line in out.stdout.splitlines())
+    assert values["HELPDESK_MAIL_ADDRESSES"] == "assistance@craig.fr,contact@craig.fr"
+    assert values["HELPDESK_SMTP_ENABLED"] == "true" and values["HELPDESK_LOG_JSON"] == "false"
+    assert values["HELPDESK_SMTP_RELAY_HOST"] == "" and values["HELPDESK_IMAP_INTERVAL"] == "60"
+    assert not any(v in ("None", "True", "False") or v.startswith("[") for v in values.values())
+    # what it prints can be fed back as the environment and gives the same settings
+    again = run(["config"], {k: v for k, v in {**env, **values}.items() if v != ""})
+    assert again.stdout == out.stdout
+
+
+def test_db_upgrade_says_what_it_did(tmp_path: Path) -> None:
+    env = cli_env(f"sqlite+aiosqlite:///{tmp_path / 'new.sqlite3'}", tmp_path)
+    first = run(["db", "upgrade"], env)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("Base de données créée (sqlite+aiosqlite:///") and " tables, schéma en version " \
+        in first.stdout and "commencent à 1000" in first.stdout
+    second = run(["db", "upgrade"], env)
+    assert second.stdout.startswith("La base de données est déjà à jour (schéma en version ")
 
 
 def test_config_masks_secrets(tmp_path: Path) -> None:

@@ -6,7 +6,9 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from helpdesk.db.engine import Database
 
@@ -54,6 +56,12 @@ async def test_ingest_prints_one_json_line_per_message(db: Database, tmp_path: P
     held = run(["quarantine", "list", "--json"], env)
     [item] = json.loads(held.stdout)
     assert item["status"] == "held" and item["reason"] == "no header fields"
+    received = datetime.fromisoformat(str(item["received_at"]))
+    assert received.utcoffset() == timedelta(0)  # JSON: ISO 8601 with its offset
+    for tz, expected in (("Europe/Paris", received.astimezone(ZoneInfo("Europe/Paris"))), ("UTC", received)):
+        text = run(["quarantine", "list"], {**env, "TZ": tz}).stdout.decode()
+        offset = expected.strftime("%z")
+        assert f"{expected:%Y-%m-%d %H:%M} {offset[:3]}:{offset[3:]}" in text, text  # local time, with its offset
     retry = run(["quarantine", "reprocess", str(item["id"])], env)
     assert retry.returncode == 1 and b"still fails" in retry.stderr and b"Traceback" not in retry.stderr
 

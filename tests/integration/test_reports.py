@@ -128,6 +128,9 @@ async def test_report_figures_match_hand_computed_values(db: Database, clock: Fi
     assert rows[0][0] == "ticket" and len(rows) == 5
     t1 = next(r for r in rows[1:] if r[5] == "Commune de Mauriac" and r[7] == "budget")
     assert t1[8:12] == ["2,00", "7,00", "non", "non"]
+    assert rep.per_month == {date(2026, 2, 1): {"email": 1}, date(2026, 3, 1): {"email": 2, "telegram": 1}}
+    months = csv_export(rep, "months").lstrip("\ufeff").splitlines()
+    assert months == ["mois;email;telegram", "2026-02;1;0", "2026-03;2;1"]
     weeks = csv_export(rep, "weeks").lstrip("\ufeff").splitlines()
     assert weeks == ["semaine du;email;telegram", "2026-02-23;1;0", "2026-03-02;2;1"]
 
@@ -145,6 +148,14 @@ async def test_reports_page_charts_and_csv_for_signed_in_staff(db: Database, clo
             html = await page.text()
             assert page.status == 200 and "Rapports" in html and "Pays de Salers" in html
             assert "/reports/charts/weekly.svg?weeks=12" in html
+            # the figures a centre reports on come first: month and channel, SLA rates, workshops
+            assert html.index("Tickets par mois et par canal") < html.index("Graphiques")
+            months = html[html.index("Tickets par mois"):html.index("<h2>Délais</h2>")]
+            assert "févr. 2026" in months and "mars 2026" in months and "Courriel" in months
+            assert "50 %" in html and "67 %" in html  # first response 2 of 4, resolution 2 of 3
+            assert html.index("Pays de Salers") < html.index("Graphiques")
+            monthly = await client.get("/reports/charts/monthly.svg?weeks=12")
+            assert "mars 2026" in {t.text for t in ET.fromstring(await monthly.text()).iter()}  # noqa: S314
             svg = await client.get("/reports/charts/weekly.svg?weeks=12")
             assert svg.status == 200 and svg.content_type == "image/svg+xml"
             root = ET.fromstring(await svg.text())  # noqa: S314 - our own output
@@ -157,5 +168,27 @@ async def test_reports_page_charts_and_csv_for_signed_in_staff(db: Database, clo
             assert export.status == 200 and "attachment" in export.headers["Content-Disposition"]
             assert (await export.text()).lstrip("\ufeff").splitlines() == [
                 "pays;questions", "Pays de Mauriac;2", "Pays de Salers;1"]
+            months = (await (await client.get("/reports/export/months.csv")).text()).lstrip("\ufeff")
+            assert months.splitlines()[0] == "mois;Courriel;Telegram"  # codes worded in French
+            tickets = (await (await client.get("/reports/export/tickets.csv")).text()).splitlines()
+            assert any(";Courriel;Résolu;Normale;Commune de Mauriac;" in row for row in tickets), tickets
+    finally:
+        await services.db.dispose()
+
+
+async def test_reports_page_on_a_new_installation_says_so_in_french(db: Database, clock: FixedClock) -> None:
+    services = services_for(db.url, clock)
+    try:
+        await services.users.add("admin@craig.fr", StaffRole.ADMIN, PASSWORD, name="Alice")
+        async with web_client(services) as client:
+            await login(client, "admin@craig.fr")
+            html = await (await client.get("/reports")).text()
+            assert "Aucun ticket n'a été ouvert sur cette période" in html
+            assert "<table" not in html  # no empty tables
+            assert "<img" not in html and html.count("Aucune donnée sur cette période.") == 7
+            svg = await (await client.get("/reports/charts/weekly.svg")).text()
+            texts = {t.text for t in ET.fromstring(svg).iter() if t.text}  # noqa: S314 - our own output
+            assert "Aucune donnée sur cette période" in texts and "No data" not in svg
+            assert 'option value="12" selected' in html
     finally:
         await services.db.dispose()

@@ -24,7 +24,7 @@ from tests.support.web import (
 
 # /hooks/{name}: channel webhooks authenticate themselves (secret token), see helpdesk/web/webhooks.py.
 PUBLIC = {"/hooks/{name}", "/", "/healthz", "/readyz", "/metrics", "/login", "/api/v1/openapi.json", "/faq",
-          "/faq/search.json", "/faq/ask", "/faq/{id}", "/satisfaction/{ref}"}
+          "/faq/search.json", "/faq/ask", "/faq/{id}", "/satisfaction/{ref}", "/favicon.ico"}
 
 
 def _value(m: re.Match[str]) -> str:

@@ -8,9 +8,10 @@ from typing import Any
 from sqlalchemy import select
 
 from helpdesk.app.faq.sync import bundled_kb_dir
-from helpdesk.app.intake.messages import InboundMessage, OrganizationHint
+from helpdesk.app.intake.messages import InboundAttachment, InboundMessage, OrganizationHint
 from helpdesk.db.tables import Team, Ticket
-from helpdesk.domain.values import Channel, OrgKind, Priority, StaffRole
+from helpdesk.domain.values import Channel, OrgKind, Priority, StaffRole, TicketStatus
+from tests.support.checks_samples import sample
 
 PASSWORD = "motdepasse-solide"
 
@@ -34,7 +35,10 @@ REQUESTS = [
 
 
 async def seed_demo(services: Any) -> int:
-    """Staff, the bundled FAQ and a few tickets with SLA deadlines; returns the budget ticket's number."""
+    """Staff, the bundled FAQ and a few tickets with SLA deadlines; returns the budget ticket's number.
+
+    The budget request carries a faulty CSV: its file-check note is on the ticket (the check job is run
+    here, as the outbox worker would). One ticket is answered and resolved, so the reports have figures."""
     admin = await services.users.add("claire.martin@craig.fr", StaffRole.ADMIN, PASSWORD, name="Claire Martin")
     agent = await services.users.add("thomas.bernard@craig.fr", StaffRole.AGENT, PASSWORD, name="Thomas Bernard")
     await services.kb_store.import_dir(bundled_kb_dir())
@@ -47,7 +51,11 @@ async def seed_demo(services: Any) -> int:
             channel=Channel.TELEGRAM if i == 3 else Channel.EMAIL, external_id=f"<demo{i}@example.fr>",
             sender_email=email, sender_name=name, subject=subject, visible_text=text,
             telegram_chat_id=4242 if i == 3 else None,
+            attachments=(InboundAttachment("budget-primitif-2026.csv", "text/csv", sample("budget-faulty.csv")),)
+            if i == 0 else (),
             organization=OrganizationHint(org, kind, pays=pays)))
+        if i == 0:
+            assert await services.outbox.run_once(limit=1) == 1  # the file check: its note on the ticket
         numbers.append(res.ticket_number)
         async with services.db.transaction() as s:
             t = (await s.scalars(select(Ticket).where(Ticket.number == res.ticket_number))).one()
@@ -58,4 +66,7 @@ async def seed_demo(services: Any) -> int:
     await services.tickets.set_priority(numbers[2], Priority.HIGH, admin)
     await services.tickets.set_tags(numbers[0], ["budget", "scdl"], admin)
     await services.tickets.set_tags(numbers[2], ["validata"], admin)
+    await services.tickets.set_tags(numbers[1], ["adresses"], agent)
+    await services.tickets.reply(numbers[1], agent, "Bonjour, la mise à jour se fait sur mes-adresses.data.gouv.fr.")
+    await services.tickets.set_status(numbers[1], TicketStatus.RESOLVED, agent)
     return int(numbers[0])

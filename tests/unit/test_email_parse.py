@@ -153,7 +153,7 @@ def test_uuencoded_files_in_a_plain_body_become_attachments() -> None:
         ("budget_2026.csv", "text/csv", csv),
     ]
     assert "begin 644" not in mail.full_text
-    assert mail.visible_text == "Bonjour,\n\nVoici le logo et le budget.\n\nCordialement,\nSylvie"
+    assert mail.visible_text == "Bonjour,\n\nVoici le logo et le budget."  # the signature is dropped
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,9 @@ KNOWN: dict[tuple[str, str], str] = {
     ("talon", "test_quotation_marker_false_positive"): "judged wrong: '>>> >>> url <<<' lines are dropped as quotes",
     ("talon", "iphone.eml"): "by design: we also drop the 'Sent from my iPhone' footer; talon keeps signatures",
     ("talon", "sparrow.eml"): "by design: we also drop the '-- ' signature; talon keeps signatures",
+    **{("talon", case): "by design: we also drop a 'Regards, Name' closing; talon keeps signatures"
+       for case in ("test_reply_wraps_quotations", "test_reply_wraps_nested_quotations",
+                    "test_quotation_separator_takes_2_lines")},
     ("zbateson", "m1011.txt"): "corpus: the UTF-7 body is garbled at the source (Netscape 4.7: 'Fr+XKM-he' for "
                               "'Frösche'); the raw UTF-7 Subject decodes",
 }

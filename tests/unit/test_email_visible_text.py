@@ -91,3 +91,30 @@ def test_an_answer_after_a_quoted_link_is_not_taken_for_the_link() -> None:
     text = ("Le 2 mars 2026 à 09:12, CRAIG <a@craig.fr> a écrit :\n> Est-ce bien ce lien "
             "(https://data.craig.fr/jeux/budget\nOui\n> Merci\nParfait\n")
     assert visible_text(text) == "Oui\nParfait"
+
+
+SIGNED = {
+    "formula_then_block": "Cordialement,\nMartine Dupuis\nSecrétaire de mairie\nMairie de Saint-Flour\n"
+                          "04 71 60 00 00\nhttps://www.saint-flour.fr",
+    "formula_and_name_on_one_line": "Cordialement, Martine Dupuis, Mairie de Saint-Flour, 04 71 60 00 00",
+    "bien_cordialement_blank_lines": "Bien cordialement,\n\nMartine Dupuis\n\nMairie de Saint-Flour",
+    "formula_alone": "Cdlt",
+    "formal_french": "Veuillez agréer, Madame, Monsieur, l'expression de mes salutations distinguées.\nM. Dupuis",
+    "english": "Best regards,\nMartin",
+}
+
+
+@pytest.mark.parametrize("name", sorted(SIGNED))
+def test_a_closing_formula_and_the_lines_below_it_are_dropped(name: str) -> None:
+    question = "Bonjour,\n\nComment publier notre budget ?"
+    assert visible_text(f"{question}\n\n{SIGNED[name]}\n") == question
+    quoted = f"{question}\n\n{SIGNED[name]}\n\nLe lun. 2 mars 2026 à 09:12, CRAIG <a@craig.fr> a écrit :\n> x\n"
+    assert visible_text(quoted) == question
+
+
+def test_a_closing_formula_followed_by_more_content_is_not_a_signature() -> None:
+    body = ("Bonjour,\n\nCordialement vôtre n'est pas une formule ici ?\nVoici la suite :\n"
+            + "\n".join(f"ligne {i} du tableau" for i in range(12)))
+    assert visible_text(body) == body
+    asked_after = "Merci.\n\nCordialement,\nMartine\n\nPS : pouvez-vous aussi regarder le cadastre ?"
+    assert visible_text(asked_after) == asked_after  # a question below the formula is content

@@ -20,6 +20,14 @@ def test_weeks_start_on_local_monday() -> None:
     assert r.tickets_per_week(rows) == {date(2026, 3, 2): {"email": 1, "telegram": 1}, date(2026, 3, 9): {"email": 1}}
 
 
+def test_months_start_on_the_local_first_day() -> None:
+    # 31 March 22:30 UTC is already 1 April in Paris (summer time, UTC+2).
+    rows = [row(1, datetime(2026, 3, 31, 22, 30, tzinfo=UTC)), row(2, datetime(2026, 3, 31, 21, 30, tzinfo=UTC)),
+            row(3, datetime(2026, 2, 2, 8, tzinfo=UTC), "telegram"), row(4, datetime(2026, 3, 1, 8, tzinfo=UTC))]
+    assert r.tickets_per_month(rows) == {date(2026, 2, 1): {"telegram": 1}, date(2026, 3, 1): {"email": 2},
+                                         date(2026, 4, 1): {"email": 1}}
+
+
 def test_percentiles_and_median_by_nearest_rank() -> None:
     assert r.median([3, 1, 2]) == 2 and r.median([4, 1, 3, 2]) == 2.5 and r.median([]) is None
     values = list(range(1, 11))  # 1..10: p90 is the 9th value

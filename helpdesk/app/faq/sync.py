@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -48,7 +49,8 @@ class KbStore:
         self.db = db
         self.clock = clock
 
-    async def import_dir(self, directory: Path, *, force: bool = False) -> ImportReport:
+    async def import_dir(self, directory: Path, *, force: bool = False,
+                         on_progress: Callable[[int, int | None], None] | None = None) -> ImportReport:
         from knowledge_base import KbLoadError
         from knowledge_base.loader import load_entries
 
@@ -59,6 +61,8 @@ class KbStore:
         now = self.clock.now()
         async with self.db.transaction() as s:
             for e in entries:
+                if on_progress is not None:
+                    on_progress(1, len(entries))
                 digest = _hash(e.title, list(e.tags), list(e.questions), e.body)
                 row = await s.get(KbEntry, e.id)
                 sources, reviewed, replaces = _provenance(e)

@@ -6,6 +6,7 @@ names, addresses, bodies, subjects, raw originals and attachments.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -83,8 +84,11 @@ class GdprService:
             await self._drop_orphan_blobs(s)
             return {"tickets": counts, "contact": 1}
 
-    async def apply_retention(self, months: int, *, dry_run: bool = False) -> int:
-        """Scrub closed tickets closed more than ``months`` months ago. Returns how many."""
+    async def apply_retention(self, months: int, *, dry_run: bool = False,
+                              on_progress: Callable[[int, int | None], None] | None = None) -> int:
+        """Scrub closed tickets closed more than ``months`` months ago. Returns how many.
+
+        ``on_progress(tickets_just_scrubbed, total)`` after each ticket (for the command line)."""
         cutoff = self.clock.now() - timedelta(days=30.44 * months)
         async with self.db.transaction() as s:
             tickets = (
@@ -94,7 +98,7 @@ class GdprService:
             ).all()
             if dry_run:
                 return len(tickets)
-            n = await self._scrub_tickets(s, list(tickets))
+            n = await self._scrub_tickets(s, list(tickets), on_progress)
             if n:
                 await store.record_event(s, kind="gdpr.retention", now=self.clock.now(), ticket_id=None, tickets=n)
             await self._drop_orphan_blobs(s)
@@ -106,8 +110,11 @@ class GdprService:
             raise NotFound(f"no contact with the address {email}")
         return contact
 
-    async def _scrub_tickets(self, s: AsyncSession, tickets: list[Ticket]) -> int:
+    async def _scrub_tickets(self, s: AsyncSession, tickets: list[Ticket],
+                             on_progress: Callable[[int, int | None], None] | None = None) -> int:
         for t in tickets:
+            if on_progress is not None:
+                on_progress(1, len(tickets))
             t.subject = ERASED
             msgs = (await s.scalars(select(Message).where(Message.ticket_id == t.id))).all()
             for m in msgs:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,6 +35,7 @@ class Report:
     until: datetime
     rows: list[r.TicketRow]
     per_week: dict[Any, dict[str, int]]
+    per_month: dict[Any, dict[str, int]]
     compliance: dict[str, r.Compliance]
     times: dict[str, r.Spread]
     backlog: dict[str, int]
@@ -49,7 +50,8 @@ def build_report(rows: list[r.TicketRow], backlog_rows: Iterable[r.TicketRow], s
                  outcomes: Iterable[str | None], feedback: Iterable[tuple[str, bool]], since: datetime,
                  until: datetime) -> Report:
     return Report(
-        since=since, until=until, rows=rows, per_week=r.tickets_per_week(rows), compliance=r.sla_compliance(rows),
+        since=since, until=until, rows=rows, per_week=r.tickets_per_week(rows),
+        per_month=r.tickets_per_month(rows), compliance=r.sla_compliance(rows),
         times=r.business_times(rows), backlog=r.backlog_by_age(backlog_rows, until),
         by_tag=r.count_by(rows, lambda t: t.tags), by_pays=r.count_by(rows, lambda t: [t.pays]),
         by_organization=r.count_by(rows, lambda t: [t.organization]),
@@ -130,22 +132,27 @@ def _hours(d: timedelta | None) -> str:
     return f"{d.total_seconds() / 3600:.2f}".replace(".", ",") if d is not None else ""
 
 
-def csv_export(report: Report, table: str) -> str:
-    """One table of the report as CSV: tickets, weeks, tags, pays, organizations."""
+def csv_export(report: Report, table: str, labels: Mapping[str, str] | None = None) -> str:
+    """One table of the report as CSV: tickets, months, weeks, tags, pays, organizations.
+
+    ``labels`` words the codes (channel, status, priority) for people, e.g. ``email`` -> ``Courriel``."""
+    word = (lambda code: labels.get(code, code)) if labels else (lambda code: code)
     if table == "tickets":
         return to_csv(
             ["ticket", "ouvert le", "canal", "statut", "priorité", "organisation", "pays", "thèmes",
              "première réponse (h ouvrées)", "résolution (h ouvrées)", "première réponse en retard",
              "résolution en retard"],
-            ([t.number, t.created_at.isoformat(), t.channel, t.status, t.priority, t.organization or "",
-              t.pays or "", ", ".join(t.tags), _hours(t.first_response_business), _hours(t.resolution_business),
+            ([t.number, t.created_at.isoformat(), word(t.channel), word(t.status), word(t.priority),
+              t.organization or "", t.pays or "", ", ".join(t.tags), _hours(t.first_response_business),
+              _hours(t.resolution_business),
               "oui" if t.first_response_breached else "non", "oui" if t.resolution_breached else "non"]
              for t in report.rows))
-    if table == "weeks":
-        channels = sorted({c for counts in report.per_week.values() for c in counts})
-        return to_csv(["semaine du", *channels],
-                      ([week.isoformat(), *(counts.get(c, 0) for c in channels)]
-                       for week, counts in report.per_week.items()))
+    if table in ("weeks", "months"):
+        per = report.per_week if table == "weeks" else report.per_month
+        channels = sorted({c for counts in per.values() for c in counts})
+        return to_csv(["semaine du" if table == "weeks" else "mois", *map(word, channels)],
+                      ([start.isoformat() if table == "weeks" else start.strftime("%Y-%m"),
+                        *(counts.get(c, 0) for c in channels)] for start, counts in per.items()))
     tables = {"tags": ("thème", report.by_tag), "pays": ("pays", report.by_pays),
               "organizations": ("organisation", report.by_organization)}
     if table not in tables:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import logging
 import time as time_module
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -219,11 +219,21 @@ class SlaService:
         self.db = db
         self.clock = clock
 
-    async def recompute(self, *, only_open: bool = False, batch: int = 200) -> int:
-        """Rebuild the SLA figures of every ticket (or the open ones) from the event log."""
+    async def recompute(self, *, only_open: bool = False, batch: int = 200,
+                        on_progress: Callable[[int, int | None], None] | None = None) -> int:
+        """Rebuild the SLA figures of every ticket (or the open ones) from the event log.
+
+        ``on_progress(tickets_just_done, total)`` after each batch (for the command line)."""
         now = self.clock.now()
         done, last_id = 0, 0
         policies: dict[str | None, Policy] = {}
+        total: int | None = None
+        if on_progress is not None:
+            async with self.db.transaction() as s:
+                counted = select(func.count()).select_from(Ticket)
+                if only_open:
+                    counted = counted.where(Ticket.status.in_([st.value for st in OPEN_STATUSES]))
+                total = await s.scalar(counted)
         while True:
             async with self.db.transaction() as s:
                 stmt = select(Ticket).where(Ticket.id > last_id).order_by(Ticket.id).limit(batch)
@@ -241,6 +251,8 @@ class SlaService:
                     await apply_sla(s, t, now, policies[t.sla_policy])
                     last_id = t.id or last_id
                     done += 1
+            if on_progress is not None:
+                on_progress(len(tickets), total)
 
     async def explain(self, policy_name: str, start: datetime) -> dict[str, Any]:
         async with self.db.transaction() as s:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 
@@ -62,9 +63,12 @@ class UserService:
         async with self.db.transaction() as s:
             user = (await s.scalars(select(StaffUser).where(StaffUser.email == email.strip().lower()))).first()
             if user is None or not user.is_active:
-                verify_password(_DUMMY_HASH, password)  # same cost whether or not the user exists
+                verify_password(_dummy_hash(), password)  # same cost whether or not the user exists
                 return None
             return user if verify_password(user.password_hash, password) else None
 
 
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+@functools.cache
+def _dummy_hash() -> str:
+    """Hashed on first use, not at import: a command that only creates an account saves one argon2 run."""
+    return _hasher.hash("not-a-real-password")
