@@ -10,15 +10,18 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from helpdesk.config import Settings
 from helpdesk.domain.errors import TemporaryError
 
+if TYPE_CHECKING:
+    from helpdesk.services import Services  # imported late: the CLI starts fast
+
 EX_OK, EX_USER, EX_TEMPFAIL = 0, 1, 75
 
 
-def _build(settings: Settings) -> Any:
+def _build(settings: Settings) -> Services:
     from helpdesk.bootstrap import build
 
     return build(settings)
@@ -29,14 +32,14 @@ def _read(name: str) -> bytes:
 
 
 async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from channels.email.ingest import build_ingest
+    from helpdesk.bootstrap import mail_ingest
 
     if args.no_acknowledge:
         settings = settings.model_copy(update={"acknowledge": False})
     services = _build(settings)
     status = EX_OK
     try:
-        ingest = build_ingest(services.db, services.clock, services.intake)
+        ingest = mail_ingest(services, services.intake)
         for name in args.files:
             try:
                 raw = _read(name)
@@ -56,11 +59,11 @@ async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_quarantine_list(args: argparse.Namespace, settings: Settings) -> int:
-    from helpdesk.app.quarantine.service import HELD, QuarantineService
+    from helpdesk.app.quarantine.service import HELD
 
     services = _build(settings)
     try:
-        items = await QuarantineService(services.db, services.clock).list(None if args.all else HELD)
+        items = await services.quarantine.list(None if args.all else HELD)
         if args.json:
             print(json.dumps([i.as_json() for i in items], ensure_ascii=False))
         else:
@@ -73,11 +76,9 @@ async def cmd_quarantine_list(args: argparse.Namespace, settings: Settings) -> i
 
 
 async def cmd_quarantine_reprocess(args: argparse.Namespace, settings: Settings) -> int:
-    from helpdesk.app.quarantine.service import QuarantineService
-
     services = _build(settings)
     try:
-        result = await QuarantineService(services.db, services.clock, services.intake).reprocess(args.id)
+        result = await services.quarantine.reprocess(args.id)
         print(json.dumps({"id": args.id, **result.as_json()}, ensure_ascii=False))
         return EX_OK
     finally:

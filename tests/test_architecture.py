@@ -65,3 +65,18 @@ def test_the_check_catches_a_violation(tmp_path: Path) -> None:
     # Guard against a test that cannot fail: the import walker must see a real import.
     names = imports_of("helpdesk.app")
     assert any("helpdesk.db.tables" in n for n in names.values())
+
+
+ENTRY_POINTS = ("helpdesk/cli.py", "helpdesk/cli_mail.py", "helpdesk/cli_sla.py", "helpdesk/bootstrap.py")
+
+
+def test_only_entry_points_import_the_composition_root() -> None:
+    bad = [o for o in offenders("helpdesk", ("helpdesk.bootstrap",)) + offenders("channels", ("helpdesk.bootstrap",))
+           if not o.startswith(ENTRY_POINTS)]
+    assert bad == []
+
+
+def test_no_module_level_registries_or_extras_bag() -> None:
+    texts = {str(p.relative_to(ROOT)): p.read_text(encoding="utf-8")
+             for p in list((ROOT / "helpdesk").rglob("*.py")) + list((ROOT / "channels").rglob("*.py"))}
+    assert [f for f, t in texts.items() if "_FACTORIES" in t or ".extras" in t or "global " in t] == []

@@ -13,8 +13,7 @@ from typing import Any
 import aiosmtplib
 
 from channels.email.compose import compose
-from helpdesk.app.outbox import SendError
-from helpdesk.ports import Clock, SystemClock
+from helpdesk.ports import Clock, SendError, SystemClock
 
 
 class SmtpRelaySender:

@@ -12,7 +12,7 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import and_, or_, select
 
@@ -21,24 +21,9 @@ from helpdesk.db import store
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Message, Outbox
 from helpdesk.domain.events import EventKind
-from helpdesk.ports import Clock
+from helpdesk.ports import Clock, OutboxSender, SendError
 
 log = logging.getLogger(__name__)
-
-
-class SendError(Exception):
-    """Raised by a sender. ``permanent`` stops retries; ``retry_after`` (seconds) overrides backoff."""
-
-    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.permanent = permanent
-        self.retry_after = retry_after
-
-
-class OutboxSender(Protocol):
-    async def send(self, payload: Mapping[str, Any]) -> None:
-        """Deliver one payload or raise SendError."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,7 @@ def _int_param(request: web.Request, name: str, default: int, low: int, high: in
     raw = request.query.get(name, "")
     if not raw:
         return default
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise ValidationError(f"le paramètre {name} doit être un entier")
     return max(low, min(int(raw), high))
 
@@ -63,18 +63,18 @@ async def list_tickets(request: web.Request) -> web.Response:
 
 
 async def get_ticket(request: web.Request) -> web.Response:
-    return _json(await ctx(request).services.tickets.get_json(_number(request), viewer_id=staff(request).id))
+    return _json(await ctx(request).tickets.get_json(_number(request), viewer_id=staff(request).id))
 
 
 async def reply_ticket(request: web.Request) -> web.Response:
     body = await _body(request)
-    msg_id = await ctx(request).services.tickets.reply(_number(request), staff(request).id, str(body.get("text", "")))
+    msg_id = await ctx(request).tickets.reply(_number(request), staff(request).id, str(body.get("text", "")))
     return _json({"message_id": msg_id, "delivery_status": "queued"}, status=201)
 
 
 async def note_ticket(request: web.Request) -> web.Response:
     body = await _body(request)
-    msg_id = await ctx(request).services.tickets.add_note(_number(request), staff(request).id,
+    msg_id = await ctx(request).tickets.add_note(_number(request), staff(request).id,
                                                           str(body.get("text", "")))
     return _json({"message_id": msg_id}, status=201)
 
@@ -82,7 +82,7 @@ async def note_ticket(request: web.Request) -> web.Response:
 async def update_ticket(request: web.Request) -> web.Response:
     c, me, number = ctx(request), staff(request), _number(request)
     body = await _body(request)
-    tickets = c.services.tickets
+    tickets = c.tickets
     try:
         if "priority" in body:
             await tickets.set_priority(number, Priority(body["priority"]), me.id)
@@ -99,7 +99,7 @@ async def update_ticket(request: web.Request) -> web.Response:
         value = body["team_id"]
         if value is not None and not isinstance(value, int):
             raise ValidationError("team_id doit être un entier ou null")
-        await c.services.tickets.set_team(number, value, me.id)
+        await c.tickets.set_team(number, value, me.id)
     if "tags" in body:
         if not isinstance(body["tags"], list) or not all(isinstance(t, str) for t in body["tags"]):
             raise ValidationError("tags doit être une liste de chaînes")

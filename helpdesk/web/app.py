@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from aiohttp import web
 
+from helpdesk.services import Services
 from helpdesk.web import (
     api,
     auth,
@@ -22,24 +23,23 @@ from helpdesk.web import (
     views_queue,
     views_staff,
     views_ticket,
-    webhooks,
 )
+from helpdesk.web import webhooks as channel_hooks
 from helpdesk.web.context import WEB, build_context
 from helpdesk.web.errors import error_middleware
-from helpdesk.web.keys import SERVICES
 
-if TYPE_CHECKING:
-    from helpdesk.bootstrap import Services
+DEFAULT_MAX_BODY = 25 * 1024 * 1024
 
 
-def make_app(services: Services) -> web.Application:
+def make_app(services: Services, *, max_body: int = DEFAULT_MAX_BODY, secure_cookies: bool = False,
+             webhooks: dict[str, Any] | None = None) -> web.Application:
+    """The web edge over the use cases; ``webhooks`` is the registry the channels add their handlers to."""
     app = web.Application(
-        client_max_size=services.settings.mail_max_bytes,
+        client_max_size=max_body,
         middlewares=[metrics.latency_middleware, security.security_headers, error_middleware, security.errors,
                      auth.authenticate],
     )
-    app[SERVICES] = services
-    app[WEB] = build_context(services)
+    app[WEB] = build_context(services, secure_cookies=secure_cookies, webhooks=webhooks)
     render.setup(app)
     app.add_routes(
         [
@@ -60,7 +60,7 @@ def make_app(services: Services) -> web.Application:
             *sla_admin.routes(),
             *satisfaction.routes(),
             *api.routes(),
-            *webhooks.routes(),
+            *channel_hooks.routes(),
             web.static("/static", render.STATIC, append_version=True),
         ]
     )

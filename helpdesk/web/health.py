@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from helpdesk.web.keys import SERVICES
+from helpdesk.web.context import ctx
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -12,11 +12,9 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    problems = await services.readiness_problems()
+    health = ctx(request).health
+    problems = await health.readiness_problems()
     if problems:
         return web.json_response({"status": "unavailable", "problems": problems}, status=503)
-    from helpdesk.app.quarantine.service import QuarantineService
-
-    held = await QuarantineService(services.db, services.clock).count_held()  # inbound mail kept aside
+    held = await health.quarantine_held()  # inbound mail kept aside
     return web.json_response({"status": "ready", "quarantine_held": held})

@@ -58,9 +58,9 @@ async def reply(request: web.Request) -> web.StreamResponse:
         if newer:
             return await ticket_page(request, draft=text, warning=newer, status=409)
     if kind == "note":
-        await c.services.tickets.add_note(number, me.id, text)
+        await c.tickets.add_note(number, me.id, text)
         raise redirect(request, f"/tickets/{number}", "Note interne ajoutée.")
-    await c.services.tickets.reply(number, me.id, text)
+    await c.tickets.reply(number, me.id, text)
     raise redirect(request, f"/tickets/{number}", "Réponse mise en file d'envoi.")
 
 
@@ -68,7 +68,7 @@ async def update(request: web.Request) -> web.StreamResponse:
     """Status, priority, assignee, team and tags from the sidebar form (only what changed is recorded)."""
     c, me, number = ctx(request), staff(request), _number(request)
     form = await request.post()
-    tickets = c.services.tickets
+    tickets = c.tickets
     if "priority" in form:
         try:
             await tickets.set_priority(number, Priority(str(form["priority"])), me.id)
@@ -79,7 +79,7 @@ async def update(request: web.Request) -> web.StreamResponse:
         await tickets.assign(number, int(raw) if raw.isdigit() else None, me.id)
     if "team" in form:
         raw = str(form["team"])
-        await c.services.tickets.set_team(number, int(raw) if raw.isdigit() else None, me.id)
+        await c.tickets.set_team(number, int(raw) if raw.isdigit() else None, me.id)
     if "tags" in form:
         await tickets.set_tags(number, re.split(r"[,;]", str(form["tags"])), me.id)
     if "status" in form:

@@ -168,17 +168,17 @@ async def test_pending_reminder_after_three_business_days_and_auto_close(db: Dat
 
 
 async def test_the_serve_starter_runs_the_job_with_the_staff_chat_setting(db: Database, clock: FixedClock) -> None:
-    from helpdesk.app.sla.escalation import start_escalation_worker
-    from helpdesk.bootstrap import build, starters
+    from helpdesk.bootstrap import Edges, build, start_escalation, starters
     from helpdesk.config import Settings
 
-    assert any(s.__name__ == "start_escalation" for s in starters())
-    services = build(Settings(database_url=db.url, telegram_staff_chat=STAFF_CHAT, smtp_enabled=False), clock=clock)
+    assert start_escalation in starters()
+    settings = Settings(database_url=db.url, telegram_staff_chat=STAFF_CHAT, smtp_enabled=False)
+    services = build(settings, clock=clock)
     try:
         await setup(services.db, clock)
         await services.intake.receive(mail("<s1@x>"))  # the bootstrap's intake routes and sets the SLA
         clock.set(datetime(2026, 3, 3, 10, 0, tzinfo=UTC))
-        stop = await start_escalation_worker(services, interval=0.05)
+        stop = await start_escalation(Edges(services, settings), interval=0.05)
         try:
             for _ in range(100):
                 if any(ch == "telegram" for ch, _ in await outbox(services.db)):

@@ -140,3 +140,17 @@ async def test_queue_page_filters_polling_and_bulk_actions(db: Database, clock: 
         assert f"#{nums[0]}" in page and f"#{nums[1]}" in page and f"#{nums[2]}<" not in page
     assert (await services.tickets.get_json(nums[2] or 0))["status"] == "closed"
     await services.db.dispose()
+
+
+async def test_identifiers_too_big_for_the_database_match_nothing(db: Database, clock: FixedClock) -> None:
+    services = services_for(db.url, clock)
+    await add_staff(services)
+    await services.intake.receive(mail("<big@x>"))
+    huge = "9" * 40
+    async with web_client(services) as client:
+        await login(client, "agent@craig.fr")
+        page = await client.get("/queue", params={"org": huge, "team": huge, "assignee": huge})
+        assert page.status == 200 and "Publication du budget" not in await page.text()
+        unfiltered = await client.get("/queue", params={"org": "²"})  # a digit for str.isdigit, not for int()
+        assert unfiltered.status == 200 and "Publication du budget" in await unfiltered.text()
+    await services.db.dispose()

@@ -11,10 +11,11 @@ from typing import Any
 from aiohttp.test_utils import TestClient, TestServer
 
 from helpdesk.app.intake.messages import InboundAttachment, InboundMessage
-from helpdesk.bootstrap import Services, build
+from helpdesk.bootstrap import build
 from helpdesk.config import Settings
 from helpdesk.domain.values import Channel, StaffRole
 from helpdesk.ports import FixedClock
+from helpdesk.services import Services
 from helpdesk.web.app import make_app
 
 PASSWORD = "motdepasse-solide"
@@ -27,8 +28,9 @@ def services_for(db_url: str, clock: FixedClock) -> Services:
 
 
 @asynccontextmanager
-async def web_client(services: Services) -> AsyncIterator[TestClient[Any, Any]]:
-    client: TestClient[Any, Any] = TestClient(TestServer(make_app(services), host="127.0.0.1"))
+async def web_client(services: Services, **options: Any) -> AsyncIterator[TestClient[Any, Any]]:
+    """``options`` go to make_app (``secure_cookies``, ``max_body``, ``webhooks``)."""
+    client: TestClient[Any, Any] = TestClient(TestServer(make_app(services, **options), host="127.0.0.1"))
     await client.start_server()
     try:
         yield client

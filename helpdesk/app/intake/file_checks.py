@@ -19,7 +19,6 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpdesk.app.intake.service import IntakeContext
-from helpdesk.app.outbox import SendError
 from helpdesk.checks import Limits, Report, Severity, check_file, is_checkable
 from helpdesk.checks.render import FAQ_BY_CODE, full_text, summary_text
 from helpdesk.db import store
@@ -28,7 +27,7 @@ from helpdesk.db.tables import Contact, KbEntry, Message, Outbox, Ticket
 from helpdesk.domain.errors import NotFound
 from helpdesk.domain.events import EventKind
 from helpdesk.domain.values import Channel, Direction, format_ticket_number
-from helpdesk.ports import Clock
+from helpdesk.ports import Clock, FileChecker, SendError
 
 FILECHECK = "filecheck"
 FILE_CHECK_QUEUED = "filecheck.queued"
@@ -75,8 +74,9 @@ class FileCheckSender:
     """Outbox sender for ``filecheck`` jobs."""
 
     def __init__(self, db: Database, clock: Clock, *, public_url: str, mail_domain: str = "craig.fr",
-                 limits: Limits | None = None) -> None:
+                 limits: Limits | None = None, checker: FileChecker = check_file) -> None:
         self.db = db
+        self.checker = checker
         self.clock = clock
         self.public_url = public_url
         self.mail_domain = mail_domain
@@ -98,7 +98,7 @@ class FileCheckSender:
     async def run(self, filename: str, data: bytes) -> Report:
         """The check in a worker thread; past the time limit (plus a margin) the job gives up waiting."""
         try:
-            return await asyncio.wait_for(asyncio.to_thread(check_file, filename, data, self.limits),
+            return await asyncio.wait_for(asyncio.to_thread(self.checker, filename, data, self.limits),
                                           timeout=self.limits.seconds + 5)
         except TimeoutError:
             report = Report(filename)

@@ -36,27 +36,25 @@ class LoadedRules:
     policies: dict[str, str]  # rule name -> SLA policy name
 
 
-_generation = 0  # bumped by every change to the rules made in this process
-
-
-def rules_changed() -> None:
-    global _generation
-    _generation += 1
-
-
 class RulesCache:
     """The rules for a few seconds, so that intake does not read them for every batch.
 
-    A change made through this process shows at once; one made by another instance within ``ttl``.
+    One cache is shared (bootstrap builds it) by the routing hook and by whatever changes the rules:
+    a change made through this process calls ``invalidate`` and shows at once; one made by another
+    instance shows within ``ttl``.
     """
 
     def __init__(self, ttl: float = 5.0) -> None:
         self.ttl = ttl
+        self._generation = 0  # bumped by every change to the rules made through this cache's users
         self._hit: tuple[float, int, LoadedRules] | None = None
+
+    def invalidate(self) -> None:
+        self._generation += 1
 
     def fresh(self) -> LoadedRules | None:
         hit = self._hit
-        if hit is not None and hit[1] == _generation and time.monotonic() - hit[0] < self.ttl:
+        if hit is not None and hit[1] == self._generation and time.monotonic() - hit[0] < self.ttl:
             return hit[2]
         return None
 
@@ -64,8 +62,9 @@ class RulesCache:
         loaded = self.fresh()
         if loaded is not None:
             return loaded
+        generation = self._generation
         loaded = await _read_rules(s)
-        self._hit = (time.monotonic(), _generation, loaded)
+        self._hit = (time.monotonic(), generation, loaded)
         return loaded
 
 
@@ -228,9 +227,10 @@ class RoutingHook:
 class RoutingRules:
     """Admin use cases on the rules (the web admin and tests use them)."""
 
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, cache: RulesCache | None = None) -> None:
         self.db = db
         self.clock = clock
+        self.cache = cache or RulesCache()
 
     async def add(self, name: str, *, position: int | None = None, team: str | None = None,
                   sla_policy: str | None = None, **fields: Any) -> int:
@@ -253,7 +253,7 @@ class RoutingRules:
             s.add(rule)
             await s.flush()
             assert rule.id is not None
-        rules_changed()  # after the commit, so no intake caches the old rules under the new generation
+        self.cache.invalidate()  # after the commit, so no intake caches the old rules under the new generation
         return rule.id
 
     async def list(self) -> Sequence[dict[str, Any]]:

@@ -10,7 +10,7 @@ naming the staff member.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -34,13 +34,6 @@ MAX_BOUNCING = 500
 # How a channel turns kept raw bytes into a *human* inbound message and runs it through intake.
 # ``meta`` is stored on the message (who asked for it, from which event).
 TicketMaker = Callable[[bytes, dict[str, Any]], Awaitable[IntakeResult]]
-TicketMakerFactory = Callable[[Database, Clock, Any], TicketMaker]
-_FACTORIES: dict[str, TicketMakerFactory] = {}
-
-
-def register_ticket_maker(channel: str, factory: TicketMakerFactory) -> None:
-    """Called by the composition root (bootstrap) for each channel whose kept mail can become a ticket."""
-    _FACTORIES[channel] = factory
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,10 +65,10 @@ class BouncingAddress:
 
 
 class AutomaticAdmin:
-    def __init__(self, db: Database, clock: Clock, intake: Any = None) -> None:
+    def __init__(self, db: Database, clock: Clock, *, ticket_makers: Mapping[str, TicketMaker] | None = None) -> None:
         self.db = db
         self.clock = clock
-        self.intake = intake
+        self.ticket_makers = dict(ticket_makers or {})  # per channel, given by the composition root
 
     async def page(self, before: int | None = None, limit: int = PAGE_SIZE) -> AutomaticPage:
         """Kept automatic mail, newest first: events with an id below ``before``."""
@@ -182,12 +175,12 @@ class AutomaticAdmin:
             if not digest:
                 raise ValidationError("le message d'origine n'a pas été conservé : impossible d'en faire un ticket")
             raw = await store.get_blob(s, str(digest))
-        factory = _FACTORIES.get(channel)
-        if factory is None or self.intake is None:
+        make_ticket = self.ticket_makers.get(channel)
+        if make_ticket is None:
             raise ValidationError(f"aucune création de ticket possible pour le canal {channel}")
         meta: dict[str, Any] = {"taken_by_staff_id": actor, "from_automatic_event": event_id}
         try:
-            result = await factory(self.db, self.clock, self.intake)(raw, meta)
+            result = await make_ticket(raw, meta)
         except (TemporaryError, UserError):
             raise
         except Exception as exc:

@@ -19,10 +19,10 @@ DISCARD_EVENT = "quarantine.discarded"
 
 
 class QuarantineAdmin:
-    def __init__(self, db: Database, clock: Clock, intake: Any = None) -> None:
+    def __init__(self, db: Database, clock: Clock, service: QuarantineService) -> None:
         self.db = db
         self.clock = clock
-        self.service = QuarantineService(db, clock, intake)
+        self.service = service
 
     async def reprocess(self, quarantine_id: int, actor: int) -> int | None:
         """Run a held item through its channel again; returns the ticket number it landed on."""

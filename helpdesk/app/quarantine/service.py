@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select
 
@@ -26,13 +25,6 @@ HELD, REPROCESSED, DISCARDED = "held", "reprocessed", "discarded"
 
 # How a channel turns raw bytes into a stored message again; raises when it still cannot.
 Reprocessor = Callable[[bytes], Awaitable[IntakeResult]]
-ReprocessorFactory = Callable[[Database, Clock, Any], Reprocessor]
-_FACTORIES: dict[str, ReprocessorFactory] = {}
-
-
-def register_reprocessor(channel: str, factory: ReprocessorFactory) -> None:
-    """Called by the composition root (bootstrap) for each channel that can reprocess its input."""
-    _FACTORIES[channel] = factory
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,20 +48,19 @@ class QuarantineItem:
 
 
 class QuarantineService:
-    def __init__(
-        self, db: Database, clock: Clock, intake: Any = None, *, reprocessors: Mapping[str, Reprocessor] | None = None
-    ) -> None:
+    def __init__(self, db: Database, clock: Clock, *, reprocessors: Mapping[str, Reprocessor] | None = None) -> None:
         self.db = db
         self.clock = clock
-        self.intake = intake
         self.reprocessors = dict(reprocessors or {})
+
+    def add_reprocessor(self, channel: str, reprocessor: Reprocessor) -> None:
+        """For the composition root: a channel's reprocessing needs its ingest, which holds this service."""
+        self.reprocessors[channel] = reprocessor
 
     async def reprocess(self, item_id: int, actor_id: int | None = None) -> IntakeResult:
         """Run a held item through its channel again; on success it is marked reprocessed."""
         channel, raw = await self.raw(item_id)
         fn = self.reprocessors.get(channel)
-        if fn is None and channel in _FACTORIES and self.intake is not None:
-            fn = _FACTORIES[channel](self.db, self.clock, self.intake)
         if fn is None:
             raise ValidationError(f"no reprocessing available for the {channel} channel")
         try:

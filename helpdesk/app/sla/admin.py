@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from helpdesk.app.intake.routing import rules_changed
+from helpdesk.app.intake.routing import RulesCache
 from helpdesk.app.sla.service import SlaService, ensure_defaults
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import RoutingRule, SlaCalendar, SlaClosure, SlaPolicy, Team
@@ -23,9 +23,10 @@ TARGET_KEYS = ("first_response", "resolution")
 
 
 class SlaAdmin:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, rules: RulesCache | None = None) -> None:
         self.db = db
         self.clock = clock
+        self.rules = rules or RulesCache()  # the routing hook's, so a removed rule stops routing at once
 
     async def policies(self) -> list[dict[str, Any]]:
         async with self.db.transaction() as s:
@@ -97,7 +98,7 @@ class SlaAdmin:
             done = await s.execute(delete(RoutingRule).where(RoutingRule.id == rule_id))
             if not done.rowcount:  # type: ignore[attr-defined]
                 raise NotFound(f"routing rule {rule_id} not found")
-        rules_changed()
+        self.rules.invalidate()
 
     async def _calendar(self, s: Any, name: str | None) -> SlaCalendar:
         stmt = select(SlaCalendar).order_by(SlaCalendar.id)

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -21,7 +20,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpdesk.app.french_dates import fr_datetime
-from helpdesk.app.metrics import SLA_NOTICES
 from helpdesk.app.sla.service import Policy, batch_inputs, load_policy, store_sla
 from helpdesk.app.tickets.service import TicketService
 from helpdesk.db import store
@@ -32,10 +30,6 @@ from helpdesk.domain.errors import NotFound, ValidationError
 from helpdesk.domain.events import EventKind
 from helpdesk.domain.values import ActorKind, Direction, StaffRole, TicketStatus
 from helpdesk.ports import Clock
-from helpdesk.workers import start_periodic
-
-if TYPE_CHECKING:
-    from helpdesk.bootstrap import Services
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +50,14 @@ class EscalationReport:
 
 class EscalationJob:
     def __init__(self, db: Database, clock: Clock, *, public_url: str = "", staff_chat: int | None = None,
-                 mail_domain: str = "craig.fr", batch: int = 50) -> None:
+                 mail_domain: str = "craig.fr", batch: int = 50, tickets: TicketService | None = None) -> None:
         self.db = db
         self.clock = clock
         self.public_url = public_url.rstrip("/")
         self.staff_chat = staff_chat
         self.mail_domain = mail_domain
         self.batch = batch
-        self._tickets = TicketService(db, clock, mail_domain=mail_domain)
+        self._tickets = tickets or TicketService(db, clock, mail_domain=mail_domain)
 
     async def run_once(self) -> EscalationReport:
         report = EscalationReport()
@@ -242,22 +236,3 @@ class EscalationJob:
                                  old=old, new=new.value,
                                  reason=f"closed automatically {policy.auto_close_days} days after resolution")
         report.closed += 1
-
-
-async def start_escalation_worker(services: Services, interval: float = 60.0) -> Callable[[], Awaitable[None]]:
-    """Run the job every ``interval`` seconds until stopped (the starter `helpdesk serve` uses)."""
-    settings = services.settings
-    mail_domain = settings.mail_addresses[0].split("@", 1)[1] if settings.mail_addresses else "localhost"
-    escalation = EscalationJob(services.db, services.clock, public_url=settings.public_url,
-                               staff_chat=settings.telegram_staff_chat, mail_domain=mail_domain)
-    services.extras["escalation"] = escalation
-
-    async def step() -> bool:
-        report = await escalation.run_once()
-        SLA_NOTICES.labels("warning").inc(report.warnings)
-        SLA_NOTICES.labels("breach").inc(report.breaches)
-        if report.warnings or report.breaches or report.reminders or report.closed:
-            log.info("escalation: %s", report)
-        return False
-
-    return await start_periodic(step, interval, "SLA escalation")

@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, String, and_, case, cast, exists, func, or
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from helpdesk.db import store
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Contact, Message, Organization, StaffUser, Team, Ticket
 from helpdesk.domain.errors import ValidationError
@@ -94,8 +95,8 @@ class QueueService:
             cond.append(Ticket.assignee_id == me)
         elif f.assignee == "none":
             cond.append(Ticket.assignee_id.is_(None))
-        elif f.assignee and f.assignee.isdigit():
-            cond.append(Ticket.assignee_id == int(f.assignee))
+        elif f.assignee and f.assignee.isascii() and f.assignee.isdigit():
+            cond.append(Ticket.assignee_id == min(int(f.assignee), store.MAX_ID))  # too big matches nothing
         if f.team_id is not None:
             cond.append(Ticket.team_id == f.team_id)
         if f.priority:
