@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from helpdesk.app.tickets.service import KEEP, TicketChanges
 from helpdesk.domain.errors import ValidationError
 from helpdesk.domain.values import Priority, TicketStatus
 from helpdesk.web.auth import staff
@@ -82,29 +83,28 @@ async def note_ticket(request: web.Request) -> web.Response:
 async def update_ticket(request: web.Request) -> web.Response:
     c, me, number = ctx(request), staff(request), _number(request)
     body = await _body(request)
-    tickets = c.tickets
-    try:
-        if "priority" in body:
-            await tickets.set_priority(number, Priority(body["priority"]), me.id)
-        if "status" in body:
-            await tickets.set_status(number, TicketStatus(body["status"]), me.id)
-    except ValueError as exc:
+    try:  # the whole body is checked before anything is written: a bad field changes nothing
+        priority = Priority(body["priority"]) if "priority" in body else None
+        status = TicketStatus(body["status"]) if "status" in body else None
+    except (ValueError, TypeError) as exc:
         raise ValidationError(f"valeur invalide : {exc}") from None
-    if "assignee_id" in body:
-        value = body["assignee_id"]
-        if value is not None and not isinstance(value, int):
-            raise ValidationError("assignee_id doit être un entier ou null")
-        await tickets.assign(number, value, me.id)
-    if "team_id" in body:
-        value = body["team_id"]
-        if value is not None and not isinstance(value, int):
-            raise ValidationError("team_id doit être un entier ou null")
-        await c.tickets.set_team(number, value, me.id)
-    if "tags" in body:
-        if not isinstance(body["tags"], list) or not all(isinstance(t, str) for t in body["tags"]):
-            raise ValidationError("tags doit être une liste de chaînes")
-        await tickets.set_tags(number, body["tags"], me.id)
-    return _json(await tickets.get_json(number))
+    tags = body.get("tags")
+    if "tags" in body and (not isinstance(tags, list) or not all(isinstance(t, str) for t in tags)):
+        raise ValidationError("tags doit être une liste de chaînes")
+    changes = TicketChanges(
+        priority=priority, status=status, tags=tags,
+        assignee_id=_id_or_null(body, "assignee_id") if "assignee_id" in body else KEEP,
+        team_id=_id_or_null(body, "team_id") if "team_id" in body else KEEP,
+    )
+    await c.tickets.update(number, changes, me.id)
+    return _json(await c.tickets.get_json(number))
+
+
+def _id_or_null(body: dict[str, Any], name: str) -> int | None:
+    value = body[name]
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ValidationError(f"{name} doit être un entier ou null")
+    return value
 
 
 async def kb_search(request: web.Request) -> web.Response:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import nh3
 from aiohttp import web
 
+from helpdesk.app.tickets.service import KEEP, TicketChanges
 from helpdesk.domain.errors import ValidationError
 from helpdesk.domain.values import Priority, TicketStatus
 from helpdesk.web.auth import redirect, staff
@@ -16,9 +18,30 @@ from helpdesk.web.context import ctx
 from helpdesk.web.render import render
 from helpdesk.web.security import EMAIL_CSP
 
+E = TypeVar("E", bound=StrEnum)
+
 
 def _number(request: web.Request) -> int:
     return int(request.match_info["number"])
+
+
+def _choice(form: Any, name: str, kind: type[E], refusal: str) -> E | None:
+    if name not in form:
+        return None
+    try:
+        return kind(str(form[name]))
+    except ValueError:
+        raise ValidationError(refusal) from None
+
+
+def _optional_id(form: Any, name: str) -> int | None:
+    """An identifier from a select: empty (or « none ») clears the field; anything but digits is refused."""
+    raw = str(form[name]).strip()
+    if raw in ("", "none"):
+        return None
+    if not (raw.isascii() and raw.isdigit()):
+        raise ValidationError(f"identifiant invalide pour {name} : {raw[:20]!r}")
+    return int(raw)
 
 
 def _int_field(form: Any, name: str) -> int | None:
@@ -68,26 +91,14 @@ async def update(request: web.Request) -> web.StreamResponse:
     """Status, priority, assignee, team and tags from the sidebar form (only what changed is recorded)."""
     c, me, number = ctx(request), staff(request), _number(request)
     form = await request.post()
-    tickets = c.tickets
-    if "priority" in form:
-        try:
-            await tickets.set_priority(number, Priority(str(form["priority"])), me.id)
-        except ValueError:
-            raise ValidationError("priorité inconnue") from None
-    if "assignee" in form:
-        raw = str(form["assignee"])
-        await tickets.assign(number, int(raw) if raw.isdigit() else None, me.id)
-    if "team" in form:
-        raw = str(form["team"])
-        await c.tickets.set_team(number, int(raw) if raw.isdigit() else None, me.id)
-    if "tags" in form:
-        await tickets.set_tags(number, re.split(r"[,;]", str(form["tags"])), me.id)
-    if "status" in form:
-        try:
-            target = TicketStatus(str(form["status"]))
-        except ValueError:
-            raise ValidationError("statut inconnu") from None
-        await tickets.set_status(number, target, me.id)
+    changes = TicketChanges(  # every field parsed before anything is written: a bad one changes nothing
+        priority=_choice(form, "priority", Priority, "priorité inconnue"),
+        status=_choice(form, "status", TicketStatus, "statut inconnu"),
+        assignee_id=_optional_id(form, "assignee") if "assignee" in form else KEEP,
+        team_id=_optional_id(form, "team") if "team" in form else KEEP,
+        tags=re.split(r"[,;]", str(form["tags"])) if "tags" in form else None,
+    )
+    await c.tickets.update(number, changes, me.id)
     raise redirect(request, f"/tickets/{number}", "Ticket mis à jour.")
 
 

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from helpdesk.app.intake.messages import InboundMessage, IntakeResult
 from helpdesk.app.intake.waves import split_waves
 from helpdesk.app.metrics import MESSAGES_RECEIVED
+from helpdesk.app.tickets import status as ticket_status
 from helpdesk.db import store
 from helpdesk.db.engine import Database, is_temporary
 from helpdesk.db.tables import Attachment, Contact, Message, Ticket, TicketLink
@@ -363,16 +364,11 @@ class IntakeService:
             plan.follow_up_of = ticket.number
             plan.reason = f"{decision.reason}; ticket #{ticket.number} closed: follow-up opened"
             return plan
-        assert outcome.new_status is not None
-        if outcome.new_status.value != ticket.status:
-            log.append(store.event_row(
-                kind=EventKind.STATUS_CHANGED, now=now, ticket_id=ticket.id,
-                actor_kind=ActorKind.CONTACT, actor_id=contact.id,
-                old=ticket.status, new=outcome.new_status.value, reason=outcome.reason,
-            ))
-            ticket.status = outcome.new_status.value
-            if outcome.new_status == TicketStatus.OPEN:
-                ticket.resolved_at = None
+        if not msg.automatic:  # automatic mail never changes the status
+            change = ticket_status.plan(ticket, lifecycle.Action.REQUESTER_REPLY, now, outcome.reason)
+            event = ticket_status.write(ticket, change, now, actor_kind=ActorKind.CONTACT, actor_id=contact.id)
+            if event is not None:
+                log.append(event)
         if not msg.automatic:
             ticket.last_inbound_at = now
         ticket.updated_at = now

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpdesk.app.french_dates import fr_datetime
 from helpdesk.app.sla.service import Policy, batch_inputs, load_policy, store_sla
+from helpdesk.app.tickets import status as ticket_status
 from helpdesk.app.tickets.service import TicketService
 from helpdesk.db import store
 from helpdesk.db.engine import Database
@@ -230,9 +231,7 @@ class EscalationJob:
             return
         if now - t.resolved_at < timedelta(days=policy.auto_close_days):
             return
-        new = lifecycle.apply(TicketStatus(t.status), lifecycle.Action.CLOSE)
-        old, t.status, t.closed_at, t.updated_at = t.status, new.value, now, now
-        await store.record_event(s, kind=EventKind.STATUS_CHANGED, now=now, ticket_id=t.id, actor_kind=ActorKind.SYSTEM,
-                                 old=old, new=new.value,
-                                 reason=f"closed automatically {policy.auto_close_days} days after resolution")
+        await ticket_status.change_status(
+            s, t, lifecycle.Action.CLOSE, now, actor_kind=ActorKind.SYSTEM,
+            reason=f"closed automatically {policy.auto_close_days} days after resolution")
         report.closed += 1

@@ -9,9 +9,11 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from helpdesk.app.sla.service import refresh as sla_refresh
+from helpdesk.app.tickets import status as ticket_status
 from helpdesk.db import store
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Contact, Message, Ticket, TicketLink
+from helpdesk.domain import lifecycle
 from helpdesk.domain.errors import NotFound, ValidationError
 from helpdesk.domain.events import EventKind
 from helpdesk.domain.threading import strip_reply_prefixes
@@ -100,19 +102,16 @@ class MergeSplitService:
             if dst.merged_into_id is not None:
                 raise ValidationError(f"le ticket #{dst.number} est lui-même fusionné dans un autre")
             assert src.id is not None and dst.id is not None
-            old_status = src.status
-            src.merged_into_id, src.status, src.updated_at = dst.id, TicketStatus.CLOSED.value, now
-            src.closed_at = src.closed_at or now
+            src.merged_into_id, src.updated_at = dst.id, now
             dst.updated_at = now
             s.add(TicketLink(ticket_id=src.id, other_id=dst.id, kind="merged", created_at=now))
             for tid, text in ((src.id, f"Fusionné dans le ticket #{dst.number}."),
                               (dst.id, f"Le ticket #{src.number} « {src.subject} » a été fusionné ici.")):
                 s.add(Message(ticket_id=tid, direction=Direction.NOTE.value, channel="web", author_staff_id=actor,
                               visible_text=text, full_text=text, created_at=now))
-            if old_status != src.status:
-                await store.record_event(s, kind=EventKind.STATUS_CHANGED, now=now, ticket_id=src.id,
-                                         actor_kind=ActorKind.STAFF, actor_id=actor, old=old_status,
-                                         new=src.status, reason="merged")
+            if src.status != TicketStatus.CLOSED.value:  # a closed ticket can be merged: it stays closed
+                await ticket_status.change_status(s, src, lifecycle.Action.CLOSE, now, reason="merged",
+                                                  actor_kind=ActorKind.STAFF, actor_id=actor)
             for tid in (src.id, dst.id):
                 await store.record_event(s, kind=EventKind.MERGED, now=now, ticket_id=tid, actor_kind=ActorKind.STAFF,
                                          actor_id=actor, source=src.number, target=dst.number)
