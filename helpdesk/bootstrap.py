@@ -108,7 +108,7 @@ def build(
         tickets=tickets,
         queue=QueueService(db, clock),
         page=TicketPageService(db, clock),
-        merge_split=MergeSplitService(db, clock),
+        merge_split=MergeSplitService(db, clock, refresh=sla_refresh),
         canned=CannedService(db, clock),
         users=users,
         auth=AuthService(db, clock, users),

@@ -295,7 +295,9 @@ def main(argv: list[str] | None = None) -> int:
         handler: Handler = args.handler
         return asyncio.run(handler(args, settings))
     except UserError as exc:
-        print(f"helpdesk: {exc}", file=sys.stderr)
+        from helpdesk.domain.messages_fr import user_message_fr
+
+        print(f"helpdesk: {user_message_fr(exc)}", file=sys.stderr)
         return EX_USER
     except TemporaryError as exc:
         print(f"helpdesk: temporary failure, try again later: {exc}", file=sys.stderr)

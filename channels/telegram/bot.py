@@ -28,7 +28,8 @@ from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application
 
 from channels.telegram.faq import FaqSearch, ReloadingFaq
-from channels.telegram.handlers import Conversation, Intake, retryable
+from channels.telegram.handlers import Conversation, retryable
+from channels.telegram.handover import Intake
 from channels.telegram.sender import TelegramSender, file_url, retry_after_seconds
 from helpdesk.app.chat.link import ChatLinkService
 from helpdesk.app.chat.service import ChatService

@@ -1,4 +1,5 @@
-"""Kinds of audit events. Every change to a ticket writes one, in the same transaction."""
+"""Kinds of audit events. Every change to a ticket writes one, in the same transaction; so do changes to
+contacts, the quarantine and personal data (with no ticket)."""
 
 from __future__ import annotations
 
@@ -26,3 +27,17 @@ class EventKind(StrEnum):
     SLA_WARNING = "sla.warning"
     SLA_BREACH = "sla.breach"
     QUARANTINED = "message.quarantined"
+    QUARANTINE_RESOLVED = "message.quarantine_resolved"
+    QUARANTINE_DISCARDED = "quarantine.discarded"
+    AUTOMATIC_IGNORED = "message.automatic_ignored"
+    AUTOMATIC_TICKETED = "message.automatic_ticketed"
+    CONTACT_BOUNCING = "contact.bouncing"
+    BOUNCING_CLEARED = "contact.bouncing_cleared"
+    TELEGRAM_LINKED = "contact.telegram_linked"
+    ACK_QUEUED = "ack.queued"
+    ACK_SUPPRESSED = "ack.suppressed"
+    FILE_CHECK_QUEUED = "filecheck.queued"
+    FILE_CHECKED = "filecheck.done"
+    RATED = "ticket.rated"
+    GDPR_ERASED = "gdpr.erased"
+    GDPR_RETENTION = "gdpr.retention"

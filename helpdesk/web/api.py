@@ -137,7 +137,7 @@ class ApiRoute:
     path: str
     handler: JsonHandler
     summary: str
-    params: list[tuple[str, ...]] = field(default_factory=list)
+    params: list[tuple[str, str, str]] = field(default_factory=list)  # (name, description, "query" | "path")
     body: dict[str, Any] | None = None
     status: int = 200
 

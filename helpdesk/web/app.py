@@ -26,7 +26,7 @@ from helpdesk.web import (
 )
 from helpdesk.web import webhooks as channel_hooks
 from helpdesk.web.context import WEB, build_context
-from helpdesk.web.errors import error_middleware
+from helpdesk.web.reqkeys import current_staff
 
 DEFAULT_MAX_BODY = 25 * 1024 * 1024
 
@@ -36,7 +36,7 @@ def make_app(services: Services, *, max_body: int = DEFAULT_MAX_BODY, secure_coo
     """The web edge over the use cases; ``webhooks`` is the registry the channels add their handlers to."""
     app = web.Application(
         client_max_size=max_body,
-        middlewares=[metrics.latency_middleware, security.security_headers, error_middleware, security.errors,
+        middlewares=[metrics.latency_middleware, security.security_headers, security.errors,
                      auth.authenticate],
     )
     app[WEB] = build_context(services, secure_cookies=secure_cookies, webhooks=webhooks)
@@ -68,4 +68,4 @@ def make_app(services: Services, *, max_body: int = DEFAULT_MAX_BODY, secure_coo
 
 
 async def home(request: web.Request) -> web.StreamResponse:
-    raise web.HTTPSeeOther("/queue" if auth.current_staff(request) else "/faq")
+    raise web.HTTPSeeOther("/queue" if current_staff(request) else "/faq")

@@ -16,6 +16,7 @@ from helpdesk.bootstrap import Edges, build, start_imap, start_smtp
 from helpdesk.config import Settings
 from helpdesk.db.engine import Database
 from helpdesk.ports import FixedClock
+from tests.support.waiting import wait_until
 
 ADDR = "assistance@craig.fr"
 
@@ -86,10 +87,10 @@ async def test_imap_starter_polls_until_stopped(db: Database, clock: FixedClock)
     stop = await start_imap(Edges(services, settings))
     assert stop is not None
     try:
-        for _ in range(200):
-            if await services.tickets.list():
-                break
-            await asyncio.sleep(0.05)
+        async def stored() -> bool:
+            return bool(await services.tickets.list())
+
+        await wait_until(stored, "the IMAP poller stored the message")
         [ticket] = await services.tickets.list()
         assert ticket["subject"] == "Par IMAP"
     finally:

@@ -19,6 +19,7 @@ from helpdesk.db.engine import Database
 from helpdesk.db.tables import KbEntry, Message, Outbox
 from helpdesk.domain.values import Channel
 from helpdesk.ports import FixedClock
+from tests.support.builders import inbound
 from tests.support.checks_samples import sample
 from tests.support.fakes import RecordingSender
 
@@ -26,14 +27,9 @@ PUBLIC = "https://assistance.craig.fr"
 
 
 def mail(ext: str, *attachments: InboundAttachment, **kw: Any) -> InboundMessage:
-    base: dict[str, Any] = {
-        "channel": Channel.EMAIL, "external_id": ext, "sender_email": "sylvie@mairie-murat.fr",
-        "sender_name": "Sylvie Martin", "subject": "Notre budget est-il bon ?",
-        "visible_text": "Bonjour, voici notre fichier, est-ce que c'est bon ?", "raw": f"raw {ext}".encode(),
-        "attachments": attachments,
-    }
-    base.update(kw)
-    return InboundMessage(**base)
+    return inbound(ext, subject="Notre budget est-il bon ?",
+                   text="Bonjour, voici notre fichier, est-ce que c'est bon ?", attachments=attachments, **kw)
+
 
 
 async def rows(db: Database, model: type, *where: Any) -> list[Any]:

@@ -59,7 +59,7 @@ async def test_user_errors_are_one_line_without_traceback(db: Database, tmp_path
     env = cli_env(db.url, tmp_path)
     out = run(["ticket", "99999"], env)
     assert out.returncode == 1
-    assert out.stderr.strip() == "helpdesk: ticket #99999 not found"
+    assert out.stderr.strip() == "helpdesk: ticket n° 99999 introuvable"
     bad = run(["config"], {**env, "HELPDESK_HTTP_PORT": "huit"})
     assert bad.returncode == 1 and "HELPDESK_HTTP_PORT" in bad.stderr and "Traceback" not in bad.stderr
 

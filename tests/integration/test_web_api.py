@@ -9,6 +9,7 @@ from sqlalchemy import select
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Outbox
 from helpdesk.ports import FixedClock
+from helpdesk.services import Services
 from helpdesk.web.api import openapi_document
 from tests.support.web import add_staff, csrf_of, login, mail, services_for, web_client
 
@@ -82,8 +83,7 @@ async def test_openapi_document_matches_the_routes(db: Database, clock: FixedClo
     await services.db.dispose()
 
 
-async def test_patch_validates_every_field_before_writing_any(db: Database, clock: FixedClock) -> None:
-    services = services_for(db.url, clock)
+async def test_patch_validates_every_field_before_writing_any(services: Services) -> None:
     _, agent = await add_staff(services)
     n = (await services.intake.receive(mail("<patch1@x>"))).ticket_number
     assert n is not None
@@ -104,4 +104,3 @@ async def test_patch_validates_every_field_before_writing_any(db: Database, cloc
     assert after["priority"] == "urgent" and after["status"] == "closed" and after["tags"] == ["x"]
     kinds = [e["kind"] for e in await services.tickets.events(n)][len(before):]
     assert kinds == ["ticket.priority_changed", "ticket.tags_changed", "status.changed"]  # only the good PATCH
-    await services.db.dispose()

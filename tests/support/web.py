@@ -13,10 +13,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from helpdesk.app.intake.messages import InboundAttachment, InboundMessage
 from helpdesk.bootstrap import build
 from helpdesk.config import Settings
-from helpdesk.domain.values import Channel, StaffRole
+from helpdesk.domain.values import StaffRole
 from helpdesk.ports import FixedClock
 from helpdesk.services import Services
 from helpdesk.web.app import make_app
+from tests.support.builders import inbound
 
 PASSWORD = "motdepasse-solide"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -74,13 +75,8 @@ async def add_staff(services: Services) -> tuple[int, int]:
 
 
 def mail(ext: str, text: str = "Bonjour, comment publier notre budget en open data ?", **kw: Any) -> InboundMessage:
-    base: dict[str, Any] = {
-        "channel": Channel.EMAIL, "external_id": ext, "sender_email": "sylvie@mairie-murat.fr",
-        "sender_name": "Sylvie Martin", "subject": "Publication du budget", "visible_text": text,
-        "raw": f"raw {ext}".encode(),
-    }
-    base.update(kw)
-    return InboundMessage(**base)
+    return inbound(ext, text=text, **kw)
+
 
 
 def attachment(name: str, ctype: str, data: bytes) -> InboundAttachment:

@@ -12,6 +12,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from helpdesk.app.faq.sync import KbStore
 from helpdesk.db.engine import Database
@@ -46,7 +47,8 @@ class FaqIndex:
     async def _current_fingerprint(self) -> tuple[Any, ...]:
         async with self.db.transaction() as s:
             row = (await s.execute(
-                select(func.count(KbEntry.id), func.max(KbEntry.updated_at)).where(KbEntry.status == "published")
+                select(func.count(col(KbEntry.id)),
+                    func.max(col(KbEntry.updated_at))).where(col(KbEntry.status) == "published")
             )).one()
         return (int(row[0] or 0), str(row[1]))
 

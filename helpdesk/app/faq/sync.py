@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 from sqlalchemy import select
+from sqlmodel import col
 
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import KbEntry
@@ -75,7 +76,8 @@ class KbStore:
         from knowledge_base import Entry
 
         async with self.db.transaction() as s:
-            rows = (await s.scalars(select(KbEntry).where(KbEntry.status == "published").order_by(KbEntry.id))).all()
+            rows = (await s.scalars(select(KbEntry).where(col(KbEntry.status) == "published")
+                .order_by(col(KbEntry.id)))).all()
         return [
             Entry(id=r.id, title=r.title, tags=tuple(r.tags), questions=tuple(r.questions), lang=r.lang,
                   body=r.body, path=None)

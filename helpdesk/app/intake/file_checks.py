@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from helpdesk.app.intake.service import IntakeContext
 from helpdesk.checks import Limits, Report, Severity, check_file, is_checkable
@@ -30,8 +31,8 @@ from helpdesk.domain.values import Channel, Direction, format_ticket_number
 from helpdesk.ports import Clock, FileChecker, SendError
 
 FILECHECK = "filecheck"
-FILE_CHECK_QUEUED = "filecheck.queued"
-FILE_CHECKED = "filecheck.done"
+FILE_CHECK_QUEUED = EventKind.FILE_CHECK_QUEUED
+FILE_CHECKED = EventKind.FILE_CHECKED
 
 
 class FileCheckHook:
@@ -112,7 +113,7 @@ class FileCheckSender:
         async with self.db.transaction() as s:
             ticket = await store.ticket_by_number(s, int(payload["ticket_number"]))
             assert ticket.id is not None
-            done = await s.scalar(select(Message.id).where(
+            done = await s.scalar(select(col(Message.id)).where(
                 Message.ticket_id == ticket.id, Message.direction == Direction.NOTE.value,
                 Message.visible_text == note).limit(1))
             if done is not None:
@@ -135,8 +136,8 @@ class FileCheckSender:
         if contact is None or ticket.id is None:
             return
         now = self.clock.now()
-        known = set((await s.scalars(select(KbEntry.id).where(
-            KbEntry.id.in_(sorted(set(FAQ_BY_CODE.values()))), KbEntry.status == "published"))).all())
+        known = set((await s.scalars(select(col(KbEntry.id)).where(
+            col(KbEntry.id).in_(sorted(set(FAQ_BY_CODE.values()))), col(KbEntry.status) == "published"))).all())
         ref = format_ticket_number(ticket.number)
         text = summary_text(report, ticket_ref=ref, public_url=self.public_url, known_faq=known)
         key = f"filecheck-summary:{payload.get('message_id')}:{payload['sha256']}"

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from helpdesk.app.intake.service import IntakeContext, TicketDraft
 from helpdesk.app.sla.service import PolicyCache, apply_sla, organization_kind, store_sla
@@ -84,8 +85,8 @@ class FaqTagRules:
 
 
 async def _read_rules(s: AsyncSession) -> LoadedRules:
-    rows = (await s.scalars(select(RoutingRule).where(RoutingRule.enabled).order_by(RoutingRule.position,
-                                                                                      RoutingRule.id))).all()
+    rows = (await s.scalars(select(RoutingRule).where(col(RoutingRule.enabled)).order_by(col(RoutingRule.position),
+                                                                                      col(RoutingRule.id)))).all()
     teams = {t.name: t.id for t in (await s.scalars(select(Team))).all() if t.id is not None}
     names = {v: k for k, v in teams.items()}
     rules = [
@@ -114,7 +115,7 @@ async def faq_tags(s: AsyncSession, meta: dict[str, Any]) -> frozenset[str]:
         known: dict[str, frozenset[str]] = s.info.setdefault("routing.faq_tags", {})  # per intake batch
         entry_id = str(ids[0])
         if entry_id not in known:
-            found = await s.scalar(select(KbEntry.tags).where(KbEntry.id == entry_id))
+            found = await s.scalar(select(col(KbEntry.tags)).where(col(KbEntry.id) == entry_id))
             known[entry_id] = frozenset(found or ())
         return known[entry_id]
     return frozenset()
@@ -124,14 +125,14 @@ async def next_assignee(s: AsyncSession, team_id: int, last: int | None = None) 
     """The next available member of the team after ``last`` (by default, the team's latest assignee)."""
     available = (
         await s.scalars(
-            select(StaffUser.id).join(TeamMember, TeamMember.staff_id == StaffUser.id)
+            select(col(StaffUser.id)).join(TeamMember, col(TeamMember.staff_id) == col(StaffUser.id))
             .where(TeamMember.team_id == team_id, StaffUser.is_active, StaffUser.available)
         )
     ).all()
     if last is None:
         last = await s.scalar(
-            select(Ticket.assignee_id).where(Ticket.team_id == team_id, Ticket.assignee_id.is_not(None))
-            .order_by(Ticket.id.desc()).limit(1)
+            select(col(Ticket.assignee_id)).where(col(Ticket.team_id) == team_id, col(Ticket.assignee_id).is_not(None))
+            .order_by(col(Ticket.id).desc()).limit(1)
         )
     return round_robin([a for a in available if a is not None], last)
 
@@ -243,11 +244,12 @@ class RoutingRules:
         async with self.db.transaction() as s:
             team_id = None
             if team:
-                team_id = await s.scalar(select(Team.id).where(Team.name == team))
+                team_id = await s.scalar(select(col(Team.id)).where(col(Team.name) == team))
                 if team_id is None:
                     raise NotFound(f"team {team!r} not found")
             if position is None:
-                top = await s.scalar(select(RoutingRule.position).order_by(RoutingRule.position.desc()).limit(1))
+                top = await s.scalar(select(col(RoutingRule.position)).order_by(col(RoutingRule.position).desc())
+                    .limit(1))
                 position = (top or 0) + 10
             rule = RoutingRule(name=name, position=position, team_id=team_id, sla_policy=sla_policy, **fields)
             s.add(rule)
@@ -258,5 +260,5 @@ class RoutingRules:
 
     async def list(self) -> Sequence[dict[str, Any]]:
         async with self.db.transaction() as s:
-            rows = (await s.scalars(select(RoutingRule).order_by(RoutingRule.position, RoutingRule.id))).all()
+            rows = (await s.scalars(select(RoutingRule).order_by(col(RoutingRule.position), col(RoutingRule.id)))).all()
             return [r.model_dump() for r in rows]

@@ -11,17 +11,18 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from helpdesk.app.intake.messages import IntakeResult
 from helpdesk.db import store
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Blob, Quarantine, Ticket
-from helpdesk.domain.errors import NotFound, TemporaryError, ValidationError
+from helpdesk.domain.errors import ErrorCode, NotFound, TemporaryError, ValidationError
 from helpdesk.domain.events import EventKind
-from helpdesk.domain.values import ActorKind
+from helpdesk.domain.values import ActorKind, QuarantineState
 from helpdesk.ports import Clock
 
-HELD, REPROCESSED, DISCARDED = "held", "reprocessed", "discarded"
+HELD, REPROCESSED, DISCARDED = QuarantineState.HELD, QuarantineState.REPROCESSED, QuarantineState.DISCARDED
 
 # How a channel turns raw bytes into a stored message again; raises when it still cannot.
 Reprocessor = Callable[[bytes], Awaitable[IntakeResult]]
@@ -93,7 +94,7 @@ class QuarantineService:
     async def list(self, status: str | None = HELD) -> list[QuarantineItem]:
         async with self.db.transaction() as s:
             stmt = (
-                select(Quarantine, Blob.size, Ticket.number)
+                select(Quarantine, col(Blob.size), col(Ticket.number))
                 .join(Blob, Blob.sha256 == Quarantine.raw_sha256)
                 .join(Ticket, Ticket.id == Quarantine.ticket_id, isouter=True)
                 .order_by(Quarantine.id)
@@ -109,14 +110,16 @@ class QuarantineService:
 
     async def count_held(self) -> int:
         async with self.db.transaction() as s:
-            return int(await s.scalar(select(func.count(Quarantine.id)).where(Quarantine.status == HELD)) or 0)
+            return int(await s.scalar(select(func.count(col(Quarantine.id)))
+                .where(col(Quarantine.status) == HELD)) or 0)
 
     async def raw(self, item_id: int) -> tuple[str, bytes]:
         """The channel and raw bytes of one held item (for reprocessing)."""
         async with self.db.transaction() as s:
             q = await s.get(Quarantine, item_id)
             if q is None:
-                raise NotFound(f"quarantine item {item_id} not found")
+                raise NotFound(f"quarantine item {item_id} not found", code=ErrorCode.QUARANTINE_ITEM_NOT_FOUND,
+                               id=item_id)
             if q.status != HELD:
                 raise ValidationError(f"quarantine item {item_id} is already {q.status}")
             return q.channel, await store.get_blob(s, q.raw_sha256)
@@ -128,11 +131,12 @@ class QuarantineService:
         async with self.db.transaction() as s:
             q = await s.get(Quarantine, item_id)
             if q is None:
-                raise NotFound(f"quarantine item {item_id} not found")
+                raise NotFound(f"quarantine item {item_id} not found", code=ErrorCode.QUARANTINE_ITEM_NOT_FOUND,
+                               id=item_id)
             ticket_id = None
             if ticket_number is not None:
                 ticket_id = (await store.ticket_by_number(s, ticket_number)).id
             q.status, q.resolved_at, q.ticket_id = status, now, ticket_id
-            await store.record_event(s, kind="message.quarantine_resolved", now=now, ticket_id=ticket_id,
+            await store.record_event(s, kind=EventKind.QUARANTINE_RESOLVED, now=now, ticket_id=ticket_id,
                                      actor_kind=ActorKind.STAFF if actor_id else ActorKind.SYSTEM, actor_id=actor_id,
                                      quarantine_id=item_id, status=status)

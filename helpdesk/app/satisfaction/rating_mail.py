@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from helpdesk.db.tables import Contact, Outbox, Ticket
 from helpdesk.domain.values import Channel, TicketStatus, format_ticket_number
@@ -44,7 +45,7 @@ class RatingMailer:
         if contact is None or not contact.email or contact.bouncing:
             return
         key = f"rating-ask:{ticket.id}:{(ticket.resolved_at or now).isoformat()}"
-        if (await s.scalars(select(Outbox.id).where(Outbox.idempotency_key == key))).first() is not None:
+        if (await s.scalars(select(col(Outbox.id)).where(col(Outbox.idempotency_key) == key))).first() is not None:
             return
         payload = {
             "to": contact.email, "to_name": contact.name,

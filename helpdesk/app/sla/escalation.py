@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from helpdesk.app.french_dates import fr_datetime
 from helpdesk.app.sla.service import Policy, batch_inputs, load_policy, store_sla
@@ -67,9 +68,9 @@ class EscalationJob:
         policies: dict[str | None, Policy] = {}
         while True:
             async with self.db.transaction() as s:
-                stmt = (select(Ticket).where(Ticket.id > last_id,
-                                             Ticket.status.in_(["new", "open", "pending", "resolved"]))
-                        .order_by(Ticket.id).limit(self.batch))
+                stmt = (select(Ticket).where(col(Ticket.id) > last_id,
+                                             col(Ticket.status).in_(["new", "open", "pending", "resolved"]))
+                        .order_by(col(Ticket.id)).limit(self.batch))
                 if not self.db.is_sqlite:
                     stmt = stmt.with_for_update(skip_locked=True)
                 tickets = (await s.scalars(stmt)).all()
@@ -100,8 +101,9 @@ class EscalationJob:
 
     async def _taken(self, s: AsyncSession, ticket_ids: list[int]) -> set[tuple[int, str, str]]:
         """Notices already sent for these tickets (a shortcut only: the claim below is what is safe)."""
-        rows = await s.execute(select(SlaNotification.ticket_id, SlaNotification.target, SlaNotification.threshold)
-                               .where(SlaNotification.ticket_id.in_(ticket_ids)))
+        rows = await s.execute(select(col(SlaNotification.ticket_id), col(SlaNotification.target),
+            col(SlaNotification.threshold))
+                               .where(col(SlaNotification.ticket_id).in_(ticket_ids)))
         return {(int(a), str(b), str(c)) for a, b, c in rows.all()}
 
     async def _claim(self, s: AsyncSession, ticket_id: int, target: str, threshold: str, now: datetime) -> int | None:
@@ -138,13 +140,13 @@ class EscalationJob:
 
     # ---- recipients and messages -------------------------------------------------------------
     async def _leads_and_admins(self, s: AsyncSession, t: Ticket) -> list[StaffUser]:
-        admins = (await s.scalars(select(StaffUser).where(StaffUser.role == StaffRole.ADMIN.value,
-                                                          StaffUser.is_active))).all()
+        admins = (await s.scalars(select(StaffUser).where(col(StaffUser.role) == StaffRole.ADMIN.value,
+                                                          col(StaffUser.is_active)))).all()
         leads: list[StaffUser] = []
         if t.team_id is not None:
             leads = list((await s.scalars(
-                select(StaffUser).join(TeamMember, TeamMember.staff_id == StaffUser.id)
-                .where(TeamMember.team_id == t.team_id, TeamMember.is_lead, StaffUser.is_active)
+                select(StaffUser).join(TeamMember, col(TeamMember.staff_id) == col(StaffUser.id))
+                .where(col(TeamMember.team_id) == t.team_id, col(TeamMember.is_lead), col(StaffUser.is_active))
             )).all())
         seen: dict[int | None, StaffUser] = {u.id: u for u in [*leads, *admins]}
         return list(seen.values())

@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlmodel import col
 
 from helpdesk.app.ratelimit import RateLimiter, Throttled
 from helpdesk.app.staff.accounts import MIN_PASSWORD, UserService, hash_password, verify_password
@@ -76,7 +77,7 @@ class AuthService:
         csrf = secrets.token_urlsafe(24)
         now = self.clock.now()
         async with self.db.transaction() as s:
-            await s.execute(delete(WebSession).where(WebSession.expires_at < now))
+            await s.execute(delete(WebSession).where(col(WebSession.expires_at) < now))
             assert user.id is not None
             s.add(WebSession(id=_digest(token), staff_id=user.id, csrf_token=csrf, created_at=now,
                              last_seen_at=now, expires_at=now + SESSION_IDLE))
@@ -101,7 +102,7 @@ class AuthService:
 
     async def logout(self, token: str) -> None:
         async with self.db.transaction() as s:
-            await s.execute(delete(WebSession).where(WebSession.id == _digest(token)))
+            await s.execute(delete(WebSession).where(col(WebSession.id) == _digest(token)))
 
     async def change_password(self, staff_id: int, old: str, new: str, keep_token: str) -> None:
         """Check the old password, store the new one, end every other session of this account."""
@@ -115,7 +116,8 @@ class AuthService:
                 raise ValidationError("le mot de passe actuel est incorrect")
             user.password_hash = hash_password(new)
             await s.execute(
-                delete(WebSession).where(WebSession.staff_id == staff_id, WebSession.id != _digest(keep_token))
+                delete(WebSession).where(col(WebSession.staff_id) == staff_id,
+                    col(WebSession.id) != _digest(keep_token))
             )
 
     # ---- API tokens ----------------------------------------------------------------------
@@ -130,8 +132,8 @@ class AuthService:
     async def api_tokens(self, staff_id: int) -> list[dict[str, Any]]:
         async with self.db.transaction() as s:
             rows = (await s.scalars(
-                select(ApiToken).where(ApiToken.staff_id == staff_id, ApiToken.revoked_at.is_(None))
-                .order_by(ApiToken.id)
+                select(ApiToken).where(col(ApiToken.staff_id) == staff_id, col(ApiToken.revoked_at).is_(None))
+                .order_by(col(ApiToken.id))
             )).all()
         return [{"id": r.id, "name": r.name, "prefix": r.prefix, "created_at": r.created_at,
                  "last_used_at": r.last_used_at} for r in rows]
@@ -148,7 +150,7 @@ class AuthService:
             return None
         now = self.clock.now()
         async with self.db.transaction() as s:
-            row = (await s.scalars(select(ApiToken).where(ApiToken.token_hash == _digest(token)))).first()
+            row = (await s.scalars(select(ApiToken).where(col(ApiToken.token_hash) == _digest(token)))).first()
             if row is None or row.revoked_at is not None:
                 return None
             user = await s.get(StaffUser, row.staff_id)
@@ -162,7 +164,7 @@ class AuthService:
         """Active staff members, for assignment menus."""
         async with self.db.transaction() as s:
             rows = (await s.scalars(
-                select(StaffUser).where(StaffUser.is_active.is_(True)).order_by(StaffUser.name)
+                select(StaffUser).where(col(StaffUser.is_active).is_(True)).order_by(col(StaffUser.name))
             )).all()
         return [{"id": u.id, "name": u.name or u.email, "email": u.email, "role": u.role} for u in rows]
 

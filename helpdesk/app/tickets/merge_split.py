@@ -6,9 +6,13 @@ a ticket of its own; a link relates two tickets. Each is noted on both tickets a
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 
-from helpdesk.app.sla.service import refresh as sla_refresh
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
 from helpdesk.app.tickets import status as ticket_status
 from helpdesk.db import store
 from helpdesk.db.engine import Database
@@ -20,11 +24,15 @@ from helpdesk.domain.threading import strip_reply_prefixes
 from helpdesk.domain.values import ActorKind, Direction, TicketStatus
 from helpdesk.ports import Clock
 
+# Recomputes a ticket's SLA inside the transaction (bootstrap passes helpdesk.app.sla.service.refresh).
+Refresh = Callable[[AsyncSession, Ticket, datetime], Awaitable[object]]
+
 
 class MergeSplitService:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, *, refresh: Refresh | None = None) -> None:
         self.db = db
         self.clock = clock
+        self.refresh = refresh
 
     async def link(self, number: int, other_number: int, actor: int) -> None:
         if number == other_number:
@@ -53,8 +61,9 @@ class MergeSplitService:
                 raise NotFound(f"message {message_id} introuvable sur le ticket #{number}")
             if msg.direction != Direction.INBOUND.value:
                 raise ValidationError("seul un message reçu peut être séparé dans un nouveau ticket")
-            others = await s.scalar(select(func.count(Message.id)).where(
-                Message.ticket_id == src.id, Message.direction == Direction.INBOUND.value, Message.id != msg.id))
+            others = await s.scalar(select(func.count(col(Message.id))).where(
+                col(Message.ticket_id) == src.id, col(Message.direction) == Direction.INBOUND.value,
+                col(Message.id) != msg.id))
             if not others:
                 raise ValidationError("c'est le seul message reçu de ce ticket : il n'y a rien à séparer")
             assert src.id is not None
@@ -85,8 +94,9 @@ class MergeSplitService:
                 await store.record_event(s, kind=EventKind.SPLIT, now=now, ticket_id=tid, actor_kind=ActorKind.STAFF,
                                          actor_id=actor, message_id=msg.id, source=src.number, target=new.number)
             await s.flush()
-            for ticket in (src, new):
-                await sla_refresh(s, ticket, now)
+            if self.refresh is not None:
+                for ticket in (src, new):
+                    await self.refresh(s, ticket, now)
             return new.number
 
     async def merge(self, source_number: int, target_number: int, actor: int) -> None:

@@ -15,18 +15,17 @@ from typing import Any, Final, Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from helpdesk.app.tickets import status as ticket_status
 from helpdesk.db import store
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Attachment, Contact, Message, Organization, Outbox, StaffUser, Team, Ticket
 from helpdesk.domain import lifecycle
-from helpdesk.domain.errors import ValidationError
+from helpdesk.domain.errors import ErrorCode, ValidationError
 from helpdesk.domain.events import EventKind
 from helpdesk.domain.values import ActorKind, Channel, Direction, Priority, TicketStatus, format_ticket_number
 from helpdesk.ports import Clock
-
-_LABELS_FR = {"staff_user": "membre de l'équipe", "team": "équipe"}
 
 
 class _Keep(Enum):
@@ -82,15 +81,15 @@ class TicketService:
         self.clock = clock
         self.mail_domain = mail_domain
         # Called inside the transaction after a reply, a status or a priority change (the SLA clock).
-        self.after_change: list[Callable[[AsyncSession, Ticket, datetime], Awaitable[None]]] = []
+        self.after_change: list[Callable[[AsyncSession, Ticket, datetime], Awaitable[object]]] = []
 
     # ---- reading ---------------------------------------------------------------------------
     async def list(self, *, status: TicketStatus | None = None, limit: int | None = None) -> list[dict[str, Any]]:
         async with self.db.transaction() as s:
-            stmt = select(Ticket, Contact).join(Contact, Contact.id == Ticket.requester_id, isouter=True)
+            stmt = select(Ticket, Contact).join(Contact, col(Contact.id) == col(Ticket.requester_id), isouter=True)
             if status is not None:
-                stmt = stmt.where(Ticket.status == status.value)
-            stmt = stmt.order_by(Ticket.number.desc())
+                stmt = stmt.where(col(Ticket.status) == status.value)
+            stmt = stmt.order_by(col(Ticket.number).desc())
             if limit is not None:
                 stmt = stmt.limit(limit)
             rows = (await s.execute(stmt)).all()
@@ -107,9 +106,9 @@ class TicketService:
         t = await store.ticket_by_number(s, number)
         requester = await s.get(Contact, t.requester_id) if t.requester_id else None
         org = await s.get(Organization, t.organization_id) if t.organization_id else None
-        msgs = (await s.scalars(select(Message).where(Message.ticket_id == t.id).order_by(Message.id))).all()
+        msgs = (await s.scalars(select(Message).where(col(Message.ticket_id) == t.id).order_by(col(Message.id)))).all()
         atts = (
-            await s.scalars(select(Attachment).where(Attachment.message_id.in_([m.id for m in msgs])))
+            await s.scalars(select(Attachment).where(col(Attachment.message_id).in_([m.id for m in msgs])))
         ).all() if msgs else []
         by_msg: dict[int, list[Attachment]] = {}
         for a in atts:
@@ -154,7 +153,7 @@ class TicketService:
     async def reply(self, number: int, staff_id: int, text: str) -> int:
         """Queue a staff reply through the ticket's channel (via the Outbox). Returns the message id."""
         if not text.strip():
-            raise ValidationError("a reply cannot be empty")
+            raise ValidationError("a reply cannot be empty", code=ErrorCode.REPLY_EMPTY)
         now = self.clock.now()
         async with self.db.transaction() as s:
             t = await store.ticket_by_number(s, number, lock=not self.db.is_sqlite)
@@ -199,27 +198,29 @@ class TicketService:
         self, s: AsyncSession, t: Ticket, requester: Contact | None, text: str
     ) -> tuple[Channel, dict[str, Any]]:
         if requester is None:
-            raise ValidationError(f"ticket #{t.number} has no requester to answer")
+            raise ValidationError(f"ticket #{t.number} has no requester to answer", code=ErrorCode.NO_REQUESTER,
+                                  number=t.number)
         if t.channel == Channel.TELEGRAM.value and requester.telegram_chat_id is not None:
             return Channel.TELEGRAM, {
                 "chat_id": requester.telegram_chat_id, "text": text, "ticket_number": t.number,
             }
         if not requester.email:
-            raise ValidationError(f"ticket #{t.number}: the requester has no email address")
+            raise ValidationError(f"ticket #{t.number}: the requester has no email address",
+                                  code=ErrorCode.REQUESTER_NO_EMAIL, number=t.number)
         ids = (
             await s.scalars(
-                select(Message.external_id)
+                select(col(Message.external_id))
                 .where(Message.ticket_id == t.id, Message.channel == Channel.EMAIL.value)
-                .where(Message.external_id.is_not(None))
+                .where(col(Message.external_id).is_not(None))
                 .order_by(Message.id)
             )
         ).all()
         last_inbound = (
             await s.scalars(
-                select(Message.external_id)
+                select(col(Message.external_id))
                 .where(Message.ticket_id == t.id, Message.channel == Channel.EMAIL.value)
-                .where(Message.direction == Direction.INBOUND.value, Message.external_id.is_not(None))
-                .order_by(Message.id.desc())
+                .where(col(Message.direction) == Direction.INBOUND.value, col(Message.external_id).is_not(None))
+                .order_by(col(Message.id).desc())
                 .limit(1)
             )
         ).first()
@@ -238,7 +239,7 @@ class TicketService:
 
     async def add_note(self, number: int, staff_id: int | None, text: str) -> int:
         if not text.strip():
-            raise ValidationError("a note cannot be empty")
+            raise ValidationError("a note cannot be empty", code=ErrorCode.NOTE_EMPTY)
         now = self.clock.now()
         async with self.db.transaction() as s:
             t = await store.ticket_by_number(s, number)
@@ -268,10 +269,11 @@ class TicketService:
         actor_kind = ActorKind.STAFF if actor else ActorKind.SYSTEM
         async with self.db.transaction() as s:
             t = await store.ticket_by_number(s, number, lock=not self.db.is_sqlite)
-            for value, table in ((changes.assignee_id, StaffUser), (changes.team_id, Team)):
+            for value, table, code in ((changes.assignee_id, StaffUser, ErrorCode.STAFF_NOT_FOUND),
+                                       (changes.team_id, Team, ErrorCode.TEAM_NOT_FOUND)):
                 if value is not KEEP and value is not None and (
                         not 0 < value <= store.MAX_ID or await s.get(table, value) is None):
-                    raise ValidationError(f"{_LABELS_FR[table.__tablename__]} {value} introuvable")
+                    raise ValidationError(f"{table.__tablename__} {value} not found", code=code, id=value)
             status_change = None
             if changes.status is not None and changes.status.value != t.status:
                 current = TicketStatus(t.status)
@@ -329,7 +331,7 @@ class TicketService:
 
         async with self.db.transaction() as s:
             t = await store.ticket_by_number(s, number)
-            rows = (await s.scalars(select(Event).where(Event.ticket_id == t.id).order_by(Event.id))).all()
+            rows = (await s.scalars(select(Event).where(col(Event.ticket_id) == t.id).order_by(col(Event.id)))).all()
             return [
                 {"kind": e.kind, "actor_kind": e.actor_kind, "actor_id": e.actor_id, "data": e.data,
                  "created_at": _iso(e.created_at)}
