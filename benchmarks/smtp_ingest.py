@@ -80,8 +80,8 @@ async def _serve_helpdesk(url: str, acknowledge: bool) -> None:
     hook), with acknowledgements and FAQ suggestions when ``acknowledge`` (a relay is configured; the
     Outbox worker is not started, so acknowledgements are queued, not sent)."""
     sys.path.insert(0, str(ROOT))
-    from channels.email.server import mail_ingest, serve_mail
-    from helpdesk.bootstrap import build
+    from channels.email.server import serve_mail
+    from helpdesk.bootstrap import build, mail_ingest, smtp_suggester
     from helpdesk.config import Settings
 
     settings = Settings(database_url=url, mail_addresses=[ADDR], acknowledge=acknowledge,
@@ -91,7 +91,7 @@ async def _serve_helpdesk(url: str, acknowledge: bool) -> None:
         from helpdesk.app.faq.sync import bundled_kb_dir
 
         await services.kb_store.import_dir(bundled_kb_dir())
-    ingest = mail_ingest(services)  # what start_smtp serves
+    ingest = mail_ingest(services, suggest=smtp_suggester(services))  # what start_smtp serves
     server = await serve_mail(ingest, host="127.0.0.1", port=0, addresses=[ADDR], max_bytes=settings.mail_max_bytes,
                               hostname="craig.fr")
     print(f"PORT {server.sockets[0].getsockname()[1]}", flush=True)

@@ -23,10 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from channels.telegram.bot import channel_from_services  # noqa: E402
 from channels.telegram.faq import ReloadingFaq  # noqa: E402
 from helpdesk.app.faq.sync import bundled_kb_dir  # noqa: E402
-from helpdesk.bootstrap import build  # noqa: E402
+from helpdesk.bootstrap import build, telegram_channel  # noqa: E402
 from helpdesk.config import load_settings  # noqa: E402
 from helpdesk.db import migrate  # noqa: E402
 from tests.e2e.telegram.fake_api import FakeBotApi  # noqa: E402
@@ -35,12 +34,13 @@ from tests.e2e.telegram.fake_api import FakeBotApi  # noqa: E402
 async def run(questions: int, chats: int, url: str) -> dict[str, float]:
     api = FakeBotApi()
     await api.start()
-    services = build(load_settings(database_url=url, telegram_token=api.token, telegram_base_url=api.base_url))
+    settings = load_settings(database_url=url, telegram_token=api.token, telegram_base_url=api.base_url)
+    services = build(settings)
     await services.kb_store.import_dir(bundled_kb_dir())
     faq = ReloadingFaq(services.kb_store.knowledge_base)
     await faq.reload()
     entries = [e for e in await services.kb_store.published() if e.questions]
-    channel = channel_from_services(services, faq, poll_timeout=1.0)
+    channel = telegram_channel(services, settings, faq, poll_timeout=1.0)
     await channel.start()
     pushed: dict[int, float] = {}
     alone = []

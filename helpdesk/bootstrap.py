@@ -1,6 +1,9 @@
-"""The composition root: builds every service from the settings; starts and stops the edges.
+"""The composition root: the one place that knows the concrete classes, and starts every background loop.
 
-Nothing runs at import time. Tests pass fakes (clock, senders) as overrides.
+``build(settings)`` makes the use cases (typed ``Services``, helpdesk/services.py); ``serve`` starts the
+edges, each given the few objects and settings it uses. Nothing runs at import time. Only entry points
+import this module: the CLI, ``helpdesk serve``, the benchmarks and the tests' fixtures. Tests pass fakes
+(clock, senders, hooks) as overrides.
 """
 
 from __future__ import annotations
@@ -12,51 +15,60 @@ import os
 import socket
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from helpdesk.app.chat.hooks import ChatIntakeHook, ask_rating_in_chat
+from helpdesk.app.chat.link import ChatLinkService
+from helpdesk.app.chat.service import ChatService
+from helpdesk.app.faq.admin import KbAdminService
+from helpdesk.app.faq.gaps import GapsService
+from helpdesk.app.faq.index import FaqIndex
+from helpdesk.app.faq.proposals import ProposalService
 from helpdesk.app.faq.sync import KbStore
-from helpdesk.app.intake.routing import RoutingHook
+from helpdesk.app.health import HealthService
+from helpdesk.app.intake.routing import FaqTagRules, RoutingHook, RoutingRules, RulesCache
 from helpdesk.app.intake.service import GroupCommitter, IntakeHook, IntakeService
-from helpdesk.app.outbox import OutboxDispatcher, OutboxSender
+from helpdesk.app.intake.web_requests import WebRequests
+from helpdesk.app.mail.automatic_admin import AutomaticAdmin
+from helpdesk.app.mail.bounces import AutomaticMailService
+from helpdesk.app.metrics import SLA_NOTICES
+from helpdesk.app.outbox import OutboxDispatcher
+from helpdesk.app.outbox_status import OutboxStatus
+from helpdesk.app.privacy.gdpr import GdprService
+from helpdesk.app.quarantine.admin import QuarantineAdmin
+from helpdesk.app.quarantine.service import QuarantineService
+from helpdesk.app.reports.attention import AttentionService
+from helpdesk.app.reports.service import ReportService
 from helpdesk.app.satisfaction.rating_mail import RatingMailer
+from helpdesk.app.satisfaction.ratings import RatingService
+from helpdesk.app.sla.admin import SlaAdmin
+from helpdesk.app.sla.escalation import EscalationJob
+from helpdesk.app.sla.service import SlaService
 from helpdesk.app.sla.service import refresh as sla_refresh
 from helpdesk.app.staff.accounts import UserService
+from helpdesk.app.staff.admin import StaffAdmin
+from helpdesk.app.staff.sessions import AuthService
+from helpdesk.app.tickets.canned import CannedService
+from helpdesk.app.tickets.merge_split import MergeSplitService
+from helpdesk.app.tickets.page import TicketPageService
+from helpdesk.app.tickets.queue import QueueService
 from helpdesk.app.tickets.service import TicketService
 from helpdesk.config import Settings
-from helpdesk.db import migrate
 from helpdesk.db.engine import Database
-from helpdesk.ports import Clock, SystemClock
+from helpdesk.ports import Clock, OutboxSender, SystemClock
+from helpdesk.services import Services
+from helpdesk.workers import Stopper, start_periodic
+
+if TYPE_CHECKING:
+    from channels.email.ingest import MailIngest, Parse, Receiver, Suggest
+    from channels.telegram.bot import TelegramChannel
+    from channels.telegram.faq import FaqSearch
 
 log = logging.getLogger(__name__)
 
-
-@dataclass
-class Services:
-    settings: Settings
-    db: Database
-    clock: Clock
-    intake: IntakeService
-    group_intake: GroupCommitter
-    tickets: TicketService
-    users: UserService
-    kb_store: KbStore
-    outbox: OutboxDispatcher
-    extras: dict[str, Any] = field(default_factory=dict)
-
-    async def readiness_problems(self) -> list[str]:
-        problems = []
-        if not await self.db.ping():
-            problems.append("database unreachable")
-        else:
-            try:
-                if not await migrate.is_current(self.db.url):
-                    problems.append("database migrations not current: run `helpdesk db upgrade`")
-            except Exception as exc:  # noqa: BLE001 - readiness reports, never raises
-                problems.append(f"migration check failed: {type(exc).__name__}")
-        return problems
+ESCALATION_INTERVAL = 60.0
 
 
 def build(
@@ -68,9 +80,11 @@ def build(
 ) -> Services:
     clock = clock or SystemClock()
     db = Database(settings.database_url)
-    mail_domain = settings.mail_addresses[0].split("@", 1)[1] if settings.mail_addresses else "localhost"
-    intake = IntakeService(db, clock, [RoutingHook(), ChatIntakeHook(staff_chat=settings.telegram_staff_chat),
-                                       *(hooks or []), *_mail_hooks(settings, mail_domain),
+    mail_domain = settings.mail_domain
+    rules = RulesCache()  # one cache: the routing hook reads it, the rule admins invalidate it
+    intake = IntakeService(db, clock, [RoutingHook(rules=rules),
+                                       ChatIntakeHook(staff_chat=settings.telegram_staff_chat),
+                                       *(hooks or []), *_mail_hooks(settings),
                                        *_check_hooks(settings), *_published_hooks(settings)])  # routing, SLA first
     tickets = TicketService(db, clock, mail_domain=mail_domain)
     tickets.after_change.append(sla_refresh)
@@ -78,23 +92,56 @@ def build(
         tickets.after_change.append(ask_rating_in_chat)  # satisfaction buttons when a chat ticket is resolved
     if settings.smtp_relay_host:  # the one-click rating mail when an email ticket is resolved
         tickets.after_change.append(RatingMailer(settings.public_url, mail_domain))
-    owner = f"{socket.gethostname()}:{os.getpid()}"
+    users = UserService(db, clock)
     kb_store = KbStore(db, clock)
-    extras: dict[str, Any] = {}
+    faq = FaqIndex(db, kb_store)
+    chat = ChatService(db, clock, reopen_hours=settings.telegram_reopen_hours)
+    quarantine = QuarantineService(db, clock)
+    quarantine.add_reprocessor("email", _email_reprocessor(db, clock, intake, quarantine))
+    outbox = OutboxDispatcher(
+        db, clock,
+        {**_channel_senders(settings, db, clock, chat, faq), **_check_senders(settings, db, clock),
+         **_published_senders(settings, db, clock), **(senders or {})},
+        owner=f"{socket.gethostname()}:{os.getpid()}", retry_base=settings.outbox_retry_base_seconds,
+    )
     return Services(
-        settings=settings,
         db=db,
         clock=clock,
         intake=intake,
         group_intake=GroupCommitter(intake),
+        web_requests=WebRequests(db, clock, intake, tickets),
         tickets=tickets,
-        users=UserService(db, clock),
+        queue=QueueService(db, clock),
+        page=TicketPageService(db, clock),
+        merge_split=MergeSplitService(db, clock, refresh=sla_refresh),
+        canned=CannedService(db, clock),
+        users=users,
+        auth=AuthService(db, clock, users, trusted_proxies=settings.trusted_proxies),
         kb_store=kb_store,
-        extras=extras,
-        outbox=OutboxDispatcher(db, clock, {**_channel_senders(settings, db, clock, kb_store, extras),
-                                            **_check_senders(settings, db, clock, mail_domain),
-                                            **_published_senders(settings, db, clock), **(senders or {})},
-                                owner=owner, retry_base=settings.outbox_retry_base_seconds),
+        kb_admin=KbAdminService(db, clock),
+        faq=faq,
+        proposals=ProposalService(db, clock),
+        gaps=GapsService(db, clock),
+        sla=SlaService(db, clock),
+        sla_admin=SlaAdmin(db, clock, rules),
+        routing_rules=RoutingRules(db, clock, rules),
+        faq_tag_rules=FaqTagRules(db, rules),
+        escalation=EscalationJob(db, clock, public_url=settings.public_url, staff_chat=settings.telegram_staff_chat,
+                                 mail_domain=mail_domain, tickets=tickets),
+        outbox=outbox,
+        quarantine=quarantine,
+        quarantine_admin=QuarantineAdmin(db, clock, quarantine),
+        automatic_admin=AutomaticAdmin(db, clock, ticket_makers={"email": _email_ticket_maker(intake)}),
+        chat=chat,
+        chat_link=ChatLinkService(db, clock, mail_domain=mail_domain, from_name=settings.mail_from_name),
+        reports=ReportService(db, clock),
+        outbox_status=OutboxStatus(db, clock),
+        staff_admin=StaffAdmin(db, clock),
+        attention=AttentionService(db, clock),
+        ratings=RatingService(db, clock),
+        gdpr=GdprService(db, clock),
+        health=HealthService(db, clock, quarantine, senders=outbox.senders, owner=outbox.owner,
+                             data_dir=settings.data_dir, min_free_disk_mb=settings.min_free_disk_mb),
     )
 
 
@@ -105,10 +152,10 @@ def _check_hooks(settings: Settings) -> list[IntakeHook]:
     return [FileCheckHook()] if settings.file_checks else []
 
 
-def _check_senders(settings: Settings, db: Database, clock: Clock, mail_domain: str) -> dict[str, OutboxSender]:
+def _check_senders(settings: Settings, db: Database, clock: Clock) -> dict[str, OutboxSender]:
     from helpdesk.app.intake.file_checks import FILECHECK, FileCheckSender
 
-    sender = FileCheckSender(db, clock, public_url=settings.public_url, mail_domain=mail_domain)
+    sender = FileCheckSender(db, clock, public_url=settings.public_url, mail_domain=settings.mail_domain)
     return {FILECHECK: sender} if settings.file_checks else {}
 
 
@@ -123,7 +170,8 @@ def _published_senders(settings: Settings, db: Database, clock: Clock) -> dict[s
     """The look-up job's sender: the safe fetcher, the udata and CSW clients, the file checks behind a port."""
     if not settings.published_checks:
         return {}
-    from helpdesk.app.published.jobs import PUBLISHED, PublishedDataSender
+    from helpdesk.app.published.jobs import PublishedDataSender
+    from helpdesk.app.tickets.published_sidebar import PUBLISHED
     from helpdesk.published.csw import CswClient
     from helpdesk.published.datagouv import DatagouvClient
     from helpdesk.published.fetch import FetchPolicy, SafeFetcher
@@ -141,19 +189,17 @@ def _published_senders(settings: Settings, db: Database, clock: Clock) -> dict[s
     return {PUBLISHED: PublishedDataSender(db, clock, service)}
 
 
-def _channel_senders(settings: Settings, db: Database, clock: Clock, kb_store: KbStore,
-                     extras: dict[str, Any]) -> dict[str, OutboxSender]:
+def _channel_senders(settings: Settings, db: Database, clock: Clock, chat: ChatService,
+                     faq: FaqIndex) -> dict[str, OutboxSender]:
     """Outbox senders the settings call for (tests override them with ``senders``)."""
     out: dict[str, OutboxSender] = {}
     if settings.telegram_token is not None and settings.telegram_token.get_secret_value():
         from channels.telegram.sender import TelegramSender, make_bot
-        from helpdesk.app.chat.service import ChatService
 
         bot = make_bot(settings.telegram_token.get_secret_value(), settings.telegram_base_url)
-        out["telegram"] = TelegramSender(bot, on_blocked=ChatService(db, clock).mark_blocked)
+        out["telegram"] = TelegramSender(bot, on_blocked=chat.mark_blocked)
     if settings.smtp_relay_host:
         from channels.email.sender import SmtpRelaySender
-        from helpdesk.app.faq.index import FaqIndex
         from helpdesk.app.mail.acknowledge import AckFinisher, AckFinishingSender
 
         password = settings.smtp_relay_password.get_secret_value() if settings.smtp_relay_password else None
@@ -162,90 +208,197 @@ def _channel_senders(settings: Settings, db: Database, clock: Clock, kb_store: K
             username=settings.smtp_relay_user, password=password, from_address=settings.mail_addresses[0],
             from_name=settings.mail_from_name, clock=clock,
         )
-        faq = extras.setdefault("faq_index", FaqIndex(db, kb_store))  # shared with the SMTP edge's suggester
         # The acknowledgement mails FAQ entries only when nearly certain, at most two (purpose "mail").
         out["email"] = AckFinishingSender(relay, AckFinisher(db, functools.partial(faq.search, purpose="mail"),
                                                              settings.public_url))
     return out
 
 
-def _mail_hooks(settings: Settings, mail_domain: str) -> list[IntakeHook]:
+def _mail_hooks(settings: Settings) -> list[IntakeHook]:
     """Email intake hooks: clear a bouncing flag on human mail; acknowledge new tickets (needs a relay)."""
-    from channels.email.ingest import reprocessor, ticket_maker
     from helpdesk.app.mail.acknowledge import AcknowledgementHook
-    from helpdesk.app.mail.automatic_admin import register_ticket_maker
     from helpdesk.app.mail.bounces import ClearBouncingHook
-    from helpdesk.app.quarantine.service import register_reprocessor
 
-    register_reprocessor("email", reprocessor)
-    register_ticket_maker("email", ticket_maker)
     hooks: list[IntakeHook] = [ClearBouncingHook()]
     if settings.acknowledge and settings.smtp_relay_host:
         hooks.append(AcknowledgementHook(own_addresses=settings.mail_addresses, public_url=settings.public_url,
-                                         mail_domain=mail_domain))
+                                         mail_domain=settings.mail_domain))
     return hooks
 
 
-# Each edge registers a starter: an async function that starts it and returns its stopper.
-Stopper = Callable[[], Awaitable[None]]
-Starter = Callable[[Services], Awaitable[Stopper | None]]
+# ---- the email channel's pipeline ---------------------------------------------------------------
+
+def mail_ingest(services: Services, receiver: Receiver | None = None, *,
+                suggest: Suggest | None = None, parse: Parse | None = None) -> MailIngest:
+    """The email pipeline over the use cases: parse, bounces and automatic mail, quarantine, intake.
+
+    ``receiver`` is the group committer by default (what the SMTP and IMAP listeners use)."""
+    from channels.email.ingest import MailIngest
+
+    receiver = receiver or services.group_intake
+    return MailIngest(receiver, AutomaticMailService(services.db, services.clock, receiver), services.quarantine,
+                      suggest=suggest, parse=parse)
 
 
-async def start_web(services: Services) -> Stopper:
+def smtp_suggester(services: Services) -> Suggest:
+    """What the SMTP edge asks before intake: the FAQ search only when a routing rule uses FAQ tags.
+
+    Otherwise it answers None and the acknowledgement gets its suggestions from the Outbox sender,
+    after the 250 (helpdesk/app/mail/acknowledge.py, AckFinisher): the search stays off the SMTP path.
+    """
+    from channels.email.ingest import only_when
+
+    # the acknowledgement's suggestions: nearly certain, at most two (purpose "mail")
+    return only_when(services.faq_tag_rules.needed, functools.partial(services.faq.search, purpose="mail"))
+
+
+def _email_reprocessor(db: Database, clock: Clock, intake: IntakeService,
+                       quarantine: QuarantineService) -> Callable[[bytes], Awaitable[Any]]:
+    """What `helpdesk quarantine reprocess` and the staff button run for email."""
+    from channels.email.ingest import MailIngest, reprocessor
+
+    return reprocessor(MailIngest(intake, AutomaticMailService(db, clock, intake), quarantine))
+
+
+def _email_ticket_maker(intake: IntakeService) -> Callable[[bytes, dict[str, Any]], Awaitable[Any]]:
+    from channels.email.ingest import ticket_maker
+
+    return ticket_maker(intake)
+
+
+# ---- the Telegram channel ----------------------------------------------------------------------
+
+def telegram_channel(services: Services, settings: Settings, faq: FaqSearch,
+                     webhooks: dict[str, Any] | None = None, **overrides: Any) -> TelegramChannel:
+    from channels.telegram.bot import TelegramChannel, TelegramConfig
+
+    assert settings.telegram_token is not None
+    config = TelegramConfig(
+        token=settings.telegram_token.get_secret_value(), base_url=settings.telegram_base_url,
+        webhook_url=settings.telegram_webhook_url,
+        webhook_secret=settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret
+        else None,
+        public_url=settings.public_url, group_chats=frozenset(settings.telegram_group_chats),
+        **overrides,
+    )
+    return TelegramChannel(config, chat=services.chat, link=services.chat_link, intake=services.intake, faq=faq,
+                           ratings=services.ratings, webhooks=webhooks)
+
+
+# ---- serving: every edge and every background loop is started here ------------------------------
+
+@dataclass
+class Edges:
+    """What the starters share: the use cases, the settings, and the webhooks the web dispatches to."""
+
+    services: Services
+    settings: Settings
+    webhooks: dict[str, Any] = field(default_factory=dict)  # name -> aiohttp handler (channels register)
+
+
+Starter = Callable[[Edges], Awaitable[Stopper | None]]
+
+
+async def start_web(edges: Edges) -> Stopper:
     from helpdesk.web.app import make_app
 
-    runner = web.AppRunner(make_app(services), access_log=None)
+    s = edges.settings
+    app = make_app(edges.services, max_body=s.mail_max_bytes, secure_cookies=s.public_url.startswith("https://"),
+                   webhooks=edges.webhooks)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, services.settings.http_host, services.settings.http_port)
+    site = web.TCPSite(runner, s.http_host, s.http_port)
     await site.start()
-    log.info("web listening on http://%s:%s", services.settings.http_host, services.settings.http_port)
+    log.info("web listening on http://%s:%s", s.http_host, s.http_port)
     return runner.cleanup
 
 
-async def start_outbox_worker(services: Services) -> Stopper:
-    from helpdesk.workers import start_periodic
+async def start_outbox_worker(edges: Edges) -> Stopper:
+    outbox = edges.services.outbox
 
     async def step() -> bool:
-        return bool(await services.outbox.run_once())
+        return bool(await outbox.run_once())
 
-    return await start_periodic(step, services.settings.outbox_poll_seconds, "outbox dispatcher")
-
-
-async def start_telegram(services: Services) -> Stopper | None:
-    from channels.telegram.bot import start_telegram as start
-
-    return await start(services)
+    return await start_periodic(step, edges.settings.outbox_poll_seconds, "outbox dispatcher")
 
 
-async def start_escalation(services: Services) -> Stopper:
-    from helpdesk.app.sla.escalation import start_escalation_worker
+async def start_escalation(edges: Edges, interval: float = ESCALATION_INTERVAL) -> Stopper:
+    """The SLA escalation job every ``interval`` seconds (warnings, breaches, reminders, auto-close)."""
+    escalation = edges.services.escalation
 
-    return await start_escalation_worker(services)
+    async def step() -> bool:
+        report = await escalation.run_once()
+        SLA_NOTICES.labels("warning").inc(report.warnings)
+        SLA_NOTICES.labels("breach").inc(report.breaches)
+        if report.warnings or report.breaches or report.reminders or report.closed:
+            log.info("escalation: %s", report)
+        return False
+
+    return await start_periodic(step, interval, "SLA escalation")
 
 
-async def start_smtp(services: Services) -> Stopper | None:
+async def start_telegram(edges: Edges) -> Stopper | None:
+    """Off without a token; otherwise the channel retries until Telegram answers."""
+    token = edges.settings.telegram_token
+    if token is None or not token.get_secret_value():
+        log.info("Telegram channel off: HELPDESK_TELEGRAM_TOKEN is not set")
+        return None
+    from channels.telegram.bot import run_telegram
+    from channels.telegram.faq import ReloadingFaq
+    from channels.telegram.sender import TelegramSender
+
+    faq = ReloadingFaq(edges.services.faq.knowledge_base, every=10.0)  # cheap when unchanged: a fingerprint
+    await faq.reload()
+    channel = telegram_channel(edges.services, edges.settings, faq, edges.webhooks)
+    sender = edges.services.outbox.senders.get("telegram")
+    return await run_telegram(channel, faq, sender if isinstance(sender, TelegramSender) else None)
+
+
+async def start_smtp(edges: Edges) -> Stopper | None:
+    s = edges.settings
+    if not s.smtp_enabled:
+        return None
     from channels.email.server import start_smtp as start
+    from channels.email.tls import inbound_tls
 
-    return await start(services)
+    tls = inbound_tls(s)  # a certificate that cannot be loaded stops the start here, with a one-line error
+    from channels.email.worker import ParserPool
+
+    await asyncio.to_thread(ParserPool.shared().warm)  # the parser processes, before the first message
+    ingest = mail_ingest(edges.services, suggest=smtp_suggester(edges.services))
+    return await start(ingest, host=s.smtp_host, port=s.smtp_port, addresses=s.mail_addresses,
+                       max_bytes=s.mail_max_bytes, protocol=s.smtp_protocol, hostname=s.mail_domain, tls=tls)
 
 
-async def start_imap(services: Services) -> Stopper | None:
+async def start_imap(edges: Edges) -> Stopper | None:
+    """When HELPDESK_IMAP_HOST is set: IDLE or polling, per HELPDESK_IMAP_MODE."""
+    s = edges.settings
+    if not s.imap_host:
+        return None
+    from channels.email.imap import ImapConfig
     from channels.email.imap import start_imap as start
 
-    return await start(services)
+    config = ImapConfig(
+        host=s.imap_host, port=s.imap_port, tls=s.imap_tls, user=s.imap_user or "",
+        password=s.imap_password.get_secret_value() if s.imap_password else "", folder=s.imap_folder,
+        processed_folder=s.imap_processed_folder or None, interval=s.imap_interval, mode=s.imap_mode,
+    )
+    return await start(mail_ingest(edges.services), config)
 
 
 def starters() -> list[Starter]:
-    """The edges `helpdesk serve` starts, in order. Channels add theirs here."""
+    """The edges and loops `helpdesk serve` starts, in order."""
     return [start_web, start_smtp, start_imap, start_telegram, start_outbox_worker, start_escalation]
 
 
-async def serve(services: Services, ready: asyncio.Event | None = None, stop: asyncio.Event | None = None) -> None:
+async def serve(services: Services, settings: Settings, ready: asyncio.Event | None = None,
+                stop: asyncio.Event | None = None) -> None:
     stop = stop or asyncio.Event()
+    edges = Edges(services, settings)
     stoppers: list[Stopper] = []
     try:
         for starter in starters():
-            stopper = await starter(services)
+            stopper = await starter(edges)
             if stopper is not None:
                 stoppers.append(stopper)
         if ready is not None:

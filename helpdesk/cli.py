@@ -10,7 +10,7 @@ import signal
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from helpdesk.cli_mail import add_mail_commands
 from helpdesk.cli_sla import add_sla_commands
@@ -18,12 +18,15 @@ from helpdesk.config import Settings, env_value, load_settings
 from helpdesk.domain.errors import NotFound, TemporaryError, UserError
 from helpdesk.domain.values import StaffRole, TicketStatus
 
+if TYPE_CHECKING:
+    from helpdesk.services import Services  # imported late: the CLI starts fast
+
 EX_OK, EX_USER, EX_TEMPFAIL = 0, 1, 75
 
 Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 
 
-def _services(settings: Settings) -> Any:
+def _services(settings: Settings) -> Services:
     from helpdesk.bootstrap import build
 
     return build(settings)
@@ -56,7 +59,7 @@ async def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await serve(services, stop=stop)
+    await serve(services, settings, stop=stop)
     return EX_OK
 
 
@@ -261,11 +264,9 @@ async def cmd_kb_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_gdpr(args: argparse.Namespace, settings: Settings) -> int:
-    from helpdesk.app.privacy.gdpr import GdprService
-
     services = _services(settings)
     try:
-        gdpr = GdprService(services.db, services.clock)
+        gdpr = services.gdpr
         if args.gdpr_command == "export":
             print(json.dumps(await gdpr.export(args.email), ensure_ascii=False, indent=2))
         elif args.gdpr_command == "erase":
@@ -393,7 +394,9 @@ def main(argv: list[str] | None = None) -> int:
         handler: Handler = args.handler
         return asyncio.run(handler(args, settings))
     except UserError as exc:
-        print(f"helpdesk: {exc}", file=sys.stderr)
+        from helpdesk.domain.messages_fr import user_message_fr
+
+        print(f"helpdesk: {user_message_fr(exc)}", file=sys.stderr)
         return EX_USER
     except TemporaryError as exc:
         print(f"helpdesk: temporary failure, try again later: {exc}", file=sys.stderr)

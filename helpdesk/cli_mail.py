@@ -11,15 +11,18 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from helpdesk.config import Settings
 from helpdesk.domain.errors import TemporaryError
 
+if TYPE_CHECKING:
+    from helpdesk.services import Services  # imported late: the CLI starts fast
+
 EX_OK, EX_USER, EX_TEMPFAIL = 0, 1, 75
 
 
-def _build(settings: Settings) -> Any:
+def _build(settings: Settings) -> Services:
     from helpdesk.bootstrap import build
 
     return build(settings)
@@ -30,14 +33,14 @@ def _read(name: str) -> bytes:
 
 
 async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from channels.email.ingest import build_ingest
+    from helpdesk.bootstrap import mail_ingest
 
     if args.no_acknowledge:
         settings = settings.model_copy(update={"acknowledge": False})
     services = _build(settings)
     status = EX_OK
     try:
-        ingest = build_ingest(services.db, services.clock, services.intake)
+        ingest = mail_ingest(services, services.intake)
         for name in args.files:
             try:
                 raw = _read(name)
@@ -57,11 +60,11 @@ async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_quarantine_list(args: argparse.Namespace, settings: Settings) -> int:
-    from helpdesk.app.quarantine.service import HELD, QuarantineService
+    from helpdesk.app.quarantine.service import HELD
 
     services = _build(settings)
     try:
-        items = await QuarantineService(services.db, services.clock).list(None if args.all else HELD)
+        items = await services.quarantine.list(None if args.all else HELD)
         if args.json:
             print(json.dumps([i.as_json() for i in items], ensure_ascii=False))
         else:
@@ -83,13 +86,13 @@ def local_time(instant: datetime) -> str:
 
 
 async def cmd_quarantine_reprocess(args: argparse.Namespace, settings: Settings) -> int:
-    from helpdesk.app.quarantine.service import HELD, QuarantineService
+    from helpdesk.app.quarantine.service import HELD
     from helpdesk.domain.errors import UserError
     from helpdesk.progress import Progress
 
     services = _build(settings)
     try:
-        quarantine = QuarantineService(services.db, services.clock, services.intake)
+        quarantine = services.quarantine
         ids = [i.id for i in await quarantine.list(HELD)] if args.all else list(args.ids)
         if not ids:
             raise UserError("give the ids of held messages, or --all")

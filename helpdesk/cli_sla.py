@@ -6,10 +6,13 @@ import argparse
 import json
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from helpdesk.config import Settings
 from helpdesk.domain.errors import ValidationError
+
+if TYPE_CHECKING:
+    from helpdesk.services import Services  # imported late: the CLI starts fast
 
 PRIORITY_FR = {"urgent": "urgente", "high": "haute", "normal": "normale", "low": "basse"}
 
@@ -22,7 +25,6 @@ def _parse_start(text: str) -> datetime:
 
 
 async def cmd_sla_recompute(args: argparse.Namespace, settings: Settings) -> int:
-    from helpdesk.app.sla.service import SlaService
     from helpdesk.bootstrap import build
 
     services = build(settings)
@@ -30,8 +32,7 @@ async def cmd_sla_recompute(args: argparse.Namespace, settings: Settings) -> int
         from helpdesk.progress import Progress
 
         progress = Progress("Recalcul des délais", unit="tickets")
-        n = await SlaService(services.db, services.clock).recompute(only_open=args.open_only,
-                                                                    on_progress=progress.advance)
+        n = await services.sla.recompute(only_open=args.open_only, on_progress=progress.advance)
         took = progress.finish()
         print(f"SLA recomputed from the event log: {n} ticket(s) ({took})")
         return 0
@@ -41,13 +42,12 @@ async def cmd_sla_recompute(args: argparse.Namespace, settings: Settings) -> int
 
 async def cmd_sla_explain(args: argparse.Namespace, settings: Settings) -> int:
     from helpdesk.app.french_dates import fr_datetime
-    from helpdesk.app.sla.service import SlaService
     from helpdesk.bootstrap import build
 
     start = _parse_start(args.start)
     services = build(settings)
     try:
-        out: dict[str, Any] = await SlaService(services.db, services.clock).explain(args.policy, start)
+        out: dict[str, Any] = await services.sla.explain(args.policy, start)
     finally:
         await services.db.dispose()
     if args.json:
@@ -64,7 +64,7 @@ async def cmd_sla_explain(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _with_services(settings: Settings, action: Callable[[Any], Awaitable[Any]]) -> Any:
+async def _with_services(settings: Settings, action: Callable[[Services], Awaitable[Any]]) -> Any:
     from helpdesk.bootstrap import build
 
     services = build(settings)
@@ -82,10 +82,9 @@ def _day(text: str) -> date:
 
 
 async def cmd_sla_admin(args: argparse.Namespace, settings: Settings) -> int:
-    from helpdesk.app.sla.admin import SlaAdmin
 
     async def run(services: Any) -> Any:
-        admin = SlaAdmin(services.db, services.clock)
+        admin = services.sla_admin
         if args.sla_command == "policies":
             return await admin.policies()
         if args.sla_command == "target":
@@ -106,21 +105,19 @@ async def cmd_sla_admin(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_routing(args: argparse.Namespace, settings: Settings) -> int:
-    from helpdesk.app.intake.routing import RoutingRules
-    from helpdesk.app.sla.admin import SlaAdmin
 
     async def run(services: Any) -> Any:
         if args.routing_command == "add":
-            rid = await RoutingRules(services.db, services.clock).add(
+            rid = await services.routing_rules.add(
                 args.name, position=args.position, team=args.team, sla_policy=args.policy,
                 channels=args.channel, organizations=args.organization, pays=args.pays,
                 organization_kinds=args.kind, faq_tags=args.faq_tag, priority=args.priority, tags=args.tag,
                 assign=args.assign, stop=args.stop)
             return f"routing rule {rid} added"
         if args.routing_command == "remove":
-            await SlaAdmin(services.db, services.clock).remove_rule(args.id)
+            await services.sla_admin.remove_rule(args.id)
             return f"routing rule {args.id} removed"
-        return list(await RoutingRules(services.db, services.clock).list())
+        return list(await services.routing_rules.list())
 
     out = await _with_services(settings, run)
     print(out if isinstance(out, str) else json.dumps(out, ensure_ascii=False, indent=None if args.json else 2))

@@ -185,6 +185,11 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, _TomlSource(settings_cls))
 
+    @property
+    def mail_domain(self) -> str:
+        """The domain of our first address: Message-IDs, one-time-code mails and the SMTP greeting use it."""
+        return self.mail_addresses[0].split("@", 1)[1] if self.mail_addresses else "localhost"
+
     def masked(self) -> dict[str, Any]:
         """Effective settings for display: secrets and passwords in URLs masked."""
         out: dict[str, Any] = {}

@@ -1,9 +1,23 @@
-"""Ports: what the application needs from the outside world, as Protocols with real defaults."""
+"""Ports: every Protocol the use cases depend on at the edges, with the real defaults where they are small.
+
+- ``Clock``: the current instant (``SystemClock``; ``FixedClock`` is the hand-moved one tests and
+  benchmarks use).
+- ``OutboxSender`` and ``SendError``: how the Outbox hands a payload to a channel (SMTP relay,
+  Telegram, the file checks); channels/email/sender.py and channels/telegram/sender.py implement it.
+- ``FaqSearch``: the FAQ search the acknowledgement and the web ask (``helpdesk.app.faq.index.FaqIndex``).
+- ``FileChecker``: the check of one attachment (``helpdesk.checks.check_file``).
+
+In-memory fakes of each live in tests/support/fakes.py.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Protocol
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from helpdesk.checks import Limits, Report
 
 
 class Clock(Protocol):
@@ -32,6 +46,32 @@ class FixedClock:
         self._now = when
 
     def advance(self, **delta: float) -> None:
-        from datetime import timedelta
-
         self._now = self._now + timedelta(**delta)
+
+
+class SendError(Exception):
+    """Raised by a sender. ``permanent`` stops retries; ``retry_after`` (seconds) overrides backoff."""
+
+    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
+class OutboxSender(Protocol):
+    async def send(self, payload: Mapping[str, Any]) -> None:
+        """Deliver one payload or raise SendError."""
+        ...
+
+
+class FaqSearch(Protocol):
+    async def search(self, query: str, limit: int = 3) -> list[dict[str, Any]]:
+        """Suggestions, best first: ``id``, ``title``, ``score``, ``snippet``, ``body``, ``tags``.
+        Empty when the engine is not confident."""
+        ...
+
+
+class FileChecker(Protocol):
+    def __call__(self, filename: str, data: bytes, limits: Limits) -> Report:
+        """The report on one attachment; pure and CPU-bound (the caller runs it in a thread)."""
+        ...

@@ -13,9 +13,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from helpdesk.bootstrap import build
+from helpdesk.config import Settings
 from helpdesk.db import migrate
 from helpdesk.db.engine import Database
 from helpdesk.ports import FixedClock
+from helpdesk.services import Services
 
 PG_ENV = "HELPDESK_TEST_POSTGRES_URL"
 PG_SKIP = f"PostgreSQL half skipped: set {PG_ENV} (e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/test)"
@@ -99,6 +102,20 @@ async def db(db_url: str) -> AsyncIterator[Database]:
         yield database
     finally:
         await database.dispose()
+
+
+@pytest.fixture
+async def services(db: Database, clock: FixedClock) -> AsyncIterator[Services]:
+    """The application as ``bootstrap.build()`` wires it, on the test database and the test clock.
+
+    No network: the SMTP listener is off and no relay or bot is configured (pass fakes to ``build``
+    in the test when one is needed). Disposed on teardown, even when the test fails.
+    """
+    built = build(Settings(database_url=db.url, public_url="http://127.0.0.1", smtp_enabled=False), clock=clock)
+    try:
+        yield built
+    finally:
+        await built.db.dispose()
 
 
 @pytest.fixture

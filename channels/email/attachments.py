@@ -186,7 +186,9 @@ def _delivery_status(part: Message, out: Collected) -> None:
     if isinstance(payload, list):
         for block in payload:
             if isinstance(block, Message):
-                blocks.append({k.lower(): str(v) for k, v in (_safe(block.items, default=[]) or [])})  # type: ignore[union-attr]
+                items = _safe(block.items, default=[])
+                pairs = items if isinstance(items, list) else []
+                blocks.append({str(k).lower(): str(v) for k, v in pairs})
     else:
         text = _text(part)
         for chunk in re.split(r"\n\s*\n", text.replace("\r\n", "\n")):

@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 from aioimaplib import IMAP4, IMAP4_SSL, STOP_WAIT_SERVER_PUSH, AioImapException
 
-from channels.email.ingest import MailIngest, build_ingest
+from channels.email.ingest import MailIngest
 from helpdesk.app.intake.messages import IntakeResult
 from helpdesk.domain.errors import TemporaryError
 from helpdesk.domain.values import IntakeAction
@@ -323,18 +323,9 @@ async def start_idle(poller: ImapPoller) -> Callable[[], Awaitable[None]]:
     return stopper
 
 
-async def start_imap(services: Any) -> Callable[[], Awaitable[None]] | None:
-    """The starter `helpdesk serve` runs when HELPDESK_IMAP_HOST is set: IDLE or polling, per HELPDESK_IMAP_MODE."""
-    s = services.settings
-    if not getattr(s, "imap_host", None):
-        return None
-    config = ImapConfig(
-        host=s.imap_host, port=s.imap_port, tls=s.imap_tls, user=s.imap_user or "",
-        password=s.imap_password.get_secret_value() if s.imap_password else "", folder=s.imap_folder,
-        processed_folder=s.imap_processed_folder or None, interval=s.imap_interval,
-        mode=s.imap_mode,
-    )
-    poller = ImapPoller(build_ingest(services.db, services.clock, services.group_intake), config)
+async def start_imap(ingest: MailIngest, config: ImapConfig) -> Callable[[], Awaitable[None]]:
+    """IDLE or polling, per ``config.mode`` (bootstrap.start_imap gives it the settings)."""
+    poller = ImapPoller(ingest, config)
     if config.mode != "poll":
         log.info("IMAP: %s on %s, IDLE when the server offers it", config.folder, config.host)
         return await start_idle(poller)

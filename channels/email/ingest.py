@@ -231,17 +231,17 @@ def _looks_new(mail: ParsedMail) -> bool:
     return not mail.in_reply_to and not mail.references and subject_ticket_number(mail.subject) is None
 
 
-def build_ingest(
-    db: Any, clock: Any, receiver: Receiver, *, suggest: Suggest | None = None, parse: Parse | None = None
-) -> MailIngest:
-    """The pipeline over the app's use cases (``db``/``clock`` are passed through, never used here)."""
-    return MailIngest(receiver, AutomaticMailService(db, clock, receiver), QuarantineService(db, clock),
-                      suggest=suggest, parse=parse)
+def only_when(needed: Callable[[], Awaitable[bool]], search: Suggest) -> Suggest:
+    """A suggester that searches only when ``needed()`` says so (a routing rule uses FAQ tags)."""
+
+    async def suggest(text: str) -> Sequence[dict[str, Any]] | None:
+        return await search(text) if await needed() else None
+
+    return suggest
 
 
-def reprocessor(db: Any, clock: Any, intake: Any) -> Callable[[bytes], Awaitable[IntakeResult]]:
-    """What `helpdesk quarantine reprocess` and the staff button run for email."""
-    ingest = build_ingest(db, clock, intake)
+def reprocessor(ingest: MailIngest) -> Callable[[bytes], Awaitable[IntakeResult]]:
+    """What `helpdesk quarantine reprocess` and the staff button run for email (built by bootstrap)."""
 
     async def run(raw: bytes) -> IntakeResult:
         return await ingest.process(raw, quarantine_failures=False)
@@ -249,7 +249,7 @@ def reprocessor(db: Any, clock: Any, intake: Any) -> Callable[[bytes], Awaitable
     return run
 
 
-def ticket_maker(db: Any, clock: Any, intake: Receiver) -> Callable[[bytes, dict[str, Any]], Awaitable[IntakeResult]]:
+def ticket_maker(intake: Receiver) -> Callable[[bytes, dict[str, Any]], Awaitable[IntakeResult]]:
     """What the « Créer un ticket » button on the automatic mail page runs for email.
 
     Staff judged a kept automatic mail to be a real request: it is parsed again and goes straight to

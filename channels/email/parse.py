@@ -170,10 +170,10 @@ def parse_message(raw: bytes, *, envelope_sender: str | None = None) -> ParsedMa
         values = headers.get(name)
         return values[0] if values else None
 
-    name, sender = parse_address((rh.get("from") or [None])[0], hint)
+    name, sender = parse_address(next(iter(rh.get("from") or []), None), hint)
     if sender is None:
         for alt in ("reply-to", "sender", "return-path"):
-            name, sender = parse_address((rh.get(alt) or [None])[0], hint)
+            name, sender = parse_address(next(iter(rh.get(alt) or []), None), hint)
             if sender:
                 break
     if sender is None and envelope_sender and _ADDRESS.fullmatch(envelope_sender):

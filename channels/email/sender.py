@@ -14,8 +14,7 @@ import aiosmtplib
 
 from channels.email.compose import compose
 from channels.email.verp import verp_return_path
-from helpdesk.app.outbox import SendError
-from helpdesk.ports import Clock, SystemClock
+from helpdesk.ports import Clock, SendError, SystemClock
 
 
 class SmtpRelaySender:

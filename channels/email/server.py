@@ -24,9 +24,8 @@ from typing import Any
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session, syntax
 
-from channels.email.ingest import MailIngest, Suggest, TemporaryFailures, build_ingest
-from channels.email.tls import InboundTls, inbound_tls
-from channels.email.worker import ParserPool
+from channels.email.ingest import MailIngest, TemporaryFailures
+from channels.email.tls import InboundTls
 from helpdesk.domain.errors import TemporaryError
 
 log = logging.getLogger(__name__)
@@ -264,63 +263,13 @@ async def serve_mail(
     return await loop.create_server(factory, host=host, port=port, ssl=listener_ssl)
 
 
-def suggester(services: Any) -> Suggest | None:
-    """The FAQ engine's search, when this installation has one (optional: no suggestions otherwise)."""
-    faq = services.extras.get("faq_index")
-    if faq is None:
-        try:
-            from helpdesk.app.faq.index import FaqIndex
-        except ImportError:
-            return None
-        faq = FaqIndex(services.db, services.kb_store)
-        services.extras["faq_index"] = faq
-    search = getattr(faq, "search", None)
-    if search is None:
-        return None
-
-    async def mail_search(text: str) -> Any:  # the acknowledgement's suggestions: nearly certain, at most two
-        return await search(text, purpose="mail")
-
-    return mail_search
-
-
-def intake_suggester(services: Any) -> Suggest | None:
-    """What the SMTP edge asks before intake: the FAQ search only when a routing rule uses FAQ tags.
-
-    Otherwise it answers None and the acknowledgement gets its suggestions from the Outbox sender,
-    after the 250 (helpdesk/app/mail/acknowledge.py, AckFinisher): the search stays off the SMTP path.
-    """
-    search = suggester(services)
-    if search is None:
-        return None
-    from helpdesk.app.intake.routing import FaqTagRules
-
-    rules = FaqTagRules(services.db)
-
-    async def suggest(text: str) -> Any:
-        return await search(text) if await rules.needed() else None
-
-    return suggest
-
-
-def mail_ingest(services: Any) -> MailIngest:
-    """The ingest path `helpdesk serve` runs behind SMTP/LMTP (the benchmark uses it too)."""
-    return build_ingest(services.db, services.clock, services.group_intake, suggest=intake_suggester(services))
-
-
-async def start_smtp(services: Any) -> Callable[[], Awaitable[None]] | None:
-    """The starter `helpdesk serve` runs (see bootstrap.starters)."""
-    s = services.settings
-    if not s.smtp_enabled:
-        return None
-    tls = inbound_tls(s)  # a certificate that cannot be loaded stops the start here, with a one-line error
-    await asyncio.to_thread(ParserPool.shared().warm)  # the parser processes, before the first message
-    ingest = mail_ingest(services)
-    domain = s.mail_addresses[0].split("@", 1)[1] if s.mail_addresses else "localhost"
-    server = await serve_mail(ingest, host=s.smtp_host, port=s.smtp_port, addresses=s.mail_addresses,
-                              max_bytes=s.mail_max_bytes, protocol=s.smtp_protocol, hostname=domain, tls=tls)
-    log.info("%s listening on %s:%s for %s (%s)", s.smtp_protocol.upper(), s.smtp_host, s.smtp_port,
-             ", ".join(s.mail_addresses), tls.describe() if tls else "no TLS")
+async def start_smtp(ingest: MailIngest, *, host: str, port: int, addresses: Sequence[str], max_bytes: int,
+                     protocol: str, hostname: str, tls: InboundTls | None) -> Callable[[], Awaitable[None]]:
+    """Listen until the returned stopper is called (bootstrap.start_smtp gives it the settings)."""
+    server = await serve_mail(ingest, host=host, port=port, addresses=addresses, max_bytes=max_bytes,
+                              protocol=protocol, hostname=hostname, tls=tls)
+    log.info("%s listening on %s:%s for %s (%s)", protocol.upper(), host, port, ", ".join(addresses),
+             tls.describe() if tls else "no TLS")
 
     async def stop() -> None:
         server.close()

@@ -17,9 +17,10 @@ import hashlib
 import hmac
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 from telegram import Update
@@ -27,16 +28,13 @@ from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application
 
 from channels.telegram.faq import FaqSearch, ReloadingFaq
-from channels.telegram.handlers import Conversation, Intake, retryable
+from channels.telegram.handlers import Conversation, retryable
+from channels.telegram.handover import Intake
 from channels.telegram.sender import TelegramSender, file_url, retry_after_seconds
 from helpdesk.app.chat.link import ChatLinkService
 from helpdesk.app.chat.service import ChatService
-from helpdesk.app.faq.index import FaqIndex
 from helpdesk.app.satisfaction.ratings import RatingService
 from helpdesk.domain.errors import TemporaryError
-
-if TYPE_CHECKING:
-    from helpdesk.bootstrap import Services, Stopper
 
 log = logging.getLogger(__name__)
 
@@ -244,38 +242,10 @@ class TelegramChannel:
                 log.warning("Telegram sweep: storage unavailable")
 
 
-def channel_from_services(services: Services, faq: FaqSearch, **overrides: Any) -> TelegramChannel:
-    s = services.settings
-    assert s.telegram_token is not None
-    config = TelegramConfig(
-        token=s.telegram_token.get_secret_value(), base_url=s.telegram_base_url, webhook_url=s.telegram_webhook_url,
-        webhook_secret=s.telegram_webhook_secret.get_secret_value() if s.telegram_webhook_secret else None,
-        public_url=s.public_url, group_chats=frozenset(s.telegram_group_chats),
-        **overrides,
-    )
-    mail_domain = s.mail_addresses[0].split("@", 1)[1] if s.mail_addresses else "localhost"
-    return TelegramChannel(
-        config,
-        chat=ChatService(services.db, services.clock, reopen_hours=s.telegram_reopen_hours),
-        link=ChatLinkService(services.db, services.clock, mail_domain=mail_domain, from_name=s.mail_from_name),
-        intake=services.intake, faq=faq, ratings=RatingService(services.db, services.clock),
-        webhooks=services.extras.setdefault("webhooks", {}),
-    )
-
-
-async def start_telegram(services: Services) -> Stopper | None:
-    """The starter `helpdesk serve` runs: off without a token; otherwise retries until Telegram answers."""
-    token = services.settings.telegram_token
-    if token is None or not token.get_secret_value():
-        log.info("Telegram channel off: HELPDESK_TELEGRAM_TOKEN is not set")
-        return None
-    index = services.extras.get("faq_index")
-    if not isinstance(index, FaqIndex):  # one index shared with the web and the email channel
-        index = FaqIndex(services.db, services.kb_store)
-        services.extras["faq_index"] = index
-    faq = ReloadingFaq(index.knowledge_base, every=10.0)  # cheap when unchanged: the index checks a fingerprint
-    await faq.reload()
-    channel = channel_from_services(services, faq)
+async def run_telegram(channel: TelegramChannel, faq: ReloadingFaq,
+                       sender: TelegramSender | None = None) -> Callable[[], Awaitable[None]]:
+    """Start the channel in the background, retrying until Telegram answers; the stopper closes ``sender``
+    too (the Outbox's, which shares the bot's HTTP client settings). Bootstrap builds the channel."""
     stop = asyncio.Event()
 
     async def run() -> None:
@@ -303,8 +273,7 @@ async def start_telegram(services: Services) -> Stopper | None:
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await channel.stop()
-        sender = services.outbox.senders.get("telegram")
-        if isinstance(sender, TelegramSender):
+        if sender is not None:
             await sender.close()
 
     return stopper

@@ -30,7 +30,9 @@ def _char_len(ch: str) -> int:
 
 
 def _hard_cut(text: str, limit: int) -> list[str]:
-    chunks, cur, size = [], [], 0
+    chunks: list[str] = []
+    cur: list[str] = []
+    size = 0
     for ch in text:
         n = _char_len(ch)
         if size + n > limit and cur:

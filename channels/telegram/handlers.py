@@ -233,7 +233,7 @@ class Conversation(HandoverFlow):
             assert doc is not None
             ref = {"id": doc.file_id, "name": doc.file_name or f"document-{doc.file_unique_id}",
                    "mime": doc.mime_type or "application/octet-stream", "size": doc.file_size or 0}
-        if int(ref["size"]) > MAX_FILE:
+        if int(str(ref["size"])) > MAX_FILE:
             await self._say(context.bot, chat_id, compose.esc(compose.FILE_TOO_BIG))
             return
         caption = (message.caption or "").strip()

@@ -9,9 +9,11 @@ from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Outbox, Quarantine, Ticket
+from helpdesk.domain.values import OutboxStatus, QuarantineState
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -44,14 +46,14 @@ QUARANTINE_HELD = Gauge("helpdesk_quarantine_held", "Inbound messages held in qu
 
 async def refresh_gauges(db: Database, now: datetime) -> None:
     async with db.transaction() as s:
-        rows = (await s.execute(select(Ticket.status, func.count()).group_by(Ticket.status))).all()
+        rows = (await s.execute(select(col(Ticket.status), func.count()).group_by(col(Ticket.status)))).all()
         seen = {str(status): int(n) for status, n in rows}
         for status in ("new", "open", "pending", "resolved", "closed"):
             TICKETS_BY_STATUS.labels(status).set(seen.get(status, 0))
         depth, oldest = (
             await s.execute(
-                select(func.count(Outbox.id), func.min(Outbox.created_at)).where(
-                    Outbox.status.in_(["pending", "sending"])
+                select(func.count(col(Outbox.id)), func.min(col(Outbox.created_at))).where(
+                    col(Outbox.status).in_([OutboxStatus.PENDING.value, OutboxStatus.SENDING.value])
                 )
             )
         ).one()
@@ -64,8 +66,10 @@ async def refresh_gauges(db: Database, now: datetime) -> None:
             OUTBOX_OLDEST.set(max(0.0, (now - oldest).total_seconds()))
         else:
             OUTBOX_OLDEST.set(0)
-        OUTBOX_DEAD.set(int(await s.scalar(select(func.count()).select_from(Outbox).where(Outbox.status == "dead"))
+        dead = OutboxStatus.DEAD.value
+        OUTBOX_DEAD.set(int(await s.scalar(select(func.count()).select_from(Outbox).where(col(Outbox.status) == dead))
                             or 0))
+        held = QuarantineState.HELD.value
         QUARANTINE_HELD.set(
-            int(await s.scalar(select(func.count()).select_from(Quarantine).where(Quarantine.status == "held")) or 0)
+            int(await s.scalar(select(func.count()).select_from(Quarantine).where(col(Quarantine.status) == held)) or 0)
         )

@@ -12,34 +12,21 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import and_, or_, select
+from sqlmodel import col
 
 from helpdesk.app.metrics import OUTBOX_SENT
 from helpdesk.db import store
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Message, Outbox, Ticket
 from helpdesk.domain.events import EventKind
+from helpdesk.domain.values import OutboxStatus
 from helpdesk.logging_setup import redact
-from helpdesk.ports import Clock
+from helpdesk.ports import Clock, OutboxSender, SendError
 
 log = logging.getLogger(__name__)
-
-
-class SendError(Exception):
-    """Raised by a sender. ``permanent`` stops retries; ``retry_after`` (seconds) overrides backoff."""
-
-    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.permanent = permanent
-        self.retry_after = retry_after
-
-
-class OutboxSender(Protocol):
-    async def send(self, payload: Mapping[str, Any]) -> None:
-        """Deliver one payload or raise SendError."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,13 +72,13 @@ class OutboxDispatcher:
             return []
         async with self.db.transaction() as s:
             due = or_(
-                and_(Outbox.status == "pending", Outbox.next_attempt_at <= now),
-                and_(Outbox.status == "sending", Outbox.lease_until < now),
+                and_(Outbox.status == OutboxStatus.PENDING.value, Outbox.next_attempt_at <= now),
+                and_(Outbox.status == OutboxStatus.SENDING.value, Outbox.lease_until < now),
             )
             stmt = (
                 select(Outbox)
-                .where(due, Outbox.channel.in_(channels))
-                .order_by(Outbox.next_attempt_at, Outbox.id)
+                .where(due, col(Outbox.channel).in_(channels))
+                .order_by(col(Outbox.next_attempt_at), col(Outbox.id))
                 .limit(limit)
             )
             if not self.db.is_sqlite:
@@ -99,7 +86,7 @@ class OutboxDispatcher:
             rows = (await s.scalars(stmt)).all()
             claimed = []
             for row in rows:
-                row.status = "sending"
+                row.status = OutboxStatus.SENDING.value
                 row.lease_owner = self.owner
                 row.lease_until = now + self.lease
                 row.attempts += 1
@@ -141,7 +128,7 @@ class OutboxDispatcher:
             row = await s.get(Outbox, item.id)
             if row is None:
                 return
-            row.status, row.sent_at, row.lease_until, row.last_error = "sent", now, None, None
+            row.status, row.sent_at, row.lease_until, row.last_error = OutboxStatus.SENT.value, now, None, None
             msg = await s.get(Message, item.message_id) if item.message_id is not None else None
             if msg is not None:
                 msg.delivery_status = "sent"
@@ -177,7 +164,7 @@ class OutboxDispatcher:
             row.last_error = error[:1000]
             row.lease_until = None
             if dead:
-                row.status = "dead"
+                row.status = OutboxStatus.DEAD.value
                 if item.message_id is not None:
                     msg = await s.get(Message, item.message_id)
                     if msg is not None:
@@ -188,7 +175,7 @@ class OutboxDispatcher:
                 )
                 number = await self._after_delivery(s, item, now)
             else:
-                row.status = "pending"
+                row.status = OutboxStatus.PENDING.value
                 delay = retry_after if retry_after is not None else backoff(item.attempts, base=self.retry_base)
                 row.next_attempt_at = now + timedelta(seconds=delay)
                 ticket = await s.get(Ticket, item.ticket_id) if item.ticket_id is not None else None
@@ -205,8 +192,8 @@ class OutboxDispatcher:
         async with self.db.transaction() as s:
             count, oldest = (
                 await s.execute(
-                    select(func.count(Outbox.id), func.min(Outbox.created_at)).where(
-                        Outbox.status.in_(["pending", "sending"])
+                    select(func.count(col(Outbox.id)), func.min(col(Outbox.created_at))).where(
+                        col(Outbox.status).in_([OutboxStatus.PENDING.value, OutboxStatus.SENDING.value])
                     )
                 )
             ).one()

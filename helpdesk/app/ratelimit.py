@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import delete, func, select
+from sqlmodel import col
 
 from helpdesk.db.engine import Database
 from helpdesk.db.tables_web import RateHit
@@ -29,8 +30,8 @@ class RateLimiter:
         since = self.clock.now() - window
         async with self.db.transaction() as s:
             n = await s.scalar(
-                select(func.count(RateHit.id)).where(
-                    RateHit.bucket == bucket, RateHit.key == key, RateHit.created_at > since
+                select(func.count(col(RateHit.id))).where(
+                    col(RateHit.bucket) == bucket, col(RateHit.key) == key, col(RateHit.created_at) > since
                 )
             )
         return int(n or 0)
@@ -44,10 +45,11 @@ class RateLimiter:
         now = self.clock.now()
         async with self.db.transaction() as s:
             await s.execute(
-                delete(RateHit).where(RateHit.bucket == bucket, RateHit.key == key, RateHit.created_at < now - keep)
+                delete(RateHit).where(col(RateHit.bucket) == bucket, col(RateHit.key) == key,
+                    col(RateHit.created_at) < now - keep)
             )
             s.add(RateHit(bucket=bucket, key=key[:320], created_at=now))
 
     async def clear(self, bucket: str, key: str) -> None:
         async with self.db.transaction() as s:
-            await s.execute(delete(RateHit).where(RateHit.bucket == bucket, RateHit.key == key))
+            await s.execute(delete(RateHit).where(col(RateHit.bucket) == bucket, col(RateHit.key) == key))

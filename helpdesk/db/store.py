@@ -14,10 +14,10 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col
 
 from helpdesk.db.tables import Blob, Counter, Event, Message, Organization, Ticket
-from helpdesk.domain.errors import NotFound
+from helpdesk.domain.errors import ErrorCode, NotFound
 from helpdesk.domain.events import EventKind
 from helpdesk.domain.values import ActorKind
 
@@ -30,7 +30,8 @@ async def reserve_ticket_numbers(s: AsyncSession, count: int) -> list[int]:
     if count <= 0:
         return []
     result = await s.execute(
-        update(Counter).where(Counter.name == "ticket").values(value=Counter.value + count).returning(Counter.value)
+        update(Counter).where(col(Counter.name) == "ticket").values(value=col(Counter.value) + count)
+        .returning(col(Counter.value))
     )
     last = result.scalar_one_or_none()
     if last is None:
@@ -80,13 +81,13 @@ MAX_ID = 2**31 - 1  # ids and numbers are 32-bit integer columns on PostgreSQL
 
 async def ticket_by_number(s: AsyncSession, number: int, *, lock: bool = False) -> Ticket:
     if not 0 < number <= MAX_ID:
-        raise NotFound(f"ticket #{number} not found")
-    stmt = select(Ticket).where(Ticket.number == number)
+        raise NotFound(f"ticket #{number} not found", code=ErrorCode.TICKET_NOT_FOUND, number=number)
+    stmt = select(Ticket).where(col(Ticket.number) == number)
     if lock:
         stmt = stmt.with_for_update()
     ticket = (await s.scalars(stmt)).first()
     if ticket is None:
-        raise NotFound(f"ticket #{number} not found")
+        raise NotFound(f"ticket #{number} not found", code=ErrorCode.TICKET_NOT_FOUND, number=number)
     return ticket
 
 
@@ -183,9 +184,9 @@ async def find_or_create_organization(
 ) -> Organization:
     org: Organization | None = None
     if siren:
-        org = (await s.scalars(select(Organization).where(Organization.siren == siren))).first()
+        org = (await s.scalars(select(Organization).where(col(Organization.siren) == siren))).first()
     if org is None and insee_code:
-        org = (await s.scalars(select(Organization).where(Organization.insee_code == insee_code))).first()
+        org = (await s.scalars(select(Organization).where(col(Organization.insee_code) == insee_code))).first()
     if org is None:
         org = (await s.scalars(select(Organization).where(func.lower(Organization.name) == name.lower()))).first()
     if org is None:
@@ -203,7 +204,8 @@ async def tickets_for_message_ids(s: AsyncSession, ids: Iterable[str]) -> dict[s
     wanted = [i for i in ids if i]
     if not wanted:
         return {}
-    rows = await s.execute(select(Message.external_id, Message.ticket_id).where(Message.external_id.in_(wanted)))
+    rows = await s.execute(select(col(Message.external_id), col(Message.ticket_id)).where(col(Message.external_id)
+        .in_(wanted)))
     return {str(ext): int(tid) for ext, tid in rows.all()}
 
 
@@ -211,7 +213,8 @@ async def is_participant(s: AsyncSession, ticket: Ticket, contact_id: int) -> bo
     if ticket.requester_id == contact_id:
         return True
     found = await s.scalar(
-        select(Message.id).where(Message.ticket_id == ticket.id, Message.author_contact_id == contact_id).limit(1)
+        select(col(Message.id)).where(col(Message.ticket_id) == ticket.id,
+            col(Message.author_contact_id) == contact_id).limit(1)
     )
     return found is not None
 
@@ -222,7 +225,7 @@ ACCESS_AUDIT_WINDOW = timedelta(minutes=30)
 async def record_staff_access(s: AsyncSession, ticket: Ticket, staff_id: int, now: datetime, via: str) -> None:
     """Audit a staff member reading a ticket (RGPD), at most once per ticket and person per half hour."""
     recent = await s.scalar(
-        select(Event.id)
+        select(col(Event.id))
         .where(Event.ticket_id == ticket.id, Event.kind == EventKind.VIEWED.value, Event.actor_id == staff_id)
         .where(Event.created_at >= now - ACCESS_AUDIT_WINDOW)
         .limit(1)

@@ -12,9 +12,30 @@ HelpdeskError
     └── StorageUnavailable the database did not answer or could not commit
 
 Anything else is a bug: logged with a traceback, answered as temporary at the edge.
+
+A user error may carry a stable ``code`` (and its ``params``): the edges then show the French text of
+that code from one catalogue (helpdesk/domain/messages_fr.py); the message itself is for logs.
 """
 
 from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    TICKET_NOT_FOUND = "ticket_not_found"
+    REPLY_EMPTY = "reply_empty"
+    NOTE_EMPTY = "note_empty"
+    NO_REQUESTER = "no_requester"
+    REQUESTER_NO_EMAIL = "requester_no_email"
+    STAFF_NOT_FOUND = "staff_not_found"
+    TEAM_NOT_FOUND = "team_not_found"
+    INVALID_TRANSITION = "invalid_transition"
+    QUARANTINE_ITEM_NOT_FOUND = "quarantine_item_not_found"
+    SLA_POLICY_NOT_FOUND = "sla_policy_not_found"
+    CLOSURE_NOT_FOUND = "closure_not_found"
+    ROUTING_RULE_NOT_FOUND = "routing_rule_not_found"
+    CALENDAR_NOT_FOUND = "calendar_not_found"
 
 
 class HelpdeskError(Exception):
@@ -24,6 +45,11 @@ class HelpdeskError(Exception):
 class UserError(HelpdeskError):
     """The caller's fault: a clear message, no retry."""
 
+    def __init__(self, message: str = "", *, code: ErrorCode | None = None, **params: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
+
 
 class NotFound(UserError):
     pass
@@ -31,7 +57,8 @@ class NotFound(UserError):
 
 class InvalidTransition(UserError):
     def __init__(self, status: str, action: str) -> None:
-        super().__init__(f"cannot {action} a ticket that is {status}")
+        super().__init__(f"cannot {action} a ticket that is {status}", code=ErrorCode.INVALID_TRANSITION,
+                         status=status, action=action)
         self.status = status
         self.action = action
 

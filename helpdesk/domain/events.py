@@ -1,4 +1,5 @@
-"""Kinds of audit events. Every change to a ticket writes one, in the same transaction."""
+"""Kinds of audit events. Every change to a ticket writes one, in the same transaction; so do changes to
+contacts, the quarantine and personal data (with no ticket)."""
 
 from __future__ import annotations
 
@@ -27,3 +28,28 @@ class EventKind(StrEnum):
     SLA_WARNING = "sla.warning"
     SLA_BREACH = "sla.breach"
     QUARANTINED = "message.quarantined"
+    QUARANTINE_RESOLVED = "message.quarantine_resolved"
+    QUARANTINE_DISCARDED = "quarantine.discarded"
+    AUTOMATIC_IGNORED = "message.automatic_ignored"
+    AUTOMATIC_TICKETED = "message.automatic_ticketed"
+    CONTACT_BOUNCING = "contact.bouncing"
+    BOUNCING_CLEARED = "contact.bouncing_cleared"
+    TELEGRAM_LINKED = "contact.telegram_linked"
+    ACK_QUEUED = "ack.queued"
+    ACK_SUPPRESSED = "ack.suppressed"
+    FILE_CHECK_QUEUED = "filecheck.queued"
+    FILE_CHECKED = "filecheck.done"
+    PUBLISHED_QUEUED = "published.queued"  # a published-data look-up queued for the ticket
+    PUBLISHED_CHECKED = "published.done"
+    MAIL_SUPPRESSED = "mail.automatic_suppressed"  # the automatic-mail guard held a mail back
+    FAQ_INSERTED = "faq.inserted"  # a reply went out with these FAQ entries inserted
+    FAQ_NOT_INSERTED = "faq.not_inserted"  # a reply went out without any FAQ entry
+    FAQ_PROPOSAL_ACCEPTED = "faq.proposal_accepted"
+    FAQ_PROPOSAL_REJECTED = "faq.proposal_rejected"
+    STAFF_CHANGED = "staff.changed"
+    TEAM_CREATED = "team.created"
+    TEAM_RENAMED = "team.renamed"
+    TEAM_MEMBERS_CHANGED = "team.members_changed"
+    RATED = "ticket.rated"
+    GDPR_ERASED = "gdpr.erased"
+    GDPR_RETENTION = "gdpr.retention"

@@ -12,6 +12,7 @@ A closed ticket never reopens: a new inbound message opens a follow-up ticket li
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from helpdesk.domain.errors import InvalidTransition
@@ -84,6 +85,46 @@ def action_for_target(current: TicketStatus, target: TicketStatus) -> Action:
     if target not in STATUS_TO_ACTION:
         raise InvalidTransition(current.value, f"set status {target.value}")
     return STATUS_TO_ACTION[target]
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """What a transition writes on a ticket (status and its timestamps) and what the audit event says."""
+
+    old: TicketStatus
+    new: TicketStatus
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    reason: str
+
+    @property
+    def changed(self) -> bool:
+        return self.old != self.new
+
+    def event_data(self) -> dict[str, str]:
+        """The data of the ``status.changed`` event."""
+        return {"old": self.old.value, "new": self.new.value, "reason": self.reason}
+
+
+def transition(current: TicketStatus, action: Action, *, now: datetime, resolved_at: datetime | None,
+               closed_at: datetime | None, reason: str) -> StatusChange:
+    """The one rule for a status change: the new status from the table, and the timestamps that follow.
+
+    Resolving stamps ``resolved_at``; closing stamps ``closed_at`` (and ``resolved_at`` when the ticket
+    was never resolved); opening again clears ``resolved_at``. Raises InvalidTransition when the
+    table forbids the action. An action that keeps the status changes nothing.
+    """
+    new = apply(current, action)
+    if new == current:
+        return StatusChange(current, new, resolved_at, closed_at, reason)
+    if new == S.RESOLVED:
+        resolved_at = now
+    elif new == S.CLOSED:
+        closed_at = now
+        resolved_at = resolved_at or now
+    elif new == S.OPEN:
+        resolved_at = None
+    return StatusChange(current, new, resolved_at, closed_at, reason)
 
 
 class InboundOutcome(StrEnum):

@@ -62,6 +62,29 @@ class IntakeAction(StrEnum):
     IGNORED = "ignored"
 
 
+class OutboxStatus(StrEnum):
+    """An Outbox row: waiting (or retrying), leased by a dispatcher, delivered, given up."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    DEAD = "dead"
+
+
+class QuarantineState(StrEnum):
+    HELD = "held"
+    REPROCESSED = "reprocessed"
+    DISCARDED = "discarded"
+
+
+class ChatState(StrEnum):
+    """Where a Telegram conversation stands in the hand-over to staff."""
+
+    IDLE = "idle"
+    AWAITING_EMAIL = "awaiting_email"
+    AWAITING_ORG = "awaiting_org"
+
+
 OPEN_STATUSES: frozenset[TicketStatus] = frozenset(
     {TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING}
 )

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from defusedxml import DefusedXmlException  # type: ignore[import-untyped]
+from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
 from owslib.etree import etree  # type: ignore[import-untyped]
 from owslib.iso import MD_Metadata  # type: ignore[import-untyped]

@@ -10,7 +10,7 @@ Rules, checked for every hop (redirects are followed by hand, each target checke
   link-local, shared, reserved or multicast address), and the connection goes to exactly those
   addresses (a pinned resolver: no second lookup, no DNS rebinding);
 - a timeout per hop, a size cap (the file checks' limit; a larger body is cut off and refused);
-- a per-ticket and a global rate limit (sliding windows);
+- a per-ticket and an overall rate limit (sliding windows);
 - answers (2xx, 404, 410) are cached for an hour.
 
 The cache and the rate limits live in the process: the data is public and fetched again at no harm after a
@@ -84,7 +84,7 @@ def is_public_address(address: str) -> bool:
         return False
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified or ip.is_link_local)
+    return bool(ip.is_global) and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified or ip.is_link_local)
 
 
 @dataclass(frozen=True, slots=True)

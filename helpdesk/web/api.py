@@ -13,6 +13,8 @@ from typing import Annotated, Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from helpdesk.app.tickets.service import KEEP
+from helpdesk.app.tickets.service import TicketChanges as Changes
 from helpdesk.domain.errors import NotFound
 from helpdesk.domain.ids import DB_INT_MAX, parse_id
 from helpdesk.domain.values import Priority, TicketStatus
@@ -63,7 +65,7 @@ async def list_tickets(request: web.Request) -> web.Response:
 
 
 async def get_ticket(request: web.Request) -> web.Response:
-    return _json(await ctx(request).services.tickets.get_json(_number(request), viewer_id=staff(request).id))
+    return _json(await ctx(request).tickets.get_json(_number(request), viewer_id=staff(request).id))
 
 
 class TextBody(ApiBody):
@@ -108,33 +110,28 @@ class TicketChanges(ApiBody):
 async def reply_ticket(request: web.Request) -> web.Response:
     number = _number(request)
     body = await json_body(request, TextBody)
-    msg_id = await ctx(request).services.tickets.reply(number, staff(request).id, body.text)
+    msg_id = await ctx(request).tickets.reply(number, staff(request).id, body.text)
     return _json({"message_id": msg_id, "delivery_status": "queued"}, status=201)
 
 
 async def note_ticket(request: web.Request) -> web.Response:
     number = _number(request)
     body = await json_body(request, TextBody)
-    msg_id = await ctx(request).services.tickets.add_note(number, staff(request).id, body.text)
+    msg_id = await ctx(request).tickets.add_note(number, staff(request).id, body.text)
     return _json({"message_id": msg_id}, status=201)
 
 
 async def update_ticket(request: web.Request) -> web.Response:
     c, me, number = ctx(request), staff(request), _number(request)
-    body = await json_body(request, TicketChanges)
+    body = await json_body(request, TicketChanges)  # parsed and checked whole: a bad field changes nothing
     sent = body.model_fields_set
-    tickets = c.services.tickets
-    if body.priority is not None:
-        await tickets.set_priority(number, body.priority, me.id)
-    if body.status is not None:
-        await tickets.set_status(number, body.status, me.id)
-    if "assignee_id" in sent:
-        await tickets.assign(number, body.assignee_id, me.id)
-    if "team_id" in sent:
-        await tickets.set_team(number, body.team_id, me.id)
-    if body.tags is not None:
-        await tickets.set_tags(number, body.tags, me.id)
-    return _json(await tickets.get_json(number))
+    changes = Changes(
+        priority=body.priority, status=body.status, tags=body.tags,
+        assignee_id=body.assignee_id if "assignee_id" in sent else KEEP,
+        team_id=body.team_id if "team_id" in sent else KEEP,
+    )
+    await c.tickets.update(number, changes, me.id)  # one atomic, validated write
+    return _json(await c.tickets.get_json(number))
 
 
 async def kb_search(request: web.Request) -> web.Response:
@@ -177,7 +174,7 @@ class ApiRoute:
     path: str
     handler: JsonHandler
     summary: str
-    params: list[tuple[str, ...]] = field(default_factory=list)
+    params: list[tuple[str, str, str]] = field(default_factory=list)  # (name, description, "query" | "path")
     body: dict[str, Any] | None = None
     status: int = 200
 

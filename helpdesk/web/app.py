@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from aiohttp import web
 
+from helpdesk.services import Services
 from helpdesk.web import (
     api,
     auth,
@@ -26,24 +27,23 @@ from helpdesk.web import (
     views_staff,
     views_team,
     views_ticket,
-    webhooks,
 )
+from helpdesk.web import webhooks as channel_hooks
 from helpdesk.web.context import WEB, build_context
-from helpdesk.web.errors import error_middleware
-from helpdesk.web.keys import SERVICES
+from helpdesk.web.reqkeys import current_staff
 
-if TYPE_CHECKING:
-    from helpdesk.bootstrap import Services
+DEFAULT_MAX_BODY = 25 * 1024 * 1024
 
 
-def make_app(services: Services) -> web.Application:
+def make_app(services: Services, *, max_body: int = DEFAULT_MAX_BODY, secure_cookies: bool = False,
+             webhooks: dict[str, Any] | None = None) -> web.Application:
+    """The web edge over the use cases; ``webhooks`` is the registry the channels add their handlers to."""
     app = web.Application(
-        client_max_size=services.settings.mail_max_bytes,
-        middlewares=[metrics.latency_middleware, security.security_headers, error_middleware, security.errors,
+        client_max_size=max_body,
+        middlewares=[metrics.latency_middleware, security.security_headers, security.errors,
                      views_faq.ask_body_cap, validation.guard, auth.authenticate],
     )
-    app[SERVICES] = services
-    app[WEB] = build_context(services)
+    app[WEB] = build_context(services, secure_cookies=secure_cookies, webhooks=webhooks)
     render.setup(app)
     app.add_routes(
         [
@@ -68,7 +68,7 @@ def make_app(services: Services) -> web.Application:
             *sla_admin.routes(),
             *satisfaction.routes(),
             *api.routes(),
-            *webhooks.routes(),
+            *channel_hooks.routes(),
             web.static("/static", render.STATIC, append_version=True),
         ]
     )
@@ -76,7 +76,7 @@ def make_app(services: Services) -> web.Application:
 
 
 async def home(request: web.Request) -> web.StreamResponse:
-    raise web.HTTPSeeOther("/queue" if auth.current_staff(request) else "/faq")
+    raise web.HTTPSeeOther("/queue" if current_staff(request) else "/faq")
 
 
 async def favicon(request: web.Request) -> web.StreamResponse:

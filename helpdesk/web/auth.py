@@ -44,7 +44,7 @@ def staff(request: web.Request) -> StaffIdentity:
 
 
 def client_address(request: web.Request) -> str:
-    return throttle.request_client(request, ctx(request).services.settings.trusted_proxies)
+    return throttle.request_client(request, ctx(request).auth.trusted_proxies)
 
 
 @web.middleware

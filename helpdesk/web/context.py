@@ -1,10 +1,10 @@
-"""The use cases the web edge calls, built once per application from the Services."""
+"""What the web edge uses: the use cases it calls (from the Services bootstrap built) and its own state."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any
 
 from aiohttp import web
 
@@ -12,18 +12,25 @@ from helpdesk.app.faq.admin import KbAdminService
 from helpdesk.app.faq.gaps import GapsService
 from helpdesk.app.faq.index import FaqIndex
 from helpdesk.app.faq.proposals import ProposalService
+from helpdesk.app.health import HealthService
+from helpdesk.app.intake.routing import RoutingRules
 from helpdesk.app.intake.web_requests import WebRequests
 from helpdesk.app.mail.automatic_admin import AutomaticAdmin
+from helpdesk.app.outbox_status import OutboxStatus
 from helpdesk.app.quarantine.admin import QuarantineAdmin
 from helpdesk.app.reports.attention import AttentionService
+from helpdesk.app.reports.service import Report, ReportService
+from helpdesk.app.satisfaction.ratings import RatingService
+from helpdesk.app.sla.admin import SlaAdmin
+from helpdesk.app.staff.accounts import UserService
+from helpdesk.app.staff.admin import StaffAdmin
 from helpdesk.app.staff.sessions import AuthService
 from helpdesk.app.tickets.canned import CannedService
 from helpdesk.app.tickets.merge_split import MergeSplitService
 from helpdesk.app.tickets.page import TicketPageService
 from helpdesk.app.tickets.queue import QueueService
-
-if TYPE_CHECKING:
-    from helpdesk.bootstrap import Services
+from helpdesk.app.tickets.service import TicketService
+from helpdesk.services import Services
 
 PRESENCE_SECONDS = 60.0
 
@@ -48,7 +55,7 @@ class Presence:
 
 @dataclass
 class WebContext:
-    services: Services
+    tickets: TicketService
     auth: AuthService
     queue: QueueService
     attention: AttentionService
@@ -62,38 +69,47 @@ class WebContext:
     quarantine: QuarantineAdmin
     automatic: AutomaticAdmin
     faq: FaqIndex
-    presence: Presence
+    ratings: RatingService
+    sla_admin: SlaAdmin
+    routing_rules: RoutingRules
+    reports: ReportService
+    health: HealthService
+    users: UserService
+    staff_admin: StaffAdmin
+    outbox_status: OutboxStatus
     secure_cookies: bool
+    webhooks: dict[str, Any]  # name -> aiohttp handler, registered by the channels at start
+    presence: Presence = field(default_factory=Presence)
+    report_cache: dict[int, tuple[float, Report]] = field(default_factory=dict)
 
 
-def faq_index(services: Services) -> FaqIndex:
-    """The FAQ index cached on the Services, shared by every edge that searches the FAQ."""
-    index = services.extras.get("faq_index")
-    if not isinstance(index, FaqIndex):
-        index = FaqIndex(services.db, services.kb_store)
-        services.extras["faq_index"] = index
-    return index
-
-
-def build_context(services: Services) -> WebContext:
-    db, clock = services.db, services.clock
+def build_context(services: Services, *, secure_cookies: bool = False,
+                  webhooks: dict[str, Any] | None = None) -> WebContext:
     return WebContext(
-        services=services,
-        auth=AuthService(db, clock, services.users),
-        queue=QueueService(db, clock),
-        attention=AttentionService(db, clock),
-        page=TicketPageService(db, clock),
-        merge_split=MergeSplitService(db, clock),
-        kb_admin=KbAdminService(db, clock),
-        proposals=ProposalService(db, clock),
-        gaps=GapsService(db, clock),
-        canned=CannedService(db, clock),
-        requests=WebRequests(db, clock, services.intake, services.tickets),
-        quarantine=QuarantineAdmin(db, clock, services.intake),
-        automatic=AutomaticAdmin(db, clock, services.intake),
-        faq=faq_index(services),
-        presence=Presence(),
-        secure_cookies=services.settings.public_url.startswith("https://"),
+        tickets=services.tickets,
+        auth=services.auth,
+        queue=services.queue,
+        attention=services.attention,
+        page=services.page,
+        merge_split=services.merge_split,
+        kb_admin=services.kb_admin,
+        proposals=services.proposals,
+        gaps=services.gaps,
+        canned=services.canned,
+        requests=services.web_requests,
+        quarantine=services.quarantine_admin,
+        automatic=services.automatic_admin,
+        faq=services.faq,
+        ratings=services.ratings,
+        sla_admin=services.sla_admin,
+        routing_rules=services.routing_rules,
+        reports=services.reports,
+        health=services.health,
+        users=services.users,
+        staff_admin=services.staff_admin,
+        outbox_status=services.outbox_status,
+        secure_cookies=secure_cookies,
+        webhooks=webhooks if webhooks is not None else {},
     )
 
 

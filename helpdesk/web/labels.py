@@ -6,9 +6,11 @@ import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from helpdesk.domain.messages_fr import STATUS_FR
+
 PARIS = ZoneInfo("Europe/Paris")
 
-STATUS = {"new": "Nouveau", "open": "En cours", "pending": "En attente", "resolved": "Résolu", "closed": "Fermé"}
+STATUS = STATUS_FR  # the catalogue's: error messages and pages name statuses alike
 PRIORITY = {"low": "Basse", "normal": "Normale", "high": "Haute", "urgent": "Urgente"}
 CHANNEL = {"email": "Courriel", "telegram": "Telegram", "web": "Formulaire web", "phone": "Téléphone", "api": "API"}
 DIRECTION = {"inbound": "Message reçu", "outbound": "Réponse", "note": "Note interne"}

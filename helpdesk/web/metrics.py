@@ -8,15 +8,14 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from helpdesk.app.metrics import REGISTRY, REQUEST_LATENCY, refresh_gauges
-from helpdesk.web.keys import SERVICES
+from helpdesk.app.metrics import REGISTRY, REQUEST_LATENCY
+from helpdesk.web.context import ctx
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 async def metrics(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    await refresh_gauges(services.db, services.clock.now())
+    await ctx(request).health.refresh_gauges()
     body = generate_latest(REGISTRY)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 

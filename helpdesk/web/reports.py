@@ -9,7 +9,7 @@ import time
 
 from aiohttp import web
 
-from helpdesk.app.reports.service import Report, ReportService, csv_export
+from helpdesk.app.reports.service import Report, csv_export
 from helpdesk.domain.errors import NotFound
 from helpdesk.web import charts, labels
 from helpdesk.web.context import ctx
@@ -52,13 +52,13 @@ def _weeks(request: web.Request) -> int:
 
 async def _report(request: web.Request) -> Report:
     """The report for the requested span, cached a minute (the page and its charts share it)."""
-    services = ctx(request).services
+    c = ctx(request)
     weeks = _weeks(request)
-    cache: dict[int, tuple[float, Report]] = services.extras.setdefault("report_cache", {})
+    cache = c.report_cache
     hit = cache.get(weeks)
     if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
         return hit[1]
-    report = await ReportService(services.db, services.clock).report(weeks)
+    report = await c.reports.report(weeks)
     cache[weeks] = (time.monotonic(), report)
     return report
 

@@ -7,7 +7,7 @@ from aiohttp import web
 from helpdesk.app.staff.sessions import StaffIdentity
 
 STAFF: web.RequestKey[StaffIdentity] = web.RequestKey("staff")
-CSRF: web.RequestKey[str] = web.RequestKey("csrf")
+CSRF: web.RequestKey[str | None] = web.RequestKey("csrf")  # None for API tokens: no form to protect
 FLASH_SHOWN: web.RequestKey[bool] = web.RequestKey("flash_shown")
 FLASH_COOKIE = "hd_flash"
 

@@ -18,8 +18,7 @@ PREFIX = "/satisfaction/"
 
 
 def _service(request: web.Request) -> RatingService:
-    services = ctx(request).services
-    return RatingService(services.db, services.clock)
+    return ctx(request).ratings
 
 
 async def form(request: web.Request) -> web.StreamResponse:

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from helpdesk.app.ratelimit import Throttled
 from helpdesk.domain.errors import Conflict, NotFound, TemporaryError, UserError
-from helpdesk.web.french import french
+from helpdesk.domain.messages_fr import user_message_fr
 from helpdesk.web.render import render
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except UserError as exc:
         status = _status(exc)
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Throttled) else None
-        return _answer(request, status, french(exc), headers)
+        return _answer(request, status, user_message_fr(exc), headers)
     except TemporaryError:
         log.warning("temporary failure on %s %s", request.method, request.path)
         return _answer(request, 503, "Service momentanément indisponible, réessayez dans un instant.",

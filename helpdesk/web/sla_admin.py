@@ -9,7 +9,6 @@ from datetime import date
 
 from aiohttp import web
 
-from helpdesk.app.intake.routing import RoutingRules
 from helpdesk.app.sla.admin import SlaAdmin
 from helpdesk.domain.errors import NotFound, ValidationError
 from helpdesk.domain.ids import parse_id
@@ -25,8 +24,7 @@ UNKNOWN = "Élément introuvable (politique, équipe, fermeture ou règle)."
 
 
 def _admin(request: web.Request) -> SlaAdmin:
-    services = ctx(request).services
-    return SlaAdmin(services.db, services.clock)
+    return ctx(request).sla_admin
 
 
 def _int(value: object) -> int | None:
@@ -45,11 +43,10 @@ def _list(value: object) -> list[str]:
 
 async def page(request: web.Request) -> web.StreamResponse:
     require_admin(request)
-    services = ctx(request).services
     admin = _admin(request)
     return render("sla_admin.html", request, {
         "policies": await admin.policies(), "closures": await admin.closures(), "teams": await admin.teams(),
-        "rules": await RoutingRules(services.db, services.clock).list(),
+        "rules": await ctx(request).routing_rules.list(),
         "priorities": PRIORITY, "kinds": ORG_KIND,
     })
 
@@ -57,7 +54,6 @@ async def page(request: web.Request) -> web.StreamResponse:
 async def _do(request: web.Request, action: str) -> str:
     form = await request.post()
     admin = _admin(request)
-    services = ctx(request).services
     if action == "target":
         kind = str(form.get("kind") or "") or None
         n = await admin.set_target(str(form.get("policy", "")), str(form.get("priority", "")),
@@ -75,7 +71,7 @@ async def _do(request: web.Request, action: str) -> str:
         await admin.remove_closure(int(request.match_info["id"]))
         return "Fermeture supprimée."
     if action == "rule":
-        await RoutingRules(services.db, services.clock).add(
+        await ctx(request).routing_rules.add(
             str(form.get("name", "")).strip(), team=str(form.get("team") or "") or None,
             priority=str(form.get("priority") or "") or None, assign=str(form.get("assign") or "") or None,
             channels=_list(form.get("channels")), organizations=_list(form.get("organizations")),

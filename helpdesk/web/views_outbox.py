@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from helpdesk.app.outbox_status import Delivery, OutboxStatus, delivery_problems
+from helpdesk.app.outbox_status import Delivery, OutboxStatus
 from helpdesk.web.auth import redirect, staff
 from helpdesk.web.context import ctx
 
 
 def _status(request: web.Request) -> OutboxStatus:
-    services = ctx(request).services
-    return OutboxStatus(services.db, services.clock)
+    return ctx(request).outbox_status
 
 
 async def deliveries(request: web.Request, number: int) -> dict[int, Delivery]:
@@ -20,7 +19,7 @@ async def deliveries(request: web.Request, number: int) -> dict[int, Delivery]:
 
 def problems(request: web.Request) -> list[str]:
     """Banner lines for the queue: a channel staff reply through has no way out."""
-    return delivery_problems(set(ctx(request).services.outbox.senders))
+    return ctx(request).health.delivery_warnings()
 
 
 async def resend(request: web.Request) -> web.StreamResponse:

@@ -18,6 +18,9 @@ from helpdesk.web.validation import optional_id
 FILTER_KEYS = ("view", "status", "assignee", "team", "priority", "channel", "org", "pays", "tag", "q")
 
 
+NO_SUCH_ID = 2**31 - 1  # the 32-bit column maximum: a bigger identifier matches nothing (never an overflow)
+
+
 def _int(value: str | None) -> int | None:
     return parse_id(value)
 
@@ -77,12 +80,12 @@ async def bulk(request: web.Request) -> web.StreamResponse:
         if raw not in ("", "none") and assignee is None:
             raise ValidationError("membre de l'équipe invalide")
         for n in numbers:
-            await c.services.tickets.assign(n, assignee, me.id)
+            await c.tickets.assign(n, assignee, me.id)
         done = f"{len(numbers)} ticket(s) attribué(s)."
     elif action == "close":
         for n in numbers:
             try:
-                await c.services.tickets.set_status(n, TicketStatus.CLOSED, me.id)
+                await c.tickets.set_status(n, TicketStatus.CLOSED, me.id)
             except UserError:
                 failed.append(f"#{n}")
         done = f"{len(numbers) - len(failed)} ticket(s) fermé(s)."

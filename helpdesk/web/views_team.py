@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from helpdesk.app.staff.accounts import MIN_PASSWORD, UserService, generate_password
+from helpdesk.app.staff.accounts import MIN_PASSWORD, generate_password
 from helpdesk.app.staff.admin import StaffAdmin
 from helpdesk.domain.errors import UserError
 from helpdesk.domain.values import StaffRole
@@ -45,8 +45,7 @@ def french(exc: UserError) -> str:
 
 
 def _admin(request: web.Request) -> StaffAdmin:
-    services = ctx(request).services
-    return StaffAdmin(services.db, services.clock)
+    return ctx(request).staff_admin
 
 
 def _id(request: web.Request) -> int:
@@ -72,9 +71,8 @@ async def staff_create(request: web.Request) -> web.StreamResponse:
     values = {k: str(form.get(k, "")).strip() for k in ("email", "name", "role", "password")}
     role = StaffRole.ADMIN if values["role"] == "admin" else StaffRole.AGENT
     password = values["password"] or generate_password()
-    services = ctx(request).services
     try:
-        await UserService(services.db, services.clock).add(values["email"], role, password, name=values["name"])
+        await ctx(request).users.add(values["email"], role, password, name=values["name"])
     except UserError as exc:
         values["password"] = ""
         return await _page(request, status=400, error=french(exc), values=values)

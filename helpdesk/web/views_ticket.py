@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import nh3
@@ -11,6 +12,7 @@ from aiohttp import web
 
 from helpdesk.app.faq.index import insert_text
 from helpdesk.app.faq.proposals import asked_text
+from helpdesk.app.tickets.service import KEEP, TicketChanges
 from helpdesk.domain.errors import ValidationError
 from helpdesk.domain.ids import parse_id
 from helpdesk.domain.values import Priority, TicketStatus
@@ -23,9 +25,31 @@ from helpdesk.web.validation import check_text, tags_from_text
 
 _SLUG = re.compile(r"[a-z0-9-]{1,120}")
 
+E = TypeVar("E", bound=StrEnum)
+
 
 def _number(request: web.Request) -> int:
     return int(request.match_info["number"])
+
+
+def _choice(form: Any, name: str, kind: type[E], refusal: str) -> E | None:
+    if name not in form:
+        return None
+    try:
+        return kind(str(form[name]))
+    except ValueError:
+        raise ValidationError(refusal) from None
+
+
+def _optional_id(form: Any, name: str) -> int | None:
+    """An identifier from a select: empty (or « none ») clears the field; anything but digits is refused."""
+    raw = str(form[name]).strip()
+    if raw in ("", "none"):
+        return None
+    value = parse_id(raw)
+    if value is None:  # not ASCII digits, or out of the database's range
+        raise ValidationError(f"identifiant invalide pour {name} : {raw[:20]!r}")
+    return value
 
 
 def _int_field(form: Any, name: str) -> int | None:
@@ -69,9 +93,9 @@ async def reply(request: web.Request) -> web.StreamResponse:
         if newer:
             return await ticket_page(request, draft=text, warning=newer, status=409)
     if kind == "note":
-        await c.services.tickets.add_note(number, me.id, text)
+        await c.tickets.add_note(number, me.id, text)
         raise redirect(request, f"/tickets/{number}", "Note interne ajoutée.")
-    message_id = await c.services.tickets.reply(number, me.id, text)
+    message_id = await c.tickets.reply(number, me.id, text)
     inserted = await _still_inserted(request, form.getall("faq_inserted", []), text)
     await c.proposals.record_reply(number, me.id, message_id, inserted)
     raise redirect(request, f"/tickets/{number}", "Réponse mise en file d'envoi.")
@@ -99,26 +123,14 @@ async def update(request: web.Request) -> web.StreamResponse:
     """Status, priority, assignee, team and tags from the sidebar form (only what changed is recorded)."""
     c, me, number = ctx(request), staff(request), _number(request)
     form = await request.post()
-    tickets = c.services.tickets
-    if "priority" in form:
-        try:
-            await tickets.set_priority(number, Priority(str(form["priority"])), me.id)
-        except ValueError:
-            raise ValidationError("priorité inconnue") from None
-    if "assignee" in form:
-        raw = str(form["assignee"])
-        await tickets.assign(number, parse_id(raw), me.id)
-    if "team" in form:
-        raw = str(form["team"])
-        await c.services.tickets.set_team(number, parse_id(raw), me.id)
-    if "tags" in form:
-        await tickets.set_tags(number, tags_from_text(str(form["tags"])), me.id)
-    if "status" in form:
-        try:
-            target = TicketStatus(str(form["status"]))
-        except ValueError:
-            raise ValidationError("statut inconnu") from None
-        await tickets.set_status(number, target, me.id)
+    changes = TicketChanges(  # every field parsed before anything is written: a bad one changes nothing
+        priority=_choice(form, "priority", Priority, "priorité inconnue"),
+        status=_choice(form, "status", TicketStatus, "statut inconnu"),
+        assignee_id=_optional_id(form, "assignee") if "assignee" in form else KEEP,
+        team_id=_optional_id(form, "team") if "team" in form else KEEP,
+        tags=tags_from_text(str(form["tags"])) if "tags" in form else None,
+    )
+    await c.tickets.update(number, changes, me.id)
     raise redirect(request, f"/tickets/{number}", "Ticket mis à jour.")
 
 

@@ -1,4 +1,4 @@
-"""Webhooks of the channels (``/hooks/{name}``), registered at run time in ``services.extras["webhooks"]``.
+"""Webhooks of the channels (``/hooks/{name}``), registered at run time by the channels.
 
 The web knows no channel: a channel that wants a webhook puts an aiohttp handler under its name,
 and authenticates the request itself (Telegram: the secret token header). No session, no CSRF.
@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from helpdesk.web.keys import SERVICES
+from helpdesk.web.context import ctx
 
 PREFIX = "/hooks/"
 
 
 async def dispatch(request: web.Request) -> web.StreamResponse:
-    handlers = request.app[SERVICES].extras.get("webhooks", {})
+    handlers = ctx(request).webhooks
     handler = handlers.get(request.match_info["name"])
     if handler is None:
         raise web.HTTPNotFound(text="unknown webhook")

@@ -18,14 +18,14 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from channels.email.imap import STORED_KEYWORD, ImapConfig, ImapIdler, ImapPoller, start_idle
-from channels.email.ingest import build_ingest
 from helpdesk.app.intake.service import IntakeService
-from helpdesk.bootstrap import build, start_imap
+from helpdesk.bootstrap import Edges, build, start_imap
 from helpdesk.config import Settings
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Ticket
 from helpdesk.domain.errors import StorageUnavailable
 from helpdesk.ports import FixedClock
+from tests.support.mail import build_ingest
 
 srv = pytest.importorskip("aioimaplib.imap_testing_server")  # needs pytz (test extra)
 
@@ -297,7 +297,7 @@ async def test_the_serve_starter_follows_the_mode(mode: Literal["auto", "poll"],
                         imap_user=BOX, imap_password=SecretStr("x"), imap_mode=mode,
                         imap_interval=HOUR if mode == "auto" else 0.05)
     services = build(settings, clock=clock)
-    stop = await start_imap(services)
+    stop = await start_imap(Edges(services, settings))
     assert stop is not None
     try:
         if mode == "auto":

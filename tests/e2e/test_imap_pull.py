@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import func, select
 
 from channels.email.imap import STORED_KEYWORD, ImapConfig, ImapPoller
-from channels.email.ingest import build_ingest
 from helpdesk.app.intake.service import IntakeService
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Message, Ticket
 from helpdesk.domain.errors import TemporaryError
 from helpdesk.domain.values import IntakeAction
 from helpdesk.ports import FixedClock
+from tests.support.mail import build_ingest
 
 imap_testing_server = pytest.importorskip("aioimaplib.imap_testing_server")  # needs pytz (test extra)
 

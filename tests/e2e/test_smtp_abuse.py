@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import select
 
 from channels.email.compose import compose
-from channels.email.server import mail_ingest, serve_mail
+from channels.email.server import serve_mail
 from channels.email.verp import verp_return_path
-from helpdesk.bootstrap import Services, build
+from helpdesk.bootstrap import Services, build, mail_ingest, smtp_suggester
 from helpdesk.config import Settings
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Contact, Event, Message, Ticket, TicketLink
@@ -64,8 +64,9 @@ async def service(db: Database, clock: FixedClock) -> AsyncIterator[Service]:
     settings = Settings(database_url=db.url, smtp_enabled=False, smtp_relay_host="127.0.0.1", mail_addresses=[ADDR],
                         public_url="https://assistance.craig.fr")
     services = build(settings, clock=clock, senders={"email": recorder})
-    server = await serve_mail(mail_ingest(services), host="127.0.0.1", port=0, addresses=[ADDR],
-                              max_bytes=2_000_000, hostname="craig.fr")
+    ingest = mail_ingest(services, suggest=smtp_suggester(services))
+    server = await serve_mail(ingest, host="127.0.0.1", port=0, addresses=[ADDR], max_bytes=2_000_000,
+                              hostname="craig.fr")
     try:
         yield Service(services, server.sockets[0].getsockname()[1], recorder)
     finally:

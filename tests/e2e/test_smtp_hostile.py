@@ -15,11 +15,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from channels.email.ingest import MailIngest, build_ingest, reprocessor
+from channels.email.ingest import MailIngest, reprocessor
 from channels.email.server import serve_mail
 from channels.email.worker import Budget, ParserPool
 from helpdesk.app.intake.messages import InboundMessage, IntakeResult
 from helpdesk.app.intake.service import GroupCommitter, IntakeContext, IntakeService
+from helpdesk.app.mail.bounces import AutomaticMailService
 from helpdesk.app.quarantine.service import HELD, QuarantineService
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Attachment, Contact, Message, Quarantine, Ticket
@@ -62,7 +63,7 @@ class Edge:
 async def start(db: Database, clock: FixedClock, *, receiver: Any = None, parse: Any = None,
                 max_bytes: int = 4_000_000) -> Edge:
     intake = receiver or GroupCommitter(IntakeService(db, clock), window=0.002)
-    ingest = build_ingest(db, clock, intake, parse=parse)
+    ingest = MailIngest(intake, AutomaticMailService(db, clock, intake), QuarantineService(db, clock), parse=parse)
     server = await serve_mail(ingest, host="127.0.0.1", port=0, addresses=[ADDR], max_bytes=max_bytes,
                               hostname="craig.fr")
     return Edge(server, ingest)
@@ -235,7 +236,9 @@ async def test_a_quarantined_poison_message_is_reprocessed_once_the_cause_is_fix
     held = QuarantineService(db, clock)
     qid = await held.hold(channel="email", raw=raw, reason="ancienne erreur", sender=SENDER,
                           subject="Budget \ud83d")  # the quarantine row itself takes the surrogate now
-    service = QuarantineService(db, clock, reprocessors={"email": reprocessor(db, clock, IntakeService(db, clock))})
+    service = QuarantineService(db, clock)
+    intake = IntakeService(db, clock)
+    service.add_reprocessor("email", reprocessor(MailIngest(intake, AutomaticMailService(db, clock, intake), service)))
     result = await service.reprocess(qid)
     assert result.action is IntakeAction.CREATED
     [q] = await quarantined(db)

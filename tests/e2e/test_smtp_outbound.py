@@ -14,18 +14,18 @@ import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import select
 
-from channels.email.ingest import build_ingest
 from channels.email.sender import SmtpRelaySender
 from channels.email.server import serve_mail
 from helpdesk.app.intake.service import GroupCommitter, IntakeService
 from helpdesk.app.mail.acknowledge import AcknowledgementHook
-from helpdesk.app.outbox import OutboxDispatcher, SendError
+from helpdesk.app.outbox import OutboxDispatcher
 from helpdesk.app.staff.accounts import UserService
 from helpdesk.app.tickets.service import TicketService
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Contact, Outbox
 from helpdesk.domain.values import StaffRole
-from helpdesk.ports import FixedClock
+from helpdesk.ports import FixedClock, SendError
+from tests.support.mail import build_ingest
 
 ADDR = "assistance@craig.fr"
 

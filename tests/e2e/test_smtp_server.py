@@ -13,13 +13,14 @@ import aiosmtplib
 import pytest
 from sqlalchemy import func, select
 
-from channels.email.ingest import MailIngest, build_ingest
+from channels.email.ingest import MailIngest
 from channels.email.server import STATUS_STORED, serve_mail
 from helpdesk.app.intake.service import GroupCommitter, IntakeService
 from helpdesk.app.tickets.service import TicketService
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Blob, Message, Quarantine, Ticket
 from helpdesk.ports import FixedClock
+from tests.support.mail import build_ingest
 
 ADDR = "assistance@craig.fr"
 

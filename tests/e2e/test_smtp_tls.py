@@ -15,11 +15,10 @@ import pytest
 import trustme
 from cryptography.hazmat.primitives import serialization
 
-from channels.email.ingest import build_ingest
 from channels.email.server import serve_mail
 from channels.email.tls import InboundTls, TlsMode, inbound_tls, load_server_context
 from helpdesk.app.intake.service import GroupCommitter, IntakeService
-from helpdesk.bootstrap import build, start_smtp
+from helpdesk.bootstrap import Edges, build, start_smtp
 from helpdesk.config import Settings
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Blob, Message, Ticket
@@ -28,6 +27,7 @@ from helpdesk.ports import FixedClock
 from tests.e2e.test_smtp_server import ADDR, count, make_mail
 from tests.e2e.test_smtp_wiring import free_port
 from tests.integration.test_cli import cli_env, run
+from tests.support.mail import build_ingest
 
 SENDER = "sylvie@mairie-exemple.fr"
 
@@ -211,7 +211,7 @@ async def test_start_smtp_wires_the_settings(pki: Pki, db: Database, clock: Fixe
     settings = Settings(database_url=db.url, smtp_host="127.0.0.1", smtp_port=port, smtp_tls_cert=pki.cert,
                         smtp_tls_key=pki.key, smtp_require_tls=True)
     services = build(settings, clock=clock)
-    stop = await start_smtp(services)
+    stop = await start_smtp(Edges(services, settings))
     assert stop is not None
     try:
         replies = await asyncio.to_thread(plaintext_attempt, port)

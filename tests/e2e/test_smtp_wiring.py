@@ -12,10 +12,11 @@ from email.message import EmailMessage
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from helpdesk.bootstrap import build, start_imap, start_smtp
+from helpdesk.bootstrap import Edges, build, start_imap, start_smtp
 from helpdesk.config import Settings
 from helpdesk.db.engine import Database
 from helpdesk.ports import FixedClock
+from tests.support.waiting import wait_until
 
 ADDR = "assistance@craig.fr"
 
@@ -53,7 +54,7 @@ async def test_serve_wiring_receives_acknowledges_and_sends_through_the_relay(db
                         smtp_relay_host="127.0.0.1", smtp_relay_port=relay.sockets[0].getsockname()[1],
                         public_url="https://assistance.craig.fr")
     services = build(settings, clock=clock)
-    stop = await start_smtp(services)
+    stop = await start_smtp(Edges(services, settings))
     assert stop is not None
     try:
         def send() -> None:
@@ -83,13 +84,13 @@ async def test_imap_starter_polls_until_stopped(db: Database, clock: FixedClock)
     settings = Settings(database_url=db.url, imap_host="127.0.0.1", imap_port=listener.sockets[0].getsockname()[1],
                         imap_tls=False, imap_user=ADDR, imap_password="x", imap_interval=0.05)
     services = build(settings, clock=clock)
-    stop = await start_imap(services)
+    stop = await start_imap(Edges(services, settings))
     assert stop is not None
     try:
-        for _ in range(200):
-            if await services.tickets.list():
-                break
-            await asyncio.sleep(0.05)
+        async def stored() -> bool:
+            return bool(await services.tickets.list())
+
+        await wait_until(stored, "the IMAP poller stored the message")
         [ticket] = await services.tickets.list()
         assert ticket["subject"] == "Par IMAP"
     finally:
@@ -100,9 +101,10 @@ async def test_imap_starter_polls_until_stopped(db: Database, clock: FixedClock)
 
 
 async def test_no_imap_host_means_no_poller(db: Database, clock: FixedClock) -> None:
-    services = build(Settings(database_url=db.url), clock=clock)
+    settings = Settings(database_url=db.url)
+    services = build(settings, clock=clock)
     try:
-        assert await start_imap(services) is None
+        assert await start_imap(Edges(services, settings)) is None
     finally:
         await services.db.dispose()
 
@@ -110,8 +112,8 @@ async def test_no_imap_host_means_no_poller(db: Database, clock: FixedClock) -> 
 async def test_readiness_reports_the_quarantine_count(db: Database, clock: FixedClock) -> None:
     from aiohttp.test_utils import TestClient, TestServer
 
-    from channels.email.ingest import build_ingest
     from helpdesk.web.app import make_app
+    from tests.support.mail import build_ingest
 
     services = build(Settings(database_url=db.url, smtp_enabled=False), clock=clock)
     try:

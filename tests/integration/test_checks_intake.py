@@ -4,7 +4,6 @@ request path, the ticket gets an internal note with the full report and the requ
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import func, select
@@ -20,28 +19,17 @@ from helpdesk.db.engine import Database
 from helpdesk.db.tables import KbEntry, Message, Outbox
 from helpdesk.domain.values import Channel
 from helpdesk.ports import FixedClock
+from tests.support.builders import inbound
 from tests.support.checks_samples import sample
+from tests.support.fakes import RecordingSender
 
 PUBLIC = "https://assistance.craig.fr"
 
 
-class FakeSender:
-    def __init__(self) -> None:
-        self.sent: list[dict[str, Any]] = []
-
-    async def send(self, payload: Mapping[str, Any]) -> None:
-        self.sent.append(dict(payload))
-
-
 def mail(ext: str, *attachments: InboundAttachment, **kw: Any) -> InboundMessage:
-    base: dict[str, Any] = {
-        "channel": Channel.EMAIL, "external_id": ext, "sender_email": "sylvie@mairie-murat.fr",
-        "sender_name": "Sylvie Martin", "subject": "Notre budget est-il bon ?",
-        "visible_text": "Bonjour, voici notre fichier, est-ce que c'est bon ?", "raw": f"raw {ext}".encode(),
-        "attachments": attachments,
-    }
-    base.update(kw)
-    return InboundMessage(**base)
+    return inbound(ext, subject="Notre budget est-il bon ?",
+                   text="Bonjour, voici notre fichier, est-ce que c'est bon ?", attachments=attachments, **kw)
+
 
 
 async def rows(db: Database, model: type, *where: Any) -> list[Any]:
@@ -56,7 +44,7 @@ async def publish_faq(db: Database, clock: FixedClock, *ids: str) -> None:
 
 
 async def test_faulty_csv_gets_a_note_and_a_summary_through_the_bootstrap(db_url: str, clock: FixedClock) -> None:
-    email = FakeSender()
+    email = RecordingSender()
     services = build(Settings(database_url=db_url, smtp_enabled=False, public_url=PUBLIC), clock=clock,
                      senders={"email": email})
     try:
@@ -137,19 +125,16 @@ async def test_automatic_mail_is_not_checked_and_telegram_gets_its_summary(db: D
     assert "aucun point à corriger n'a été détecté" in telegram[0].payload["text"]
 
 
-async def test_a_check_past_its_time_limit_leaves_a_note_saying_so(db: Database, clock: FixedClock,
-                                                                   monkeypatch: Any) -> None:
-    import helpdesk.app.intake.file_checks as checks_module
-
+async def test_a_check_past_its_time_limit_leaves_a_note_saying_so(db: Database, clock: FixedClock) -> None:
     def slow(filename: str, data: bytes, limits: Limits | None = None) -> Any:
         time.sleep(0.5)
         return None  # the sender has stopped waiting by then
 
-    monkeypatch.setattr(checks_module, "check_file", slow)
     intake = IntakeService(db, clock, [FileCheckHook()])
     await intake.receive(mail("<slow@x>", InboundAttachment("gros.csv", "text/csv", b"a,b\n1,2\n")))
     job = (await rows(db, Outbox, Outbox.channel == FILECHECK))[0]
-    sender = FileCheckSender(db, clock, public_url=PUBLIC, limits=Limits(seconds=-4.9))  # waits 0.1 s
+    sender = FileCheckSender(db, clock, public_url=PUBLIC, limits=Limits(seconds=-4.9),
+                             checker=slow)  # waits 0.1 s
     await sender.send(job.payload)
     notes = await rows(db, Message, Message.direction == "note")
     assert notes[0].meta["codes"] == ["timeout"]

@@ -36,7 +36,7 @@ async def test_explain_prints_due_times_per_priority(db: Database, tmp_path: Pat
     assert text.returncode == 0, text.stderr
     assert "urgente  première réponse : mercredi 15 juillet 2026 à 9 h 30" in text.stdout  # 14 July skipped
     missing = run(["sla", "explain", "--policy", "nope", "--start", "2026-07-13T17:00"], env)
-    assert missing.returncode == 1 and missing.stderr.strip() == "helpdesk: SLA policy 'nope' not found"
+    assert missing.returncode == 1 and missing.stderr.strip() == "helpdesk: politique de délais « nope » introuvable"
     bad = run(["sla", "explain", "--policy", "standard", "--start", "demain"], env)
     assert bad.returncode == 1 and "expected an ISO date-time" in bad.stderr
 

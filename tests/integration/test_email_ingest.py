@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from channels.email.ingest import build_ingest, reprocessor
+from channels.email.ingest import reprocessor
 from helpdesk.app.intake.service import IntakeContext, IntakeService
 from helpdesk.app.mail.acknowledge import AcknowledgementHook, AckPolicy
 from helpdesk.app.mail.bounces import AUTOMATIC_IGNORED, ClearBouncingHook
@@ -20,6 +20,8 @@ from helpdesk.db.tables import Attachment, Blob, Contact, Event, Outbox, Quarant
 from helpdesk.domain.errors import ValidationError
 from helpdesk.domain.values import IntakeAction
 from helpdesk.ports import FixedClock
+from tests.support.fakes import CannedFaq
+from tests.support.mail import build_ingest
 
 ADDR = "assistance@craig.fr"
 
@@ -124,11 +126,13 @@ async def test_quarantine_holds_failures_and_reprocess_stores_them(db: Database,
     assert held.action is IntakeAction.IGNORED and "quarantined (#1)" in held.reason
     nosender = await broken.process(b"Subject: sans expediteur\r\n\r\ntexte\r\n")
     assert "no sender address" in nosender.reason
-    service = QuarantineService(db, clock, IntakeService(db, clock))
+    service = QuarantineService(db, clock)
     items = await service.list()
     assert [(i.id, i.status, i.sender) for i in items] == [(1, HELD, "sylvie@mairie-exemple.fr"), (2, HELD, None)]
     assert await service.count_held() == 2
-    fixed = QuarantineService(db, clock, reprocessors={"email": reprocessor(db, clock, IntakeService(db, clock))})
+    fixed = QuarantineService(db, clock)
+    intake = IntakeService(db, clock)
+    fixed.add_reprocessor("email", reprocessor(build_ingest(db, clock, intake)))
     result = await fixed.reprocess(1)
     assert result.action is IntakeAction.CREATED
     with pytest.raises(ValidationError, match="still fails"):
@@ -151,13 +155,11 @@ async def acks(db: Database) -> list[dict[str, Any]]:
 
 
 async def test_acknowledgement_text_suggestions_and_headers(db: Database, clock: FixedClock) -> None:
-    async def suggest(text: str) -> list[dict[str, Any]]:
-        assert "budget" in text.lower()
-        return [{"id": "budget-format-publication-open-data", "title": "Publier un budget", "score": 0.9}]
-
-    ingest = build_ingest(db, clock, IntakeService(db, clock, [ack_hook()]), suggest=suggest)
+    faq = CannedFaq([{"id": "budget-format-publication-open-data", "title": "Publier un budget", "score": 0.9}])
+    ingest = build_ingest(db, clock, IntakeService(db, clock, [ack_hook()]), suggest=faq.search)
     await ingest.process(raw(mail("<n1@x>")))
     await ingest.process(raw(mail("<n2@x>", In_Reply_To="<n1@x>")))  # a reply: no second acknowledgement
+    assert len(faq.queries) == 1 and "budget" in faq.queries[0].lower()  # only the new ticket searched
     [ack] = await acks(db)
     assert ack["to"] == "sylvie@mairie-exemple.fr" and ack["auto_submitted"] == "auto-replied"
     assert ack["subject"] == "[#1000] Accusé de réception : Budget primitif"
@@ -225,7 +227,6 @@ async def test_loop_guard_stops_automatic_messages_to_a_chatty_robot(db: Databas
 
 
 async def test_acknowledgement_uses_the_real_faq_engine_when_confident(db: Database, clock: FixedClock) -> None:
-    from channels.email.server import suggester
     from helpdesk.app.faq.sync import bundled_kb_dir
     from helpdesk.bootstrap import build
     from helpdesk.config import Settings
@@ -233,7 +234,7 @@ async def test_acknowledgement_uses_the_real_faq_engine_when_confident(db: Datab
     services = build(Settings(database_url=db.url, smtp_enabled=False), clock=clock)
     try:
         await services.kb_store.import_dir(bundled_kb_dir())
-        ingest = build_ingest(db, clock, IntakeService(db, clock, [ack_hook()]), suggest=suggester(services))
+        ingest = build_ingest(db, clock, IntakeService(db, clock, [ack_hook()]), suggest=services.faq.search)
         await ingest.process(raw(mail("<faq1@x>", subject="Séparateur CSV",
                                       body="Quel séparateur utiliser dans un fichier CSV, virgule ou point-virgule ?")))
         await ingest.process(raw(mail("<faq2@x>", sender="autre@mairie.fr", subject="Panne",
@@ -257,26 +258,23 @@ async def test_a_parser_bug_quarantines_instead_of_looping(db: Database, clock: 
 async def test_without_a_faq_rule_the_acknowledgement_gets_its_suggestions_when_sent(db: Database,
                                                                                      clock: FixedClock) -> None:
     """The FAQ search leaves the SMTP path unless routing needs it; the Outbox sender completes the text."""
-    from channels.email.server import intake_suggester
     from helpdesk.app.faq.sync import bundled_kb_dir
-    from helpdesk.app.intake.routing import RoutingRules
     from helpdesk.app.mail.acknowledge import AckFinisher
-    from helpdesk.bootstrap import build
+    from helpdesk.bootstrap import build, smtp_suggester
     from helpdesk.config import Settings
     from helpdesk.db.tables import Message
 
     services = build(Settings(database_url=db.url, smtp_enabled=False), clock=clock)
     try:
         await services.kb_store.import_dir(bundled_kb_dir())
-        suggest = intake_suggester(services)
-        assert suggest is not None
+        suggest = smtp_suggester(services)
         assert await suggest("Quel séparateur utiliser dans un fichier CSV ?") is None  # no rule uses FAQ tags
         ingest = build_ingest(db, clock, IntakeService(db, clock, [ack_hook()]), suggest=suggest)
         await ingest.process(raw(mail("<d1@x>", subject="Séparateur CSV",
                                       body="Quel séparateur utiliser dans un fichier CSV, virgule ou point-virgule ?")))
         [queued] = await acks(db)
         assert "/faq/" not in queued["text"] and queued["faq_query"].startswith("Séparateur CSV")
-        finisher = AckFinisher(db, services.extras["faq_index"].search, "https://assistance.craig.fr")
+        finisher = AckFinisher(db, services.faq.search, "https://assistance.craig.fr")
         sent = await finisher.finish(queued)
         assert "https://assistance.craig.fr/faq/csv-separateur-virgule-point-virgule" in sent["text"]
         assert "faq_query" not in sent and "ticket_subject" not in sent
@@ -287,7 +285,7 @@ async def test_without_a_faq_rule_the_acknowledgement_gets_its_suggestions_when_
             assert stored.meta["faq_suggestions"][0]["id"] == "csv-separateur-virgule-point-virgule"
         assert await finisher.finish({"to": "x@y.fr", "text": "Bonjour"}) == {"to": "x@y.fr", "text": "Bonjour"}
         # Once a rule routes by FAQ tags, intake searches again (the tags decide the team).
-        await RoutingRules(db, clock).add("CSV", faq_tags=["csv"], tags=["csv"])
+        await services.routing_rules.add("CSV", faq_tags=["csv"], tags=["csv"])
         found = await suggest("Quel séparateur utiliser dans un fichier CSV ?")
         assert found and found[0]["id"] == "csv-separateur-virgule-point-virgule"
     finally:

@@ -19,17 +19,17 @@ from helpdesk.app.staff.accounts import UserService
 from helpdesk.app.tickets.service import TicketService
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Event, Message, Outbox, SlaNotification, StaffUser, Team, TeamMember, Ticket
-from helpdesk.domain.values import Channel, StaffRole, TicketStatus
+from helpdesk.domain.values import StaffRole, TicketStatus
 from helpdesk.ports import FixedClock
+from tests.support.builders import inbound
+from tests.support.waiting import wait_until
 
 STAFF_CHAT = -100123
 
 
-def mail(ext: str, sender: str = "maire@mauriac.fr", **kw: object) -> InboundMessage:
-    base: dict[str, object] = {"channel": Channel.EMAIL, "external_id": ext, "sender_email": sender,
-                               "subject": "Plan cadastral", "visible_text": "Bonjour"}
-    base.update(kw)
-    return InboundMessage(**base)  # type: ignore[arg-type]
+def mail(ext: str, sender: str = "maire@mauriac.fr", **kw: Any) -> InboundMessage:
+    return inbound(ext, sender=sender, sender_name=None, subject="Plan cadastral", text="Bonjour", raw=None, **kw)
+
 
 
 async def setup(db: Database, clock: FixedClock) -> dict[str, int]:
@@ -168,22 +168,22 @@ async def test_pending_reminder_after_three_business_days_and_auto_close(db: Dat
 
 
 async def test_the_serve_starter_runs_the_job_with_the_staff_chat_setting(db: Database, clock: FixedClock) -> None:
-    from helpdesk.app.sla.escalation import start_escalation_worker
-    from helpdesk.bootstrap import build, starters
+    from helpdesk.bootstrap import Edges, build, start_escalation, starters
     from helpdesk.config import Settings
 
-    assert any(s.__name__ == "start_escalation" for s in starters())
-    services = build(Settings(database_url=db.url, telegram_staff_chat=STAFF_CHAT, smtp_enabled=False), clock=clock)
+    assert start_escalation in starters()
+    settings = Settings(database_url=db.url, telegram_staff_chat=STAFF_CHAT, smtp_enabled=False)
+    services = build(settings, clock=clock)
     try:
         await setup(services.db, clock)
         await services.intake.receive(mail("<s1@x>"))  # the bootstrap's intake routes and sets the SLA
         clock.set(datetime(2026, 3, 3, 10, 0, tzinfo=UTC))
-        stop = await start_escalation_worker(services, interval=0.05)
+        stop = await start_escalation(Edges(services, settings), interval=0.05)
         try:
-            for _ in range(100):
-                if any(ch == "telegram" for ch, _ in await outbox(services.db)):
-                    break
-                await asyncio.sleep(0.05)
+            async def staff_chat_notified() -> bool:
+                return any(ch == "telegram" for ch, _ in await outbox(services.db))
+
+            await wait_until(staff_chat_notified, "the escalation loop queued the staff-chat breach notice")
         finally:
             await stop()
         rows = await outbox(services.db)

@@ -31,7 +31,7 @@ LABELS = {"probable", "possible", "peu probable"}
 
 
 def _faq(services: Services) -> FaqIndex:
-    index = services.extras.get("faq_index")
+    index = services.faq
     assert isinstance(index, FaqIndex), "the web app shares one FAQ index through the Services"
     return index
 

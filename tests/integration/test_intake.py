@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -13,20 +14,12 @@ from helpdesk.db.engine import Database
 from helpdesk.db.tables import Blob, Message, Ticket, TicketLink
 from helpdesk.domain.values import Channel, IntakeAction, OrgKind, TicketStatus
 from helpdesk.ports import FixedClock
+from tests.support.builders import inbound
 
 
-def mail(ext: str, sender: str = "sylvie@mairie-exemple.fr", **kw: object) -> InboundMessage:
-    base: dict[str, object] = {
-        "channel": Channel.EMAIL,
-        "external_id": ext,
-        "sender_email": sender,
-        "sender_name": "Sylvie Martin",
-        "subject": "Publication du budget",
-        "visible_text": "Bonjour, comment publier notre budget ?",
-        "raw": f"raw {ext}".encode(),
-    }
-    base.update(kw)
-    return InboundMessage(**base)  # type: ignore[arg-type]
+def mail(ext: str, sender: str = "sylvie@mairie-exemple.fr", **kw: Any) -> InboundMessage:
+    return inbound(ext, sender=sender, text="Bonjour, comment publier notre budget ?", **kw)
+
 
 
 async def count(db: Database, model: type, *where: object) -> int:

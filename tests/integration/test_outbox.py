@@ -4,34 +4,19 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Mapping
-from typing import Any
 
 from sqlalchemy import select
 
 from helpdesk.app.intake.messages import InboundMessage
 from helpdesk.app.intake.service import IntakeService
-from helpdesk.app.outbox import OutboxDispatcher, SendError
+from helpdesk.app.outbox import OutboxDispatcher
 from helpdesk.app.staff.accounts import UserService
 from helpdesk.app.tickets.service import TicketService
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Message, Outbox
 from helpdesk.domain.values import Channel, StaffRole
 from helpdesk.ports import FixedClock
-
-
-class RecordingSender:
-    def __init__(self, fail_with: SendError | None = None, delay: float = 0.0) -> None:
-        self.sent: list[dict[str, Any]] = []
-        self.fail_with = fail_with
-        self.delay = delay
-
-    async def send(self, payload: Mapping[str, Any]) -> None:
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        if self.fail_with is not None:
-            raise self.fail_with
-        self.sent.append(dict(payload))
+from tests.support.fakes import RecordingSender, SendError
 
 
 async def seed_replies(db: Database, clock: FixedClock, n: int) -> list[int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -16,17 +17,16 @@ from helpdesk.app.tickets.service import TicketService
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import KbEntry, SlaPolicy, StaffUser, Team, TeamMember, Ticket
 from helpdesk.domain.errors import NotFound
-from helpdesk.domain.values import Channel, OrgKind, Priority, StaffRole, TicketStatus
+from helpdesk.domain.values import OrgKind, Priority, StaffRole, TicketStatus
 from helpdesk.ports import FixedClock
+from tests.support.builders import inbound
 
 MAURIAC = OrganizationHint("Commune de Mauriac", OrgKind.COMMUNE, pays="Pays de Mauriac")
 
 
-def mail(ext: str, sender: str = "maire@mauriac.fr", **kw: object) -> InboundMessage:
-    base: dict[str, object] = {"channel": Channel.EMAIL, "external_id": ext, "sender_email": sender,
-                               "subject": "Question", "visible_text": "Bonjour"}
-    base.update(kw)
-    return InboundMessage(**base)  # type: ignore[arg-type]
+def mail(ext: str, sender: str = "maire@mauriac.fr", **kw: Any) -> InboundMessage:
+    return inbound(ext, sender=sender, sender_name=None, subject="Question", text="Bonjour", raw=None, **kw)
+
 
 
 async def seed_team(db: Database, clock: FixedClock, name: str, members: list[tuple[str, bool]]) -> list[int]:

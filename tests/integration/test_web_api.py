@@ -9,6 +9,7 @@ from sqlalchemy import select
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Outbox
 from helpdesk.ports import FixedClock
+from helpdesk.services import Services
 from helpdesk.web.api import openapi_document
 from tests.support.web import add_staff, csrf_of, login, mail, services_for, web_client
 
@@ -80,3 +81,26 @@ async def test_openapi_document_matches_the_routes(db: Database, clock: FixedClo
             for op in ops.values():
                 assert params == {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
     await services.db.dispose()
+
+
+async def test_patch_validates_every_field_before_writing_any(services: Services) -> None:
+    _, agent = await add_staff(services)
+    n = (await services.intake.receive(mail("<patch1@x>"))).ticket_number
+    assert n is not None
+    api_token = await services.auth.create_api_token(agent, "test")
+    bearer = {"Authorization": f"Bearer {api_token}"}
+    before = await services.tickets.events(n)
+    async with web_client(services) as client:
+        bad_team = await client.patch(f"/api/v1/tickets/{n}", headers=bearer,
+                                      json={"priority": "urgent", "team_id": 424242})
+        assert bad_team.status == 400 and "introuvable" in (await bad_team.json())["error"]
+        text_assignee = await client.patch(f"/api/v1/tickets/{n}", headers=bearer,
+                                           json={"priority": "urgent", "assignee_id": "abc"})
+        assert text_assignee.status == 400
+        closing = await client.patch(f"/api/v1/tickets/{n}", headers=bearer,
+                                        json={"priority": "urgent", "status": "closed", "tags": ["x"]})
+        assert closing.status == 200  # the control case: every field good
+    after = await services.tickets.get_json(n)
+    assert after["priority"] == "urgent" and after["status"] == "closed" and after["tags"] == ["x"]
+    kinds = [e["kind"] for e in await services.tickets.events(n)][len(before):]
+    assert kinds == ["ticket.priority_changed", "ticket.tags_changed", "status.changed"]  # only the good PATCH

@@ -7,7 +7,6 @@ from email.message import EmailMessage
 
 from sqlalchemy import func, select
 
-from channels.email.ingest import build_ingest
 from helpdesk.app.mail.acknowledge import ACK_SUPPRESSED, AcknowledgementHook
 from helpdesk.app.mail.automatic_admin import AUTOMATIC_TICKETED, BOUNCING_CLEARED, AutomaticAdmin
 from helpdesk.app.mail.bounces import AUTOMATIC_IGNORED
@@ -18,6 +17,7 @@ from helpdesk.db.engine import Database
 from helpdesk.db.tables import Contact, Event, Message, Outbox, Ticket
 from helpdesk.domain.values import IntakeAction
 from helpdesk.ports import FixedClock
+from tests.support.mail import build_ingest
 from tests.support.web import add_staff, login, services_for, web_client
 
 ADDR = "assistance@craig.fr"

@@ -12,6 +12,7 @@ from helpdesk.db.engine import Database
 from helpdesk.db.tables import Ticket
 from helpdesk.domain.values import Channel, Priority, TicketStatus
 from helpdesk.ports import FixedClock
+from helpdesk.services import Services
 from tests.support.web import add_staff, login, mail, services_for, web_client
 
 
@@ -140,3 +141,15 @@ async def test_queue_page_filters_polling_and_bulk_actions(db: Database, clock: 
         assert f"#{nums[0]}" in page and f"#{nums[1]}" in page and f"#{nums[2]}<" not in page
     assert (await services.tickets.get_json(nums[2] or 0))["status"] == "closed"
     await services.db.dispose()
+
+
+async def test_identifiers_too_big_for_the_database_match_nothing(services: Services) -> None:
+    await add_staff(services)
+    await services.intake.receive(mail("<big@x>"))
+    huge = "9" * 40
+    async with web_client(services) as client:
+        await login(client, "agent@craig.fr")
+        page = await client.get("/queue", params={"org": huge, "team": huge, "assignee": huge})
+        assert page.status == 200 and "Publication du budget" not in await page.text()
+        unfiltered = await client.get("/queue", params={"org": "²"})  # a digit for str.isdigit, not for int()
+        assert unfiltered.status == 200 and "Publication du budget" in await unfiltered.text()

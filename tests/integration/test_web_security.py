@@ -211,7 +211,7 @@ async def test_secure_cookie_flag_when_served_over_https(db: Database, clock: Fi
 
     services = build(Settings(database_url=db.url, public_url="https://assistance.craig.fr"), clock=clock)
     await add_staff(services)
-    async with web_client(services) as client:
+    async with web_client(services, secure_cookies=True) as client:  # what bootstrap derives from https
         page = await client.get("/login")
         assert "Secure" in page.headers["Set-Cookie"]  # even the anonymous CSRF cookie
         token = csrf_of(await page.text())

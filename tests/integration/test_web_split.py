@@ -11,7 +11,6 @@ import re
 import pytest
 from sqlalchemy import select
 
-from helpdesk.app.tickets.merge_split import MergeSplitService
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Attachment, Event, Message, Ticket, TicketLink
 from helpdesk.domain.errors import NotFound, ValidationError
@@ -79,7 +78,7 @@ async def test_split_refuses_what_cannot_be_split(db: Database, clock: FixedCloc
     only = await services.intake.receive(mail("<o1@x>"))
     other = await services.intake.receive(mail("<o2@x>", sender_email="paul@x.fr"))
     n = only.ticket_number or 0
-    view = MergeSplitService(services.db, services.clock)
+    view = services.merge_split
     with pytest.raises(ValidationError, match="seul message reçu"):
         await view.split(n, only.message_id or 0, admin)
     reply = await services.tickets.reply(n, admin, "Réponse")

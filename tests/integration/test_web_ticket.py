@@ -97,10 +97,24 @@ async def test_sidebar_actions_note_link_merge_and_presence(db: Database, clock:
         assert "Rappel prévu lundi" in page and f"Le ticket #{c}" in page and f'href="/tickets/{b}"' in page
         bad = await client.post(f"/tickets/{a}/update", data={"csrf_token": token, "status": "new"})
         assert bad.status == 400 and "Action impossible sur un ticket « En attente »" in await bad.text()
+        # One bad field refuses the whole form: the good priority is not written, the assignee stays.
+        typo = await client.post(f"/tickets/{a}/update", data={"csrf_token": token, "priority": "low",
+                                                              "assignee": "bruno"})
+        assert typo.status == 400
+        after = await services.page.page(a)
+        assert after["priority"] == "urgent" and after["assignee_id"] == agent
+        # An empty choice clears the field (the select's « personne »).
+        cleared = await client.post(f"/tickets/{a}/update", data={"csrf_token": token, "assignee": ""},
+                                    allow_redirects=False)
+        assert cleared.status == 303 and (await services.page.page(a))["assignee_id"] is None
     async with db.transaction() as s:
         merged = (await s.scalars(select(Ticket).where(Ticket.number == c))).one()
         kinds = sorted(k for k in (await s.scalars(select(TicketLink.kind))).all())
     assert merged.status == "closed" and merged.merged_into_id is not None
+    # Merge closes through the one status path: timestamps and the audit event agree.
+    assert merged.closed_at is not None and merged.resolved_at is not None
+    closing = [e for e in await services.tickets.events(c) if e["kind"] == "status.changed"]
+    assert [(e["data"]["old"], e["data"]["new"], e["data"]["reason"]) for e in closing] == [("new", "closed", "merged")]
     assert kinds == ["merged", "related"]
     assert data["messages"][0]["direction"] == "inbound"
     await services.db.dispose()

@@ -11,11 +11,13 @@ from typing import Any
 from aiohttp.test_utils import TestClient, TestServer
 
 from helpdesk.app.intake.messages import InboundAttachment, InboundMessage
-from helpdesk.bootstrap import Services, build
+from helpdesk.bootstrap import build
 from helpdesk.config import Settings
-from helpdesk.domain.values import Channel, StaffRole
+from helpdesk.domain.values import StaffRole
 from helpdesk.ports import FixedClock
+from helpdesk.services import Services
 from helpdesk.web.app import make_app
+from tests.support.builders import inbound
 
 PASSWORD = "motdepasse-solide"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -27,8 +29,9 @@ def services_for(db_url: str, clock: FixedClock) -> Services:
 
 
 @asynccontextmanager
-async def web_client(services: Services) -> AsyncIterator[TestClient[Any, Any]]:
-    client: TestClient[Any, Any] = TestClient(TestServer(make_app(services), host="127.0.0.1"))
+async def web_client(services: Services, **options: Any) -> AsyncIterator[TestClient[Any, Any]]:
+    """``options`` go to make_app (``secure_cookies``, ``max_body``, ``webhooks``)."""
+    client: TestClient[Any, Any] = TestClient(TestServer(make_app(services, **options), host="127.0.0.1"))
     await client.start_server()
     try:
         yield client
@@ -72,13 +75,8 @@ async def add_staff(services: Services) -> tuple[int, int]:
 
 
 def mail(ext: str, text: str = "Bonjour, comment publier notre budget en open data ?", **kw: Any) -> InboundMessage:
-    base: dict[str, Any] = {
-        "channel": Channel.EMAIL, "external_id": ext, "sender_email": "sylvie@mairie-murat.fr",
-        "sender_name": "Sylvie Martin", "subject": "Publication du budget", "visible_text": text,
-        "raw": f"raw {ext}".encode(),
-    }
-    base.update(kw)
-    return InboundMessage(**base)
+    return inbound(ext, text=text, **kw)
+
 
 
 def attachment(name: str, ctype: str, data: bytes) -> InboundAttachment:

@@ -12,6 +12,7 @@ from helpdesk.app.intake.messages import InboundMessage, IntakeResult
 from helpdesk.app.intake.service import GroupCommitter
 from helpdesk.domain.errors import StorageUnavailable
 from helpdesk.domain.values import Channel, IntakeAction
+from tests.support.waiting import wait_until
 
 
 class Recorder:
@@ -63,9 +64,9 @@ async def test_what_arrives_during_a_batch_goes_into_the_next_one() -> None:
     rec = Recorder(gate=gate)
     group = committer(rec, window=0.0)
     first = asyncio.create_task(group.receive(msg("m1")))
-    await asyncio.sleep(0.01)  # the first batch is now running, held at the gate
+    await wait_until(lambda: rec.batches == [["m1"]], "the first batch is running, held at the gate")
     later = [asyncio.create_task(group.receive(msg(f"m{i}"))) for i in (2, 3, 4)]
-    await asyncio.sleep(0.01)
+    await wait_until(lambda: group.queued == 3, "the later messages wait for the next batch")
     assert rec.batches == [["m1"]] and rec.most_at_once == 1
     gate.set()
     await asyncio.gather(first, *later)

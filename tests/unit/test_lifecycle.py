@@ -61,3 +61,41 @@ def test_status_choice_maps_to_reopen_from_resolved() -> None:
     assert lifecycle.action_for_target(S.NEW, S.PENDING) is Action.MARK_PENDING
     with pytest.raises(InvalidTransition):
         lifecycle.action_for_target(S.OPEN, S.NEW)
+
+
+# ---- the one status-change rule ---------------------------------------------------------------
+from datetime import UTC, datetime, timedelta  # noqa: E402
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+EARLIER = T0 - timedelta(days=3)
+
+
+def test_resolving_stamps_resolved_at_and_names_the_change() -> None:
+    change = lifecycle.transition(S.OPEN, Action.RESOLVE, now=T0, resolved_at=None, closed_at=None, reason="r")
+    assert (change.old, change.new, change.resolved_at, change.closed_at) == (S.OPEN, S.RESOLVED, T0, None)
+    assert change.changed and change.event_data() == {"old": "open", "new": "resolved", "reason": "r"}
+
+
+def test_closing_keeps_an_earlier_resolution_or_stamps_both() -> None:
+    after_resolution = lifecycle.transition(S.RESOLVED, Action.CLOSE, now=T0, resolved_at=EARLIER, closed_at=None,
+                                            reason="auto")
+    assert (after_resolution.resolved_at, after_resolution.closed_at) == (EARLIER, T0)
+    never_resolved = lifecycle.transition(S.NEW, Action.CLOSE, now=T0, resolved_at=None, closed_at=None,
+                                          reason="merged")
+    assert (never_resolved.resolved_at, never_resolved.closed_at) == (T0, T0)
+
+
+def test_reopening_clears_the_resolution() -> None:
+    for action in (Action.REOPEN, Action.REQUESTER_REPLY):
+        change = lifecycle.transition(S.RESOLVED, action, now=T0, resolved_at=EARLIER, closed_at=None, reason="")
+        assert change.new == S.OPEN and change.resolved_at is None
+
+
+def test_an_action_that_keeps_the_status_changes_nothing() -> None:
+    change = lifecycle.transition(S.PENDING, Action.STAFF_REPLY, now=T0, resolved_at=None, closed_at=None, reason="")
+    assert not change.changed and change.resolved_at is None
+
+
+def test_a_forbidden_transition_raises_before_anything_is_computed() -> None:
+    with pytest.raises(InvalidTransition):
+        lifecycle.transition(S.CLOSED, Action.REOPEN, now=T0, resolved_at=EARLIER, closed_at=EARLIER, reason="")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from channels.email.verp import verp_ids, verp_return_path
-from helpdesk.app.mail.guard import GuardPolicy, decide, header_text, inert
+from helpdesk.app.mail_guard import GuardPolicy, decide, header_text, inert
 from helpdesk.app.quarantine.storable import storable, storable_json
 from helpdesk.domain.threading import is_participant, same_organisation
 from helpdesk.logging_setup import MAX_MESSAGE, bounded, redact

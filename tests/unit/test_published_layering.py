@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from helpdesk.app.published.sidebar import PUBLISHED, published_rows
+from helpdesk.app.tickets.published_sidebar import PUBLISHED, published_rows
 from tests.test_architecture import offenders
 
 

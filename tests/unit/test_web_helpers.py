@@ -8,9 +8,9 @@ import pytest
 
 from helpdesk.app.faq.admin import slugify
 from helpdesk.app.tickets.queue import decode_cursor, encode_cursor
-from helpdesk.domain.errors import InvalidTransition, NotFound, ValidationError
+from helpdesk.domain.errors import ErrorCode, InvalidTransition, NotFound, ValidationError
+from helpdesk.domain.messages_fr import CATALOGUE, user_message_fr
 from helpdesk.web.auth import _safe_next
-from helpdesk.web.french import french
 from helpdesk.web.labels import duration, file_size, local_time
 
 
@@ -52,7 +52,14 @@ def test_login_redirects_only_to_local_paths(value: str, expected: str) -> None:
     assert _safe_next(value) == expected
 
 
-def test_core_errors_are_worded_in_french() -> None:
-    assert french(NotFound("ticket #12 not found")) == "ticket n° 12 introuvable"
-    assert french(InvalidTransition("closed", "reopen")) == "action impossible sur un ticket « Fermé »"
-    assert french(ValidationError("déjà en français")) == "déjà en français"
+def test_core_errors_are_worded_in_french_from_their_code() -> None:
+    coded = NotFound("ticket #12 not found", code=ErrorCode.TICKET_NOT_FOUND, number=12)
+    assert user_message_fr(coded) == "ticket n° 12 introuvable"
+    assert user_message_fr(InvalidTransition("closed", "reopen")) == "action impossible sur un ticket « Fermé »"
+    assert user_message_fr(ValidationError("déjà en français")) == "déjà en français"  # no code: as raised
+    forgot = ValidationError("x", code=ErrorCode.TICKET_NOT_FOUND)  # a raise site without its parameter
+    assert user_message_fr(forgot) == "ticket n°"
+
+
+def test_every_error_code_has_its_french_text() -> None:
+    assert set(CATALOGUE) == set(ErrorCode)

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from helpdesk.app.chat.service import IDLE, chat_row
 from helpdesk.app.intake.service import IntakeContext
@@ -46,7 +47,7 @@ class ChatIntakeHook:
             ))
 
     async def _link(self, ctx: IntakeContext, number: int) -> None:
-        parent = (await ctx.session.scalars(select(Ticket).where(Ticket.number == number))).first()
+        parent = (await ctx.session.scalars(select(Ticket).where(col(Ticket.number) == number))).first()
         if parent is None or parent.id is None or ctx.ticket.id is None:
             return
         ctx.ticket.parent_id = parent.id
@@ -68,7 +69,7 @@ async def ask_rating_in_chat(s: AsyncSession, ticket: Ticket, now: datetime) -> 
     if contact is None or contact.telegram_chat_id is None or contact.telegram_blocked:
         return
     key = f"rating-ask:{ticket.id}:{(ticket.resolved_at or now).isoformat()}"
-    if (await s.scalars(select(Outbox.id).where(Outbox.idempotency_key == key))).first() is not None:
+    if (await s.scalars(select(col(Outbox.id)).where(col(Outbox.idempotency_key) == key))).first() is not None:
         return
     text = (f"Votre demande n°{ticket.number} est résolue. Comment jugez-vous l'aide reçue ? "
             "(de 1 : pas satisfait, à 5 : très satisfait)")

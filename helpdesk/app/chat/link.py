@@ -17,11 +17,13 @@ from enum import StrEnum
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from helpdesk.app.chat.service import chat_contact, chat_row
 from helpdesk.db import store
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Contact, Message, Outbox, Ticket
+from helpdesk.domain.events import EventKind
 from helpdesk.domain.values import Channel
 from helpdesk.ports import Clock
 
@@ -111,7 +113,7 @@ class ChatLinkService:
             return LinkResult(LinkOutcome.LINKED, email)
 
     async def _link(self, s: AsyncSession, chat_id: int, email: str, name: str | None) -> None:
-        by_email = (await s.scalars(select(Contact).where(Contact.email == email))).first()
+        by_email = (await s.scalars(select(Contact).where(col(Contact.email) == email))).first()
         by_chat = await chat_contact(s, chat_id)
         if by_email is None:
             if by_chat is not None:
@@ -124,9 +126,9 @@ class ChatLinkService:
             target = by_email
             if by_chat is not None and by_chat.id != by_email.id:
                 # The same person, proven by the code: one contact, one history.
-                await s.execute(update(Ticket).where(Ticket.requester_id == by_chat.id)
+                await s.execute(update(Ticket).where(col(Ticket.requester_id) == by_chat.id)
                                 .values(requester_id=by_email.id))
-                await s.execute(update(Message).where(Message.author_contact_id == by_chat.id)
+                await s.execute(update(Message).where(col(Message.author_contact_id) == by_chat.id)
                                 .values(author_contact_id=by_email.id))
                 if by_email.organization_id is None:
                     by_email.organization_id = by_chat.organization_id
@@ -136,5 +138,5 @@ class ChatLinkService:
             if not by_email.name and name:
                 by_email.name = name
         await s.flush()
-        await store.record_event(s, kind="contact.telegram_linked", now=self.clock.now(), ticket_id=None,
+        await store.record_event(s, kind=EventKind.TELEGRAM_LINKED, now=self.clock.now(), ticket_id=None,
                                  contact_id=target.id, chat_id=chat_id)

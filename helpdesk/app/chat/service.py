@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from helpdesk.app.faq.proposals import SOURCE_TELEGRAM, propose
 from helpdesk.app.metrics import FAQ_SUGGESTIONS
@@ -20,10 +21,10 @@ from helpdesk.db.engine import Database
 from helpdesk.db.tables import Contact, Ticket
 from helpdesk.db.tables_telegram import ChatSuggestion, FaqFeedback, TelegramChat, TelegramUpdate
 from helpdesk.domain.chat_policy import ChatRoute, route_chat_message
-from helpdesk.domain.values import TicketStatus
+from helpdesk.domain.values import ChatState, TicketStatus
 from helpdesk.ports import Clock
 
-IDLE, AWAITING_EMAIL, AWAITING_ORG = "idle", "awaiting_email", "awaiting_org"
+IDLE, AWAITING_EMAIL, AWAITING_ORG = ChatState.IDLE, ChatState.AWAITING_EMAIL, ChatState.AWAITING_ORG
 MAX_TRANSCRIPT = 40
 MAX_LINE = 2000
 MAX_UPDATE_ATTEMPTS = 5
@@ -68,7 +69,7 @@ async def chat_row(s: AsyncSession, chat_id: int, now: datetime) -> TelegramChat
 
 
 async def chat_contact(s: AsyncSession, chat_id: int) -> Contact | None:
-    return (await s.scalars(select(Contact).where(Contact.telegram_chat_id == chat_id))).first()
+    return (await s.scalars(select(Contact).where(col(Contact.telegram_chat_id) == chat_id))).first()
 
 
 class ChatService:
@@ -112,7 +113,7 @@ class ChatService:
         )
         async with self.db.transaction() as s:
             rows = (await s.execute(
-                select(TelegramUpdate.update_id, TelegramUpdate.attempts).where(claimable)
+                select(col(TelegramUpdate.update_id), col(TelegramUpdate.attempts)).where(claimable)
                 .order_by(TelegramUpdate.update_id).limit(100)
             )).all()
         out = []
@@ -135,8 +136,8 @@ class ChatService:
     async def prune_updates(self, older_than: timedelta = timedelta(days=30)) -> int:
         async with self.db.transaction() as s:
             result = await s.execute(delete(TelegramUpdate).where(
-                TelegramUpdate.status.in_(["done", "failed"]),
-                TelegramUpdate.received_at < self.clock.now() - older_than))
+                col(TelegramUpdate.status).in_(["done", "failed"]),
+                col(TelegramUpdate.received_at) < self.clock.now() - older_than))
             return int(getattr(result, "rowcount", 0) or 0)
 
     # ---- state -----------------------------------------------------------------------------
@@ -245,7 +246,7 @@ class ChatService:
     async def feedback_by_entry(self) -> dict[str, tuple[int, int]]:
         """(helpful, not helpful) counts per FAQ entry."""
         async with self.db.transaction() as s:
-            rows = (await s.execute(select(FaqFeedback.entry_id, FaqFeedback.helpful))).all()
+            rows = (await s.execute(select(col(FaqFeedback.entry_id), col(FaqFeedback.helpful)))).all()
         out: dict[str, tuple[int, int]] = {}
         for entry_id, helpful in rows:
             yes, no = out.get(entry_id, (0, 0))
@@ -287,8 +288,9 @@ class ChatService:
             if contact is None:
                 return []
             rows = (await s.scalars(
-                select(Ticket).where(Ticket.requester_id == contact.id, Ticket.status != TicketStatus.CLOSED.value)
-                .order_by(Ticket.number.desc()).limit(limit)
+                select(Ticket).where(col(Ticket.requester_id) == contact.id,
+                    col(Ticket.status) != TicketStatus.CLOSED.value)
+                .order_by(col(Ticket.number).desc()).limit(limit)
             )).all()
             return [TicketLine(t.number, t.subject, TicketStatus(t.status)) for t in rows]
 

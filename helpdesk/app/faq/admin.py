@@ -12,6 +12,7 @@ import unicodedata
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from helpdesk.db import store
 from helpdesk.db.engine import Database
@@ -102,10 +103,11 @@ class KbAdminService:
         async with self.db.transaction() as s:
             t = await store.ticket_by_number(s, number)
             first_in = (await s.scalars(select(Message).where(
-                Message.ticket_id == t.id, Message.direction == Direction.INBOUND.value).order_by(Message.id))).first()
+                col(Message.ticket_id) == t.id, col(Message.direction) == Direction.INBOUND.value)
+                .order_by(col(Message.id)))).first()
             last_out = (await s.scalars(select(Message).where(
-                Message.ticket_id == t.id, Message.direction == Direction.OUTBOUND.value)
-                .order_by(Message.id.desc()))).first()
+                col(Message.ticket_id) == t.id, col(Message.direction) == Direction.OUTBOUND.value)
+                .order_by(col(Message.id).desc()))).first()
             subject = t.subject
         if first_in is None or last_out is None:
             raise ValidationError("il faut une demande et une réponse pour proposer une entrée de FAQ")

@@ -13,6 +13,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from helpdesk.app.faq.sync import KbStore
 from helpdesk.db.engine import Database
@@ -60,11 +61,12 @@ class FaqIndex:
     async def _current_fingerprint(self) -> tuple[Any, ...]:
         async with self.db.transaction() as s:
             row = (await s.execute(
-                select(func.count(KbEntry.id), func.max(KbEntry.updated_at)).where(KbEntry.status == "published")
+                select(func.count(col(KbEntry.id)),
+                    func.max(col(KbEntry.updated_at))).where(col(KbEntry.status) == "published")
             )).one()
             accepted = (await s.execute(
-                select(func.count(FaqProposal.id), func.max(FaqProposal.decided_at))
-                .where(FaqProposal.status == "accepted")
+                select(func.count(col(FaqProposal.id)), func.max(col(FaqProposal.decided_at)))
+                .where(col(FaqProposal.status) == "accepted")
             )).one()
         return (int(row[0] or 0), str(row[1]), int(accepted[0] or 0), str(accepted[1]))
 

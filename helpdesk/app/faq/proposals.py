@@ -22,16 +22,17 @@ from helpdesk.db import store
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import FaqProposal, KbEntry, Message, Ticket
 from helpdesk.domain.errors import NotFound, ValidationError
+from helpdesk.domain.events import EventKind
 from helpdesk.domain.values import ActorKind, Direction
 from helpdesk.ports import Clock
 
 PENDING, ACCEPTED, REJECTED = "pending", "accepted", "rejected"
 SOURCE_TICKET, SOURCE_TELEGRAM = "ticket", "telegram"
 # Audit events (ticket-level ones also feed « Ce que la FAQ ne couvre pas encore »).
-FAQ_INSERTED = "faq.inserted"  # a reply went out with these FAQ entries inserted
-FAQ_NOT_INSERTED = "faq.not_inserted"  # a reply went out without any FAQ entry
-PROPOSAL_ACCEPTED = "faq.proposal_accepted"
-PROPOSAL_REJECTED = "faq.proposal_rejected"
+FAQ_INSERTED = EventKind.FAQ_INSERTED  # a reply went out with these FAQ entries inserted
+FAQ_NOT_INSERTED = EventKind.FAQ_NOT_INSERTED  # a reply went out without any FAQ entry
+PROPOSAL_ACCEPTED = EventKind.FAQ_PROPOSAL_ACCEPTED
+PROPOSAL_REJECTED = EventKind.FAQ_PROPOSAL_REJECTED
 MAX_QUESTION_CHARS = 5000  # read of the question before its asking part is extracted
 MAX_ENTRIES_PER_REPLY = 3
 MAX_PENDING_SHOWN = 200

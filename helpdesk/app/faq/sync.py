@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 from sqlalchemy import select
+from sqlmodel import col
 
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import FaqProposal, KbEntry
@@ -90,7 +91,8 @@ class KbStore:
         from knowledge_base import Entry
 
         async with self.db.transaction() as s:
-            rows = (await s.scalars(select(KbEntry).where(KbEntry.status == "published").order_by(KbEntry.id))).all()
+            rows = (await s.scalars(select(KbEntry).where(col(KbEntry.status) == "published")
+                .order_by(col(KbEntry.id)))).all()
         return [
             Entry(id=r.id, title=r.title, tags=tuple(r.tags), questions=tuple(r.questions), lang=r.lang,
                   body=r.body, path=None, sources=tuple(r.sources), replaces=tuple(r.replaces),
@@ -101,8 +103,8 @@ class KbStore:
     async def accepted_wordings(self) -> list[tuple[str, str]]:
         """(entry id, wording) of every accepted proposal, oldest first: what the index adds at start-up."""
         async with self.db.transaction() as s:
-            rows = (await s.execute(select(FaqProposal.entry_id, FaqProposal.wording)
-                                    .where(FaqProposal.status == "accepted").order_by(FaqProposal.id))).all()
+            rows = (await s.execute(select(col(FaqProposal.entry_id), col(FaqProposal.wording))
+                                    .where(col(FaqProposal.status) == "accepted").order_by(col(FaqProposal.id)))).all()
         return [(str(entry_id), str(wording)) for entry_id, wording in rows]
 
     async def knowledge_base(self) -> KnowledgeBase:

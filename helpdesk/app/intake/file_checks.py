@@ -17,10 +17,10 @@ from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
+from helpdesk.app import mail_guard
 from helpdesk.app.intake.service import IntakeContext
-from helpdesk.app.mail import guard as mail_guard
-from helpdesk.app.outbox import SendError
 from helpdesk.checks import Limits, Report, Severity, check_file, is_checkable
 from helpdesk.checks.render import FAQ_BY_CODE, full_text, summary_text
 from helpdesk.db import store
@@ -29,11 +29,11 @@ from helpdesk.db.tables import Contact, KbEntry, Message, Outbox, Ticket
 from helpdesk.domain.errors import NotFound
 from helpdesk.domain.events import EventKind
 from helpdesk.domain.values import Channel, Direction, format_ticket_number
-from helpdesk.ports import Clock
+from helpdesk.ports import Clock, FileChecker, SendError
 
 FILECHECK = "filecheck"
-FILE_CHECK_QUEUED = "filecheck.queued"
-FILE_CHECKED = "filecheck.done"
+FILE_CHECK_QUEUED = EventKind.FILE_CHECK_QUEUED
+FILE_CHECKED = EventKind.FILE_CHECKED
 
 
 class FileCheckHook:
@@ -76,8 +76,9 @@ class FileCheckSender:
     """Outbox sender for ``filecheck`` jobs."""
 
     def __init__(self, db: Database, clock: Clock, *, public_url: str, mail_domain: str = "craig.fr",
-                 limits: Limits | None = None) -> None:
+                 limits: Limits | None = None, checker: FileChecker = check_file) -> None:
         self.db = db
+        self.checker = checker
         self.clock = clock
         self.public_url = public_url
         self.mail_domain = mail_domain
@@ -99,7 +100,7 @@ class FileCheckSender:
     async def run(self, filename: str, data: bytes) -> Report:
         """The check in a worker thread; past the time limit (plus a margin) the job gives up waiting."""
         try:
-            return await asyncio.wait_for(asyncio.to_thread(check_file, filename, data, self.limits),
+            return await asyncio.wait_for(asyncio.to_thread(self.checker, filename, data, self.limits),
                                           timeout=self.limits.seconds + 5)
         except TimeoutError:
             report = Report(filename)
@@ -113,7 +114,7 @@ class FileCheckSender:
         async with self.db.transaction() as s:
             ticket = await store.ticket_by_number(s, int(payload["ticket_number"]))
             assert ticket.id is not None
-            done = await s.scalar(select(Message.id).where(
+            done = await s.scalar(select(col(Message.id)).where(
                 Message.ticket_id == ticket.id, Message.direction == Direction.NOTE.value,
                 Message.visible_text == note).limit(1))
             if done is not None:
@@ -138,8 +139,8 @@ class FileCheckSender:
         now = self.clock.now()
         if await mail_guard.refusal(s, ticket, contact, now, kind="filecheck-summary") is not None:
             return  # the note stays on the ticket for staff; the requester is not written to
-        known = set((await s.scalars(select(KbEntry.id).where(
-            KbEntry.id.in_(sorted(set(FAQ_BY_CODE.values()))), KbEntry.status == "published"))).all())
+        known = set((await s.scalars(select(col(KbEntry.id)).where(
+            col(KbEntry.id).in_(sorted(set(FAQ_BY_CODE.values()))), col(KbEntry.status) == "published"))).all())
         ref = format_ticket_number(ticket.number)
         text = summary_text(report, ticket_ref=ref, public_url=self.public_url, known_faq=known)
         key = f"filecheck-summary:{payload.get('message_id')}:{payload['sha256']}"

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from helpdesk.app.intake.service import IntakeContext, TicketDraft
 from helpdesk.app.sla.service import PolicyCache, apply_sla, organization_kind, store_sla
@@ -36,27 +37,25 @@ class LoadedRules:
     policies: dict[str, str]  # rule name -> SLA policy name
 
 
-_generation = 0  # bumped by every change to the rules made in this process
-
-
-def rules_changed() -> None:
-    global _generation
-    _generation += 1
-
-
 class RulesCache:
     """The rules for a few seconds, so that intake does not read them for every batch.
 
-    A change made through this process shows at once; one made by another instance within ``ttl``.
+    One cache is shared (bootstrap builds it) by the routing hook and by whatever changes the rules:
+    a change made through this process calls ``invalidate`` and shows at once; one made by another
+    instance shows within ``ttl``.
     """
 
     def __init__(self, ttl: float = 5.0) -> None:
         self.ttl = ttl
+        self._generation = 0  # bumped by every change to the rules made through this cache's users
         self._hit: tuple[float, int, LoadedRules] | None = None
+
+    def invalidate(self) -> None:
+        self._generation += 1
 
     def fresh(self) -> LoadedRules | None:
         hit = self._hit
-        if hit is not None and hit[1] == _generation and time.monotonic() - hit[0] < self.ttl:
+        if hit is not None and hit[1] == self._generation and time.monotonic() - hit[0] < self.ttl:
             return hit[2]
         return None
 
@@ -64,8 +63,9 @@ class RulesCache:
         loaded = self.fresh()
         if loaded is not None:
             return loaded
+        generation = self._generation
         loaded = await _read_rules(s)
-        self._hit = (time.monotonic(), _generation, loaded)
+        self._hit = (time.monotonic(), generation, loaded)
         return loaded
 
 
@@ -85,8 +85,8 @@ class FaqTagRules:
 
 
 async def _read_rules(s: AsyncSession) -> LoadedRules:
-    rows = (await s.scalars(select(RoutingRule).where(RoutingRule.enabled).order_by(RoutingRule.position,
-                                                                                      RoutingRule.id))).all()
+    rows = (await s.scalars(select(RoutingRule).where(col(RoutingRule.enabled)).order_by(col(RoutingRule.position),
+                                                                                      col(RoutingRule.id)))).all()
     teams = {t.name: t.id for t in (await s.scalars(select(Team))).all() if t.id is not None}
     names = {v: k for k, v in teams.items()}
     rules = [
@@ -115,7 +115,7 @@ async def faq_tags(s: AsyncSession, meta: dict[str, Any]) -> frozenset[str]:
         known: dict[str, frozenset[str]] = s.info.setdefault("routing.faq_tags", {})  # per intake batch
         entry_id = str(ids[0])
         if entry_id not in known:
-            found = await s.scalar(select(KbEntry.tags).where(KbEntry.id == entry_id))
+            found = await s.scalar(select(col(KbEntry.tags)).where(col(KbEntry.id) == entry_id))
             known[entry_id] = frozenset(found or ())
         return known[entry_id]
     return frozenset()
@@ -125,14 +125,14 @@ async def next_assignee(s: AsyncSession, team_id: int, last: int | None = None) 
     """The next available member of the team after ``last`` (by default, the team's latest assignee)."""
     available = (
         await s.scalars(
-            select(StaffUser.id).join(TeamMember, TeamMember.staff_id == StaffUser.id)
+            select(col(StaffUser.id)).join(TeamMember, col(TeamMember.staff_id) == col(StaffUser.id))
             .where(TeamMember.team_id == team_id, StaffUser.is_active, StaffUser.available)
         )
     ).all()
     if last is None:
         last = await s.scalar(
-            select(Ticket.assignee_id).where(Ticket.team_id == team_id, Ticket.assignee_id.is_not(None))
-            .order_by(Ticket.id.desc()).limit(1)
+            select(col(Ticket.assignee_id)).where(col(Ticket.team_id) == team_id, col(Ticket.assignee_id).is_not(None))
+            .order_by(col(Ticket.id).desc()).limit(1)
         )
     return round_robin([a for a in available if a is not None], last)
 
@@ -228,9 +228,10 @@ class RoutingHook:
 class RoutingRules:
     """Admin use cases on the rules (the web admin and tests use them)."""
 
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, cache: RulesCache | None = None) -> None:
         self.db = db
         self.clock = clock
+        self.cache = cache or RulesCache()
 
     async def add(self, name: str, *, position: int | None = None, team: str | None = None,
                   sla_policy: str | None = None, **fields: Any) -> int:
@@ -243,20 +244,21 @@ class RoutingRules:
         async with self.db.transaction() as s:
             team_id = None
             if team:
-                team_id = await s.scalar(select(Team.id).where(Team.name == team))
+                team_id = await s.scalar(select(col(Team.id)).where(col(Team.name) == team))
                 if team_id is None:
                     raise NotFound(f"team {team!r} not found")
             if position is None:
-                top = await s.scalar(select(RoutingRule.position).order_by(RoutingRule.position.desc()).limit(1))
+                top = await s.scalar(select(col(RoutingRule.position)).order_by(col(RoutingRule.position).desc())
+                    .limit(1))
                 position = (top or 0) + 10
             rule = RoutingRule(name=name, position=position, team_id=team_id, sla_policy=sla_policy, **fields)
             s.add(rule)
             await s.flush()
             assert rule.id is not None
-        rules_changed()  # after the commit, so no intake caches the old rules under the new generation
+        self.cache.invalidate()  # after the commit, so no intake caches the old rules under the new generation
         return rule.id
 
     async def list(self) -> Sequence[dict[str, Any]]:
         async with self.db.transaction() as s:
-            rows = (await s.scalars(select(RoutingRule).order_by(RoutingRule.position, RoutingRule.id))).all()
+            rows = (await s.scalars(select(RoutingRule).order_by(col(RoutingRule.position), col(RoutingRule.id)))).all()
             return [r.model_dump() for r in rows]

@@ -22,11 +22,13 @@ from typing import Any, Protocol
 from sqlalchemy import insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from helpdesk.app.intake import participants
 from helpdesk.app.intake.messages import InboundMessage, IntakeResult
 from helpdesk.app.intake.waves import split_waves
 from helpdesk.app.metrics import MESSAGES_RECEIVED
+from helpdesk.app.tickets import status as ticket_status
 from helpdesk.db import store
 from helpdesk.db.engine import Database, is_temporary
 from helpdesk.db.tables import Attachment, Contact, Message, Ticket, TicketLink
@@ -139,8 +141,9 @@ class _Known:
         duplicates: dict[tuple[str, str], tuple[int, int, str]] = {}
         if ext:
             rows = await s.execute(
-                select(Message.channel, Message.external_id, Message.id, Ticket.number, Ticket.public_ref)
-                .join(Ticket, Ticket.id == Message.ticket_id).where(Message.external_id.in_(ext))
+                select(col(Message.channel), col(Message.external_id), col(Message.id), col(Ticket.number),
+                    col(Ticket.public_ref))
+                .join(Ticket, col(Ticket.id) == col(Message.ticket_id)).where(col(Message.external_id).in_(ext))
             )
             duplicates = {(str(c), str(e)): (int(i), int(n), str(r)) for c, e, i, n, r in rows.all()}
         emails = sorted({m.sender_email.lower() for m in msgs if m.sender_email})
@@ -148,19 +151,21 @@ class _Known:
         by_email: dict[str, Contact] = {}
         by_chat: dict[int, Contact] = {}
         if emails:
-            by_email = {c.email: c for c in (await s.scalars(select(Contact).where(Contact.email.in_(emails)))).all()
+            by_email = {c.email: c for c in (await s.scalars(select(Contact).where(col(Contact.email).in_(emails))))
+                .all()
                         if c.email}
         if chats:
             by_chat = {c.telegram_chat_id: c for c in (await s.scalars(
-                select(Contact).where(Contact.telegram_chat_id.in_(chats)))).all() if c.telegram_chat_id is not None}
+                select(Contact).where(col(Contact.telegram_chat_id)
+                    .in_(chats)))).all() if c.telegram_chat_id is not None}
         cited = sorted({i for m in msgs for i in (*m.in_reply_to, *m.references)})
         of_id = await store.tickets_for_message_ids(s, cited)
         numbers = {n for m in msgs for n in (m.ticket_number, subject_ticket_number(m.subject)) if n is not None}
         numbers = {n for n in numbers if 0 < n <= store.MAX_ID}
         tickets: dict[int, Ticket] = {}
         if of_id or numbers:
-            stmt = select(Ticket).where(or_(Ticket.id.in_(sorted(set(of_id.values()))),
-                                            Ticket.number.in_(sorted(numbers)))).order_by(Ticket.id)
+            stmt = select(Ticket).where(or_(col(Ticket.id).in_(sorted(set(of_id.values()))),
+                                            col(Ticket.number).in_(sorted(numbers)))).order_by(col(Ticket.id))
             if lock:
                 stmt = stmt.with_for_update()
             tickets = {t.id: t for t in (await s.scalars(stmt)).all() if t.id is not None}
@@ -378,16 +383,11 @@ class IntakeService:
             plan.follow_up_of = ticket.number
             plan.reason = f"{decision.reason}; ticket #{ticket.number} closed: follow-up opened"
             return plan
-        assert outcome.new_status is not None
-        if outcome.new_status.value != ticket.status:
-            log.append(store.event_row(
-                kind=EventKind.STATUS_CHANGED, now=now, ticket_id=ticket.id,
-                actor_kind=ActorKind.CONTACT, actor_id=contact.id,
-                old=ticket.status, new=outcome.new_status.value, reason=outcome.reason,
-            ))
-            ticket.status = outcome.new_status.value
-            if outcome.new_status == TicketStatus.OPEN:
-                ticket.resolved_at = None
+        if not msg.automatic:  # automatic mail never changes the status
+            change = ticket_status.plan(ticket, lifecycle.Action.REQUESTER_REPLY, now, outcome.reason)
+            event = ticket_status.write(ticket, change, now, actor_kind=ActorKind.CONTACT, actor_id=contact.id)
+            if event is not None:
+                log.append(event)
         if not msg.automatic:
             ticket.last_inbound_at = now
         ticket.updated_at = now
@@ -489,6 +489,11 @@ class GroupCommitter:
         self._pending: list[tuple[InboundMessage, asyncio.Future[IntakeResult]]] = []
         self._drainers = 0
         self._full = asyncio.Event()
+
+    @property
+    def queued(self) -> int:
+        """Messages waiting for the next batch."""
+        return len(self._pending)
 
     async def receive(self, msg: InboundMessage) -> IntakeResult:
         fut: asyncio.Future[IntakeResult] = asyncio.get_running_loop().create_future()

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from helpdesk.app.intake.messages import InboundMessage, IntakeResult, OrganizationHint
 from helpdesk.app.intake.service import IntakeService
-from helpdesk.app.mail.guard import header_text
+from helpdesk.app.mail_guard import header_text
 from helpdesk.app.ratelimit import RateLimiter, Throttled
 from helpdesk.app.staff.accounts import EMAIL_RE
 from helpdesk.app.tickets.service import TicketService

@@ -19,19 +19,21 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from helpdesk.app.intake.service import IntakeContext
-from helpdesk.app.mail.guard import automatic_key, inert
+from helpdesk.app.mail_guard import automatic_key, inert
 from helpdesk.db import store
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Message, Outbox, Ticket
 from helpdesk.domain.errors import TemporaryError
+from helpdesk.domain.events import EventKind
 from helpdesk.domain.values import Channel, Direction, format_ticket_number
 
 log = logging.getLogger(__name__)
 
-ACK_SUPPRESSED = "ack.suppressed"
-ACK_QUEUED = "ack.queued"
+ACK_SUPPRESSED = EventKind.ACK_SUPPRESSED
+ACK_QUEUED = EventKind.ACK_QUEUED
 FAQ_QUERY_CHARS = 2000  # the FAQ search runs on the event loop: its query is bounded, whatever the message
 
 
@@ -58,20 +60,22 @@ class Recent:
         inbound = (Message.direction == Direction.INBOUND.value, Message.created_at >= since)
         ticket_ids, contact_ids = sorted(set(tickets)), sorted(set(contacts))
         on_ticket = dict((await s.execute(
-            select(Message.ticket_id, func.count(Message.id)).where(Message.ticket_id.in_(ticket_ids), *inbound)
+            select(col(Message.ticket_id), func.count(col(Message.id))).where(col(Message.ticket_id).in_(ticket_ids),
+                *inbound)
             .group_by(Message.ticket_id))).all()) if ticket_ids else {}
         from_sender: dict[int, int] = {}
         acks_to: dict[int, int] = {}
         if contact_ids:
             from_sender = {int(c): n for c, n in (await s.execute(
-                select(Message.author_contact_id, func.count(Message.id))
-                .where(Message.author_contact_id.in_(contact_ids), *inbound)
+                select(col(Message.author_contact_id), func.count(col(Message.id)))
+                .where(col(Message.author_contact_id).in_(contact_ids), *inbound)
                 .group_by(Message.author_contact_id))).all() if c is not None}
-            # Every automatic mail counts (summaries, ratings, reminders too): one guard, helpdesk/app/mail/guard.py.
+            # Every automatic mail counts (summaries, ratings, reminders too): one guard, helpdesk/app/mail_guard.py.
             acks_to = {int(c): n for c, n in (await s.execute(
-                select(Ticket.requester_id, func.count(Outbox.id)).join(Outbox, Outbox.ticket_id == Ticket.id)
-                .where(Ticket.requester_id.in_(contact_ids), automatic_key(),
-                       Outbox.created_at >= now - policy.sender_window)
+                select(col(Ticket.requester_id), func.count(col(Outbox.id))).join(Outbox,
+                    col(Outbox.ticket_id) == col(Ticket.id))
+                .where(col(Ticket.requester_id).in_(contact_ids), automatic_key(),
+                       col(Outbox.created_at) >= now - policy.sender_window)
                 .group_by(Ticket.requester_id))).all() if c is not None}
         return cls(on_ticket, from_sender, acks_to)
 

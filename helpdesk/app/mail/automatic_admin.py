@@ -10,12 +10,13 @@ naming the staff member.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from helpdesk.app.intake.messages import IntakeResult
 from helpdesk.app.mail.bounces import AUTOMATIC_IGNORED, CONTACT_BOUNCING
@@ -23,24 +24,18 @@ from helpdesk.db import store
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Blob, Contact, Event, Message, Ticket
 from helpdesk.domain.errors import NotFound, TemporaryError, UserError, ValidationError
+from helpdesk.domain.events import EventKind
 from helpdesk.domain.values import ActorKind, IntakeAction
 from helpdesk.ports import Clock
 
-BOUNCING_CLEARED = "contact.bouncing_cleared"
-AUTOMATIC_TICKETED = "message.automatic_ticketed"
+BOUNCING_CLEARED = EventKind.BOUNCING_CLEARED
+AUTOMATIC_TICKETED = EventKind.AUTOMATIC_TICKETED
 PAGE_SIZE = 50
 MAX_BOUNCING = 500
 
 # How a channel turns kept raw bytes into a *human* inbound message and runs it through intake.
 # ``meta`` is stored on the message (who asked for it, from which event).
 TicketMaker = Callable[[bytes, dict[str, Any]], Awaitable[IntakeResult]]
-TicketMakerFactory = Callable[[Database, Clock, Any], TicketMaker]
-_FACTORIES: dict[str, TicketMakerFactory] = {}
-
-
-def register_ticket_maker(channel: str, factory: TicketMakerFactory) -> None:
-    """Called by the composition root (bootstrap) for each channel whose kept mail can become a ticket."""
-    _FACTORIES[channel] = factory
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,33 +67,34 @@ class BouncingAddress:
 
 
 class AutomaticAdmin:
-    def __init__(self, db: Database, clock: Clock, intake: Any = None) -> None:
+    def __init__(self, db: Database, clock: Clock, *, ticket_makers: Mapping[str, TicketMaker] | None = None) -> None:
         self.db = db
         self.clock = clock
-        self.intake = intake
+        self.ticket_makers = dict(ticket_makers or {})  # per channel, given by the composition root
 
     async def page(self, before: int | None = None, limit: int = PAGE_SIZE) -> AutomaticPage:
         """Kept automatic mail, newest first: events with an id below ``before``."""
         limit = max(1, min(limit, 200))
         async with self.db.transaction() as s:
-            stmt = select(Event).where(Event.kind == AUTOMATIC_IGNORED)
+            stmt = select(Event).where(col(Event.kind) == AUTOMATIC_IGNORED)
             if before is not None:
-                stmt = stmt.where(Event.id < before)
-            events = list((await s.scalars(stmt.order_by(Event.id.desc()).limit(limit + 1))).all())
+                stmt = stmt.where(col(Event.id) < before)
+            events = list((await s.scalars(stmt.order_by(col(Event.id).desc()).limit(limit + 1))).all())
             more = len(events) > limit
             events = events[:limit]
             digests = {str(e.data["raw_sha256"]) for e in events if e.data.get("raw_sha256")}
             sizes: dict[str, int] = {}
             if digests:
-                rows = await s.execute(select(Blob.sha256, Blob.size).where(Blob.sha256.in_(sorted(digests))))
+                rows = await s.execute(select(col(Blob.sha256), col(Blob.size)).where(col(Blob.sha256)
+                    .in_(sorted(digests))))
                 sizes = {str(d): int(n) for d, n in rows.all()}
             ids = {str(e.data["external_id"]) for e in events if e.data.get("external_id")}
             tickets: dict[tuple[str, str], int] = {}
             if ids:
                 rows = await s.execute(
-                    select(Message.channel, Message.external_id, Ticket.number)
+                    select(col(Message.channel), col(Message.external_id), col(Ticket.number))
                     .join(Ticket, Ticket.id == Message.ticket_id)
-                    .where(Message.external_id.in_(sorted(ids)))
+                    .where(col(Message.external_id).in_(sorted(ids)))
                 )
                 tickets = {(str(c), str(x)): int(n) for c, x, n in rows.all()}
         items = []
@@ -115,7 +111,8 @@ class AutomaticAdmin:
 
     async def count(self) -> int:
         async with self.db.transaction() as s:
-            return int(await s.scalar(select(func.count(Event.id)).where(Event.kind == AUTOMATIC_IGNORED)) or 0)
+            return int(await s.scalar(select(func.count(col(Event.id)))
+                .where(col(Event.kind) == AUTOMATIC_IGNORED)) or 0)
 
     async def _event(self, s: Any, event_id: int) -> Event:
         ev: Event | None = await s.get(Event, event_id) if 0 < event_id <= store.MAX_ID else None
@@ -136,13 +133,13 @@ class AutomaticAdmin:
         """Contacts currently marked bouncing, by address, with when their newest bounce was recorded."""
         async with self.db.transaction() as s:
             contacts = (await s.scalars(
-                select(Contact).where(Contact.bouncing.is_(True)).order_by(Contact.email).limit(MAX_BOUNCING)
+                select(Contact).where(col(Contact.bouncing).is_(True)).order_by(col(Contact.email)).limit(MAX_BOUNCING)
             )).all()
             since: dict[int, datetime] = {}
             if contacts:
                 recent = await s.execute(
-                    select(Event.created_at, Event.data).where(Event.kind == CONTACT_BOUNCING)
-                    .order_by(Event.id.desc()).limit(5 * MAX_BOUNCING)
+                    select(col(Event.created_at), col(Event.data)).where(col(Event.kind) == CONTACT_BOUNCING)
+                    .order_by(col(Event.id).desc()).limit(5 * MAX_BOUNCING)
                 )
                 for at, data in recent.all():
                     cid = (data or {}).get("contact_id")
@@ -182,12 +179,12 @@ class AutomaticAdmin:
             if not digest:
                 raise ValidationError("le message d'origine n'a pas été conservé : impossible d'en faire un ticket")
             raw = await store.get_blob(s, str(digest))
-        factory = _FACTORIES.get(channel)
-        if factory is None or self.intake is None:
+        make_ticket = self.ticket_makers.get(channel)
+        if make_ticket is None:
             raise ValidationError(f"aucune création de ticket possible pour le canal {channel}")
         meta: dict[str, Any] = {"taken_by_staff_id": actor, "from_automatic_event": event_id}
         try:
-            result = await factory(self.db, self.clock, self.intake)(raw, meta)
+            result = await make_ticket(raw, meta)
         except (TemporaryError, UserError):
             raise
         except Exception as exc:

@@ -15,18 +15,20 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from helpdesk.app.intake.messages import InboundMessage, IntakeResult
 from helpdesk.app.intake.service import IntakeContext
 from helpdesk.db import store
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Contact, Message, Outbox, Ticket
+from helpdesk.domain.events import EventKind
 from helpdesk.domain.threading import subject_ticket_number
 from helpdesk.domain.values import Direction, IntakeAction
 from helpdesk.ports import Clock
 
-CONTACT_BOUNCING = "contact.bouncing"
-AUTOMATIC_IGNORED = "message.automatic_ignored"
+CONTACT_BOUNCING = EventKind.CONTACT_BOUNCING
+AUTOMATIC_IGNORED = EventKind.AUTOMATIC_IGNORED
 
 
 class Receiver(Protocol):
@@ -67,7 +69,7 @@ class AutomaticMailService:
             return []
         now = self.clock.now()
         async with self.db.transaction() as s:
-            contacts = (await s.scalars(select(Contact).where(Contact.email.in_(wanted)))).all()
+            contacts = (await s.scalars(select(Contact).where(col(Contact.email).in_(wanted)))).all()
             for c in contacts:
                 c.bouncing = True
                 c.bounce_reason = reason[:500]
@@ -84,8 +86,8 @@ class AutomaticMailService:
             number = subject_ticket_number(msg.subject)
             if number is None or not msg.sender_email:
                 return False
-            ticket = (await s.scalars(select(Ticket).where(Ticket.number == number))).first()
-            contact = (await s.scalars(select(Contact).where(Contact.email == msg.sender_email.lower()))).first()
+            ticket = (await s.scalars(select(Ticket).where(col(Ticket.number) == number))).first()
+            contact = (await s.scalars(select(Contact).where(col(Contact.email) == msg.sender_email.lower()))).first()
             if ticket is None or contact is None or contact.id is None:
                 return False
             return await store.is_participant(s, ticket, contact.id)
@@ -98,7 +100,7 @@ class AutomaticMailService:
         async with self.db.transaction() as s:
             if msg.external_id:
                 seen = await s.scalar(
-                    select(Message.id).where(Message.channel == msg.channel.value,
+                    select(col(Message.id)).where(col(Message.channel) == msg.channel.value,
                                              Message.external_id == msg.external_id)
                 )
                 if seen is not None:

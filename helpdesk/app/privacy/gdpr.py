@@ -12,12 +12,15 @@ from typing import Any
 
 from sqlalchemy import delete, func, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from helpdesk.db import store
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Attachment, Blob, Contact, Event, Message, Organization, Outbox, Quarantine, Ticket
 from helpdesk.db.tables_faq import FaqProposal
 from helpdesk.domain.errors import NotFound
+from helpdesk.domain.events import EventKind
+from helpdesk.domain.values import OutboxStatus
 from helpdesk.ports import Clock
 
 ERASED = "[données effacées]"
@@ -36,17 +39,18 @@ class GdprService:
         async with self.db.transaction() as s:
             contact = await self._contact(s, email)
             org = await s.get(Organization, contact.organization_id) if contact.organization_id else None
-            tickets = (await s.scalars(select(Ticket).where(Ticket.requester_id == contact.id))).all()
+            tickets = (await s.scalars(select(Ticket).where(col(Ticket.requester_id) == contact.id))).all()
             ticket_ids = [t.id for t in tickets]
             msgs = (
                 await s.scalars(
                     select(Message)
-                    .where(or_(Message.ticket_id.in_(ticket_ids), Message.author_contact_id == contact.id))
-                    .where(Message.direction != "note")
-                    .order_by(Message.id)
+                    .where(or_(col(Message.ticket_id).in_(ticket_ids), col(Message.author_contact_id) == contact.id))
+                    .where(col(Message.direction) != "note")
+                    .order_by(col(Message.id))
                 )
             ).all()
-            atts = (await s.scalars(select(Attachment).where(Attachment.message_id.in_([m.id for m in msgs])))).all()
+            atts = (await s.scalars(select(Attachment).where(col(Attachment.message_id)
+                .in_([m.id for m in msgs])))).all()
             numbers = {t.id: t.number for t in tickets}
             return {
                 "contact": {
@@ -72,15 +76,15 @@ class GdprService:
         now = self.clock.now()
         async with self.db.transaction() as s:
             contact = await self._contact(s, email)
-            tickets = (await s.scalars(select(Ticket).where(Ticket.requester_id == contact.id))).all()
+            tickets = (await s.scalars(select(Ticket).where(col(Ticket.requester_id) == contact.id))).all()
             counts = await self._scrub_tickets(s, list(tickets))
-            authored = (await s.scalars(select(Message).where(Message.author_contact_id == contact.id))).all()
+            authored = (await s.scalars(select(Message).where(col(Message.author_contact_id) == contact.id))).all()
             for m in authored:
                 await self._scrub_message(s, m)
             contact.email = f"efface-{contact.id}@invalid"
             contact.name = None
             contact.telegram_chat_id = None
-            await store.record_event(s, kind="gdpr.erased", now=now, ticket_id=None, contact_id=contact.id)
+            await store.record_event(s, kind=EventKind.GDPR_ERASED, now=now, ticket_id=None, contact_id=contact.id)
             await self._drop_orphan_blobs(s)
             return {"tickets": counts, "contact": 1}
 
@@ -93,19 +97,21 @@ class GdprService:
         async with self.db.transaction() as s:
             tickets = (
                 await s.scalars(
-                    select(Ticket).where(Ticket.status == "closed", Ticket.closed_at < cutoff, Ticket.subject != ERASED)
+                    select(Ticket).where(col(Ticket.status) == "closed", col(Ticket.closed_at) < cutoff,
+                        col(Ticket.subject) != ERASED)
                 )
             ).all()
             if dry_run:
                 return len(tickets)
             n = await self._scrub_tickets(s, list(tickets), on_progress)
             if n:
-                await store.record_event(s, kind="gdpr.retention", now=self.clock.now(), ticket_id=None, tickets=n)
+                await store.record_event(s, kind=EventKind.GDPR_RETENTION, now=self.clock.now(), ticket_id=None,
+                                         tickets=n)
             await self._drop_orphan_blobs(s)
             return n
 
     async def _contact(self, s: AsyncSession, email: str) -> Contact:
-        contact = (await s.scalars(select(Contact).where(Contact.email == email.strip().lower()))).first()
+        contact = (await s.scalars(select(Contact).where(col(Contact.email) == email.strip().lower()))).first()
         if contact is None:
             raise NotFound(f"no contact with the address {email}")
         return contact
@@ -116,13 +122,15 @@ class GdprService:
             if on_progress is not None:
                 on_progress(1, len(tickets))
             t.subject = ERASED
-            msgs = (await s.scalars(select(Message).where(Message.ticket_id == t.id))).all()
+            msgs = (await s.scalars(select(Message).where(col(Message.ticket_id) == t.id))).all()
             for m in msgs:
                 await self._scrub_message(s, m)
-            await s.execute(delete(Outbox).where(Outbox.ticket_id == t.id, Outbox.status == "sent"))
+            await s.execute(delete(Outbox).where(col(Outbox.ticket_id) == t.id,
+                col(Outbox.status) == OutboxStatus.SENT.value))
             # Its question proposed as an FAQ wording: gone unless an admin made it part of the FAQ already.
-            await s.execute(delete(FaqProposal).where(FaqProposal.ticket_id == t.id, FaqProposal.status != "accepted"))
-            events = (await s.scalars(select(Event).where(Event.ticket_id == t.id))).all()
+            await s.execute(delete(FaqProposal).where(col(FaqProposal.ticket_id) == t.id,
+                                                      col(FaqProposal.status) != "accepted"))
+            events = (await s.scalars(select(Event).where(col(Event.ticket_id) == t.id))).all()
             for e in events:
                 e.data = {k: v for k, v in e.data.items() if k not in {"to", "text", "subject", "email"}}
         return len(tickets)
@@ -134,16 +142,16 @@ class GdprService:
         m.subject = None
         m.raw_sha256 = None
         m.meta = {}
-        await s.execute(delete(Attachment).where(Attachment.message_id == m.id))
+        await s.execute(delete(Attachment).where(col(Attachment.message_id) == m.id))
 
     async def _drop_orphan_blobs(self, s: AsyncSession) -> None:
         await s.flush()
         used = union(
-            select(Message.raw_sha256.label("h")).where(Message.raw_sha256.is_not(None)),
-            select(Attachment.sha256.label("h")),
-            select(Quarantine.raw_sha256.label("h")),
+            select(col(Message.raw_sha256).label("h")).where(col(Message.raw_sha256).is_not(None)),
+            select(col(Attachment.sha256).label("h")),
+            select(col(Quarantine.raw_sha256).label("h")),
         ).subquery()
-        await s.execute(delete(Blob).where(Blob.sha256.not_in(select(used.c.h))))
+        await s.execute(delete(Blob).where(col(Blob.sha256).not_in(select(used.c.h))))
 
     async def count_blobs(self) -> int:
         async with self.db.transaction() as s:

@@ -18,21 +18,20 @@ from sqlalchemy import insert, select
 from sqlmodel import col
 
 from helpdesk.app.intake.service import IntakeContext
-from helpdesk.app.outbox import SendError
-from helpdesk.app.published.sidebar import PUBLISHED
+from helpdesk.app.tickets.published_sidebar import PUBLISHED
 from helpdesk.db import store
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Message, Outbox
 from helpdesk.domain.errors import NotFound
 from helpdesk.domain.events import EventKind
 from helpdesk.domain.values import Channel, Direction
-from helpdesk.ports import Clock
+from helpdesk.ports import Clock, SendError
 from helpdesk.published.references import Reference, RefKind, find_references
 from helpdesk.published.service import PublishedDataService
 from helpdesk.published.summary import agent_summary, internal_note, sidebar
 
-PUBLISHED_QUEUED = "published.queued"
-PUBLISHED_CHECKED = "published.done"
+PUBLISHED_QUEUED = EventKind.PUBLISHED_QUEUED
+PUBLISHED_CHECKED = EventKind.PUBLISHED_CHECKED
 
 
 class PublishedDataHook:

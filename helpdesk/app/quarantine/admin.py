@@ -6,23 +6,25 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from helpdesk.app.quarantine.service import DISCARDED, HELD, QuarantineService
 from helpdesk.db import store
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Quarantine
 from helpdesk.domain.errors import NotFound, ValidationError
+from helpdesk.domain.events import EventKind
 from helpdesk.domain.values import ActorKind
 from helpdesk.ports import Clock
 
-DISCARD_EVENT = "quarantine.discarded"
+DISCARD_EVENT = EventKind.QUARANTINE_DISCARDED
 
 
 class QuarantineAdmin:
-    def __init__(self, db: Database, clock: Clock, intake: Any = None) -> None:
+    def __init__(self, db: Database, clock: Clock, service: QuarantineService) -> None:
         self.db = db
         self.clock = clock
-        self.service = QuarantineService(db, clock, intake)
+        self.service = service
 
     async def reprocess(self, quarantine_id: int, actor: int) -> int | None:
         """Run a held item through its channel again; returns the ticket number it landed on."""
@@ -43,7 +45,7 @@ class QuarantineAdmin:
     async def discard(self, quarantine_id: int, actor: int) -> None:
         now = self.clock.now()
         async with self.db.transaction() as s:
-            row = (await s.scalars(select(Quarantine).where(Quarantine.id == quarantine_id))).first()
+            row = (await s.scalars(select(Quarantine).where(col(Quarantine.id) == quarantine_id))).first()
             if row is None:
                 raise NotFound("élément de quarantaine introuvable")
             if row.status != HELD:

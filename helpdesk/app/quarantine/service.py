@@ -9,31 +9,24 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from helpdesk.app.intake.messages import IntakeResult
 from helpdesk.app.quarantine.storable import storable, storable_opt
 from helpdesk.db import store
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Blob, Quarantine, Ticket
-from helpdesk.domain.errors import NotFound, TemporaryError, ValidationError
+from helpdesk.domain.errors import ErrorCode, NotFound, TemporaryError, ValidationError
 from helpdesk.domain.events import EventKind
-from helpdesk.domain.values import ActorKind
+from helpdesk.domain.values import ActorKind, QuarantineState
 from helpdesk.ports import Clock
 
-HELD, REPROCESSED, DISCARDED = "held", "reprocessed", "discarded"
+HELD, REPROCESSED, DISCARDED = QuarantineState.HELD, QuarantineState.REPROCESSED, QuarantineState.DISCARDED
 
 # How a channel turns raw bytes into a stored message again; raises when it still cannot.
 Reprocessor = Callable[[bytes], Awaitable[IntakeResult]]
-ReprocessorFactory = Callable[[Database, Clock, Any], Reprocessor]
-_FACTORIES: dict[str, ReprocessorFactory] = {}
-
-
-def register_reprocessor(channel: str, factory: ReprocessorFactory) -> None:
-    """Called by the composition root (bootstrap) for each channel that can reprocess its input."""
-    _FACTORIES[channel] = factory
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,20 +50,19 @@ class QuarantineItem:
 
 
 class QuarantineService:
-    def __init__(
-        self, db: Database, clock: Clock, intake: Any = None, *, reprocessors: Mapping[str, Reprocessor] | None = None
-    ) -> None:
+    def __init__(self, db: Database, clock: Clock, *, reprocessors: Mapping[str, Reprocessor] | None = None) -> None:
         self.db = db
         self.clock = clock
-        self.intake = intake
         self.reprocessors = dict(reprocessors or {})
+
+    def add_reprocessor(self, channel: str, reprocessor: Reprocessor) -> None:
+        """For the composition root: a channel's reprocessing needs its ingest, which holds this service."""
+        self.reprocessors[channel] = reprocessor
 
     async def reprocess(self, item_id: int, actor_id: int | None = None) -> IntakeResult:
         """Run a held item through its channel again; on success it is marked reprocessed."""
         channel, raw = await self.raw(item_id)
         fn = self.reprocessors.get(channel)
-        if fn is None and channel in _FACTORIES and self.intake is not None:
-            fn = _FACTORIES[channel](self.db, self.clock, self.intake)
         if fn is None:
             raise ValidationError(f"no reprocessing available for the {channel} channel")
         try:
@@ -108,7 +100,7 @@ class QuarantineService:
     async def list(self, status: str | None = HELD) -> list[QuarantineItem]:
         async with self.db.transaction() as s:
             stmt = (
-                select(Quarantine, Blob.size, Ticket.number)
+                select(Quarantine, col(Blob.size), col(Ticket.number))
                 .join(Blob, Blob.sha256 == Quarantine.raw_sha256)
                 .join(Ticket, Ticket.id == Quarantine.ticket_id, isouter=True)
                 .order_by(Quarantine.id)
@@ -124,14 +116,16 @@ class QuarantineService:
 
     async def count_held(self) -> int:
         async with self.db.transaction() as s:
-            return int(await s.scalar(select(func.count(Quarantine.id)).where(Quarantine.status == HELD)) or 0)
+            return int(await s.scalar(select(func.count(col(Quarantine.id)))
+                .where(col(Quarantine.status) == HELD)) or 0)
 
     async def raw(self, item_id: int) -> tuple[str, bytes]:
         """The channel and raw bytes of one held item (for reprocessing)."""
         async with self.db.transaction() as s:
             q = await s.get(Quarantine, item_id)
             if q is None:
-                raise NotFound(f"quarantine item {item_id} not found")
+                raise NotFound(f"quarantine item {item_id} not found", code=ErrorCode.QUARANTINE_ITEM_NOT_FOUND,
+                               id=item_id)
             if q.status != HELD:
                 raise ValidationError(f"quarantine item {item_id} is already {q.status}")
             return q.channel, await store.get_blob(s, q.raw_sha256)
@@ -143,11 +137,12 @@ class QuarantineService:
         async with self.db.transaction() as s:
             q = await s.get(Quarantine, item_id)
             if q is None:
-                raise NotFound(f"quarantine item {item_id} not found")
+                raise NotFound(f"quarantine item {item_id} not found", code=ErrorCode.QUARANTINE_ITEM_NOT_FOUND,
+                               id=item_id)
             ticket_id = None
             if ticket_number is not None:
                 ticket_id = (await store.ticket_by_number(s, ticket_number)).id
             q.status, q.resolved_at, q.ticket_id = status, now, ticket_id
-            await store.record_event(s, kind="message.quarantine_resolved", now=now, ticket_id=ticket_id,
+            await store.record_event(s, kind=EventKind.QUARANTINE_RESOLVED, now=now, ticket_id=ticket_id,
                                      actor_kind=ActorKind.STAFF if actor_id else ActorKind.SYSTEM, actor_id=actor_id,
                                      quarantine_id=item_id, status=status)

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from helpdesk.app.sla.service import Policy, clock_event, load_policy
 from helpdesk.db.engine import Database
@@ -68,15 +69,16 @@ class ReportService:
         until = self.clock.now()
         since = until - timedelta(weeks=weeks)
         async with self.db.transaction() as s:
-            in_range = select(Ticket).where(Ticket.created_at >= since, Ticket.created_at < until)
+            in_range = select(Ticket).where(col(Ticket.created_at) >= since, col(Ticket.created_at) < until)
             rows = await self._rows(s, in_range, until)
-            backlog = await self._rows(s, select(Ticket).where(Ticket.status.in_(sorted(r.OPEN))), until, times=False)
-            scores = (await s.scalars(select(Rating.score).where(Rating.created_at >= since,
+            backlog = await self._rows(s, select(Ticket).where(col(Ticket.status).in_(sorted(r.OPEN))), until,
+                times=False)
+            scores = (await s.scalars(select(col(Rating.score)).where(col(Rating.created_at) >= since,
                                                                  Rating.created_at < until))).all()
-            shown = (await s.execute(select(ChatSuggestion.outcome, ChatSuggestion.entry_ids).where(
+            shown = (await s.execute(select(col(ChatSuggestion.outcome), col(ChatSuggestion.entry_ids)).where(
                 ChatSuggestion.created_at >= since, ChatSuggestion.created_at < until))).all()
             outcomes = [outcome for outcome, entries in shown if entries]  # an abstention suggested nothing
-            feedback = (await s.execute(select(FaqFeedback.entry_id, FaqFeedback.helpful).where(
+            feedback = (await s.execute(select(col(FaqFeedback.entry_id), col(FaqFeedback.helpful)).where(
                 FaqFeedback.created_at >= since, FaqFeedback.created_at < until))).all()
         return build_report(rows, backlog, scores, outcomes, [(e, bool(h)) for e, h in feedback], since, until)
 
@@ -87,8 +89,8 @@ class ReportService:
         if times:
             ids = [t.id for t, _ in pairs]
             for start in range(0, len(ids), CHUNK):
-                evs = (await s.scalars(select(Event).where(Event.ticket_id.in_(ids[start:start + CHUNK]))
-                                       .order_by(Event.id))).all()
+                evs = (await s.scalars(select(Event).where(col(Event.ticket_id).in_(ids[start:start + CHUNK]))
+                                       .order_by(col(Event.id)))).all()
                 for e in evs:
                     ce = clock_event(e)
                     if ce is not None and e.ticket_id is not None:

@@ -12,8 +12,9 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from helpdesk.app.mail.guard import inert, refusal
+from helpdesk.app.mail_guard import inert, refusal
 from helpdesk.db.tables import Contact, Outbox, Ticket
 from helpdesk.domain.values import Channel, TicketStatus, format_ticket_number
 
@@ -45,7 +46,7 @@ class RatingMailer:
         if contact is None or not contact.email or contact.bouncing:
             return
         key = f"rating-ask:{ticket.id}:{(ticket.resolved_at or now).isoformat()}"
-        if (await s.scalars(select(Outbox.id).where(Outbox.idempotency_key == key))).first() is not None:
+        if (await s.scalars(select(col(Outbox.id)).where(col(Outbox.idempotency_key) == key))).first() is not None:
             return
         if await refusal(s, ticket, contact, now, kind="rating-ask") is not None:
             return

@@ -7,15 +7,15 @@ of the open tickets in the same call (`SlaService.recompute`).
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import delete, select
+from sqlmodel import col
 
-from helpdesk.app.intake.routing import rules_changed
 from helpdesk.app.sla.service import SlaService, ensure_defaults
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import RoutingRule, SlaCalendar, SlaClosure, SlaPolicy, Team
-from helpdesk.domain.errors import NotFound, ValidationError
+from helpdesk.domain.errors import ErrorCode, NotFound, ValidationError
 from helpdesk.domain.values import OrgKind, Priority
 from helpdesk.ports import Clock
 
@@ -48,16 +48,21 @@ def _check_closure_span(starts_on: date, ends_on: date, *, joined: bool = False)
         )
 
 
+class RulesCacheLike(Protocol):
+    def invalidate(self) -> None: ...
+
+
 class SlaAdmin:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, rules: RulesCacheLike | None = None) -> None:
         self.db = db
         self.clock = clock
+        self.rules = rules  # the routing hook's cache (bootstrap), so a removed rule stops routing at once
 
     async def policies(self) -> list[dict[str, Any]]:
         async with self.db.transaction() as s:
             await ensure_defaults(s, self.clock.now())
             rows = (await s.execute(select(SlaPolicy, SlaCalendar).join(
-                SlaCalendar, SlaCalendar.id == SlaPolicy.calendar_id).order_by(SlaPolicy.id))).all()
+                SlaCalendar, col(SlaCalendar.id) == col(SlaPolicy.calendar_id)).order_by(col(SlaPolicy.id)))).all()
             return [{"name": p.name, "default": p.is_default, "calendar": c.name, "targets": p.targets,
                      "overrides": p.overrides, "warn_ratio": p.warn_ratio,
                      "pending_reminder_days": p.pending_reminder_days, "auto_close_days": p.auto_close_days}
@@ -75,9 +80,9 @@ class SlaAdmin:
         value = {"first_response": first_response, "resolution": resolution}
         async with self.db.transaction() as s:
             await ensure_defaults(s, self.clock.now())
-            row = (await s.scalars(select(SlaPolicy).where(SlaPolicy.name == policy))).first()
+            row = (await s.scalars(select(SlaPolicy).where(col(SlaPolicy.name) == policy))).first()
             if row is None:
-                raise NotFound(f"SLA policy {policy!r} not found")
+                raise NotFound(f"SLA policy {policy!r} not found", code=ErrorCode.SLA_POLICY_NOT_FOUND, name=policy)
             if organization_kind:
                 overrides = dict(row.overrides)
                 overrides[organization_kind] = {**overrides.get(organization_kind, {}), priority: value}
@@ -109,34 +114,35 @@ class SlaAdmin:
 
     async def closures(self) -> list[dict[str, Any]]:
         async with self.db.transaction() as s:
-            rows = (await s.execute(select(SlaClosure, SlaCalendar.name).join(
+            rows = (await s.execute(select(SlaClosure, col(SlaCalendar.name)).join(
                 SlaCalendar, SlaCalendar.id == SlaClosure.calendar_id).order_by(SlaClosure.starts_on))).all()
             return [{"id": c.id, "calendar": name, "starts_on": c.starts_on.isoformat(),
                      "ends_on": c.ends_on.isoformat(), "label": c.label} for c, name in rows]
 
     async def remove_closure(self, closure_id: int) -> None:
         async with self.db.transaction() as s:
-            done = await s.execute(delete(SlaClosure).where(SlaClosure.id == closure_id))
+            done = await s.execute(delete(SlaClosure).where(col(SlaClosure.id) == closure_id))
             if not done.rowcount:  # type: ignore[attr-defined]
-                raise NotFound(f"closure {closure_id} not found")
+                raise NotFound(f"closure {closure_id} not found", code=ErrorCode.CLOSURE_NOT_FOUND, id=closure_id)
         await SlaService(self.db, self.clock).recompute(only_open=True)
 
     async def teams(self) -> list[str]:
         async with self.db.transaction() as s:
-            return list((await s.scalars(select(Team.name).order_by(Team.name))).all())
+            return list((await s.scalars(select(col(Team.name)).order_by(col(Team.name)))).all())
 
     async def remove_rule(self, rule_id: int) -> None:
         async with self.db.transaction() as s:
-            done = await s.execute(delete(RoutingRule).where(RoutingRule.id == rule_id))
+            done = await s.execute(delete(RoutingRule).where(col(RoutingRule.id) == rule_id))
             if not done.rowcount:  # type: ignore[attr-defined]
-                raise NotFound(f"routing rule {rule_id} not found")
-        rules_changed()
+                raise NotFound(f"routing rule {rule_id} not found", code=ErrorCode.ROUTING_RULE_NOT_FOUND, id=rule_id)
+        if self.rules is not None:
+            self.rules.invalidate()
 
     async def _calendar(self, s: Any, name: str | None) -> SlaCalendar:
-        stmt = select(SlaCalendar).order_by(SlaCalendar.id)
+        stmt = select(SlaCalendar).order_by(col(SlaCalendar.id))
         if name:
-            stmt = stmt.where(SlaCalendar.name == name)
+            stmt = stmt.where(col(SlaCalendar.name) == name)
         cal = (await s.scalars(stmt.limit(1))).first()
         if cal is None:
-            raise NotFound(f"calendar {name!r} not found")
+            raise NotFound(f"calendar {name!r} not found", code=ErrorCode.CALENDAR_NOT_FOUND, name=name)
         return cal

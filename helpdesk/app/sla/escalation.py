@@ -10,20 +10,20 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
+from helpdesk.app import mail_guard
 from helpdesk.app.french_dates import fr_datetime
-from helpdesk.app.mail import guard as mail_guard
-from helpdesk.app.metrics import SLA_NOTICES
 from helpdesk.app.sla.service import Policy, batch_inputs, load_policy, store_sla
+from helpdesk.app.tickets import status as ticket_status
 from helpdesk.app.tickets.service import TicketService
 from helpdesk.db import store
 from helpdesk.db.engine import Database
@@ -33,10 +33,6 @@ from helpdesk.domain.errors import NotFound, ValidationError
 from helpdesk.domain.events import EventKind
 from helpdesk.domain.values import ActorKind, Direction, StaffRole, TicketStatus
 from helpdesk.ports import Clock
-from helpdesk.workers import start_periodic
-
-if TYPE_CHECKING:
-    from helpdesk.bootstrap import Services
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +53,14 @@ class EscalationReport:
 
 class EscalationJob:
     def __init__(self, db: Database, clock: Clock, *, public_url: str = "", staff_chat: int | None = None,
-                 mail_domain: str = "craig.fr", batch: int = 50) -> None:
+                 mail_domain: str = "craig.fr", batch: int = 50, tickets: TicketService | None = None) -> None:
         self.db = db
         self.clock = clock
         self.public_url = public_url.rstrip("/")
         self.staff_chat = staff_chat
         self.mail_domain = mail_domain
         self.batch = batch
-        self._tickets = TicketService(db, clock, mail_domain=mail_domain)
+        self._tickets = tickets or TicketService(db, clock, mail_domain=mail_domain)
 
     async def run_once(self) -> EscalationReport:
         report = EscalationReport()
@@ -73,9 +69,9 @@ class EscalationJob:
         policies: dict[str | None, Policy] = {}
         while True:
             async with self.db.transaction() as s:
-                stmt = (select(Ticket).where(Ticket.id > last_id,
-                                             Ticket.status.in_(["new", "open", "pending", "resolved"]))
-                        .order_by(Ticket.id).limit(self.batch))
+                stmt = (select(Ticket).where(col(Ticket.id) > last_id,
+                                             col(Ticket.status).in_(["new", "open", "pending", "resolved"]))
+                        .order_by(col(Ticket.id)).limit(self.batch))
                 if not self.db.is_sqlite:
                     stmt = stmt.with_for_update(skip_locked=True)
                 tickets = (await s.scalars(stmt)).all()
@@ -106,8 +102,9 @@ class EscalationJob:
 
     async def _taken(self, s: AsyncSession, ticket_ids: list[int]) -> set[tuple[int, str, str]]:
         """Notices already sent for these tickets (a shortcut only: the claim below is what is safe)."""
-        rows = await s.execute(select(SlaNotification.ticket_id, SlaNotification.target, SlaNotification.threshold)
-                               .where(SlaNotification.ticket_id.in_(ticket_ids)))
+        rows = await s.execute(select(col(SlaNotification.ticket_id), col(SlaNotification.target),
+            col(SlaNotification.threshold))
+                               .where(col(SlaNotification.ticket_id).in_(ticket_ids)))
         return {(int(a), str(b), str(c)) for a, b, c in rows.all()}
 
     async def _claim(self, s: AsyncSession, ticket_id: int, target: str, threshold: str, now: datetime) -> int | None:
@@ -144,13 +141,13 @@ class EscalationJob:
 
     # ---- recipients and messages -------------------------------------------------------------
     async def _leads_and_admins(self, s: AsyncSession, t: Ticket) -> list[StaffUser]:
-        admins = (await s.scalars(select(StaffUser).where(StaffUser.role == StaffRole.ADMIN.value,
-                                                          StaffUser.is_active))).all()
+        admins = (await s.scalars(select(StaffUser).where(col(StaffUser.role) == StaffRole.ADMIN.value,
+                                                          col(StaffUser.is_active)))).all()
         leads: list[StaffUser] = []
         if t.team_id is not None:
             leads = list((await s.scalars(
-                select(StaffUser).join(TeamMember, TeamMember.staff_id == StaffUser.id)
-                .where(TeamMember.team_id == t.team_id, TeamMember.is_lead, StaffUser.is_active)
+                select(StaffUser).join(TeamMember, col(TeamMember.staff_id) == col(StaffUser.id))
+                .where(col(TeamMember.team_id) == t.team_id, col(TeamMember.is_lead), col(StaffUser.is_active))
             )).all())
         seen: dict[int | None, StaffUser] = {u.id: u for u in [*leads, *admins]}
         return list(seen.values())
@@ -239,28 +236,7 @@ class EscalationJob:
             return
         if now - t.resolved_at < timedelta(days=policy.auto_close_days):
             return
-        new = lifecycle.apply(TicketStatus(t.status), lifecycle.Action.CLOSE)
-        old, t.status, t.closed_at, t.updated_at = t.status, new.value, now, now
-        await store.record_event(s, kind=EventKind.STATUS_CHANGED, now=now, ticket_id=t.id, actor_kind=ActorKind.SYSTEM,
-                                 old=old, new=new.value,
-                                 reason=f"closed automatically {policy.auto_close_days} days after resolution")
+        await ticket_status.change_status(
+            s, t, lifecycle.Action.CLOSE, now, actor_kind=ActorKind.SYSTEM,
+            reason=f"closed automatically {policy.auto_close_days} days after resolution")
         report.closed += 1
-
-
-async def start_escalation_worker(services: Services, interval: float = 60.0) -> Callable[[], Awaitable[None]]:
-    """Run the job every ``interval`` seconds until stopped (the starter `helpdesk serve` uses)."""
-    settings = services.settings
-    mail_domain = settings.mail_addresses[0].split("@", 1)[1] if settings.mail_addresses else "localhost"
-    escalation = EscalationJob(services.db, services.clock, public_url=settings.public_url,
-                               staff_chat=settings.telegram_staff_chat, mail_domain=mail_domain)
-    services.extras["escalation"] = escalation
-
-    async def step() -> bool:
-        report = await escalation.run_once()
-        SLA_NOTICES.labels("warning").inc(report.warnings)
-        SLA_NOTICES.labels("breach").inc(report.breaches)
-        if report.warnings or report.breaches or report.reminders or report.closed:
-            log.info("escalation: %s", report)
-        return False
-
-    return await start_periodic(step, interval, "SLA escalation")

@@ -16,11 +16,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Event, Organization, SlaCalendar, SlaClosure, SlaPolicy, Ticket
 from helpdesk.domain import sla
-from helpdesk.domain.errors import NotFound
+from helpdesk.domain.errors import ErrorCode, NotFound
 from helpdesk.domain.events import EventKind
 from helpdesk.domain.values import OPEN_STATUSES, ActorKind, Priority
 from helpdesk.ports import Clock
@@ -82,11 +83,11 @@ def calendar_from_rows(cal: SlaCalendar, closures: Sequence[SlaClosure]) -> sla.
 
 async def ensure_defaults(s: AsyncSession, now: datetime) -> None:
     """Seed the default calendar and policy when there is no policy yet (a no-op otherwise)."""
-    if await s.scalar(select(SlaPolicy.id).limit(1)) is not None:
+    if await s.scalar(select(col(SlaPolicy.id)).limit(1)) is not None:
         return
     try:
         async with s.begin_nested():
-            cal = (await s.scalars(select(SlaCalendar).where(SlaCalendar.name == DEFAULT_CALENDAR))).first()
+            cal = (await s.scalars(select(SlaCalendar).where(col(SlaCalendar.name) == DEFAULT_CALENDAR))).first()
             if cal is None:
                 cal = SlaCalendar(name=DEFAULT_CALENDAR, hours=DEFAULT_HOURS)
                 s.add(cal)
@@ -102,13 +103,14 @@ async def ensure_defaults(s: AsyncSession, now: datetime) -> None:
 async def load_policy(s: AsyncSession, name: str | None, now: datetime) -> Policy:
     await ensure_defaults(s, now)
     stmt = select(SlaPolicy)
-    stmt = stmt.where(SlaPolicy.name == name) if name else stmt.order_by(SlaPolicy.is_default.desc(), SlaPolicy.id)
+    stmt = stmt.where(col(SlaPolicy.name) == name) if name else stmt.order_by(col(SlaPolicy.is_default).desc(),
+        col(SlaPolicy.id))
     row = (await s.scalars(stmt.limit(1))).first()
     if row is None:
-        raise NotFound(f"SLA policy {name!r} not found")
+        raise NotFound(f"SLA policy {name!r} not found", code=ErrorCode.SLA_POLICY_NOT_FOUND, name=name)
     cal = await s.get(SlaCalendar, row.calendar_id)
     assert cal is not None
-    closures = (await s.scalars(select(SlaClosure).where(SlaClosure.calendar_id == cal.id))).all()
+    closures = (await s.scalars(select(SlaClosure).where(col(SlaClosure.calendar_id) == cal.id))).all()
     return Policy(row.name, calendar_from_rows(cal, closures), dict(row.targets), dict(row.overrides),
                   row.warn_ratio, row.pending_reminder_days, row.auto_close_days)
 
@@ -132,7 +134,7 @@ def clock_event(e: Event) -> sla.ClockEvent | None:
 
 
 async def clock_events(s: AsyncSession, ticket_id: int) -> list[sla.ClockEvent]:
-    rows = (await s.scalars(select(Event).where(Event.ticket_id == ticket_id).order_by(Event.id))).all()
+    rows = (await s.scalars(select(Event).where(col(Event.ticket_id) == ticket_id).order_by(col(Event.id)))).all()
     return [ce for ce in (clock_event(e) for e in rows) if ce is not None]
 
 
@@ -156,14 +158,15 @@ async def batch_inputs(
     """The clock events and organization kinds of many tickets in two queries (the escalation job)."""
     ids = [t.id for t in tickets if t.id is not None]
     events: dict[int, list[sla.ClockEvent]] = {i: [] for i in ids}
-    rows = (await s.scalars(select(Event).where(Event.ticket_id.in_(ids)).order_by(Event.id))).all() if ids else []
+    rows = (await s.scalars(select(Event).where(col(Event.ticket_id).in_(ids))
+        .order_by(col(Event.id)))).all() if ids else []
     for e in rows:
         ce = clock_event(e)
         if ce is not None and e.ticket_id is not None:
             events[e.ticket_id].append(ce)
     org_ids = {t.organization_id for t in tickets if t.organization_id is not None}
-    kinds = dict((await s.execute(select(Organization.id, Organization.kind).where(
-        Organization.id.in_(org_ids)))).all()) if org_ids else {}
+    kinds = dict((await s.execute(select(col(Organization.id), col(Organization.kind)).where(
+        col(Organization.id).in_(org_ids)))).all()) if org_ids else {}
     return events, {t.id: kinds[t.organization_id] for t in tickets
                     if t.id is not None and t.organization_id in kinds}
 
@@ -232,13 +235,13 @@ class SlaService:
             async with self.db.transaction() as s:
                 counted = select(func.count()).select_from(Ticket)
                 if only_open:
-                    counted = counted.where(Ticket.status.in_([st.value for st in OPEN_STATUSES]))
+                    counted = counted.where(col(Ticket.status).in_([st.value for st in OPEN_STATUSES]))
                 total = await s.scalar(counted)
         while True:
             async with self.db.transaction() as s:
-                stmt = select(Ticket).where(Ticket.id > last_id).order_by(Ticket.id).limit(batch)
+                stmt = select(Ticket).where(col(Ticket.id) > last_id).order_by(col(Ticket.id)).limit(batch)
                 if only_open:
-                    stmt = stmt.where(Ticket.status.in_([st.value for st in OPEN_STATUSES]))
+                    stmt = stmt.where(col(Ticket.status).in_([st.value for st in OPEN_STATUSES]))
                 tickets = (await s.scalars(stmt)).all()
                 if not tickets:
                     return done

@@ -9,6 +9,7 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
+from sqlmodel import col
 
 from helpdesk.app.staff import passwords
 from helpdesk.db.engine import Database
@@ -48,7 +49,7 @@ class UserService:
             raise ValidationError(f"not an email address: {email!r}")
         passwords.check(password, email=email, name=name)
         async with self.db.transaction() as s:
-            if (await s.scalars(select(StaffUser).where(StaffUser.email == email))).first():
+            if (await s.scalars(select(StaffUser).where(col(StaffUser.email) == email))).first():
                 raise Conflict(f"a staff user {email} already exists")
             user = StaffUser(
                 email=email, name=name or email.split("@")[0], role=role.value,
@@ -61,7 +62,7 @@ class UserService:
 
     async def authenticate(self, email: str, password: str) -> StaffUser | None:
         async with self.db.transaction() as s:
-            user = (await s.scalars(select(StaffUser).where(StaffUser.email == email.strip().lower()))).first()
+            user = (await s.scalars(select(StaffUser).where(col(StaffUser.email) == email.strip().lower()))).first()
             if user is None or not user.is_active:
                 verify_password(_dummy_hash(), password)  # same cost whether or not the user exists
                 return None

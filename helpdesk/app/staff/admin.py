@@ -19,13 +19,14 @@ from helpdesk.db import store
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import StaffUser, Team, TeamMember
 from helpdesk.domain.errors import Conflict, NotFound, ValidationError
+from helpdesk.domain.events import EventKind
 from helpdesk.domain.values import ActorKind, StaffRole
 from helpdesk.ports import Clock
 
-STAFF_CHANGED = "staff.changed"
-TEAM_CREATED = "team.created"
-TEAM_RENAMED = "team.renamed"
-TEAM_MEMBERS = "team.members_changed"
+STAFF_CHANGED = EventKind.STAFF_CHANGED
+TEAM_CREATED = EventKind.TEAM_CREATED
+TEAM_RENAMED = EventKind.TEAM_RENAMED
+TEAM_MEMBERS = EventKind.TEAM_MEMBERS_CHANGED
 MAX_TEAM_NAME = 80
 
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlmodel import col
 
 from helpdesk.app.ratelimit import RateLimiter, Throttled
 from helpdesk.app.staff import passwords, throttle
@@ -53,7 +55,8 @@ def _identity(user: StaffUser, csrf: str | None = None) -> StaffIdentity:
 
 
 class AuthService:
-    def __init__(self, db: Database, clock: Clock, users: UserService) -> None:
+    def __init__(self, db: Database, clock: Clock, users: UserService, *, trusted_proxies: Sequence[str] = ()) -> None:
+        self.trusted_proxies = list(trusted_proxies)  # the proxies whose X-Forwarded-For names the client
         self.db = db
         self.clock = clock
         self.users = users
@@ -85,7 +88,7 @@ class AuthService:
         csrf = secrets.token_urlsafe(24)
         now = self.clock.now()
         async with self.db.transaction() as s:
-            await s.execute(delete(WebSession).where(WebSession.expires_at < now))
+            await s.execute(delete(WebSession).where(col(WebSession.expires_at) < now))
             assert user.id is not None
             s.add(WebSession(id=_digest(token), staff_id=user.id, csrf_token=csrf, created_at=now,
                              last_seen_at=now, expires_at=now + SESSION_IDLE))
@@ -130,7 +133,7 @@ class AuthService:
 
     async def logout(self, token: str) -> None:
         async with self.db.transaction() as s:
-            await s.execute(delete(WebSession).where(WebSession.id == _digest(token)))
+            await s.execute(delete(WebSession).where(col(WebSession.id) == _digest(token)))
 
     async def change_password(self, staff_id: int, old: str, new: str, keep_token: str) -> None:
         """Check the old password, store the new one, end every other session and revoke every API token.
@@ -147,9 +150,11 @@ class AuthService:
             passwords.check(new, email=user.email, name=user.name or "")
             user.password_hash = hash_password(new)
             await s.execute(
-                delete(WebSession).where(WebSession.staff_id == staff_id, WebSession.id != _digest(keep_token))
+                delete(WebSession).where(col(WebSession.staff_id) == staff_id,
+                    col(WebSession.id) != _digest(keep_token))
             )
-            await s.execute(update(ApiToken).where(ApiToken.staff_id == staff_id, ApiToken.revoked_at.is_(None))
+            await s.execute(update(ApiToken)
+                            .where(col(ApiToken.staff_id) == staff_id, col(ApiToken.revoked_at).is_(None))
                             .values(revoked_at=self.clock.now()))
 
     # ---- API tokens ----------------------------------------------------------------------
@@ -164,8 +169,8 @@ class AuthService:
     async def api_tokens(self, staff_id: int) -> list[dict[str, Any]]:
         async with self.db.transaction() as s:
             rows = (await s.scalars(
-                select(ApiToken).where(ApiToken.staff_id == staff_id, ApiToken.revoked_at.is_(None))
-                .order_by(ApiToken.id)
+                select(ApiToken).where(col(ApiToken.staff_id) == staff_id, col(ApiToken.revoked_at).is_(None))
+                .order_by(col(ApiToken.id))
             )).all()
         return [{"id": r.id, "name": r.name, "prefix": r.prefix, "created_at": r.created_at,
                  "last_used_at": r.last_used_at} for r in rows]
@@ -182,7 +187,7 @@ class AuthService:
             return None
         now = self.clock.now()
         async with self.db.transaction() as s:
-            row = (await s.scalars(select(ApiToken).where(ApiToken.token_hash == _digest(token)))).first()
+            row = (await s.scalars(select(ApiToken).where(col(ApiToken.token_hash) == _digest(token)))).first()
             if row is None or row.revoked_at is not None:
                 return None
             user = await s.get(StaffUser, row.staff_id)
@@ -196,7 +201,7 @@ class AuthService:
         """Active staff members, for assignment menus."""
         async with self.db.transaction() as s:
             rows = (await s.scalars(
-                select(StaffUser).where(StaffUser.is_active.is_(True)).order_by(StaffUser.name)
+                select(StaffUser).where(col(StaffUser.is_active).is_(True)).order_by(col(StaffUser.name))
             )).all()
         return [{"id": u.id, "name": u.name or u.email, "email": u.email, "role": u.role} for u in rows]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from helpdesk.db.engine import Database
 from helpdesk.db.tables_web import CannedResponse
@@ -20,7 +21,7 @@ class CannedService:
     async def list(self, *, include_retired: bool = False) -> list[dict[str, Any]]:
         stmt = select(CannedResponse).order_by(CannedResponse.title)
         if not include_retired:
-            stmt = stmt.where(CannedResponse.active.is_(True))
+            stmt = stmt.where(col(CannedResponse.active).is_(True))
         async with self.db.transaction() as s:
             rows = (await s.scalars(stmt)).all()
         return [{"id": r.id, "title": r.title, "body": r.body, "active": r.active} for r in rows]

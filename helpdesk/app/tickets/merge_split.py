@@ -6,23 +6,33 @@ a ticket of its own; a link relates two tickets. Each is noted on both tickets a
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 
-from helpdesk.app.sla.service import refresh as sla_refresh
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from helpdesk.app.tickets import status as ticket_status
 from helpdesk.db import store
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Contact, Message, Ticket, TicketLink
+from helpdesk.domain import lifecycle
 from helpdesk.domain.errors import NotFound, ValidationError
 from helpdesk.domain.events import EventKind
 from helpdesk.domain.threading import strip_reply_prefixes
 from helpdesk.domain.values import ActorKind, Direction, TicketStatus
 from helpdesk.ports import Clock
 
+# Recomputes a ticket's SLA inside the transaction (bootstrap passes helpdesk.app.sla.service.refresh).
+Refresh = Callable[[AsyncSession, Ticket, datetime], Awaitable[object]]
+
 
 class MergeSplitService:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, *, refresh: Refresh | None = None) -> None:
         self.db = db
         self.clock = clock
+        self.refresh = refresh
 
     async def link(self, number: int, other_number: int, actor: int) -> None:
         if number == other_number:
@@ -51,8 +61,9 @@ class MergeSplitService:
                 raise NotFound(f"message {message_id} introuvable sur le ticket #{number}")
             if msg.direction != Direction.INBOUND.value:
                 raise ValidationError("seul un message reçu peut être séparé dans un nouveau ticket")
-            others = await s.scalar(select(func.count(Message.id)).where(
-                Message.ticket_id == src.id, Message.direction == Direction.INBOUND.value, Message.id != msg.id))
+            others = await s.scalar(select(func.count(col(Message.id))).where(
+                col(Message.ticket_id) == src.id, col(Message.direction) == Direction.INBOUND.value,
+                col(Message.id) != msg.id))
             if not others:
                 raise ValidationError("c'est le seul message reçu de ce ticket : il n'y a rien à séparer")
             assert src.id is not None
@@ -83,8 +94,9 @@ class MergeSplitService:
                 await store.record_event(s, kind=EventKind.SPLIT, now=now, ticket_id=tid, actor_kind=ActorKind.STAFF,
                                          actor_id=actor, message_id=msg.id, source=src.number, target=new.number)
             await s.flush()
-            for ticket in (src, new):
-                await sla_refresh(s, ticket, now)
+            if self.refresh is not None:
+                for ticket in (src, new):
+                    await self.refresh(s, ticket, now)
             return new.number
 
     async def merge(self, source_number: int, target_number: int, actor: int) -> None:
@@ -100,19 +112,16 @@ class MergeSplitService:
             if dst.merged_into_id is not None:
                 raise ValidationError(f"le ticket #{dst.number} est lui-même fusionné dans un autre")
             assert src.id is not None and dst.id is not None
-            old_status = src.status
-            src.merged_into_id, src.status, src.updated_at = dst.id, TicketStatus.CLOSED.value, now
-            src.closed_at = src.closed_at or now
+            src.merged_into_id, src.updated_at = dst.id, now
             dst.updated_at = now
             s.add(TicketLink(ticket_id=src.id, other_id=dst.id, kind="merged", created_at=now))
             for tid, text in ((src.id, f"Fusionné dans le ticket #{dst.number}."),
                               (dst.id, f"Le ticket #{src.number} « {src.subject} » a été fusionné ici.")):
                 s.add(Message(ticket_id=tid, direction=Direction.NOTE.value, channel="web", author_staff_id=actor,
                               visible_text=text, full_text=text, created_at=now))
-            if old_status != src.status:
-                await store.record_event(s, kind=EventKind.STATUS_CHANGED, now=now, ticket_id=src.id,
-                                         actor_kind=ActorKind.STAFF, actor_id=actor, old=old_status,
-                                         new=src.status, reason="merged")
+            if src.status != TicketStatus.CLOSED.value:  # a closed ticket can be merged: it stays closed
+                await ticket_status.change_status(s, src, lifecycle.Action.CLOSE, now, reason="merged",
+                                                  actor_kind=ActorKind.STAFF, actor_id=actor)
             for tid in (src.id, dst.id):
                 await store.record_event(s, kind=EventKind.MERGED, now=now, ticket_id=tid, actor_kind=ActorKind.STAFF,
                                          actor_id=actor, source=src.number, target=dst.number)

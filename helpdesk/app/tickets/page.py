@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlmodel import col
 
-from helpdesk.app.published.sidebar import published_rows
+from helpdesk.app.tickets.published_sidebar import published_rows
 from helpdesk.db import store
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Attachment, Contact, Message, Organization, StaffUser, Team, Ticket, TicketLink
@@ -41,14 +42,15 @@ class TicketPageService:
             org = await s.get(Organization, t.organization_id) if t.organization_id else None
             assignee = await s.get(StaffUser, t.assignee_id) if t.assignee_id else None
             team = await s.get(Team, t.team_id) if t.team_id else None
-            msgs = (await s.scalars(select(Message).where(Message.ticket_id == t.id).order_by(Message.id))).all()
+            msgs = (await s.scalars(select(Message).where(col(Message.ticket_id) == t.id)
+                .order_by(col(Message.id)))).all()
             ids = [m.id for m in msgs]
-            atts = (await s.scalars(select(Attachment).where(Attachment.message_id.in_(ids)))).all() if ids else []
+            atts = (await s.scalars(select(Attachment).where(col(Attachment.message_id).in_(ids)))).all() if ids else []
             staff_ids = {m.author_staff_id for m in msgs if m.author_staff_id}
             staff = {u.id: u.name or u.email for u in (
-                await s.scalars(select(StaffUser).where(StaffUser.id.in_(staff_ids)))).all()} if staff_ids else {}
+                await s.scalars(select(StaffUser).where(col(StaffUser.id).in_(staff_ids)))).all()} if staff_ids else {}
             links = (await s.execute(
-                select(TicketLink.kind, Ticket.number, Ticket.subject, Ticket.status)
+                select(col(TicketLink.kind), col(Ticket.number), col(Ticket.subject), col(Ticket.status))
                 .join(Ticket, or_(
                     (TicketLink.ticket_id == t.id) & (Ticket.id == TicketLink.other_id),
                     (TicketLink.other_id == t.id) & (Ticket.id == TicketLink.ticket_id),
@@ -57,8 +59,9 @@ class TicketPageService:
                 .order_by(TicketLink.id)
             )).all()
             others = (await s.execute(
-                select(Ticket.number, Ticket.subject, Ticket.status, Ticket.created_at)
-                .where(Ticket.requester_id == t.requester_id, Ticket.id != t.id).order_by(Ticket.id.desc()).limit(10)
+                select(col(Ticket.number), col(Ticket.subject), col(Ticket.status), col(Ticket.created_at))
+                .where(col(Ticket.requester_id) == t.requester_id, col(Ticket.id) != t.id).order_by(col(Ticket.id)
+                    .desc()).limit(10)
             )).all() if t.requester_id else []
             merged_into = await s.get(Ticket, t.merged_into_id) if t.merged_into_id else None
         by_msg: dict[int, list[dict[str, Any]]] = {}
@@ -112,10 +115,10 @@ class TicketPageService:
         async with self.db.transaction() as s:
             t = await store.ticket_by_number(s, number)
             rows = (await s.execute(
-                select(Message.id, Message.direction, StaffUser.name)
+                select(col(Message.id), col(Message.direction), col(StaffUser.name))
                 .join(StaffUser, StaffUser.id == Message.author_staff_id, isouter=True)
                 .where(Message.ticket_id == t.id, Message.id > after_message_id)
-                .where(or_(Message.author_staff_id.is_(None), Message.author_staff_id != staff_id))
+                .where(or_(col(Message.author_staff_id).is_(None), col(Message.author_staff_id) != staff_id))
                 .order_by(Message.id)
             )).all()
         return [{"id": i, "direction": d, "author": n or "le demandeur"} for i, d, n in rows]
@@ -124,8 +127,8 @@ class TicketPageService:
         async with self.db.transaction() as s:
             t = await store.ticket_by_number(s, number)
             row = (await s.execute(
-                select(Attachment).join(Message, Message.id == Attachment.message_id)
-                .where(Attachment.id == attachment_id, Message.ticket_id == t.id)
+                select(Attachment).join(Message, col(Message.id) == col(Attachment.message_id))
+                .where(col(Attachment.id) == attachment_id, col(Message.ticket_id) == t.id)
             )).scalar_one_or_none()
             if row is None:
                 raise NotFound("pièce jointe introuvable")
@@ -141,5 +144,5 @@ class TicketPageService:
 
     async def teams(self) -> list[dict[str, Any]]:
         async with self.db.transaction() as s:
-            return [{"id": i, "name": n} for i, n in (await s.execute(select(Team.id, Team.name)
+            return [{"id": i, "name": n} for i, n in (await s.execute(select(col(Team.id), col(Team.name))
                                                                       .order_by(Team.name))).all()]

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, String, and_, case, cast, exists, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlmodel import col
 
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Contact, Message, Organization, StaffUser, Team, Ticket
@@ -26,7 +27,7 @@ PAGE_SIZE = 50
 BREACHING_SOON = timedelta(hours=2)
 OPEN = tuple(sorted(s.value for s in OPEN_STATUSES))
 
-AWAITING = and_(Ticket.first_response_at.is_(None), Ticket.first_response_due.is_not(None))
+AWAITING = and_(col(Ticket.first_response_at).is_(None), col(Ticket.first_response_due).is_not(None))
 # The due time as one expression (first response while awaited, then resolution), for full scans.
 DUE = case((AWAITING, Ticket.first_response_due), else_=Ticket.resolution_due)
 NO_DUE = case((DUE.is_(None), 1), else_=0)
@@ -97,7 +98,7 @@ class QueueService:
         if f.assignee == "me" and me is not None:
             cond.append(Ticket.assignee_id == me)
         elif f.assignee == "none":
-            cond.append(Ticket.assignee_id.is_(None))
+            cond.append(col(Ticket.assignee_id).is_(None))
         elif f.assignee and (assignee_id := parse_id(f.assignee)) is not None:
             cond.append(Ticket.assignee_id == assignee_id)
         if f.team_id is not None:
@@ -109,7 +110,8 @@ class QueueService:
         if f.organization_id is not None:
             cond.append(Ticket.organization_id == f.organization_id)
         if f.pays:
-            cond.append(Ticket.organization_id.in_(select(Organization.id).where(Organization.pays == f.pays)))
+            cond.append(col(Ticket.organization_id).in_(select(col(Organization.id))
+                .where(col(Organization.pays) == f.pays)))
         if f.tag:
             # Tags are a JSON list; match the quoted element in its text form on both backends.
             cond.append(cast(Ticket.tags, String).like(f'%"{_escape_like(f.tag)}"%', escape="\\"))
@@ -120,10 +122,10 @@ class QueueService:
             else:
                 pattern = f"%{_escape_like(q)}%"
                 in_messages = exists(
-                    select(Message.id).where(Message.ticket_id == Ticket.id,
-                                             Message.visible_text.ilike(pattern, escape="\\"))
+                    select(col(Message.id)).where(col(Message.ticket_id) == col(Ticket.id),
+                                             col(Message.visible_text).ilike(pattern, escape="\\"))
                 )
-                cond.append(or_(Ticket.subject.ilike(pattern, escape="\\"), in_messages))
+                cond.append(or_(col(Ticket.subject).ilike(pattern, escape="\\"), in_messages))
         return cond
 
     async def page(
@@ -140,12 +142,12 @@ class QueueService:
             page = page[:limit]
             ids = [row[2] for row in page]
             shown = {t.id: (t, c, o, a, team) for t, c, o, a, team in (await s.execute(
-                select(Ticket, Contact, Organization, assignee.name, Team.name)
+                select(Ticket, Contact, Organization, assignee.name, col(Team.name))
                 .join(Contact, Contact.id == Ticket.requester_id, isouter=True)
                 .join(Organization, Organization.id == Ticket.organization_id, isouter=True)
                 .join(assignee, assignee.id == Ticket.assignee_id, isouter=True)
                 .join(Team, Team.id == Ticket.team_id, isouter=True)
-                .where(Ticket.id.in_(ids))
+                .where(col(Ticket.id).in_(ids))
             )).all()} if ids else {}
         items = [self._row(*shown[tid], due, now) for _, due, tid in page]
         next_cursor = encode_cursor(*page[-1]) if more else None
@@ -170,7 +172,8 @@ class QueueService:
         statuses = f.statuses or tuple(st.value for st in TicketStatus)
         for status in statuses:
             for column, scope in ((Ticket.first_response_due, AWAITING), (Ticket.resolution_due, ~AWAITING)):
-                stmt = select(column, Ticket.id).where(Ticket.status == status, scope, column.is_not(None), *base)
+                stmt = select(column, col(Ticket.id)).where(col(Ticket.status) == status, scope, column.is_not(None),
+                    *base)
                 if f.breaching:
                     stmt = stmt.where(column < soon)
                 if position is not None:
@@ -182,7 +185,8 @@ class QueueService:
                 out += [(0, due, tid) for due, tid in rows]
             if f.breaching:
                 continue
-            stmt = select(Ticket.id).where(Ticket.status == status, ~AWAITING, Ticket.resolution_due.is_(None), *base)
+            stmt = select(col(Ticket.id)).where(col(Ticket.status) == status, ~AWAITING, col(Ticket.resolution_due)
+                .is_(None), *base)
             if position is not None and position[0] == 1:
                 stmt = stmt.where(Ticket.id > position[2])
             out += [(1, None, tid) for tid in (await s.scalars(stmt.order_by(Ticket.id).limit(limit))).all()]
@@ -195,9 +199,9 @@ class QueueService:
     ) -> list[tuple[int, datetime | None, int]]:
         """The same order in one query, for a text search: it reads every message anyway, so one sort is cheaper
         than running that search once per stream."""
-        stmt = select(NO_DUE, DUE, Ticket.id).where(*self._conditions(f, me))
+        stmt = select(NO_DUE, DUE, col(Ticket.id)).where(*self._conditions(f, me))
         if f.statuses:
-            stmt = stmt.where(Ticket.status.in_(f.statuses))
+            stmt = stmt.where(col(Ticket.status).in_(f.statuses))
         if f.breaching:
             stmt = stmt.where(DUE < self.clock.now() + BREACHING_SOON)
         if position is not None:
@@ -229,17 +233,17 @@ class QueueService:
 
     async def counts(self, me: int) -> dict[str, int]:
         """Open tickets in each saved view."""
-        is_open = Ticket.status.in_(OPEN)
+        is_open = col(Ticket.status).in_(OPEN)
         soon = self.clock.now() + BREACHING_SOON
         async with self.db.transaction() as s:
             async def count(*where: ColumnElement[bool]) -> int:
-                return int(await s.scalar(select(func.count(Ticket.id)).where(is_open, *where)) or 0)
+                return int(await s.scalar(select(func.count(col(Ticket.id))).where(is_open, *where)) or 0)
 
             # Breaching counted in two halves, each a range on one of the queue indexes.
-            breaching = await count(AWAITING, Ticket.first_response_due < soon) + await count(
-                ~AWAITING, Ticket.resolution_due < soon)
-            return {"open": await count(), "mine": await count(Ticket.assignee_id == me),
-                    "unassigned": await count(Ticket.assignee_id.is_(None)), "breaching": breaching}
+            breaching = await count(AWAITING, col(Ticket.first_response_due) < soon) + await count(
+                ~AWAITING, col(Ticket.resolution_due) < soon)
+            return {"open": await count(), "mine": await count(col(Ticket.assignee_id) == me),
+                    "unassigned": await count(col(Ticket.assignee_id).is_(None)), "breaching": breaching}
 
     async def latest_id(self) -> int:
         async with self.db.transaction() as s:
@@ -249,7 +253,8 @@ class QueueService:
         """Tickets created after ``after_id`` (for the queue's polling), newest last."""
         async with self.db.transaction() as s:
             rows = (await s.execute(
-                select(Ticket.id, Ticket.number, Ticket.subject).where(Ticket.id > after_id).order_by(Ticket.id)
+                select(col(Ticket.id), col(Ticket.number),
+                    col(Ticket.subject)).where(col(Ticket.id) > after_id).order_by(col(Ticket.id))
                 .limit(50)
             )).all()
         return {"latest": rows[-1][0] if rows else after_id,
@@ -259,13 +264,15 @@ class QueueService:
         """Values for the filter menus: staff, teams, organizations, pays, channels."""
         async with self.db.transaction() as s:
             staff = (await s.execute(
-                select(StaffUser.id, StaffUser.name, StaffUser.email).where(StaffUser.is_active.is_(True))
+                select(col(StaffUser.id), col(StaffUser.name), col(StaffUser.email)).where(col(StaffUser.is_active)
+                    .is_(True))
                 .order_by(StaffUser.name)
             )).all()
-            teams = (await s.execute(select(Team.id, Team.name).order_by(Team.name))).all()
-            orgs = (await s.execute(select(Organization.id, Organization.name).order_by(Organization.name)
+            teams = (await s.execute(select(col(Team.id), col(Team.name)).order_by(col(Team.name)))).all()
+            orgs = (await s.execute(select(col(Organization.id), col(Organization.name))
+                .order_by(col(Organization.name))
                                     .limit(500))).all()
-            pays = (await s.scalars(select(Organization.pays).where(Organization.pays.is_not(None)).distinct()
+            pays = (await s.scalars(select(col(Organization.pays)).where(col(Organization.pays).is_not(None)).distinct()
                                     .order_by(Organization.pays))).all()
         return {
             "staff": [{"id": i, "name": n or e} for i, n, e in staff],
@@ -277,11 +284,11 @@ class QueueService:
 
     async def stats(self) -> dict[str, Any]:
         async with self.db.transaction() as s:
-            by_status = dict((await s.execute(select(Ticket.status, func.count(Ticket.id))
+            by_status = dict((await s.execute(select(col(Ticket.status), func.count(col(Ticket.id)))
                                               .group_by(Ticket.status))).all())
-            by_priority = dict((await s.execute(select(Ticket.priority, func.count(Ticket.id))
-                                                .where(Ticket.status.in_(OPEN)).group_by(Ticket.priority))).all())
-            overdue = await s.scalar(select(func.count(Ticket.id)).where(Ticket.status.in_(OPEN),
+            by_priority = dict((await s.execute(select(col(Ticket.priority), func.count(col(Ticket.id)))
+                                                .where(col(Ticket.status).in_(OPEN)).group_by(col(Ticket.priority)))).all())
+            overdue = await s.scalar(select(func.count(col(Ticket.id))).where(col(Ticket.status).in_(OPEN),
                                                                          self._due_before(self.clock.now())))
         return {"by_status": {k: int(v) for k, v in by_status.items()},
                 "open_by_priority": {k: int(v) for k, v in by_priority.items()},

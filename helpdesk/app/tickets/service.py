@@ -1,25 +1,49 @@
-"""Staff-side use cases on tickets: read, reply, note, status, assignment, priority, tags."""
+"""Staff-side use cases on tickets: read, reply, note, and ``update`` (status, assignment, team, priority, tags).
+
+``update`` validates every requested change first, then writes them all in one transaction: a bad
+value changes nothing. The status goes through the one status-change path (status.py).
+"""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from enum import Enum
+from typing import Any, Final, Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
+from helpdesk.app.tickets import status as ticket_status
 from helpdesk.db import store
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Attachment, Contact, Message, Organization, Outbox, StaffUser, Team, Ticket
 from helpdesk.domain import lifecycle
-from helpdesk.domain.errors import NotFound, ValidationError
+from helpdesk.domain.errors import ErrorCode, ValidationError
 from helpdesk.domain.events import EventKind
 from helpdesk.domain.values import ActorKind, Channel, Direction, Priority, TicketStatus, format_ticket_number
 from helpdesk.ports import Clock
 
-_LABELS_FR = {"staff_user": "membre de l'équipe", "team": "équipe"}
+
+class _Keep(Enum):
+    KEEP = "keep"
+
+
+KEEP: Final = _Keep.KEEP  # "leave this field as it is" (None means "clear it" for assignee and team)
+
+
+@dataclass(frozen=True, slots=True)
+class TicketChanges:
+    """What a staff member asks to change on one ticket; fields left out are kept."""
+
+    status: TicketStatus | None = None
+    priority: Priority | None = None
+    assignee_id: int | None | Literal[_Keep.KEEP] = KEEP
+    team_id: int | None | Literal[_Keep.KEEP] = KEEP
+    tags: Sequence[str] | None = None
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -57,15 +81,15 @@ class TicketService:
         self.clock = clock
         self.mail_domain = mail_domain
         # Called inside the transaction after a reply, a status or a priority change (the SLA clock).
-        self.after_change: list[Callable[[AsyncSession, Ticket, datetime], Awaitable[None]]] = []
+        self.after_change: list[Callable[[AsyncSession, Ticket, datetime], Awaitable[object]]] = []
 
     # ---- reading ---------------------------------------------------------------------------
     async def list(self, *, status: TicketStatus | None = None, limit: int | None = None) -> list[dict[str, Any]]:
         async with self.db.transaction() as s:
-            stmt = select(Ticket, Contact).join(Contact, Contact.id == Ticket.requester_id, isouter=True)
+            stmt = select(Ticket, Contact).join(Contact, col(Contact.id) == col(Ticket.requester_id), isouter=True)
             if status is not None:
-                stmt = stmt.where(Ticket.status == status.value)
-            stmt = stmt.order_by(Ticket.number.desc())
+                stmt = stmt.where(col(Ticket.status) == status.value)
+            stmt = stmt.order_by(col(Ticket.number).desc())
             if limit is not None:
                 stmt = stmt.limit(limit)
             rows = (await s.execute(stmt)).all()
@@ -82,9 +106,9 @@ class TicketService:
         t = await store.ticket_by_number(s, number)
         requester = await s.get(Contact, t.requester_id) if t.requester_id else None
         org = await s.get(Organization, t.organization_id) if t.organization_id else None
-        msgs = (await s.scalars(select(Message).where(Message.ticket_id == t.id).order_by(Message.id))).all()
+        msgs = (await s.scalars(select(Message).where(col(Message.ticket_id) == t.id).order_by(col(Message.id)))).all()
         atts = (
-            await s.scalars(select(Attachment).where(Attachment.message_id.in_([m.id for m in msgs])))
+            await s.scalars(select(Attachment).where(col(Attachment.message_id).in_([m.id for m in msgs])))
         ).all() if msgs else []
         by_msg: dict[int, list[Attachment]] = {}
         for a in atts:
@@ -129,11 +153,11 @@ class TicketService:
     async def reply(self, number: int, staff_id: int, text: str) -> int:
         """Queue a staff reply through the ticket's channel (via the Outbox). Returns the message id."""
         if not text.strip():
-            raise ValidationError("a reply cannot be empty")
+            raise ValidationError("a reply cannot be empty", code=ErrorCode.REPLY_EMPTY)
         now = self.clock.now()
         async with self.db.transaction() as s:
             t = await store.ticket_by_number(s, number, lock=not self.db.is_sqlite)
-            new_status = lifecycle.apply(TicketStatus(t.status), lifecycle.Action.STAFF_REPLY)
+            change = ticket_status.plan(t, lifecycle.Action.STAFF_REPLY, now, "staff replied")
             requester = await s.get(Contact, t.requester_id) if t.requester_id else None
             channel, payload = await self._outbound_payload(s, t, requester, text)
             msg = Message(
@@ -157,7 +181,8 @@ class TicketService:
                     idempotency_key=f"reply:{msg.id}", next_attempt_at=now, created_at=now,
                 )
             )
-            await self._set_status(s, t, new_status, now, staff_id, "staff replied")
+            await ticket_status.record(s, t, change, now, actor_kind=ActorKind.STAFF if staff_id else ActorKind.SYSTEM,
+                                       actor_id=staff_id)
             t.updated_at = now
             await store.record_event(
                 s, kind=EventKind.REPLY_QUEUED, now=now, ticket_id=t.id, actor_kind=ActorKind.STAFF,
@@ -172,27 +197,29 @@ class TicketService:
         self, s: AsyncSession, t: Ticket, requester: Contact | None, text: str
     ) -> tuple[Channel, dict[str, Any]]:
         if requester is None:
-            raise ValidationError(f"ticket #{t.number} has no requester to answer")
+            raise ValidationError(f"ticket #{t.number} has no requester to answer", code=ErrorCode.NO_REQUESTER,
+                                  number=t.number)
         if t.channel == Channel.TELEGRAM.value and requester.telegram_chat_id is not None:
             return Channel.TELEGRAM, {
                 "chat_id": requester.telegram_chat_id, "text": text, "ticket_number": t.number,
             }
         if not requester.email:
-            raise ValidationError(f"ticket #{t.number}: the requester has no email address")
+            raise ValidationError(f"ticket #{t.number}: the requester has no email address",
+                                  code=ErrorCode.REQUESTER_NO_EMAIL, number=t.number)
         ids = (
             await s.scalars(
-                select(Message.external_id)
+                select(col(Message.external_id))
                 .where(Message.ticket_id == t.id, Message.channel == Channel.EMAIL.value)
-                .where(Message.external_id.is_not(None))
+                .where(col(Message.external_id).is_not(None))
                 .order_by(Message.id)
             )
         ).all()
         last_inbound = (
             await s.scalars(
-                select(Message.external_id)
+                select(col(Message.external_id))
                 .where(Message.ticket_id == t.id, Message.channel == Channel.EMAIL.value)
-                .where(Message.direction == Direction.INBOUND.value, Message.external_id.is_not(None))
-                .order_by(Message.id.desc())
+                .where(col(Message.direction) == Direction.INBOUND.value, col(Message.external_id).is_not(None))
+                .order_by(col(Message.id).desc())
                 .limit(1)
             )
         ).first()
@@ -211,7 +238,7 @@ class TicketService:
 
     async def add_note(self, number: int, staff_id: int | None, text: str) -> int:
         if not text.strip():
-            raise ValidationError("a note cannot be empty")
+            raise ValidationError("a note cannot be empty", code=ErrorCode.NOTE_EMPTY)
         now = self.clock.now()
         async with self.db.transaction() as s:
             t = await store.ticket_by_number(s, number)
@@ -229,76 +256,70 @@ class TicketService:
             assert msg.id is not None
             return msg.id
 
-    async def set_status(self, number: int, target: TicketStatus, staff_id: int | None) -> None:
-        now = self.clock.now()
-        async with self.db.transaction() as s:
-            t = await store.ticket_by_number(s, number, lock=not self.db.is_sqlite)
-            current = TicketStatus(t.status)
-            if current == target:
-                return
-            new = lifecycle.apply(current, lifecycle.action_for_target(current, target))
-            await self._set_status(s, t, new, now, staff_id, "set by staff")
-            await self._changed(s, t, now)
+    async def update(self, number: int, changes: TicketChanges, actor: int | None) -> None:
+        """Apply ``changes`` at once: everything is checked before anything is written.
 
-    async def _set_status(
-        self, s: AsyncSession, t: Ticket, new: TicketStatus, now: datetime, actor: int | None, reason: str
-    ) -> None:
-        if new.value == t.status:
-            return
-        old = t.status
-        t.status = new.value
-        t.updated_at = now
-        if new == TicketStatus.RESOLVED:
-            t.resolved_at = now
-        elif new == TicketStatus.CLOSED:
-            t.closed_at = now
-            t.resolved_at = t.resolved_at or now
-        elif new == TicketStatus.OPEN:
-            t.resolved_at = None
-        await store.record_event(
-            s, kind=EventKind.STATUS_CHANGED, now=now, ticket_id=t.id,
-            actor_kind=ActorKind.STAFF if actor else ActorKind.SYSTEM, actor_id=actor,
-            old=old, new=new.value, reason=reason,
-        )
-
-    async def _set_field(
-        self, number: int, field: str, value: Any, kind: EventKind, actor: int | None, *,
-        exists: type[Any] | None = None, recompute: bool = False,
-    ) -> None:
-        """Change one ticket field, with its audit event; nothing happens when the value is the same.
-
-        ``exists`` names the table the new value must refer to (staff user, team); ``recompute``
-        runs the after-change callbacks (the SLA depends on the priority).
+        Unknown assignee or team: ValidationError (a bad value, the ticket exists); a status the
+        lifecycle forbids: InvalidTransition; in both cases nothing changes. Each changed field gets
+        its audit event; the after-change callbacks (SLA, satisfaction request) run once, when the
+        status or the priority changed.
         """
         now = self.clock.now()
+        actor_kind = ActorKind.STAFF if actor else ActorKind.SYSTEM
         async with self.db.transaction() as s:
-            t = await store.ticket_by_number(s, number)
-            if exists is not None and value is not None and await s.get(exists, value) is None:
-                raise NotFound(f"{_LABELS_FR.get(exists.__tablename__, exists.__tablename__)} {value} introuvable")
-            old = getattr(t, field)
-            if (list(old) if isinstance(old, list) else old) == value:
-                return
-            setattr(t, field, value)
-            t.updated_at = now
-            await store.record_event(
-                s, kind=kind, now=now, ticket_id=t.id, actor_kind=ActorKind.STAFF if actor else ActorKind.SYSTEM,
-                actor_id=actor, old=list(old) if isinstance(old, list) else old, new=value,
-            )
+            t = await store.ticket_by_number(s, number, lock=not self.db.is_sqlite)
+            for value, table, code in ((changes.assignee_id, StaffUser, ErrorCode.STAFF_NOT_FOUND),
+                                       (changes.team_id, Team, ErrorCode.TEAM_NOT_FOUND)):
+                if value is not KEEP and value is not None and (
+                        not 0 < value <= store.MAX_ID or await s.get(table, value) is None):
+                    raise ValidationError(f"{table.__tablename__} {value} not found", code=code, id=value)
+            status_change = None
+            if changes.status is not None and changes.status.value != t.status:
+                current = TicketStatus(t.status)
+                status_change = ticket_status.plan(t, lifecycle.action_for_target(current, changes.status), now,
+                                                   "set by staff")
+            # Every check passed: write.
+            fields: list[tuple[str, Any, EventKind]] = []
+            if changes.priority is not None:
+                fields.append(("priority", changes.priority.value, EventKind.PRIORITY_CHANGED))
+            if changes.assignee_id is not KEEP:
+                fields.append(("assignee_id", changes.assignee_id, EventKind.ASSIGNED))
+            if changes.team_id is not KEEP:
+                fields.append(("team_id", changes.team_id, EventKind.TEAM_CHANGED))
+            if changes.tags is not None:
+                fields.append(("tags", sorted({tag.strip().lower() for tag in changes.tags if tag.strip()}),
+                               EventKind.TAGS_CHANGED))
+            recompute = False
+            for field, value, kind in fields:
+                old = getattr(t, field)
+                old = list(old) if isinstance(old, list) else old
+                if old == value:
+                    continue
+                setattr(t, field, value)
+                t.updated_at = now
+                await store.record_event(s, kind=kind, now=now, ticket_id=t.id, actor_kind=actor_kind,
+                                         actor_id=actor, old=old, new=value)
+                recompute = recompute or field == "priority"
+            if status_change is not None:
+                await ticket_status.record(s, t, status_change, now, actor_kind=actor_kind, actor_id=actor)
+                recompute = True
             if recompute:
                 await self._changed(s, t, now)
 
+    async def set_status(self, number: int, target: TicketStatus, staff_id: int | None) -> None:
+        await self.update(number, TicketChanges(status=target), staff_id)
+
     async def assign(self, number: int, assignee_id: int | None, actor: int | None) -> None:
-        await self._set_field(number, "assignee_id", assignee_id, EventKind.ASSIGNED, actor, exists=StaffUser)
+        await self.update(number, TicketChanges(assignee_id=assignee_id), actor)
 
     async def set_team(self, number: int, team_id: int | None, actor: int | None) -> None:
-        await self._set_field(number, "team_id", team_id, EventKind.TEAM_CHANGED, actor, exists=Team)
+        await self.update(number, TicketChanges(team_id=team_id), actor)
 
     async def set_priority(self, number: int, priority: Priority, actor: int | None) -> None:
-        await self._set_field(number, "priority", priority.value, EventKind.PRIORITY_CHANGED, actor, recompute=True)
+        await self.update(number, TicketChanges(priority=priority), actor)
 
     async def set_tags(self, number: int, tags: Sequence[str], actor: int | None) -> None:
-        clean = sorted({tag.strip().lower() for tag in tags if tag.strip()})
-        await self._set_field(number, "tags", clean, EventKind.TAGS_CHANGED, actor)
+        await self.update(number, TicketChanges(tags=tags), actor)
 
     async def _changed(self, s: AsyncSession, t: Ticket, now: datetime) -> None:
         for callback in self.after_change:
@@ -309,7 +330,7 @@ class TicketService:
 
         async with self.db.transaction() as s:
             t = await store.ticket_by_number(s, number)
-            rows = (await s.scalars(select(Event).where(Event.ticket_id == t.id).order_by(Event.id))).all()
+            rows = (await s.scalars(select(Event).where(col(Event.ticket_id) == t.id).order_by(col(Event.id)))).all()
             return [
                 {"kind": e.kind, "actor_kind": e.actor_kind, "actor_id": e.actor_id, "data": e.data,
                  "created_at": _iso(e.created_at)}

@@ -8,13 +8,14 @@ from typing import Any
 
 from sqlalchemy import select
 
-from channels.telegram.bot import TelegramChannel, channel_from_services
+from channels.telegram.bot import TelegramChannel
 from channels.telegram.sender import TelegramSender
 from helpdesk.app.chat.service import ChatService
-from helpdesk.bootstrap import Services, build
+from helpdesk.bootstrap import build, telegram_channel
 from helpdesk.config import load_settings
 from helpdesk.db.tables import Outbox
 from helpdesk.ports import FixedClock
+from helpdesk.services import Services
 from tests.e2e.telegram.fake_api import FakeBotApi
 
 CHAT = 424242
@@ -118,8 +119,8 @@ async def make_harness(url: str, api: FakeBotApi, clock: FixedClock, *, faq: Any
     config = load_settings(database_url=url, telegram_token=api.token, telegram_base_url=api.base_url,
                            public_url=PUBLIC, **settings)
     services = build(config, clock=clock)
-    channel = channel_from_services(services, faq or TinyFaq(), poll_timeout=0.2, sweep_every=0.3,
-                                    retry_grace=0)
+    channel = telegram_channel(services, config, faq or TinyFaq(), poll_timeout=0.2, sweep_every=0.3,
+                               retry_grace=0)
     await channel.start()
     return Harness(api, services, channel, clock)
 

@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from channels.telegram.bot import derived_secret
 from helpdesk.app.chat.service import ChatService
-from helpdesk.bootstrap import build, start_telegram
+from helpdesk.bootstrap import Edges, build, start_telegram
 from helpdesk.config import load_settings
 from helpdesk.db.engine import Database
 from helpdesk.db.tables_telegram import TelegramUpdate
@@ -39,7 +39,7 @@ async def test_webhook_checks_the_secret_token_and_ignores_repeats(db: Database,
         assert api.webhook["url"] == HOOK and api.webhook["secret_token"] == SECRET
         assert not any(m == "getUpdates" for m, _ in api.calls)
         update = {"update_id": 9001, **api.text(CHAT, "Comment publier notre budget ?")}
-        async with TestClient(TestServer(make_app(h.services))) as client:
+        async with TestClient(TestServer(make_app(h.services, webhooks=h.channel.webhooks))) as client:
             refused = await client.post("/hooks/telegram", json=update)
             assert refused.status == 403
             wrong = await client.post("/hooks/telegram", json=update,
@@ -79,10 +79,11 @@ async def test_an_update_stored_but_not_processed_is_processed_at_start(db: Data
 
 
 async def test_without_a_token_the_channel_is_off_and_says_so(db: Database, caplog: pytest.LogCaptureFixture) -> None:
-    services = build(load_settings(database_url=db.url))
+    settings = load_settings(database_url=db.url)
+    services = build(settings)
     try:
         with caplog.at_level(logging.INFO):
-            assert await start_telegram(services) is None
+            assert await start_telegram(Edges(services, settings)) is None
         assert "Telegram channel off: HELPDESK_TELEGRAM_TOKEN is not set" in caplog.text
         assert "telegram" not in services.outbox.senders
     finally:
@@ -94,11 +95,12 @@ async def test_the_starter_answers_from_the_published_faq(db: Database, api: Fak
 
     settings = load_settings(database_url=db.url, telegram_token=api.token, telegram_base_url=api.base_url)
     services = build(settings, clock=clock)
+    edges = Edges(services, settings)
     await services.kb_store.import_dir(bundled_kb_dir())
     kb = await services.kb_store.knowledge_base()
     entry = next(e for e in await services.kb_store.published()
                  if e.questions and [s.id for s in kb.search(e.questions[0], limit=3)][:1] == [e.id])
-    stop = await start_telegram(services)
+    stop = await start_telegram(edges)
     assert stop is not None
     try:
         api.push(api.text(CHAT, entry.questions[0]))
@@ -119,7 +121,7 @@ async def test_storage_down_answers_503_so_telegram_retries(db: Database, api: F
 
         update = {"update_id": 9100, **api.text(CHAT, "/start")}
         headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
-        async with TestClient(TestServer(make_app(h.services))) as client:
+        async with TestClient(TestServer(make_app(h.services, webhooks=h.channel.webhooks))) as client:
             with monkeypatch.context() as m:
                 m.setattr(h.chat, "record_update", down)
                 assert (await client.post("/hooks/telegram", json=update, headers=headers)).status == 503
@@ -142,9 +144,9 @@ async def test_telegram_down_while_answering_the_update_is_retried(tg: Harness) 
 
 async def test_the_starter_retries_until_telegram_answers(db: Database, api: FakeBotApi, clock: FixedClock) -> None:
     api.fail("getMe", 502, "Bad Gateway")
-    services = build(load_settings(database_url=db.url, telegram_token=api.token, telegram_base_url=api.base_url),
-                     clock=clock)
-    stop = await start_telegram(services)
+    settings = load_settings(database_url=db.url, telegram_token=api.token, telegram_base_url=api.base_url)
+    services = build(settings, clock=clock)
+    stop = await start_telegram(Edges(services, settings))
     assert stop is not None
     try:
         api.push(api.text(CHAT, "/start"))
@@ -158,10 +160,10 @@ async def test_the_starter_retries_until_telegram_answers(db: Database, api: Fak
 
 async def test_a_rejected_token_turns_the_channel_off(db: Database, api: FakeBotApi, clock: FixedClock,
                                                       caplog: pytest.LogCaptureFixture) -> None:
-    services = build(load_settings(database_url=db.url, telegram_token="999:WRONG", telegram_base_url=api.base_url),
-                     clock=clock)
+    settings = load_settings(database_url=db.url, telegram_token="999:WRONG", telegram_base_url=api.base_url)
+    services = build(settings, clock=clock)
     with caplog.at_level(logging.INFO):
-        stop = await start_telegram(services)
+        stop = await start_telegram(Edges(services, settings))
         assert stop is not None
         try:
             await api.wait_for(lambda: "the token was rejected" in caplog.text)
@@ -179,7 +181,7 @@ async def test_without_a_configured_secret_every_instance_derives_the_same(db: D
         secret = api.webhook["secret_token"]
         assert secret == derived_secret(api.token) and len(secret) == 64
         assert derived_secret("another:token") != secret
-        async with TestClient(TestServer(make_app(h.services))) as client:
+        async with TestClient(TestServer(make_app(h.services, webhooks=h.channel.webhooks))) as client:
             update = {"update_id": 9200, **api.text(CHAT, "/start")}
             ok = await client.post("/hooks/telegram", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret})
             assert ok.status == 200

@@ -22,10 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpdesk.db import store
 from helpdesk.db.tables import Contact, Message, Outbox, Ticket
+from helpdesk.domain.events import EventKind
 from helpdesk.domain.values import Direction
 
 AUTOMATIC_KEYS = ("ack:", "filecheck-summary:", "rating-ask:", "reminder:")
-MAIL_SUPPRESSED = "mail.automatic_suppressed"
+MAIL_SUPPRESSED = EventKind.MAIL_SUPPRESSED
 
 
 @dataclass(frozen=True, slots=True)
