@@ -143,13 +143,17 @@ async def test_queue_page_filters_polling_and_bulk_actions(db: Database, clock: 
     await services.db.dispose()
 
 
-async def test_identifiers_too_big_for_the_database_match_nothing(services: Services) -> None:
+async def test_identifiers_too_big_for_the_database_are_refused(services: Services) -> None:
+    # Merged with the web validation layer (helpdesk/web/validation.py): an identifier that is not one
+    # (too big for the database, or a digit for str.isdigit but not for int()) is a 400, never a 500.
     await add_staff(services)
     await services.intake.receive(mail("<big@x>"))
     huge = "9" * 40
     async with web_client(services) as client:
         await login(client, "agent@craig.fr")
         page = await client.get("/queue", params={"org": huge, "team": huge, "assignee": huge})
-        assert page.status == 200 and "Publication du budget" not in await page.text()
-        unfiltered = await client.get("/queue", params={"org": "²"})  # a digit for str.isdigit, not for int()
-        assert unfiltered.status == 200 and "Publication du budget" in await unfiltered.text()
+        assert page.status == 400 and "Publication du budget" not in await page.text()
+        refused = await client.get("/queue", params={"org": "²"})
+        assert refused.status == 400 and "Publication du budget" not in await refused.text()
+        plain = await client.get("/queue")
+        assert plain.status == 200 and "Publication du budget" in await plain.text()
