@@ -315,10 +315,9 @@ async def test_a_closure_of_years_is_refused_and_an_old_one_never_blocks_intake(
                                                                                 clock: FixedClock) -> None:
     from datetime import date
 
-    from channels.email.server import mail_ingest
     from helpdesk.app.sla.admin import SlaAdmin
     from helpdesk.app.sla.service import ensure_defaults
-    from helpdesk.bootstrap import build
+    from helpdesk.bootstrap import build, mail_ingest
     from helpdesk.config import Settings
     from helpdesk.db.tables import Outbox, SlaCalendar, SlaClosure
     from helpdesk.domain.errors import ValidationError
