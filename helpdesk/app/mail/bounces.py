@@ -79,7 +79,7 @@ class AutomaticMailService:
             if msg.external_id:
                 seen = await s.scalar(
                     select(col(Message.id)).where(col(Message.channel) == msg.channel.value,
-                                             Message.external_id == msg.external_id)
+                                             col(Message.external_id) == msg.external_id)
                 )
                 if seen is not None:
                     return IntakeResult(IntakeAction.DUPLICATE, None, "already received")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,7 +48,7 @@ class RatingMailer:
         key = f"rating-ask:{ticket.id}:{(ticket.resolved_at or now).isoformat()}"
         if (await s.scalars(select(col(Outbox.id)).where(col(Outbox.idempotency_key) == key))).first() is not None:
             return
-        payload = {
+        payload: dict[str, Any] = {
             "to": contact.email, "to_name": contact.name,
             "subject": f"{format_ticket_number(ticket.number)} Votre avis sur notre réponse : {ticket.subject}",
             "text": rating_text(ticket, self.public_url),

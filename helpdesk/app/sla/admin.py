@@ -82,7 +82,8 @@ class SlaAdmin:
     async def closures(self) -> list[dict[str, Any]]:
         async with self.db.transaction() as s:
             rows = (await s.execute(select(SlaClosure, col(SlaCalendar.name)).join(
-                SlaCalendar, SlaCalendar.id == SlaClosure.calendar_id).order_by(SlaClosure.starts_on))).all()
+                SlaCalendar, col(SlaCalendar.id) == col(SlaClosure.calendar_id))
+                .order_by(col(SlaClosure.starts_on)))).all()
             return [{"id": c.id, "calendar": name, "starts_on": c.starts_on.isoformat(),
                      "ends_on": c.ends_on.isoformat(), "label": c.label} for c, name in rows]
 
@@ -109,7 +110,7 @@ class SlaAdmin:
         stmt = select(SlaCalendar).order_by(col(SlaCalendar.id))
         if name:
             stmt = stmt.where(col(SlaCalendar.name) == name)
-        cal = (await s.scalars(stmt.limit(1))).first()
+        cal: SlaCalendar | None = (await s.scalars(stmt.limit(1))).first()
         if cal is None:
             raise NotFound(f"calendar {name!r} not found", code=ErrorCode.CALENDAR_NOT_FOUND, name=name)
         return cal
