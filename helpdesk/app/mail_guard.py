@@ -17,8 +17,9 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from helpdesk.db import store
 from helpdesk.db.tables import Contact, Message, Outbox, Ticket
@@ -55,8 +56,8 @@ def decide(*, sent_to_address: int, sent_on_ticket: int, inbound_from_sender: in
     return None
 
 
-def automatic_key() -> object:
-    return or_(*(Outbox.idempotency_key.startswith(prefix) for prefix in AUTOMATIC_KEYS))
+def automatic_key() -> ColumnElement[bool]:
+    return or_(*(col(Outbox.idempotency_key).startswith(prefix) for prefix in AUTOMATIC_KEYS))
 
 
 async def refusal(s: AsyncSession, ticket: Ticket, contact: Contact, now: datetime, *, kind: str,

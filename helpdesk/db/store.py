@@ -204,8 +204,8 @@ async def tickets_for_message_ids(s: AsyncSession, ids: Iterable[str]) -> dict[s
     wanted = [i for i in ids if i]
     if not wanted:
         return {}
-    rows = await s.execute(select(col(Message.external_id), col(Message.ticket_id)).where(col(Message.external_id)
-        .in_(wanted)))
+    rows = await s.execute(select(col(Message.external_id), col(Message.ticket_id))
+                           .where(col(Message.external_id).in_(wanted)))
     return {str(ext): int(tid) for ext, tid in rows.all()}
 
 
@@ -226,8 +226,9 @@ async def record_staff_access(s: AsyncSession, ticket: Ticket, staff_id: int, no
     """Audit a staff member reading a ticket (RGPD), at most once per ticket and person per half hour."""
     recent = await s.scalar(
         select(col(Event.id))
-        .where(Event.ticket_id == ticket.id, Event.kind == EventKind.VIEWED.value, Event.actor_id == staff_id)
-        .where(Event.created_at >= now - ACCESS_AUDIT_WINDOW)
+        .where(col(Event.ticket_id) == ticket.id, col(Event.kind) == EventKind.VIEWED.value,
+               col(Event.actor_id) == staff_id)
+        .where(col(Event.created_at) >= now - ACCESS_AUDIT_WINDOW)
         .limit(1)
     )
     if recent is None:

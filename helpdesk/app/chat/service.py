@@ -114,7 +114,7 @@ class ChatService:
         async with self.db.transaction() as s:
             rows = (await s.execute(
                 select(col(TelegramUpdate.update_id), col(TelegramUpdate.attempts)).where(claimable)
-                .order_by(TelegramUpdate.update_id).limit(100)
+                .order_by(col(TelegramUpdate.update_id)).limit(100)
             )).all()
         out = []
         for update_id, attempts in rows:
@@ -124,7 +124,8 @@ class ChatService:
             async with self.db.transaction() as s:
                 claimed = await s.execute(
                     update(TelegramUpdate)
-                    .where(TelegramUpdate.update_id == update_id, TelegramUpdate.attempts == attempts, claimable)
+                    .where(col(TelegramUpdate.update_id) == update_id, col(TelegramUpdate.attempts) == attempts,
+                           claimable)
                     .values(attempts=attempts + 1, status="failed" if failed else "processing", processed_at=now)
                     .returning(TelegramUpdate.payload)
                 )

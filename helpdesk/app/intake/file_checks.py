@@ -115,8 +115,8 @@ class FileCheckSender:
             ticket = await store.ticket_by_number(s, int(payload["ticket_number"]))
             assert ticket.id is not None
             done = await s.scalar(select(col(Message.id)).where(
-                Message.ticket_id == ticket.id, Message.direction == Direction.NOTE.value,
-                Message.visible_text == note).limit(1))
+                col(Message.ticket_id) == ticket.id, col(Message.direction) == Direction.NOTE.value,
+                col(Message.visible_text) == note).limit(1))
             if done is not None:
                 return  # a retry after the note was written
             msg = Message(ticket_id=ticket.id, direction=Direction.NOTE.value, channel=Channel.WEB.value,

@@ -126,7 +126,7 @@ async def next_assignee(s: AsyncSession, team_id: int, last: int | None = None) 
     available = (
         await s.scalars(
             select(col(StaffUser.id)).join(TeamMember, col(TeamMember.staff_id) == col(StaffUser.id))
-            .where(TeamMember.team_id == team_id, StaffUser.is_active, StaffUser.available)
+            .where(col(TeamMember.team_id) == team_id, col(StaffUser.is_active), col(StaffUser.available))
         )
     ).all()
     if last is None:

@@ -145,7 +145,7 @@ class _Known:
                     col(Ticket.public_ref))
                 .join(Ticket, col(Ticket.id) == col(Message.ticket_id)).where(col(Message.external_id).in_(ext))
             )
-            duplicates = {(str(c), str(e)): (int(i), int(n), str(r)) for c, e, i, n, r in rows.all()}
+            duplicates = {(str(c), str(e)): (int(i or 0), int(n), str(r)) for c, e, i, n, r in rows.all()}
         emails = sorted({m.sender_email.lower() for m in msgs if m.sender_email})
         chats = sorted({m.telegram_chat_id for m in msgs if m.telegram_chat_id is not None})
         by_email: dict[str, Contact] = {}
@@ -155,9 +155,8 @@ class _Known:
                 .all()
                         if c.email}
         if chats:
-            by_chat = {c.telegram_chat_id: c for c in (await s.scalars(
-                select(Contact).where(col(Contact.telegram_chat_id)
-                    .in_(chats)))).all() if c.telegram_chat_id is not None}
+            found = (await s.scalars(select(Contact).where(col(Contact.telegram_chat_id).in_(chats)))).all()
+            by_chat = {c.telegram_chat_id: c for c in found if c.telegram_chat_id is not None}
         cited = sorted({i for m in msgs for i in (*m.in_reply_to, *m.references)})
         of_id = await store.tickets_for_message_ids(s, cited)
         numbers = {n for m in msgs for n in (m.ticket_number, subject_ticket_number(m.subject)) if n is not None}

@@ -57,26 +57,26 @@ class Recent:
     async def read(cls, s: AsyncSession, *, tickets: Iterable[int], contacts: Iterable[int], now: datetime,
                    policy: AckPolicy) -> Recent:
         since = now - policy.loop_window
-        inbound = (Message.direction == Direction.INBOUND.value, Message.created_at >= since)
+        inbound = (col(Message.direction) == Direction.INBOUND.value, col(Message.created_at) >= since)
         ticket_ids, contact_ids = sorted(set(tickets)), sorted(set(contacts))
         on_ticket = dict((await s.execute(
             select(col(Message.ticket_id), func.count(col(Message.id))).where(col(Message.ticket_id).in_(ticket_ids),
                 *inbound)
-            .group_by(Message.ticket_id))).all()) if ticket_ids else {}
+            .group_by(col(Message.ticket_id)))).all()) if ticket_ids else {}
         from_sender: dict[int, int] = {}
         acks_to: dict[int, int] = {}
         if contact_ids:
             from_sender = {int(c): n for c, n in (await s.execute(
                 select(col(Message.author_contact_id), func.count(col(Message.id)))
                 .where(col(Message.author_contact_id).in_(contact_ids), *inbound)
-                .group_by(Message.author_contact_id))).all() if c is not None}
+                .group_by(col(Message.author_contact_id)))).all() if c is not None}
             # Every automatic mail counts (summaries, ratings, reminders too): one guard, helpdesk/app/mail_guard.py.
             acks_to = {int(c): n for c, n in (await s.execute(
                 select(col(Ticket.requester_id), func.count(col(Outbox.id))).join(Outbox,
                     col(Outbox.ticket_id) == col(Ticket.id))
                 .where(col(Ticket.requester_id).in_(contact_ids), automatic_key(),
                        col(Outbox.created_at) >= now - policy.sender_window)
-                .group_by(Ticket.requester_id))).all() if c is not None}
+                .group_by(col(Ticket.requester_id)))).all() if c is not None}
         return cls(on_ticket, from_sender, acks_to)
 
 

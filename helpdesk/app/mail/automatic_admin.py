@@ -85,18 +85,18 @@ class AutomaticAdmin:
             digests = {str(e.data["raw_sha256"]) for e in events if e.data.get("raw_sha256")}
             sizes: dict[str, int] = {}
             if digests:
-                rows = await s.execute(select(col(Blob.sha256), col(Blob.size)).where(col(Blob.sha256)
-                    .in_(sorted(digests))))
+                rows = await s.execute(select(col(Blob.sha256), col(Blob.size))
+                                       .where(col(Blob.sha256).in_(sorted(digests))))
                 sizes = {str(d): int(n) for d, n in rows.all()}
             ids = {str(e.data["external_id"]) for e in events if e.data.get("external_id")}
             tickets: dict[tuple[str, str], int] = {}
             if ids:
-                rows = await s.execute(
+                found = await s.execute(
                     select(col(Message.channel), col(Message.external_id), col(Ticket.number))
-                    .join(Ticket, Ticket.id == Message.ticket_id)
+                    .join(Ticket, col(Ticket.id) == col(Message.ticket_id))
                     .where(col(Message.external_id).in_(sorted(ids)))
                 )
-                tickets = {(str(c), str(x)): int(n) for c, x, n in rows.all()}
+                tickets = {(str(c), str(x)): int(n) for c, x, n in found.all()}
         items = []
         for e in events:
             d = e.data

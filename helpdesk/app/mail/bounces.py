@@ -49,16 +49,16 @@ class AutomaticMailService:
             return set()
         async with self.db.transaction() as s:
             rows = (await s.execute(
-                select(Message.id, Contact.email).join(Ticket, Ticket.id == Message.ticket_id)
-                .join(Contact, Contact.id == Ticket.requester_id, isouter=True)
-                .where(Message.external_id.in_(ids), Message.direction == Direction.OUTBOUND.value))).all()
+                select(col(Message.id), col(Contact.email)).join(Ticket, col(Ticket.id) == col(Message.ticket_id))
+                .join(Contact, col(Contact.id) == col(Ticket.requester_id), isouter=True)
+                .where(col(Message.external_id).in_(ids), col(Message.direction) == Direction.OUTBOUND.value))).all()
             out = {str(email).lower() for _, email in rows if email}
-            db_ids = [int(i) for i, _ in rows]
-            payloads = list((await s.scalars(select(Outbox.payload).where(Outbox.message_id.in_(db_ids)))).all()
-                            ) if db_ids else []
+            db_ids = [int(i) for i, _ in rows if i is not None]
+            payloads = list((await s.scalars(
+                select(col(Outbox.payload)).where(col(Outbox.message_id).in_(db_ids)))).all()) if db_ids else []
             # Mail with no message row of its own (the rating request): its Outbox payload names the id.
-            payloads += list((await s.scalars(select(Outbox.payload).where(
-                Outbox.payload["message_id"].as_string().in_(ids)))).all())
+            payloads += list((await s.scalars(select(col(Outbox.payload)).where(
+                col(Outbox.payload)["message_id"].as_string().in_(ids)))).all())
             out |= {str(p.get("to")).lower() for p in payloads if isinstance(p, dict) and p.get("to")}
             return out
 
@@ -101,7 +101,7 @@ class AutomaticMailService:
             if msg.external_id:
                 seen = await s.scalar(
                     select(col(Message.id)).where(col(Message.channel) == msg.channel.value,
-                                             Message.external_id == msg.external_id)
+                                             col(Message.external_id) == msg.external_id)
                 )
                 if seen is not None:
                     return IntakeResult(IntakeAction.DUPLICATE, None, "already received")

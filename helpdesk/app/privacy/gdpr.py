@@ -49,8 +49,8 @@ class GdprService:
                     .order_by(col(Message.id))
                 )
             ).all()
-            atts = (await s.scalars(select(Attachment).where(col(Attachment.message_id)
-                .in_([m.id for m in msgs])))).all()
+            atts = (await s.scalars(
+                select(Attachment).where(col(Attachment.message_id).in_([m.id for m in msgs])))).all()
             numbers = {t.id: t.number for t in tickets}
             return {
                 "contact": {

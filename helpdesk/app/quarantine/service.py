@@ -101,12 +101,12 @@ class QuarantineService:
         async with self.db.transaction() as s:
             stmt = (
                 select(Quarantine, col(Blob.size), col(Ticket.number))
-                .join(Blob, Blob.sha256 == Quarantine.raw_sha256)
-                .join(Ticket, Ticket.id == Quarantine.ticket_id, isouter=True)
-                .order_by(Quarantine.id)
+                .join(Blob, col(Blob.sha256) == col(Quarantine.raw_sha256))
+                .join(Ticket, col(Ticket.id) == col(Quarantine.ticket_id), isouter=True)
+                .order_by(col(Quarantine.id))
             )
             if status is not None:
-                stmt = stmt.where(Quarantine.status == status)
+                stmt = stmt.where(col(Quarantine.status) == status)
             rows = (await s.execute(stmt)).all()
             return [
                 QuarantineItem(q.id or 0, q.channel, q.reason, q.sender, q.subject, q.status, q.received_at,

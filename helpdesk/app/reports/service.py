@@ -74,12 +74,12 @@ class ReportService:
             backlog = await self._rows(s, select(Ticket).where(col(Ticket.status).in_(sorted(r.OPEN))), until,
                 times=False)
             scores = (await s.scalars(select(col(Rating.score)).where(col(Rating.created_at) >= since,
-                                                                 Rating.created_at < until))).all()
+                                                                 col(Rating.created_at) < until))).all()
             shown = (await s.execute(select(col(ChatSuggestion.outcome), col(ChatSuggestion.entry_ids)).where(
-                ChatSuggestion.created_at >= since, ChatSuggestion.created_at < until))).all()
+                col(ChatSuggestion.created_at) >= since, col(ChatSuggestion.created_at) < until))).all()
             outcomes = [outcome for outcome, entries in shown if entries]  # an abstention suggested nothing
             feedback = (await s.execute(select(col(FaqFeedback.entry_id), col(FaqFeedback.helpful)).where(
-                FaqFeedback.created_at >= since, FaqFeedback.created_at < until))).all()
+                col(FaqFeedback.created_at) >= since, col(FaqFeedback.created_at) < until))).all()
         return build_report(rows, backlog, scores, outcomes, [(e, bool(h)) for e, h in feedback], since, until)
 
     async def _rows(self, s: AsyncSession, stmt: Any, now: datetime, *, times: bool = True) -> list[r.TicketRow]:

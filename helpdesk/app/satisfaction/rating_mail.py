@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,7 +51,7 @@ class RatingMailer:
             return
         if await refusal(s, ticket, contact, now, kind="rating-ask") is not None:
             return
-        payload = {
+        payload: dict[str, Any] = {
             "to": contact.email, "to_name": contact.name,
             "subject": f"{format_ticket_number(ticket.number)} Votre avis sur notre réponse : {ticket.subject}",
             "text": rating_text(ticket, self.public_url),

@@ -102,8 +102,8 @@ class SlaAdmin:
         async with self.db.transaction() as s:
             await ensure_defaults(s, self.clock.now())
             cal = await self._calendar(s, calendar)
-            existing = (await s.execute(select(SlaClosure.starts_on, SlaClosure.ends_on).where(
-                SlaClosure.calendar_id == cal.id))).all()
+            existing = (await s.execute(select(col(SlaClosure.starts_on), col(SlaClosure.ends_on)).where(
+                col(SlaClosure.calendar_id) == cal.id))).all()
             _check_closure_span(*merged_span(starts_on, ends_on, [(a, b) for a, b in existing]), joined=True)
             closure = SlaClosure(calendar_id=cal.id or 0, starts_on=starts_on, ends_on=ends_on, label=label)
             s.add(closure)
@@ -115,7 +115,8 @@ class SlaAdmin:
     async def closures(self) -> list[dict[str, Any]]:
         async with self.db.transaction() as s:
             rows = (await s.execute(select(SlaClosure, col(SlaCalendar.name)).join(
-                SlaCalendar, SlaCalendar.id == SlaClosure.calendar_id).order_by(SlaClosure.starts_on))).all()
+                SlaCalendar, col(SlaCalendar.id) == col(SlaClosure.calendar_id))
+                .order_by(col(SlaClosure.starts_on)))).all()
             return [{"id": c.id, "calendar": name, "starts_on": c.starts_on.isoformat(),
                      "ends_on": c.ends_on.isoformat(), "label": c.label} for c, name in rows]
 
@@ -142,7 +143,7 @@ class SlaAdmin:
         stmt = select(SlaCalendar).order_by(col(SlaCalendar.id))
         if name:
             stmt = stmt.where(col(SlaCalendar.name) == name)
-        cal = (await s.scalars(stmt.limit(1))).first()
+        cal: SlaCalendar | None = (await s.scalars(stmt.limit(1))).first()
         if cal is None:
             raise NotFound(f"calendar {name!r} not found", code=ErrorCode.CALENDAR_NOT_FOUND, name=name)
         return cal

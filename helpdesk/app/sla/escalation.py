@@ -112,7 +112,7 @@ class EscalationJob:
         insert = sqlite_insert if self.db.is_sqlite else pg_insert
         stmt = (insert(SlaNotification).values(ticket_id=ticket_id, target=target, threshold=threshold, created_at=now)
                 .on_conflict_do_nothing(index_elements=["ticket_id", "target", "threshold"])
-                .returning(SlaNotification.id))
+                .returning(col(SlaNotification.id)))
         return (await s.execute(stmt)).scalar_one_or_none()
 
     async def _thresholds(self, s: AsyncSession, t: Ticket, state: sla.SlaState, now: datetime,

@@ -56,12 +56,12 @@ class TicketPageService:
                     (TicketLink.other_id == t.id) & (Ticket.id == TicketLink.ticket_id),
                 ))
                 .where(or_(TicketLink.ticket_id == t.id, TicketLink.other_id == t.id))
-                .order_by(TicketLink.id)
+                .order_by(col(TicketLink.id))
             )).all()
             others = (await s.execute(
                 select(col(Ticket.number), col(Ticket.subject), col(Ticket.status), col(Ticket.created_at))
-                .where(col(Ticket.requester_id) == t.requester_id, col(Ticket.id) != t.id).order_by(col(Ticket.id)
-                    .desc()).limit(10)
+                .where(col(Ticket.requester_id) == t.requester_id, col(Ticket.id) != t.id)
+                .order_by(col(Ticket.id).desc()).limit(10)
             )).all() if t.requester_id else []
             merged_into = await s.get(Ticket, t.merged_into_id) if t.merged_into_id else None
         by_msg: dict[int, list[dict[str, Any]]] = {}
@@ -116,10 +116,10 @@ class TicketPageService:
             t = await store.ticket_by_number(s, number)
             rows = (await s.execute(
                 select(col(Message.id), col(Message.direction), col(StaffUser.name))
-                .join(StaffUser, StaffUser.id == Message.author_staff_id, isouter=True)
-                .where(Message.ticket_id == t.id, Message.id > after_message_id)
+                .join(StaffUser, col(StaffUser.id) == col(Message.author_staff_id), isouter=True)
+                .where(col(Message.ticket_id) == t.id, col(Message.id) > after_message_id)
                 .where(or_(col(Message.author_staff_id).is_(None), col(Message.author_staff_id) != staff_id))
-                .order_by(Message.id)
+                .order_by(col(Message.id))
             )).all()
         return [{"id": i, "direction": d, "author": n or "le demandeur"} for i, d, n in rows]
 

@@ -143,7 +143,7 @@ class QueueService:
             ids = [row[2] for row in page]
             shown = {t.id: (t, c, o, a, team) for t, c, o, a, team in (await s.execute(
                 select(Ticket, Contact, Organization, assignee.name, col(Team.name))
-                .join(Contact, Contact.id == Ticket.requester_id, isouter=True)
+                .join(Contact, col(Contact.id) == col(Ticket.requester_id), isouter=True)
                 .join(Organization, Organization.id == Ticket.organization_id, isouter=True)
                 .join(assignee, assignee.id == Ticket.assignee_id, isouter=True)
                 .join(Team, Team.id == Ticket.team_id, isouter=True)
@@ -185,11 +185,11 @@ class QueueService:
                 out += [(0, due, tid) for due, tid in rows]
             if f.breaching:
                 continue
-            stmt = select(col(Ticket.id)).where(col(Ticket.status) == status, ~AWAITING, col(Ticket.resolution_due)
-                .is_(None), *base)
+            stmt = select(col(Ticket.id)).where(col(Ticket.status) == status, ~AWAITING,
+                                                col(Ticket.resolution_due).is_(None), *base)
             if position is not None and position[0] == 1:
-                stmt = stmt.where(Ticket.id > position[2])
-            out += [(1, None, tid) for tid in (await s.scalars(stmt.order_by(Ticket.id).limit(limit))).all()]
+                stmt = stmt.where(col(Ticket.id) > position[2])
+            out += [(1, None, tid) for tid in (await s.scalars(stmt.order_by(col(Ticket.id)).limit(limit))).all()]
         out.sort(key=lambda k: (k[0], k[1] or now_floor(), k[2]))
         return out[:limit]
 
@@ -209,8 +209,8 @@ class QueueService:
             if flag == 0 and due is not None:
                 stmt = stmt.where(or_(DUE.is_(None), DUE > due, and_(DUE == due, Ticket.id > tid)))
             else:
-                stmt = stmt.where(DUE.is_(None), Ticket.id > tid)
-        rows = (await s.execute(stmt.order_by(NO_DUE, DUE, Ticket.id).limit(limit))).all()
+                stmt = stmt.where(DUE.is_(None), col(Ticket.id) > tid)
+        rows = (await s.execute(stmt.order_by(NO_DUE, DUE, col(Ticket.id)).limit(limit))).all()
         return [(int(flag), due, int(tid)) for flag, due, tid in rows]
 
     @staticmethod
@@ -264,8 +264,8 @@ class QueueService:
         """Values for the filter menus: staff, teams, organizations, pays, channels."""
         async with self.db.transaction() as s:
             staff = (await s.execute(
-                select(col(StaffUser.id), col(StaffUser.name), col(StaffUser.email)).where(col(StaffUser.is_active)
-                    .is_(True))
+                select(col(StaffUser.id), col(StaffUser.name), col(StaffUser.email))
+                .where(col(StaffUser.is_active).is_(True))
                 .order_by(StaffUser.name)
             )).all()
             teams = (await s.execute(select(col(Team.id), col(Team.name)).order_by(col(Team.name)))).all()

@@ -6,6 +6,7 @@ value changes nothing. The status goes through the one status-change path (statu
 
 from __future__ import annotations
 
+import builtins
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -209,15 +210,15 @@ class TicketService:
         ids = (
             await s.scalars(
                 select(col(Message.external_id))
-                .where(Message.ticket_id == t.id, Message.channel == Channel.EMAIL.value)
+                .where(col(Message.ticket_id) == t.id, col(Message.channel) == Channel.EMAIL.value)
                 .where(col(Message.external_id).is_not(None))
-                .order_by(Message.id)
+                .order_by(col(Message.id))
             )
         ).all()
         last_inbound = (
             await s.scalars(
                 select(col(Message.external_id))
-                .where(Message.ticket_id == t.id, Message.channel == Channel.EMAIL.value)
+                .where(col(Message.ticket_id) == t.id, col(Message.channel) == Channel.EMAIL.value)
                 .where(col(Message.direction) == Direction.INBOUND.value, col(Message.external_id).is_not(None))
                 .order_by(col(Message.id).desc())
                 .limit(1)
@@ -325,7 +326,7 @@ class TicketService:
         for callback in self.after_change:
             await callback(s, t, now)
 
-    async def events(self, number: int) -> list[dict[str, Any]]:
+    async def events(self, number: int) -> builtins.list[dict[str, Any]]:
         from helpdesk.db.tables import Event
 
         async with self.db.transaction() as s:
