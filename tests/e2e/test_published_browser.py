@@ -94,7 +94,7 @@ def served(tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatc
     services.outbox.senders[PUBLISHED] = SignalAfter(services.outbox.senders[PUBLISHED], noted)
     run(add_staff(services))
     ready, stop = asyncio.Event(), asyncio.Event()
-    task = asyncio.run_coroutine_threadsafe(serve(services, ready, stop), loop)
+    task = asyncio.run_coroutine_threadsafe(serve(services, settings, ready, stop), loop)
     run(ready.wait())
     try:
         yield Served(f"http://127.0.0.1:{http_port}", smtp_port, loop, noted)
