@@ -159,10 +159,10 @@ def _date(value: str | None) -> datetime | None:
 def parse_message(raw: bytes, *, envelope_sender: str | None = None) -> ParsedMail:
     """Parse one message. Raises UnparseableMail when it cannot become a ticket."""
     if not raw or not raw.strip():
-        raise UnparseableMail("empty message")
+        raise UnparseableMail("message vide")
     rh = raw_headers(raw)
     if not rh:
-        raise UnparseableMail("no header fields")
+        raise UnparseableMail("aucun champ d'en-tête")
     hint = body_charset(rh)
     headers = _decode_all(rh, hint)
 
@@ -179,12 +179,12 @@ def parse_message(raw: bytes, *, envelope_sender: str | None = None) -> ParsedMa
     if sender is None and envelope_sender and _ADDRESS.fullmatch(envelope_sender):
         name, sender = None, envelope_sender
     if not sender:
-        raise UnparseableMail("no sender address (From)")
+        raise UnparseableMail("aucune adresse d'expéditeur (From)")
 
     try:
         msg = _structure(raw)
     except Exception as exc:  # noqa: BLE001 - the email package should not raise, but never trust it
-        raise UnparseableMail(f"MIME structure unreadable: {type(exc).__name__}") from exc
+        raise UnparseableMail(f"structure MIME illisible ({type(exc).__name__})") from exc
     check_shape(msg)
     collected = collect(msg)
     subject = " ".join((first("subject") or "").split())

@@ -55,7 +55,7 @@ async def test_ingest_prints_one_json_line_per_message(db: Database, tmp_path: P
     assert shown["messages"][0]["text"] == "Bonjour, où publier la délibération ?"
     held = run(["quarantine", "list", "--json"], env)
     [item] = json.loads(held.stdout)
-    assert item["status"] == "held" and item["reason"] == "no header fields"
+    assert item["status"] == "held" and item["reason"] == "aucun champ d'en-tête"
     received = datetime.fromisoformat(str(item["received_at"]))
     assert received.utcoffset() == timedelta(0)  # JSON: ISO 8601 with its offset
     for tz, expected in (("Europe/Paris", received.astimezone(ZoneInfo("Europe/Paris"))), ("UTC", received)):

@@ -125,7 +125,7 @@ async def test_quarantine_holds_failures_and_reprocess_stores_them(db: Database,
     held = await broken.process(raw(mail("<bug@x>")))
     assert held.action is IntakeAction.IGNORED and "quarantined (#1)" in held.reason
     nosender = await broken.process(b"Subject: sans expediteur\r\n\r\ntexte\r\n")
-    assert "no sender address" in nosender.reason
+    assert "aucune adresse d'expéditeur" in nosender.reason
     service = QuarantineService(db, clock)
     items = await service.list()
     assert [(i.id, i.status, i.sender) for i in items] == [(1, HELD, "sylvie@mairie-exemple.fr"), (2, HELD, None)]

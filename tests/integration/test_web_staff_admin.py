@@ -72,7 +72,7 @@ async def test_admin_manages_accounts_and_teams(db: Database, clock: FixedClock)
             assert again.status == 400 and "un compte existe déjà pour claire@craig.fr" in await again.text()
             short = await client.post("/admin/staff", data={"csrf_token": csrf, "email": "d@craig.fr",
                                                             "password": "court"})
-            assert short.status == 400 and "mot de passe trop court" in await short.text()
+            assert short.status == 400 and "au moins 12 caractères" in await short.text()
 
             people = {p.email: p for p in await StaffAdmin(db, clock).staff()}
             claire = people["claire@craig.fr"].id

@@ -48,7 +48,7 @@ def _repeated_block(text: str) -> bool:
 def problem(password: str, *, email: str = "", name: str = "") -> str | None:
     """Why this password is refused (French), or None when it is acceptable."""
     if len(password) < MIN_LENGTH:
-        return f"mot de passe trop court : il doit compter au moins {MIN_LENGTH} caractères"
+        return f"le mot de passe doit compter au moins {MIN_LENGTH} caractères"
     if len(password) > MAX_LENGTH:
         return f"le mot de passe doit compter au plus {MAX_LENGTH} caractères"
     lowered = password.lower()
