@@ -1,0 +1,204 @@
+"""Do the 52 entries added on 2026-12-02 cost the questions the FAQ already answered?
+
+Builds a knowledge-base directory WITHOUT the new entries (a copy of the bundled one minus their files),
+then runs `knowledge_base.evaluation.evaluate` (the `helpdesk kb eval` machinery) with and without them on
+the same questions: those whose labels are all OLD entries, plus every out-of-scope one. Questions labelled
+with a new entry are left out (the smaller FAQ cannot answer them). Prints, per purpose and style, top-1,
+top-3, MRR and the share of out-of-scope questions given nothing, with and without, and the difference.
+
+    .venv/bin/python benchmarks/kb_new_entries.py --questions tests/data/kb-eval/tune.jsonl --changes
+    .venv/bin/python benchmarks/kb_new_entries.py --questions tests/data/kb-eval/test.jsonl
+
+`--changes` lists, question by question, what the new entries changed for chat (an old-labelled question
+whose first entry is now wrong, or an out-of-scope one now answered, and which new entry took it): it
+prints question texts, so it is refused on the test split (only aggregate figures may be read from it).
+`--keep DIR` writes the smaller FAQ to DIR, for `helpdesk kb eval --kb DIR`. `--without-from REV` takes
+the smaller FAQ from a git revision's `knowledge_base/entries` instead (e.g. the FAQ as it was before the
+new entries, 9d1af4d~1) rather than from today's files minus the new ones.
+
+Old labels still resolve after a merge through `replaces:` (`knowledge_base.loader.aliases`), on both sides.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from knowledge_base.evaluation import (  # noqa: E402
+    ALL_STYLES,
+    SHOWN,
+    Figures,
+    Question,
+    Report,
+    answerable_here,
+    evaluate,
+    load_questions,
+)
+from knowledge_base.loader import aliases  # noqa: E402
+from knowledge_base.search import PURPOSES, KnowledgeBase  # noqa: E402
+
+BUNDLED = ROOT / "knowledge_base" / "entries"
+# The entries added on 2026-12-02 (commits 9d1af4d, c12f38c, 58ecd07, 93b65d9, 3ed69a2, 9afac3f):
+# `git log --diff-filter=A --since=2026-12-01 --name-only -- knowledge_base/entries/`. Frozen here so that
+# the measure stays the same after later commits.
+NEW_ENTRIES: frozenset[str] = frozenset("""
+amenagements-cyclables-donnees defibrillateurs-dae-declaration irve-bornes-recharge lieux-covoiturage-donnees
+menus-restauration-collective points-eau-incendie-pei prenoms-nouveau-nes-scdl stationnement-parkings-donnees
+inspire-services-visualisation-telechargement md-fiche-metadonnees-service md-fiche-serie-ou-millesime
+md-format-distribution md-langue-ressource-metadonnees md-systeme-reference-coordonnees
+md-type-representation-spatiale sanctions-non-publication-open-data
+datagouv-modifier-fiche-jeu datagouv-repondre-discussions datagouv-ressource-lien-externe
+datagouv-reutilisations-suivre datagouv-statistiques-visites-telechargements datagouv-taille-formats-fichiers
+datagouv-transferer-jeu-vers-organisation
+bal-certification-adresses bal-regles-numerotation cadastre-plan-parcelles-donnees-ouvertes
+donnees-ign-gratuites-telecharger dvf-valeurs-foncieres epci-publier-pour-ses-communes finances-locales-ofgl-dgfip
+proconnect-connexion-agents
+budget-schema-version-validata carte-en-ligne-site-commune convertir-coordonnees-lambert93-wgs84
+deliberations-schema-champs geocoder-adresses-tableur geoplateforme-ign-services lidar-hd-modele-numerique-terrain
+pcrs-plan-corps-de-rue-simplifie schemas-scdl-liste-collectivites sig-debuter-logiciel-libre transport-horaires-gtfs
+api-ou-fichier-publier arretes-municipaux-open-data classeur-plusieurs-onglets-csv controles-qualite-avant-publication
+csv-retours-ligne-guillemets donnees-environnement-aarhus frequence-mise-a-jour-donnees
+inventaire-donnees-avant-ouverture publier-sur-site-commune-ou-datagouv rgpd-petits-effectifs-secret-statistique
+""".split())
+COLUMNS = (("top_1", "top1"), ("top_3", "top3"), ("mrr", "MRR"), ("out_of_scope_given_nothing", "oos∅"))
+
+
+def old_and_out_of_scope(questions: Sequence[Question]) -> list[Question]:
+    """The out-of-scope questions and those whose every label is an old entry (as written, before aliases)."""
+    return [q for q in questions if not any(x in NEW_ENTRIES for x in q.expected)]
+
+
+def resolve(questions: Sequence[Question], kb: KnowledgeBase) -> list[Question]:
+    """Labels of merged entries mapped to the entry that absorbed them (as `helpdesk kb eval` does)."""
+    moved = aliases(kb.entries)
+    return [Question(q.q, tuple(dict.fromkeys(moved.get(x, x) for x in q.expected)), q.style) for q in questions]
+
+
+def without_new(source: Path, target: Path) -> Path:
+    """A copy of the FAQ directory `source` in `target` minus the new entries' files."""
+    target.mkdir(parents=True, exist_ok=True)
+    for path in sorted(source.glob("*.md")):
+        if path.stem not in NEW_ENTRIES:
+            shutil.copy2(path, target / path.name)
+    return target
+
+
+def from_revision(revision: str, target: Path) -> Path:
+    """The FAQ directory as it was at a git revision, written to `target`."""
+    target.mkdir(parents=True, exist_ok=True)
+    listing = subprocess.run(["git", "-C", str(ROOT), "ls-tree", "--name-only", revision, "knowledge_base/entries/"],
+                             check=True, capture_output=True, text=True).stdout.split()
+    for name in listing:
+        if name.endswith(".md"):
+            text = subprocess.run(["git", "-C", str(ROOT), "show", f"{revision}:{name}"],
+                                  check=True, capture_output=True, text=True).stdout
+            (target / Path(name).name).write_text(text, encoding="utf-8")
+    return target
+
+
+def chat_given(kb: KnowledgeBase, questions: Sequence[Question]) -> list[list[str]]:
+    """The ids chat shows for each question (the same calls as `evaluate`)."""
+    return [[s.id for s in kb.decide(kb.rank(q.q), SHOWN, "chat")] for q in questions]
+
+
+def changes(without: KnowledgeBase, with_new: KnowledgeBase, questions: Sequence[Question]) -> list[str]:
+    """One line per question whose chat outcome the new entries changed (better or worse)."""
+    kept = answerable_here(resolve(questions, without), {e.id for e in without.entries})[0]
+    before = chat_given(without, kept)
+    after = chat_given(with_new, resolve(kept, with_new))
+    lines = []
+    for q, b, a in zip(kept, before, after, strict=True):
+        if q.expected:
+            ok_b, ok_a = bool(b) and b[0] in q.expected, bool(a) and a[0] in q.expected
+            if ok_b != ok_a:
+                sign = "LOST" if ok_b else "won "
+                lines.append(f"{sign} {q.style:<5} {q.expected[0]:<44} now {a[0] if a else '∅':<44} "
+                             f"before {b[0] if b else '∅':<40} {q.q[:110]!r}")
+        elif bool(a) != bool(b):
+            sign = "OOS+" if a else "OOS-"
+            lines.append(f"{sign} {q.style:<5} {'(out of scope)':<44} now {a[0] if a else '∅':<44} "
+                         f"before {b[0] if b else '∅':<40} {q.q[:110]!r}")
+    return sorted(lines)
+
+
+def each_new_entry(with_new: KnowledgeBase, questions: Sequence[Question]) -> list[str]:
+    """For each new entry, what removing it alone changes for chat on `questions` (positive = it costs)."""
+    kept = resolve(questions, with_new)
+    full = evaluate(with_new, kept, baseline=False).figures["engine"]["chat"][ALL_STYLES]
+    rows = []
+    for entry_id in sorted(NEW_ENTRIES & {e.id for e in with_new.entries}):
+        smaller = KnowledgeBase([e for e in with_new.entries if e.id != entry_id], calibration=with_new.calibration)
+        f = evaluate(smaller, resolve(questions, smaller), baseline=False).figures["engine"]["chat"][ALL_STYLES]
+        deltas = [getattr(f, k) - getattr(full, k) for k, _ in COLUMNS]
+        rows.append((sum(deltas[:2]) + deltas[3], entry_id, deltas))
+    return [f"{cost:+.3f}  {entry_id:<46}" + "".join(f"{label} {d:+.3f}  " for (_, label), d in zip(COLUMNS, deltas,
+                                                                                                   strict=True))
+            for cost, entry_id, deltas in sorted(rows, reverse=True)]
+
+
+def table(without: Report, with_new: Report, purposes: Sequence[str]) -> str:
+    lines = [f"{without.skipped} question(s) skipped without the new entries, {with_new.skipped} with them"]
+    for purpose in purposes:
+        lines.append(f"\npurpose {purpose}: without → with (difference)")
+        lines.append(f"{'style':<7}{'n':>5}{'oos':>5}" + "".join(f"{label:>24}" for _, label in COLUMNS))
+        styles = list(without.figures["engine"][purpose])
+        for style in [s for s in styles if s != ALL_STYLES] + [ALL_STYLES]:
+            b: Figures = without.figures["engine"][purpose][style]
+            a: Figures = with_new.figures["engine"][purpose][style]
+            cells = [f"{getattr(b, k):.3f} → {getattr(a, k):.3f} ({getattr(a, k) - getattr(b, k):+.3f})"
+                     for k, _ in COLUMNS]
+            lines.append(f"{style:<7}{b.answerable:>5}{b.out_of_scope:>5}" + "".join(f"{c:>24}" for c in cells))
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--questions", type=Path, required=True, help="a labelled split (JSON lines)")
+    parser.add_argument("--kb", type=Path, default=BUNDLED, help="the FAQ with the new entries (default: bundled)")
+    parser.add_argument("--without-from", metavar="REV", help="take the FAQ without them from this git revision")
+    parser.add_argument("--purpose", choices=PURPOSES, action="append", help="default: chat and staff")
+    parser.add_argument("--changes", action="store_true", help="list the questions whose chat outcome changed")
+    parser.add_argument("--each", action="store_true",
+                        help="for each new entry, what removing it alone changes for chat (slow: one FAQ each)")
+    parser.add_argument("--keep", type=Path, help="write the FAQ without the new entries to this directory")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args(argv)
+    if args.changes and args.questions.name.startswith("test"):
+        parser.error("--changes prints question texts: use it on the tune split, never on the test split")
+    questions = old_and_out_of_scope(load_questions(args.questions))
+    with tempfile.TemporaryDirectory() as tmp:
+        target = args.keep or Path(tmp) / "entries"
+        directory = from_revision(args.without_from, target) if args.without_from else without_new(args.kb, target)
+        without = KnowledgeBase.load(directory)
+    with_new = KnowledgeBase.load(args.kb)
+    report_without = evaluate(without, resolve(questions, without), baseline=False)
+    report_with = evaluate(with_new, resolve(questions, with_new), baseline=False)
+    if args.json:
+        print(json.dumps({"without": report_without.as_dict(), "with": report_with.as_dict()}, indent=2))
+        return 0
+    print(f"{args.questions}: {sum(bool(q.expected) for q in questions)} questions labelled with old entries, "
+          f"{sum(not q.expected for q in questions)} out of scope; FAQ without the new entries: "
+          f"{len(without.entries)} entries ({args.without_from or 'today minus the new ones'}), "
+          f"with: {len(with_new.entries)}")
+    print(table(report_without, report_with, args.purpose or ["chat", "staff"]))
+    if args.changes:
+        print("\nchat outcomes the new entries changed (LOST/won: old-labelled first entry; OOS+: out of scope "
+              "now answered, OOS-: now silent):")
+        print("\n".join(changes(without, with_new, questions)) or "none")
+    if args.each:
+        print("\nremoving one new entry (top1 + top3 + oos∅ gained; positive = the entry costs the old questions):")
+        print("\n".join(each_new_entry(with_new, questions)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
