@@ -295,3 +295,12 @@ async def test_portal_api_for_a_requester_token(services: Services, clock: Fixed
     async with services.db.transaction() as s:
         channels = (await s.scalars(select(Message.channel).where(Message.direction == "inbound"))).all()
     assert Channel.PORTAL.value in channels
+
+
+async def test_erasure_ends_the_requesters_sessions(services: Services, clock: FixedClock) -> None:
+    box = mailbox(services)
+    await ticket_for(services)
+    async with web_client(services) as client:
+        await sign_in(client, services, box)
+        await services.gdpr.erase(SYLVIE)
+        assert (await client.get("/espace", allow_redirects=False)).status == 303
