@@ -28,6 +28,12 @@ from helpdesk.web.render import render
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{20,100}")
 
 
+def _sentence(exc: UserError) -> str:
+    """An error's French text as a sentence (only its first letter raised: names and units stay as written)."""
+    text = user_message_fr(exc)
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
+
+
 def status_label(status: str) -> str:
     try:
         return STATUS_LABELS_FR[TicketStatus(status)]
@@ -60,7 +66,7 @@ async def signin_request(request: web.Request) -> web.StreamResponse:
             "error": "Trop de demandes de lien en peu de temps : réessayez dans une heure."}, status=429)
     except ValidationError as exc:
         return render("portal/signin.html", request, {"sent": False, "email": email,
-                                                      "error": user_message_fr(exc).capitalize() + "."}, status=400)
+                                                      "error": _sentence(exc)}, status=400)
     return render("portal/signin.html", request, {"sent": True, "error": None, "email": ""})
 
 
@@ -81,7 +87,7 @@ async def link_consume(request: web.Request) -> web.StreamResponse:
         session, _ = await ctx(request).portal_auth.sign_in(token)
     except LinkInvalid as exc:
         return render("portal/signin.html", request, {"sent": False, "email": "",
-                                                      "error": user_message_fr(exc).capitalize() + "."}, status=400)
+                                                      "error": _sentence(exc)}, status=400)
     number = _ticket_from_query(request)
     response = web.HTTPSeeOther(f"/espace/demandes/{number}" if number else "/espace")
     set_session_cookie(response, request, session)
@@ -133,7 +139,7 @@ async def reply(request: web.Request) -> web.StreamResponse:
         result = await ctx(request).portal.reply(requester(request), number, str(form.get("texte", "")),
                                                  _files(form))
     except (ValidationError, Throttled) as exc:
-        return await _ticket_page(request, number, user_message_fr(exc).capitalize() + ".",
+        return await _ticket_page(request, number, _sentence(exc),
                                   status=429 if isinstance(exc, Throttled) else 400)
     if result.ticket_number is not None and result.ticket_number != number:
         raise redirect(request, f"/espace/demandes/{result.ticket_number}",
@@ -158,7 +164,7 @@ async def _act(request: web.Request, done: str, action: str) -> web.StreamRespon
     except NotFound:
         raise
     except UserError as exc:
-        return await _ticket_page(request, number, user_message_fr(exc).capitalize() + ".", status=400)
+        return await _ticket_page(request, number, _sentence(exc), status=400)
     raise redirect(request, f"/espace/demandes/{number}", done)
 
 
