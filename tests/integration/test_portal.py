@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+from pathlib import Path
 from typing import Any
 
 from aiohttp import FormData
@@ -17,6 +18,7 @@ from helpdesk.db.tables_portal import PortalToken
 from helpdesk.domain.values import Channel, Direction, OrgKind, TicketStatus
 from helpdesk.ports import FixedClock
 from helpdesk.services import Services
+from tests.integration.test_cli import cli_env, run
 from tests.support.fakes import RecordingSender
 from tests.support.web import active_content, add_staff, another_client, csrf_of, login, mail, web_client
 
@@ -303,4 +305,22 @@ async def test_erasure_ends_the_requesters_sessions(services: Services, clock: F
     async with web_client(services) as client:
         await sign_in(client, services, box)
         await services.gdpr.erase(SYLVIE)
+        assert (await client.get("/espace", allow_redirects=False)).status == 303
+
+
+async def test_command_line_shares_an_organisation_and_revokes_sessions(services: Services, clock: FixedClock,
+                                                                         tmp_path: Path) -> None:
+    box = mailbox(services)
+    await ticket_for(services, organization=OrganizationHint(name="Mairie de Murat", kind=OrgKind.COMMUNE))
+    env = cli_env(services.db.url, tmp_path)
+    listed = run(["portal", "orgs"], env)
+    assert listed.returncode == 0 and "Mairie de Murat" in listed.stdout and "privées" in listed.stdout
+    org_id = listed.stdout.split()[0]
+    assert run(["portal", "share", org_id, "on"], env).returncode == 0
+    assert "partagées" in run(["portal", "orgs", "--q", "murat"], env).stdout
+    assert run(["portal", "share", "999999", "on"], env).returncode != 0
+    async with web_client(services) as client:
+        await sign_in(client, services, box)
+        out = run(["portal", "revoke", SYLVIE], env)
+        assert out.returncode == 0 and "1 session(s)" in out.stdout, out.stderr
         assert (await client.get("/espace", allow_redirects=False)).status == 303

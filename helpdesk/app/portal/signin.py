@@ -177,11 +177,18 @@ class PortalAuth:
         async with self.db.transaction() as s:
             await s.execute(delete(PortalSession).where(col(PortalSession.id) == digest(token)))
 
-    async def revoke_all(self, contact_id: int) -> int:
-        """End every session of a requester (staff action, address change, RGPD erasure)."""
+    async def revoke(self, email: str) -> int:
+        """End every session of the requester with this address and void their unused links (a staff action,
+        e.g. a lost phone); returns how many sessions ended."""
+        address = normalise_email(email)
         async with self.db.transaction() as s:
-            result = await s.execute(delete(PortalSession).where(col(PortalSession.contact_id) == contact_id))
-        return int(getattr(result, "rowcount", 0) or 0)
+            await s.execute(delete(PortalToken).where(col(PortalToken.email) == address))
+            contact = (await s.scalars(select(Contact).where(col(Contact.email) == address))).first()
+            if contact is None or contact.id is None:
+                return 0
+            ended = (await s.execute(delete(PortalSession).where(col(PortalSession.contact_id) == contact.id)
+                                     .returning(col(PortalSession.id)))).all()
+        return len(ended)
 
 
 def _identity(contact: Contact, csrf: str | None) -> RequesterIdentity:
