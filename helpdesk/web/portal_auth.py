@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
-from urllib.parse import quote
 
 from aiohttp import web
 
@@ -73,8 +72,6 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     if who is not None:
         request[REQUESTER] = who
     elif not _public_page(request.path):
-        if request.method in SAFE_METHODS:
-            raise web.HTTPSeeOther(f"{SIGN_IN_PAGE}?suite={quote(request.path_qs, safe='')}")
         raise web.HTTPSeeOther(SIGN_IN_PAGE)
     anon = request.cookies.get(ANON_CSRF_COOKIE, "")
     fresh = None

@@ -83,11 +83,14 @@ async def link_page(request: web.Request) -> web.StreamResponse:
 
 async def link_consume(request: web.Request) -> web.StreamResponse:
     token = request.match_info["token"]
+    previous = request.cookies.get(cookie_name(request), "")
     try:
         session, _ = await ctx(request).portal_auth.sign_in(token)
     except LinkInvalid as exc:
         return render("portal/signin.html", request, {"sent": False, "email": "",
                                                       "error": _sentence(exc)}, status=400)
+    if previous:  # signing in again (another link, another address): the earlier session ends here
+        await ctx(request).portal_auth.sign_out(previous)
     number = _ticket_from_query(request)
     response = web.HTTPSeeOther(f"/espace/demandes/{number}" if number else "/espace")
     set_session_cookie(response, request, session)
