@@ -2,7 +2,7 @@
 
 A requester asks for a sign-in link, takes it from the mail the relay received, signs in, replies with an
 attachment, and rates the answer once staff resolved the request; on a phone-sized window the pages do
-not scroll sideways and every form field has a label.
+not scroll sideways and every form field has a label. HELPDESK_SCREENSHOTS_DIR=docs refreshes docs/portal.png.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import os
 import re
 import shutil
 import socket
@@ -224,6 +225,10 @@ def test_requester_signs_in_from_the_mail_replies_with_a_file_and_rates(live: Li
     _wait(d, ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".flash"), "Merci pour votre avis"))
     assert "Votre note : 5 sur 5" in d.page_source
     _fits_a_phone(d)
+    if os.environ.get("HELPDESK_SCREENSHOTS_DIR"):  # docs/portal.png: the request on a phone
+        height = d.execute_script("return document.body.scrollHeight")
+        d.set_window_size(390, max(844, min(int(height) + 120, 2400)))
+        assert d.save_screenshot(str(Path(os.environ["HELPDESK_SCREENSHOTS_DIR"]) / "portal.png"))
 
     async def rating() -> tuple[int, str, str | None]:
         async with live.services.db.transaction() as s:
