@@ -36,6 +36,9 @@ from helpdesk.app.mail.bounces import AutomaticMailService
 from helpdesk.app.metrics import SLA_NOTICES
 from helpdesk.app.outbox import OutboxDispatcher
 from helpdesk.app.outbox_status import OutboxStatus
+from helpdesk.app.portal.service import PortalService
+from helpdesk.app.portal.sharing import OrgSharing
+from helpdesk.app.portal.signin import PortalAuth, PortalLinkSender
 from helpdesk.app.privacy.gdpr import GdprService
 from helpdesk.app.quarantine.admin import QuarantineAdmin
 from helpdesk.app.quarantine.service import QuarantineService
@@ -98,9 +101,11 @@ def build(
     chat = ChatService(db, clock, reopen_hours=settings.telegram_reopen_hours)
     quarantine = QuarantineService(db, clock)
     quarantine.add_reprocessor("email", _email_reprocessor(db, clock, intake, quarantine))
+    portal_auth = PortalAuth(db, clock, public_url=settings.public_url, mail_domain=mail_domain)
+    ratings = RatingService(db, clock)
     outbox = OutboxDispatcher(
         db, clock,
-        {**_channel_senders(settings, db, clock, chat, faq), **_check_senders(settings, db, clock),
+        {**_channel_senders(settings, db, clock, chat, faq, portal_auth), **_check_senders(settings, db, clock),
          **_published_senders(settings, db, clock), **(senders or {})},
         owner=f"{socket.gethostname()}:{os.getpid()}", retry_base=settings.outbox_retry_base_seconds,
     )
@@ -138,10 +143,13 @@ def build(
         outbox_status=OutboxStatus(db, clock),
         staff_admin=StaffAdmin(db, clock),
         attention=AttentionService(db, clock),
-        ratings=RatingService(db, clock),
+        ratings=ratings,
         gdpr=GdprService(db, clock),
         health=HealthService(db, clock, quarantine, senders=outbox.senders, owner=outbox.owner,
                              data_dir=settings.data_dir, min_free_disk_mb=settings.min_free_disk_mb),
+        portal_auth=portal_auth,
+        portal=PortalService(db, clock, intake, ratings, after_change=tickets.after_change),
+        org_sharing=OrgSharing(db, clock),
     )
 
 
@@ -190,7 +198,7 @@ def _published_senders(settings: Settings, db: Database, clock: Clock) -> dict[s
 
 
 def _channel_senders(settings: Settings, db: Database, clock: Clock, chat: ChatService,
-                     faq: FaqIndex) -> dict[str, OutboxSender]:
+                     faq: FaqIndex, portal_auth: PortalAuth) -> dict[str, OutboxSender]:
     """Outbox senders the settings call for (tests override them with ``senders``)."""
     out: dict[str, OutboxSender] = {}
     if settings.telegram_token is not None and settings.telegram_token.get_secret_value():
@@ -209,8 +217,10 @@ def _channel_senders(settings: Settings, db: Database, clock: Clock, chat: ChatS
             from_name=settings.mail_from_name, clock=clock,
         )
         # The acknowledgement mails FAQ entries only when nearly certain, at most two (purpose "mail").
-        out["email"] = AckFinishingSender(relay, AckFinisher(db, functools.partial(faq.search, purpose="mail"),
-                                                             settings.public_url))
+        # Sign-in links and /espace links are minted at send time (PortalLinkSender), after the acknowledgement.
+        out["email"] = AckFinishingSender(PortalLinkSender(relay, portal_auth),
+                                          AckFinisher(db, functools.partial(faq.search, purpose="mail"),
+                                                      settings.public_url))
     return out
 
 

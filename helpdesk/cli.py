@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from helpdesk.cli_mail import add_mail_commands
+from helpdesk.cli_portal import add_portal_commands
 from helpdesk.cli_sla import add_sla_commands
 from helpdesk.config import Settings, env_value, load_settings
 from helpdesk.domain.errors import NotFound, TemporaryError, UserError
@@ -353,6 +354,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_sla_commands(sub)
     add_mail_commands(sub)
+    add_portal_commands(sub)
 
     kb = sub.add_parser("kb", help="FAQ: check, search, eval, import, export")
     kb.add_argument("kb_args", nargs=argparse.REMAINDER)

@@ -24,6 +24,9 @@ from helpdesk.app.intake.web_requests import WebRequests
 from helpdesk.app.mail.automatic_admin import AutomaticAdmin
 from helpdesk.app.outbox import OutboxDispatcher
 from helpdesk.app.outbox_status import OutboxStatus
+from helpdesk.app.portal.service import PortalService
+from helpdesk.app.portal.sharing import OrgSharing
+from helpdesk.app.portal.signin import PortalAuth
 from helpdesk.app.privacy.gdpr import GdprService
 from helpdesk.app.quarantine.admin import QuarantineAdmin
 from helpdesk.app.quarantine.service import QuarantineService
@@ -90,3 +93,7 @@ class Services:
     ratings: RatingService
     gdpr: GdprService
     health: HealthService
+    # the requester portal /espace (sign-in links, their tickets, the organisations' sharing flag)
+    portal_auth: PortalAuth
+    portal: PortalService
+    org_sharing: OrgSharing

@@ -42,6 +42,7 @@ class Organization(SQLModel, table=True):
     departement: str | None = None
     pays: str | None = Field(default=None, index=True)
     created_at: datetime = _ts(nullable=False)
+    portal_shared: bool = False  # staff allow its agents to see each other's tickets in /espace
 
 
 class Contact(SQLModel, table=True):
@@ -246,6 +247,7 @@ class KbEntry(SQLModel, table=True):
     replaces: list[str] = _json_list()
 from helpdesk.db.tables_faq import *  # noqa: F401,F403,E402
 from helpdesk.db.tables_login import *  # noqa: F401,F403,E402
+from helpdesk.db.tables_portal import *  # noqa: F401,F403,E402
 from helpdesk.db.tables_sla import *  # noqa: F401,F403,E402
 from helpdesk.db.tables_telegram import *  # noqa: F401,F403,E402
 from helpdesk.db.tables_web import *  # noqa: F401,F403,E402

@@ -51,5 +51,6 @@ class EventKind(StrEnum):
     TEAM_RENAMED = "team.renamed"
     TEAM_MEMBERS_CHANGED = "team.members_changed"
     RATED = "ticket.rated"
+    PORTAL_SHARING = "organization.portal_sharing"  # staff let an organisation's agents see its tickets
     GDPR_ERASED = "gdpr.erased"
     GDPR_RETENTION = "gdpr.retention"

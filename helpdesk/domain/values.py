@@ -11,6 +11,7 @@ class Channel(StrEnum):
     WEB = "web"
     PHONE = "phone"
     API = "api"
+    PORTAL = "portal"  # the requester portal /espace
 
 
 class Direction(StrEnum):

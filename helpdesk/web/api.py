@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -177,6 +178,7 @@ class ApiRoute:
     params: list[tuple[str, str, str]] = field(default_factory=list)  # (name, description, "query" | "path")
     body: dict[str, Any] | None = None
     status: int = 200
+    security: str | None = "bearer"  # the scheme: "bearer" (staff), "requester" (portal), None (open)
 
 
 API: list[ApiRoute] = [
@@ -209,13 +211,14 @@ def _param_schema(name: str) -> dict[str, Any]:
     return _PARAM_SCHEMAS.get(name, {"type": "string", "maxLength": QUERY_VALUE_MAX})
 
 
-def openapi_document() -> dict[str, Any]:
+def openapi_document(extra: Sequence[ApiRoute] = ()) -> dict[str, Any]:
+    """The document of API and ``extra`` (the portal's routes, web/api_portal.py)."""
     paths: dict[str, Any] = {}
-    for r in API:
+    for r in [*API, *extra]:
         op: dict[str, Any] = {
             "summary": r.summary,
             "operationId": r.handler.__name__,
-            "security": [{"bearer": []}],
+            "security": [{r.security: []}] if r.security else [],
             "parameters": [
                 {"name": p[0], "in": p[2], "required": p[2] == "path", "description": p[1],
                  "schema": _param_schema(p[0]), **({"example": 1} if p[0] == "number" else {})}
@@ -236,14 +239,14 @@ def openapi_document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "API de l'assistance CRAIG", "version": "1.0.0"},
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
+                                           "requester": {"type": "http", "scheme": "bearer",
+                                                         "description": "jeton de demandeur (hdr_…)"}},
                        "schemas": dict(_SCHEMAS)},
         "paths": paths,
     }
 
 
-async def openapi(request: web.Request) -> web.Response:
-    return web.json_response(openapi_document())
 
 
 def aiohttp_path(path: str) -> str:
@@ -251,7 +254,13 @@ def aiohttp_path(path: str) -> str:
     return re.sub(r"\{number\}", r"{number:\\d+}", path)
 
 
-def routes() -> list[web.RouteDef]:
-    out = [web.route(r.method, aiohttp_path(r.path), r.handler) for r in API]
+def routes(extra: Sequence[ApiRoute] = ()) -> list[web.RouteDef]:
+    """The API's routes, ``extra`` ones too, and the OpenAPI document describing them all."""
+    document = openapi_document(extra)
+
+    async def openapi(request: web.Request) -> web.Response:
+        return web.json_response(document)
+
+    out = [web.route(r.method, aiohttp_path(r.path), r.handler) for r in [*API, *extra]]
     out.append(web.get("/api/v1/openapi.json", openapi))
     return out

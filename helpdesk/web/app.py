@@ -9,9 +9,11 @@ from aiohttp import web
 from helpdesk.services import Services
 from helpdesk.web import (
     api,
+    api_portal,
     auth,
     health,
     metrics,
+    portal_auth,
     render,
     reports,
     satisfaction,
@@ -23,6 +25,8 @@ from helpdesk.web import (
     views_faq,
     views_faq_learning,
     views_outbox,
+    views_portal,
+    views_portal_admin,
     views_queue,
     views_staff,
     views_team,
@@ -41,7 +45,8 @@ def make_app(services: Services, *, max_body: int = DEFAULT_MAX_BODY, secure_coo
     app = web.Application(
         client_max_size=max_body,
         middlewares=[metrics.latency_middleware, security.security_headers, security.errors,
-                     views_faq.ask_body_cap, validation.guard, auth.authenticate],
+                     views_faq.ask_body_cap, validation.guard, portal_auth.authenticate,
+                     auth.authenticate],
     )
     app[WEB] = build_context(services, secure_cookies=secure_cookies, webhooks=webhooks)
     render.setup(app)
@@ -67,7 +72,9 @@ def make_app(services: Services, *, max_body: int = DEFAULT_MAX_BODY, secure_coo
             *reports.routes(),
             *sla_admin.routes(),
             *satisfaction.routes(),
-            *api.routes(),
+            *views_portal.routes(),
+            *views_portal_admin.routes(),
+            *api.routes(api_portal.API),
             *channel_hooks.routes(),
             web.static("/static", render.STATIC, append_version=True),
         ]

@@ -34,6 +34,11 @@ def session_cookie(request: web.Request) -> str:
     return "__Host-hd_session" if ctx(request).secure_cookies else "hd_session"
 
 
+def is_portal(path: str) -> bool:
+    """The requester portal's pages and API: authenticated by web/portal_auth.py, never as staff."""
+    return path == "/espace" or path.startswith(("/espace/", "/api/v1/portal/"))
+
+
 def is_public(path: str) -> bool:
     return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
 
@@ -50,6 +55,8 @@ def client_address(request: web.Request) -> str:
 @web.middleware
 async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.path.startswith("/hooks/"):  # channel webhooks authenticate themselves (web/webhooks.py)
+        return await handler(request)
+    if is_portal(request.path):  # requesters: their own sessions (web/portal_auth.py), never a staff one
         return await handler(request)
     c = ctx(request)
     if request.path.startswith("/api/"):

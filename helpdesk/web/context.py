@@ -17,6 +17,9 @@ from helpdesk.app.intake.routing import RoutingRules
 from helpdesk.app.intake.web_requests import WebRequests
 from helpdesk.app.mail.automatic_admin import AutomaticAdmin
 from helpdesk.app.outbox_status import OutboxStatus
+from helpdesk.app.portal.service import PortalService
+from helpdesk.app.portal.sharing import OrgSharing
+from helpdesk.app.portal.signin import PortalAuth
 from helpdesk.app.quarantine.admin import QuarantineAdmin
 from helpdesk.app.reports.attention import AttentionService
 from helpdesk.app.reports.service import Report, ReportService
@@ -77,6 +80,9 @@ class WebContext:
     users: UserService
     staff_admin: StaffAdmin
     outbox_status: OutboxStatus
+    portal_auth: PortalAuth
+    portal: PortalService
+    org_sharing: OrgSharing
     secure_cookies: bool
     webhooks: dict[str, Any]  # name -> aiohttp handler, registered by the channels at start
     presence: Presence = field(default_factory=Presence)
@@ -108,6 +114,9 @@ def build_context(services: Services, *, secure_cookies: bool = False,
         users=services.users,
         staff_admin=services.staff_admin,
         outbox_status=services.outbox_status,
+        portal_auth=services.portal_auth,
+        portal=services.portal,
+        org_sharing=services.org_sharing,
         secure_cookies=secure_cookies,
         webhooks=webhooks if webhooks is not None else {},
     )

@@ -12,7 +12,8 @@ PARIS = ZoneInfo("Europe/Paris")
 
 STATUS = STATUS_FR  # the catalogue's: error messages and pages name statuses alike
 PRIORITY = {"low": "Basse", "normal": "Normale", "high": "Haute", "urgent": "Urgente"}
-CHANNEL = {"email": "Courriel", "telegram": "Telegram", "web": "Formulaire web", "phone": "Téléphone", "api": "API"}
+CHANNEL = {"email": "Courriel", "telegram": "Telegram", "web": "Formulaire web", "phone": "Téléphone", "api": "API",
+           "portal": "Espace demandeur"}
 DIRECTION = {"inbound": "Message reçu", "outbound": "Réponse", "note": "Note interne"}
 DELIVERY = {"queued": "en file d'envoi", "sent": "envoyé", "failed": "échec de l'envoi"}
 ORG_KIND = {"commune": "Commune", "epci": "EPCI", "departement": "Département", "syndicat": "Syndicat",

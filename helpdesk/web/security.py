@@ -50,7 +50,7 @@ def _apply(response: web.StreamResponse, request: web.Request) -> None:
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
     if request.path.startswith(("/api/", "/tickets/", "/queue", "/account", "/admin", "/quarantine", "/automatic",
-                                "/phone")):
+                                "/phone", "/espace")):
         response.headers.setdefault("Cache-Control", "no-store")
 
 

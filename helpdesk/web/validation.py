@@ -30,7 +30,9 @@ M = TypeVar("M", bound=BaseModel)
 
 MAX_JSON_DEPTH = 32
 API_BODY_MAX = 1024 * 1024  # bytes of one API request body
-FORM_BODY_MAX = 1024 * 1024  # bytes of one HTML form post (no form of the site uploads files)
+FORM_BODY_MAX = 1024 * 1024  # bytes of one HTML form post (but the portal's reply, which uploads files)
+UPLOAD_BODY_MAX = 21 * 1024 * 1024  # the portal's reply form: text and attachments (app/portal/service.py)
+UPLOAD_ROUTE = re.compile(r"/espace/demandes/\d{1,10}/repondre")
 TEXT_MAX = 100_000  # characters of a reply or a note
 TAG_MAX = 50  # characters of one tag
 TAGS_MAX = 30  # tags on one ticket
@@ -271,7 +273,8 @@ async def _guarded(request: web.Request, handler: Handler) -> web.StreamResponse
     _check_path(request)
     _check_query(request)
     if request.method not in SAFE_METHODS and not request.path.startswith(OWN_BODY_LIMIT_PREFIXES):
-        limit = API_BODY_MAX if request.path.startswith("/api/") else FORM_BODY_MAX
+        limit = API_BODY_MAX if request.path.startswith("/api/") else \
+            UPLOAD_BODY_MAX if UPLOAD_ROUTE.fullmatch(request.path) else FORM_BODY_MAX
         if request.content_length is not None and request.content_length > limit:
             raise too_large(limit, request)
         request = request.clone(client_max_size=limit)

@@ -18,6 +18,7 @@ from helpdesk.db import store
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Attachment, Blob, Contact, Event, Message, Organization, Outbox, Quarantine, Ticket
 from helpdesk.db.tables_faq import FaqProposal
+from helpdesk.db.tables_portal import PortalSession, PortalToken
 from helpdesk.domain.errors import NotFound
 from helpdesk.domain.events import EventKind
 from helpdesk.domain.values import OutboxStatus
@@ -81,6 +82,9 @@ class GdprService:
             authored = (await s.scalars(select(Message).where(col(Message.author_contact_id) == contact.id))).all()
             for m in authored:
                 await self._scrub_message(s, m)
+            # Portal sessions and sign-in links of the address end with it (helpdesk/app/portal/signin.py).
+            await s.execute(delete(PortalSession).where(col(PortalSession.contact_id) == contact.id))
+            await s.execute(delete(PortalToken).where(col(PortalToken.email) == contact.email))
             contact.email = f"efface-{contact.id}@invalid"
             contact.name = None
             contact.telegram_chat_id = None

@@ -1,0 +1,1 @@
+"""The requester portal (/espace): sign-in by emailed link, the requester's tickets, replies, close, reopen, rating."""
