@@ -1,0 +1,183 @@
+"""Full-text search in the staff queue: ranked tickets, highlighted fragments, the queue's filters.
+
+A search reads the ticket index (helpdesk/db/fulltext.py): subject, requester, organisation and every
+message, internal notes included. Any text is accepted as a plain AND of its words (operators,
+quotes and punctuation are only separators); a text longer than ``QUERY_MAX`` is refused (400).
+A text of digits (``1234``, ``#1234``) stays a look-up by ticket number, as in the queue.
+
+Results are ranked (best first) and cut in pages by an offset cursor, up to ``RESULTS_MAX`` results:
+past that, the staff member narrows the search. Fragments are computed for the page shown only.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+import snowballstemmer
+from markupsafe import Markup
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import aliased
+from sqlmodel import col
+
+from helpdesk.app.tickets.queue import BREACHING_SOON, DUE, PAGE_SIZE, QueueFilter, QueueService
+from helpdesk.db import fulltext
+from helpdesk.db.engine import Database
+from helpdesk.db.tables import Contact, Organization, StaffUser, Team, Ticket
+from helpdesk.domain.errors import ValidationError
+
+QUERY_MAX = 500  # characters; more is not a search
+CHUNKS_MAX = 12  # whitespace-separated pieces kept from the text
+WORDS_MAX = 16  # words kept for SQLite's FTS5 query
+WORD_MAX = 60  # characters of one word
+RESULTS_MAX = 1000
+
+# PostgreSQL's French stop words (tsearch_data/french.stop): dropped on SQLite too, so both answer alike.
+STOP_WORDS = frozenset("""
+au aux avec ce ces dans de des du elle en et eux il je la le leur lui ma mais me même mes moi mon ne nos notre
+nous on ou par pas pour qu que qui sa se ses son sur ta te tes toi ton tu un une vos votre vous c d j l à m n s t
+y été étée étées étés étant étante étants étantes suis es est sommes êtes sont serai seras sera serons serez
+seront serais serait serions seriez seraient étais était étions étiez étaient fus fut fûmes fûtes furent sois
+soit soyons soyez soient fusse fusses fût fussions fussiez fussent ayant ayante ayantes ayants eu eue eues eus ai
+as avons avez ont aurai auras aura aurons aurez auront aurais aurait aurions auriez auraient avais avait avions
+aviez avaient eut eûmes eûtes eurent aie aies ait ayons ayez aient eusse eusses eût eussions eussiez eussent
+""".split())
+
+_WORD = re.compile(r"[^\W_]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_STEMMER = snowballstemmer.stemmer("french")
+
+
+def is_number_lookup(text: str | None) -> bool:
+    q = (text or "").strip()
+    return q.lstrip("#").isdigit()
+
+
+def is_text_search(text: str | None) -> bool:
+    return bool(text and text.strip()) and not is_number_lookup(text)
+
+
+def _fold(word: str) -> str:
+    """Lower case without diacritics, as FTS5's unicode61 tokenizer (remove_diacritics 2) indexes it."""
+    decomposed = unicodedata.normalize("NFKD", word.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+@dataclass(frozen=True, slots=True)
+class SearchText:
+    """A staff member's search, made safe: the text for PostgreSQL, the FTS5 query for SQLite."""
+
+    pg_text: str
+    fts5_query: str
+
+    @property
+    def empty(self) -> bool:
+        """Nothing left to look for (only stop words or punctuation): no ticket matches."""
+        return not self.fts5_query
+
+
+def parse(text: str) -> SearchText:
+    """A plain AND of the words of ``text``; ValidationError beyond ``QUERY_MAX`` characters."""
+    if len(text) > QUERY_MAX:
+        raise ValidationError(f"recherche trop longue (au plus {QUERY_MAX} caractères)")
+    chunks = [c[:WORD_MAX * 2] for c in _CONTROL.sub(" ", text).split()][:CHUNKS_MAX]
+    words: list[str] = []
+    for chunk in chunks:
+        for word in _WORD.findall(chunk.lower()):
+            if word in STOP_WORDS or len(word) > WORD_MAX:
+                continue
+            stem = _fold(_STEMMER.stemWord(word))
+            term = stem if len(stem) >= 3 else _fold(word)
+            if term not in words:
+                words.append(term)
+    words = words[:WORDS_MAX]
+    # Every term is letters and digits only: quoted, it is an FTS5 string whatever it spells (AND, NEAR…).
+    return SearchText(pg_text=" ".join(chunks), fts5_query=" ".join(f'"{w}"*' for w in words))
+
+
+def highlight(marked: str) -> Markup:
+    """HTML of a fragment: its text escaped, only the matched words wrapped in <mark>."""
+    escaped = html.escape(marked, quote=False)
+    balanced = escaped.replace(fulltext.MARK_START, "<mark>").replace(fulltext.MARK_END, "</mark>")
+    if balanced.count("<mark>") != balanced.count("</mark>"):  # a stray control character in the text
+        balanced = escaped.replace(fulltext.MARK_START, "").replace(fulltext.MARK_END, "")
+    return Markup(balanced)  # noqa: S704 - escaped above; the only tags are our <mark> pairs
+
+
+def _offset(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    if not cursor.isdigit() or int(cursor) >= RESULTS_MAX:
+        raise ValidationError("curseur de page invalide")
+    return int(cursor)
+
+
+class TicketSearch:
+    """The queue's text search; other requests go to the queue unchanged."""
+
+    def __init__(self, db: Database, queue: QueueService) -> None:
+        self.db = db
+        self.queue = queue
+
+    def _conditions(self, f: QueueFilter, me: int | None) -> list[ColumnElement[bool]]:
+        cond = self.queue._conditions(replace(f, text=None), me)  # the queue's filters, one definition
+        if f.statuses:
+            cond.append(col(Ticket.status).in_(f.statuses))
+        if f.breaching:
+            cond.append(DUE < self.queue.clock.now() + BREACHING_SOON)
+        return cond
+
+    async def page(
+        self, f: QueueFilter, *, me: int | None, cursor: str | None = None, limit: int = PAGE_SIZE
+    ) -> dict[str, Any]:
+        """One page of the queue: ranked search results when ``f.text`` is a text, else the queue's page."""
+        if not is_text_search(f.text):
+            return await self.queue.page(f, me=me, cursor=cursor, limit=limit)
+        assert f.text is not None
+        query = parse(f.text)
+        offset = _offset(cursor)
+        limit = max(1, min(limit, 200, RESULTS_MAX - offset))
+        if query.empty:
+            return {"items": [], "next_cursor": None, "ranked": True}
+        dialect = self.db.dialect
+        assignee = aliased(StaffUser)
+        now = self.queue.clock.now()
+        async with self.db.transaction() as s:
+            ranked = fulltext.ranked_ids(dialect, query.pg_text, query.fts5_query, self._conditions(f, me),
+                                         limit + 1, offset)
+            ids = [i for i in (await s.scalars(ranked)).all() if i is not None]
+            more = len(ids) > limit
+            ids = ids[:limit]
+            shown = {t.id: (t, c, o, a, team, due) for t, c, o, a, team, due in (await s.execute(
+                select(Ticket, Contact, Organization, col(assignee.name), col(Team.name), DUE)
+                .join(Contact, col(Contact.id) == col(Ticket.requester_id), isouter=True)
+                .join(Organization, col(Organization.id) == col(Ticket.organization_id), isouter=True)
+                .join(assignee, col(assignee.id) == col(Ticket.assignee_id), isouter=True)
+                .join(Team, col(Team.id) == col(Ticket.team_id), isouter=True)
+                .where(col(Ticket.id).in_(ids))
+            )).all()} if ids else {}
+            marks = await fulltext.fragments(s, dialect, query.pg_text, query.fts5_query, ids)
+        items = []
+        for tid in ids:
+            if tid not in shown:
+                continue
+            t, c, o, a, team, due = shown[tid]
+            row = QueueService._row(t, c, o, a, team, _aware(due, now), now)
+            subject, fragment = marks.get(tid, ("", ""))
+            row["subject_html"] = highlight(subject) if subject else Markup("")
+            row["fragment_html"] = highlight(fragment)
+            items.append(row)
+        next_offset = offset + limit
+        return {"items": items, "next_cursor": str(next_offset) if more and next_offset < RESULTS_MAX else None,
+                "ranked": True}
+
+
+def _aware(due: datetime | None, now: datetime) -> datetime | None:
+    """DUE read through a CASE comes back naive on SQLite: it is UTC."""
+    if due is not None and due.tzinfo is None:
+        return due.replace(tzinfo=now.tzinfo)
+    return due
