@@ -32,6 +32,7 @@ SEARCH_TABLE = "ticket_search"
 MARK_START, MARK_END = "\x02", "\x03"
 HEADLINE_CHARS = 20_000  # of a ticket's message text, for its fragment (PostgreSQL parses it whole)
 PG_CONFIG = "helpdesk_fr"
+CANDIDATES = 2000  # most recent matching tickets ranked by a search
 
 _pg = table(SEARCH_TABLE, column("ticket_id"), column("doc"))
 _fts = table(SEARCH_TABLE, column("rowid"))
@@ -53,19 +54,29 @@ def _tsquery(words: str) -> ColumnElement[object]:
 
 def ranked_ids(
     dialect: str, pg_text: str, fts5_query: str, conditions: Sequence[ColumnElement[bool]], limit: int, offset: int
-) -> Select[int | None]:
-    """The ids of the matching tickets that meet ``conditions``, best first."""
+) -> Select[Any]:
+    """The ids of the matching tickets that meet ``conditions``, best first.
+
+    Only the ``CANDIDATES`` most recent matches are ranked: a common word matches a quarter of the
+    tickets, and scoring them all would cost each search a pass over tens of thousands of documents.
+    Both indexes walk matches newest first and stop there (FTS5 by rowid, PostgreSQL by the primary key
+    or a top-N sort of the GIN matches).
+    """
     if dialect == "postgresql":
         query = _tsquery(pg_text)
-        return (select(col(Ticket.id)).select_from(_pg.join(Ticket, col(Ticket.id) == _pg.c.ticket_id))
-                .where(_pg.c.doc.op("@@")(query), *conditions)
-                .order_by(func.ts_rank_cd(_pg.c.doc, query).desc(), col(Ticket.id).desc())
+        recent = (select(_pg.c.ticket_id.label("id")).select_from(_pg.join(Ticket, col(Ticket.id) == _pg.c.ticket_id))
+                  .where(_pg.c.doc.op("@@")(query), *conditions)
+                  .order_by(_pg.c.ticket_id.desc()).limit(CANDIDATES).subquery())
+        scored = _pg.alias("scored")
+        return (select(recent.c.id).join(scored, scored.c.ticket_id == recent.c.id)
+                .order_by(func.ts_rank_cd(scored.c.doc, query).desc(), recent.c.id.desc())
                 .limit(limit).offset(offset))
-    rank = func.bm25(literal_column(SEARCH_TABLE), 4.0, 2.0, 1.0)
-    return (select(col(Ticket.id)).select_from(_fts.join(Ticket, col(Ticket.id) == _fts.c.rowid))
-            .where(text(f"{SEARCH_TABLE} MATCH :fts5_query").bindparams(fts5_query=fts5_query), *conditions)
-            .order_by(rank, col(Ticket.id).desc())
-            .limit(limit).offset(offset))
+    score = func.bm25(literal_column(SEARCH_TABLE), 4.0, 2.0, 1.0).label("score")
+    newest = (select(col(Ticket.id).label("id"), score)
+              .select_from(_fts.join(Ticket, col(Ticket.id) == _fts.c.rowid))
+              .where(text(f"{SEARCH_TABLE} MATCH :fts5_query").bindparams(fts5_query=fts5_query), *conditions)
+              .order_by(_fts.c.rowid.desc()).limit(CANDIDATES).subquery())
+    return select(newest.c.id).order_by(newest.c.score, newest.c.id.desc()).limit(limit).offset(offset)
 
 
 async def fragments(

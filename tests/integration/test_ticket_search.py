@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import re
 
+import pytest
 from alembic import command
 from sqlalchemy import select, update
 
 from helpdesk.app.tickets.queue import QueueFilter
-from helpdesk.db import migrate
+from helpdesk.db import fulltext, migrate
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Contact, Message, Organization, Ticket
 from helpdesk.domain.errors import ValidationError
@@ -202,4 +203,27 @@ async def test_upgrade_indexes_existing_tickets(db: Database, clock: FixedClock)
     services = services_for(db.url, clock)
     assert await _numbers(services, "moissonnages catalogues") == [4242]
     assert await _numbers(services, "metadonnee") == [4242]
+    await services.db.dispose()
+
+
+async def test_searches_read_beside_a_writer(db: Database, clock: FixedClock) -> None:
+    """Database.read() takes no write lock on SQLite: a search runs while another transaction writes."""
+    services = services_for(db.url, clock)
+    n = await _ticket(services, "<w1@x>", "Budget annexe", "budget", "w@x.fr")
+    async with services.db.transaction() as writer:
+        await writer.execute(update(Ticket).where(Ticket.number == n).values(subject="Budget annexe 2026"))
+        await writer.flush()  # the write lock is held from here until the block ends
+        assert await _numbers(services, "annexe") == [n]  # reads the last committed state, without waiting
+    assert await _numbers(services, "annexe 2026") == [n]
+    await services.db.dispose()
+
+
+async def test_a_broad_search_ranks_the_most_recent_matches(db: Database, clock: FixedClock,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    services = services_for(db.url, clock)
+    made = [await _ticket(services, f"<r{i}@x>", "Licence ouverte", "licence " * (10 - i), f"r{i}@x.fr")
+            for i in range(5)]
+    assert await _numbers(services, "licence") == made  # most mentions first
+    monkeypatch.setattr(fulltext, "CANDIDATES", 3)
+    assert await _numbers(services, "licence") == made[2:]  # the three newest, still ranked
     await services.db.dispose()

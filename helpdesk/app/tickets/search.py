@@ -146,7 +146,7 @@ class TicketSearch:
         dialect = self.db.dialect
         assignee = aliased(StaffUser)
         now = self.queue.clock.now()
-        async with self.db.transaction() as s:
+        async with self.db.read() as s:
             ranked = fulltext.ranked_ids(dialect, query.pg_text, query.fts5_query, self._conditions(f, me),
                                          limit + 1, offset)
             ids = [i for i in (await s.scalars(ranked)).all() if i is not None]
