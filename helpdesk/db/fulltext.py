@@ -4,16 +4,15 @@ One search document per ticket (subject, requester and organisation, the text of
 kept in step by triggers in the transaction of each write. This module only reads it:
 
 - PostgreSQL: ``doc @@ plainto_tsquery('helpdesk_fr', text)`` on a GIN index, ranked by
-  ``ts_rank_cd``, fragments by ``ts_headline``. ``plainto_tsquery`` reads any text as an AND of its
+  ``ts_rank_cd``. ``plainto_tsquery`` reads any text as an AND of its
   words (operators are ignored), and the parser is the one that built the document.
 - SQLite: FTS5 ``MATCH`` with an AND of quoted stem prefixes (``"deliber"*`` finds délibération,
-  délibérations, délibérer), ranked by ``bm25()``, fragments by ``snippet()``. Stemming on the query
+  délibérations, délibérer), ranked by ``bm25()``. Stemming on the query
   side keeps the index pure SQL: triggers, ``sqlite3`` on the command line and ``helpdesk db copy``
   need no Python function registered on the connection.
 
-Fragments come back with the matched words between ``MARK_START`` and ``MARK_END`` (control
-characters that the text cannot usefully contain); the caller escapes the text, then turns them
-into ``<mark>`` elements.
+Highlights are made in Python from the texts of the page shown (``texts``), with the same terms
+the SQLite query uses: one rule, both databases, and no second full-text pass per row.
 """
 
 from __future__ import annotations
@@ -29,10 +28,9 @@ from sqlmodel import col
 from helpdesk.db.tables import Message, Ticket
 
 SEARCH_TABLE = "ticket_search"
-MARK_START, MARK_END = "\x02", "\x03"
-HEADLINE_CHARS = 20_000  # of a ticket's message text, for its fragment (PostgreSQL parses it whole)
+HEADLINE_CHARS = 20_000  # of a ticket's message text, read for its fragment
 PG_CONFIG = "helpdesk_fr"
-CANDIDATES = 2000  # most recent matching tickets ranked by a search
+CANDIDATES = 500  # most recent matching tickets ranked by a search (ten pages)
 
 _pg = table(SEARCH_TABLE, column("ticket_id"), column("doc"))
 _fts = table(SEARCH_TABLE, column("rowid"))
@@ -57,7 +55,7 @@ def ranked_ids(
 ) -> Select[Any]:
     """The ids of the matching tickets that meet ``conditions``, best first.
 
-    Only the ``CANDIDATES`` most recent matches are ranked: a common word matches a quarter of the
+    Only the ``CANDIDATES`` most recent matches (after the filters) are ranked: a common word matches a quarter of the
     tickets, and scoring them all would cost each search a pass over tens of thousands of documents.
     Both indexes walk matches newest first and stop there (FTS5 by rowid, PostgreSQL by the primary key
     or a top-N sort of the GIN matches).
@@ -79,29 +77,24 @@ def ranked_ids(
     return select(newest.c.id).order_by(newest.c.score, newest.c.id.desc()).limit(limit).offset(offset)
 
 
-async def fragments(
-    s: AsyncSession, dialect: str, pg_text: str, fts5_query: str, ids: Sequence[int]
-) -> dict[int, tuple[str, str]]:
-    """(subject, message fragment) of each ticket shown, with marks around the matched words."""
+async def texts(s: AsyncSession, dialect: str, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+    """(subject, message text) of each ticket shown, the text cut at ``HEADLINE_CHARS``, for its highlights.
+
+    Read from the index's own copy on SQLite (a rowid look-up; ``snippet()`` would evaluate the whole
+    MATCH again for every row), from the messages on PostgreSQL.
+    """
     if not ids:
         return {}
     if dialect == "postgresql":
-        query = _tsquery(pg_text)
-        marks = f"StartSel={MARK_START}, StopSel={MARK_END}"
         joined = func.string_agg(col(Message.visible_text),
                                  aggregate_order_by(literal_column("E'\\n'"), col(Message.id)))
         body = (select(func.left(joined, HEADLINE_CHARS))
                 .where(col(Message.ticket_id) == col(Ticket.id)).scalar_subquery())
-        cfg: ColumnElement[Any] = literal_column(f"'{PG_CONFIG}'::regconfig")
-        rows = (await s.execute(select(
-            col(Ticket.id),
-            func.ts_headline(cfg, col(Ticket.subject), query, f"HighlightAll=true, {marks}"),
-            func.ts_headline(cfg, func.coalesce(body, ""), query,
-                             f"MaxFragments=2, MaxWords=18, MinWords=6, FragmentDelimiter=\" … \", {marks}"),
-        ).where(col(Ticket.id).in_(ids)))).all()
-        return {int(i): (subject or "", fragment or "") for i, subject, fragment in rows}
-    stmt = text(
-        "SELECT rowid, snippet(ticket_search, 0, :a, :b, '…', 64), snippet(ticket_search, 2, :a, :b, '…', 24)"
-        " FROM ticket_search WHERE ticket_search MATCH :q AND rowid IN (SELECT value FROM json_each(:ids))"
-    ).bindparams(a=MARK_START, b=MARK_END, q=fts5_query, ids="[" + ",".join(str(int(i)) for i in ids) + "]")
-    return {int(i): (subject or "", fragment or "") for i, subject, fragment in (await s.execute(stmt)).all()}
+        rows = (await s.execute(select(col(Ticket.id), col(Ticket.subject), body)
+                                .where(col(Ticket.id).in_(ids)))).all()
+    else:
+        rows = (await s.execute(text(
+            "SELECT rowid, subject, substr(body, 1, :n) FROM ticket_search"
+            " WHERE rowid IN (SELECT value FROM json_each(:ids))"
+        ).bindparams(n=HEADLINE_CHARS, ids="[" + ",".join(str(int(i)) for i in ids) + "]"))).all()
+    return {int(i): (subject or "", body or "") for i, subject, body in rows}

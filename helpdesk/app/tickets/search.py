@@ -11,20 +11,26 @@ past that, the staff member narrows the search. Fragments are computed for the p
 
 from __future__ import annotations
 
-import html
 import re
-import unicodedata
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-import snowballstemmer
 from markupsafe import Markup
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from helpdesk.app.tickets.queue import BREACHING_SOON, DUE, PAGE_SIZE, QueueFilter, QueueService
+from helpdesk.app.tickets.search_terms import (
+    WORD_MAX,
+    Term,
+    fragment,
+    fts5_query,
+    highlight,
+    terms_of,
+    without_stop_words,
+)
 from helpdesk.db import fulltext
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Contact, Organization, StaffUser, Team, Ticket
@@ -32,24 +38,9 @@ from helpdesk.domain.errors import ValidationError
 
 QUERY_MAX = 500  # characters; more is not a search
 CHUNKS_MAX = 12  # whitespace-separated pieces kept from the text
-WORDS_MAX = 16  # words kept for SQLite's FTS5 query
-WORD_MAX = 60  # characters of one word
-RESULTS_MAX = 1000
+RESULTS_MAX = fulltext.CANDIDATES  # ten pages of 50; past that, narrow the search
 
-# PostgreSQL's French stop words (tsearch_data/french.stop): dropped on SQLite too, so both answer alike.
-STOP_WORDS = frozenset("""
-au aux avec ce ces dans de des du elle en et eux il je la le leur lui ma mais me même mes moi mon ne nos notre
-nous on ou par pas pour qu que qui sa se ses son sur ta te tes toi ton tu un une vos votre vous c d j l à m n s t
-y été étée étées étés étant étante étants étantes suis es est sommes êtes sont serai seras sera serons serez
-seront serais serait serions seriez seraient étais était étions étiez étaient fus fut fûmes fûtes furent sois
-soit soyons soyez soient fusse fusses fût fussions fussiez fussent ayant ayante ayantes ayants eu eue eues eus ai
-as avons avez ont aurai auras aura aurons aurez auront aurais aurait aurions auriez auraient avais avait avions
-aviez avaient eut eûmes eûtes eurent aie aies ait ayons ayez aient eusse eusses eût eussions eussiez eussent
-""".split())
-
-_WORD = re.compile(r"[^\W_]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_STEMMER = snowballstemmer.stemmer("french")
 
 
 def is_number_lookup(text: str | None) -> bool:
@@ -61,23 +52,17 @@ def is_text_search(text: str | None) -> bool:
     return bool(text and text.strip()) and not is_number_lookup(text)
 
 
-def _fold(word: str) -> str:
-    """Lower case without diacritics, as FTS5's unicode61 tokenizer (remove_diacritics 2) indexes it."""
-    decomposed = unicodedata.normalize("NFKD", word.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
 @dataclass(frozen=True, slots=True)
 class SearchText:
-    """A staff member's search, made safe: the text for PostgreSQL, the FTS5 query for SQLite."""
+    """A staff member's search, made safe: the text for PostgreSQL, the terms for SQLite and highlights."""
 
     pg_text: str
-    fts5_query: str
+    terms: tuple[Term, ...]
 
     @property
     def empty(self) -> bool:
         """Nothing left to look for (only stop words or punctuation): no ticket matches."""
-        return not self.fts5_query
+        return not self.terms
 
 
 def parse(text: str) -> SearchText:
@@ -85,27 +70,8 @@ def parse(text: str) -> SearchText:
     if len(text) > QUERY_MAX:
         raise ValidationError(f"recherche trop longue (au plus {QUERY_MAX} caractères)")
     chunks = [c[:WORD_MAX * 2] for c in _CONTROL.sub(" ", text).split()][:CHUNKS_MAX]
-    words: list[str] = []
-    for chunk in chunks:
-        for word in _WORD.findall(chunk.lower()):
-            if word in STOP_WORDS or len(word) > WORD_MAX:
-                continue
-            stem = _fold(_STEMMER.stemWord(word))
-            term = stem if len(stem) >= 3 else _fold(word)
-            if term not in words:
-                words.append(term)
-    words = words[:WORDS_MAX]
-    # Every term is letters and digits only: quoted, it is an FTS5 string whatever it spells (AND, NEAR…).
-    return SearchText(pg_text=" ".join(chunks), fts5_query=" ".join(f'"{w}"*' for w in words))
-
-
-def highlight(marked: str) -> Markup:
-    """HTML of a fragment: its text escaped, only the matched words wrapped in <mark>."""
-    escaped = html.escape(marked, quote=False)
-    balanced = escaped.replace(fulltext.MARK_START, "<mark>").replace(fulltext.MARK_END, "</mark>")
-    if balanced.count("<mark>") != balanced.count("</mark>"):  # a stray control character in the text
-        balanced = escaped.replace(fulltext.MARK_START, "").replace(fulltext.MARK_END, "")
-    return Markup(balanced)  # noqa: S704 - escaped above; the only tags are our <mark> pairs
+    pg_text = " ".join(without_stop_words(chunks))
+    return SearchText(pg_text=pg_text, terms=terms_of(pg_text))
 
 
 def _offset(cursor: str | None) -> int:
@@ -147,7 +113,7 @@ class TicketSearch:
         assignee = aliased(StaffUser)
         now = self.queue.clock.now()
         async with self.db.read() as s:
-            ranked = fulltext.ranked_ids(dialect, query.pg_text, query.fts5_query, self._conditions(f, me),
+            ranked = fulltext.ranked_ids(dialect, query.pg_text, fts5_query(query.terms), self._conditions(f, me),
                                          limit + 1, offset)
             ids = [i for i in (await s.scalars(ranked)).all() if i is not None]
             more = len(ids) > limit
@@ -160,16 +126,16 @@ class TicketSearch:
                 .join(Team, col(Team.id) == col(Ticket.team_id), isouter=True)
                 .where(col(Ticket.id).in_(ids))
             )).all()} if ids else {}
-            marks = await fulltext.fragments(s, dialect, query.pg_text, query.fts5_query, ids)
+            texts = await fulltext.texts(s, dialect, ids)
         items = []
         for tid in ids:
             if tid not in shown:
                 continue
             t, c, o, a, team, due = shown[tid]
             row = QueueService._row(t, c, o, a, team, _aware(due, now), now)
-            subject, fragment = marks.get(tid, ("", ""))
-            row["subject_html"] = highlight(subject) if subject else Markup("")
-            row["fragment_html"] = highlight(fragment)
+            subject, body = texts.get(tid, (t.subject, ""))
+            row["subject_html"] = highlight(subject or t.subject, query.terms)
+            row["fragment_html"] = fragment(body, query.terms) if body else Markup("")
             items.append(row)
         next_offset = offset + limit
         return {"items": items, "next_cursor": str(next_offset) if more and next_offset < RESULTS_MAX else None,

@@ -9,7 +9,8 @@ the transaction that writes a ticket, a message, a contact or an organisation, s
   configuration ``helpdesk_fr`` = ``french`` (Snowball stemming, French stop words), with
   ``unaccent`` in front when the extension can be installed (it is "trusted" since PostgreSQL 13, so
   a database owner needs no superuser); without it the configuration is plain ``french``.
-- SQLite: FTS5 table ticket_search(subject, people, body), tokenizer ``unicode61 remove_diacritics 2``;
+- SQLite: FTS5 table ticket_search(subject, people, body), tokenizer ``unicode61 remove_diacritics 2``,
+  prefix indexes of 4 to 9 characters;
   French stemming happens on the query side (helpdesk/db/fulltext.py).
 
 Existing tickets are indexed by the upgrade (backfill).
@@ -181,8 +182,10 @@ def upgrade() -> None:
         for statement in PG_UP:
             op.execute(statement)
         return
+    # Prefix indexes for the stem lengths searched as prefixes (4 to 9 letters): a common stem is then
+    # read lazily, newest first, instead of merging the doclists of every word that starts with it.
     op.execute("CREATE VIRTUAL TABLE ticket_search USING fts5(subject, people, body,"
-               " tokenize = 'unicode61 remove_diacritics 2')")
+               " tokenize = 'unicode61 remove_diacritics 2', prefix = '4 5 6 7 8 9')")
     install_sqlite_triggers()
     op.execute(_sqlite_fill("1"))
 
