@@ -11,7 +11,7 @@ kept in step by triggers in the transaction of each write. This module only read
   side keeps the index pure SQL: triggers, ``sqlite3`` on the command line and ``helpdesk db copy``
   need no Python function registered on the connection.
 
-Highlights are made in Python from the texts of the page shown (``texts``), with the same terms
+Highlights are made in Python from the texts of the page shown (``message_text``), with the same terms
 the SQLite query uses: one rule, both databases, and no second full-text pass per row.
 """
 
@@ -20,9 +20,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, column, func, literal_column, select, table, text
+from sqlalchemy import ColumnElement, Subquery, column, func, literal_column, select, table, text
 from sqlalchemy.dialects.postgresql import aggregate_order_by
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from helpdesk.db.tables import Message, Ticket
@@ -50,15 +49,15 @@ def _tsquery(words: str) -> ColumnElement[object]:
     return func.plainto_tsquery(literal_column(f"'{PG_CONFIG}'::regconfig"), words)
 
 
-def ranked_ids(
+def ranked_page(
     dialect: str, pg_text: str, fts5_query: str, conditions: Sequence[ColumnElement[bool]], limit: int, offset: int
-) -> Select[Any]:
-    """The ids of the matching tickets that meet ``conditions``, best first.
+) -> Subquery:
+    """One page of matching tickets that meet ``conditions``: columns ``id`` and ``score`` (lower is better).
 
-    Only the ``CANDIDATES`` most recent matches (after the filters) are ranked: a common word matches a quarter of the
-    tickets, and scoring them all would cost each search a pass over tens of thousands of documents.
-    Both indexes walk matches newest first and stop there (FTS5 by rowid, PostgreSQL by the primary key
-    or a top-N sort of the GIN matches).
+    Only the ``CANDIDATES`` most recent matches (after the filters) are ranked: a common word matches a
+    quarter of the tickets, and scoring them all would cost each search a pass over tens of thousands of
+    documents. Both indexes walk the matches newest first and stop there (FTS5 by rowid, PostgreSQL by
+    the primary key or a top-N sort of the GIN matches, as the planner prefers).
     """
     if dialect == "postgresql":
         query = _tsquery(pg_text)
@@ -66,35 +65,26 @@ def ranked_ids(
                   .where(_pg.c.doc.op("@@")(query), *conditions)
                   .order_by(_pg.c.ticket_id.desc()).limit(CANDIDATES).subquery())
         scored = _pg.alias("scored")
-        return (select(recent.c.id).join(scored, scored.c.ticket_id == recent.c.id)
-                .order_by(func.ts_rank_cd(scored.c.doc, query).desc(), recent.c.id.desc())
-                .limit(limit).offset(offset))
-    score = func.bm25(literal_column(SEARCH_TABLE), 4.0, 2.0, 1.0).label("score")
-    newest = (select(col(Ticket.id).label("id"), score)
+        score = (-func.ts_rank_cd(scored.c.doc, query)).label("score")
+        return (select(recent.c.id, score).join(scored, scored.c.ticket_id == recent.c.id)
+                .order_by(score, recent.c.id.desc()).limit(limit).offset(offset).subquery())
+    bm25 = func.bm25(literal_column(SEARCH_TABLE), 4.0, 2.0, 1.0).label("score")
+    newest = (select(col(Ticket.id).label("id"), bm25)
               .select_from(_fts.join(Ticket, col(Ticket.id) == _fts.c.rowid))
               .where(text(f"{SEARCH_TABLE} MATCH :fts5_query").bindparams(fts5_query=fts5_query), *conditions)
               .order_by(_fts.c.rowid.desc()).limit(CANDIDATES).subquery())
-    return select(newest.c.id).order_by(newest.c.score, newest.c.id.desc()).limit(limit).offset(offset)
+    return (select(newest.c.id, newest.c.score).order_by(newest.c.score, newest.c.id.desc())
+            .limit(limit).offset(offset).subquery())
 
 
-async def texts(s: AsyncSession, dialect: str, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
-    """(subject, message text) of each ticket shown, the text cut at ``HEADLINE_CHARS``, for its highlights.
-
-    Read from the index's own copy on SQLite (a rowid look-up; ``snippet()`` would evaluate the whole
-    MATCH again for every row), from the messages on PostgreSQL.
-    """
-    if not ids:
-        return {}
+def message_text(dialect: str, ticket_id: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The first ``HEADLINE_CHARS`` of a ticket's message text, for its fragment: read from the index's own
+    copy on SQLite (a rowid look-up; ``snippet()`` would evaluate the whole MATCH again for every row),
+    from the messages on PostgreSQL."""
     if dialect == "postgresql":
         joined = func.string_agg(col(Message.visible_text),
                                  aggregate_order_by(literal_column("E'\\n'"), col(Message.id)))
-        body = (select(func.left(joined, HEADLINE_CHARS))
-                .where(col(Message.ticket_id) == col(Ticket.id)).scalar_subquery())
-        rows = (await s.execute(select(col(Ticket.id), col(Ticket.subject), body)
-                                .where(col(Ticket.id).in_(ids)))).all()
-    else:
-        rows = (await s.execute(text(
-            "SELECT rowid, subject, substr(body, 1, :n) FROM ticket_search"
-            " WHERE rowid IN (SELECT value FROM json_each(:ids))"
-        ).bindparams(n=HEADLINE_CHARS, ids="[" + ",".join(str(int(i)) for i in ids) + "]"))).all()
-    return {int(i): (subject or "", body or "") for i, subject, body in rows}
+        return (select(func.left(joined, HEADLINE_CHARS))
+                .where(col(Message.ticket_id) == ticket_id).scalar_subquery())
+    body = table(SEARCH_TABLE, column("rowid"), column("body")).alias("shown")
+    return select(func.substr(body.c.body, 1, HEADLINE_CHARS)).where(body.c.rowid == ticket_id).scalar_subquery()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -12,12 +14,14 @@ from sqlalchemy import select, update
 
 from helpdesk.app.tickets.queue import QueueFilter
 from helpdesk.db import fulltext, migrate
+from helpdesk.db.copy import copy_database
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Contact, Message, Organization, Ticket
 from helpdesk.domain.errors import ValidationError
 from helpdesk.domain.values import TicketStatus
 from helpdesk.ports import FixedClock
 from helpdesk.services import Services
+from tests.conftest import PG_SKIP, _pg_url
 from tests.support.web import active_content, add_staff, login, mail, services_for, web_client
 
 
@@ -227,3 +231,43 @@ async def test_a_broad_search_ranks_the_most_recent_matches(db: Database, clock:
     monkeypatch.setattr(fulltext, "CANDIDATES", 3)
     assert await _numbers(services, "licence") == made[2:]  # the three newest, still ranked
     await services.db.dispose()
+
+
+async def test_erasure_removes_a_person_from_the_index(db: Database, clock: FixedClock) -> None:
+    services = services_for(db.url, clock)
+    n = await _ticket(services, "<g1@x>", "Plan local d'urbanisme", "Signé : Gaspard Nivelle", "gaspard@ville.fr")
+    assert await _numbers(services, "gaspard nivelle") == [n]
+    await services.gdpr.erase("gaspard@ville.fr")
+    assert await _numbers(services, "gaspard") == [] and await _numbers(services, "urbanisme") == []
+    await services.db.dispose()
+
+
+async def test_copy_to_postgresql_carries_the_search(tmp_path: Path, clock: FixedClock) -> None:
+    """`helpdesk db copy` writes through the target's triggers: the copy is searchable at once."""
+    base = _pg_url()
+    if not base:
+        pytest.skip(PG_SKIP)
+    import asyncpg
+
+    src_url = f"sqlite+aiosqlite:///{tmp_path / 'src.sqlite3'}"
+    await asyncio.to_thread(migrate.upgrade, src_url)
+    src = services_for(src_url, clock)
+    n = await _ticket(src, "<c1@x>", "Moissonnage DCAT", "Les métadonnées du catalogue régional", "c@x.fr")
+    await src.tickets.add_note(n, None, "Voir avec la plateforme régionale")
+    await src.db.dispose()
+    name = f"helpdesk_copy_{uuid.uuid4().hex[:8]}"
+    admin = base.replace("postgresql+asyncpg://", "postgresql://")
+    conn = await asyncpg.connect(admin)
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    target = base.rsplit("/", 1)[0] + "/" + name
+    try:
+        await copy_database(src_url, target)
+        dst = services_for(target, clock)
+        assert await _numbers(dst, "métadonnée catalogues") == [n]
+        assert await _numbers(dst, "plateformes") == [n]
+        await dst.db.dispose()
+    finally:
+        conn = await asyncpg.connect(admin)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()

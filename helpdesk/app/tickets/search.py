@@ -110,36 +110,50 @@ class TicketSearch:
         if query.empty:
             return {"items": [], "next_cursor": None, "ranked": True}
         dialect = self.db.dialect
+        page = fulltext.ranked_page(dialect, query.pg_text, fts5_query(query.terms), self._conditions(f, me),
+                                    limit + 1, offset)
         assignee = aliased(StaffUser)
-        now = self.queue.clock.now()
-        async with self.db.read() as s:
-            ranked = fulltext.ranked_ids(dialect, query.pg_text, fts5_query(query.terms), self._conditions(f, me),
-                                         limit + 1, offset)
-            ids = [i for i in (await s.scalars(ranked)).all() if i is not None]
-            more = len(ids) > limit
-            ids = ids[:limit]
-            shown = {t.id: (t, c, o, a, team, due) for t, c, o, a, team, due in (await s.execute(
-                select(Ticket, Contact, Organization, col(assignee.name), col(Team.name), DUE)
+        stmt = (select(*_COLUMNS, col(assignee.name).label("assignee"), col(Team.name).label("team"),
+                       fulltext.message_text(dialect, page.c.id).label("body"))
+                .select_from(page.join(Ticket, col(Ticket.id) == page.c.id))
                 .join(Contact, col(Contact.id) == col(Ticket.requester_id), isouter=True)
                 .join(Organization, col(Organization.id) == col(Ticket.organization_id), isouter=True)
                 .join(assignee, col(assignee.id) == col(Ticket.assignee_id), isouter=True)
                 .join(Team, col(Team.id) == col(Ticket.team_id), isouter=True)
-                .where(col(Ticket.id).in_(ids))
-            )).all()} if ids else {}
-            texts = await fulltext.texts(s, dialect, ids)
-        items = []
-        for tid in ids:
-            if tid not in shown:
-                continue
-            t, c, o, a, team, due = shown[tid]
-            row = QueueService._row(t, c, o, a, team, _aware(due, now), now)
-            subject, body = texts.get(tid, (t.subject, ""))
-            row["subject_html"] = highlight(subject or t.subject, query.terms)
-            row["fragment_html"] = fragment(body, query.terms) if body else Markup("")
-            items.append(row)
+                .order_by(page.c.score, page.c.id.desc()))
+        async with self.db.read() as s:  # one statement: rank, page, rows and texts
+            rows = (await s.execute(stmt)).mappings().all()
+        now = self.queue.clock.now()
+        items = [_item(row, query.terms, now) for row in rows[:limit]]
         next_offset = offset + limit
-        return {"items": items, "next_cursor": str(next_offset) if more and next_offset < RESULTS_MAX else None,
-                "ranked": True}
+        more = len(rows) > limit and next_offset < RESULTS_MAX
+        return {"items": items, "next_cursor": str(next_offset) if more else None, "ranked": True}
+
+
+_COLUMNS: tuple[Any, ...] = (
+    col(Ticket.number), col(Ticket.subject), col(Ticket.status), col(Ticket.priority), col(Ticket.channel),
+    col(Ticket.tags), col(Ticket.created_at), col(Ticket.updated_at), col(Ticket.first_response_breached),
+    col(Ticket.resolution_breached), col(Contact.name).label("requester_name"),
+    col(Contact.email).label("requester_email"), col(Organization.name).label("organization"),
+    col(Organization.pays), DUE.label("due"),
+)
+
+
+def _item(row: Any, terms: tuple[Term, ...], now: datetime) -> dict[str, Any]:
+    """A result as the queue shows a ticket (QueueService._row's keys), plus its highlights."""
+    due = _aware(row["due"], now)
+    return {
+        "number": row["number"], "subject": row["subject"], "status": row["status"], "priority": row["priority"],
+        "channel": row["channel"], "tags": list(row["tags"] or []), "assignee": row["assignee"], "team": row["team"],
+        "requester": row["requester_name"] or row["requester_email"], "requester_email": row["requester_email"],
+        "organization": row["organization"], "pays": row["pays"],
+        "created_at": row["created_at"], "updated_at": row["updated_at"], "due": due,
+        "seconds_left": int((due - now).total_seconds()) if due else None,
+        "breached": bool(row["first_response_breached"] or row["resolution_breached"]
+                         or (due is not None and due < now)),
+        "subject_html": highlight(row["subject"] or "", terms),
+        "fragment_html": fragment(row["body"], terms) if row["body"] else Markup(""),
+    }
 
 
 def _aware(due: datetime | None, now: datetime) -> datetime | None:
