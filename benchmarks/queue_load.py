@@ -128,13 +128,16 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-async def search_load(search: TicketSearch, clients: int, per_client: int) -> dict[str, float]:
-    """``clients`` concurrent staff members, each searching ``per_client`` times in a row."""
+async def search_load(search: TicketSearch, clients: int, per_client: int, think: float = 0.0) -> dict[str, float]:
+    """``clients`` concurrent staff members, each searching ``per_client`` times: in a row when ``think``
+    is 0 (the machine's capacity), else pausing a random time of mean ``think`` seconds in between."""
     times: list[float] = []
 
     async def client(k: int) -> None:
         rnd = random.Random(k)
         for _ in range(per_client):
+            if think:
+                await asyncio.sleep(rnd.expovariate(1 / think))
             words = rnd.choice(SEARCHES)
             t = time.perf_counter()
             await search.page(QueueFilter(text=words), me=1 + k % 8)
@@ -204,7 +207,9 @@ async def run(url: str, n: int, clients: int = 20, per_client: int = 25
         ]
         load = await search_load(search, clients, per_client)
         print(f"search under load: {load}", file=sys.stderr)
-        return rows, load
+        paced = await search_load(search, clients, per_client, think=1.0)
+        print(f"search, paced: {paced}", file=sys.stderr)
+        return rows, {**load, **{f"paced_{k}": v for k, v in paced.items()}}
     finally:
         await db.dispose()
 
@@ -245,10 +250,12 @@ async def main() -> None:
     for i, (label, _, _) in enumerate(results[backends[0]]):
         print(f"| {label} | " + " | ".join(f"{results[b][i][1]:.1f}" for b in backends) + " |")
     print(f"\nFull-text search, {args.clients} concurrent clients x {args.searches} searches each, milliseconds\n")
-    print("| database | p50 | p99 | max | searches/s | load average (1 min) |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| database | clients | p50 | p99 | max | searches/s | load average (1 min) |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for b, m in loads.items():
-        print(f"| {b} | {m['p50']:.1f} | {m['p99']:.1f} | {m['max']:.1f} | {m['per_second']:.0f} | {m['load']:.1f} |")
+        for label, p in (("searching without pause", ""), ("a search every ~1 s each", "paced_")):
+            print(f"| {b} | {label} | {m[p + 'p50']:.1f} | {m[p + 'p99']:.1f} | {m[p + 'max']:.1f} "
+                  f"| {m[p + 'per_second']:.0f} | {m[p + 'load']:.1f} |")
 
 
 if __name__ == "__main__":
