@@ -4,13 +4,18 @@
     .venv/bin/python benchmarks/queue_load.py --postgres postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
 With --postgres a scratch database is created next to the given one and dropped afterwards.
-Prints the median of several runs for each query the queue makes, as a Markdown table.
+Prints the median of several runs for each query the queue makes, as a Markdown table, then the
+full-text search under load: ``--clients`` staff members (20) each searching ``--searches`` times in a
+row, without pause, for random French words (plurals, accents, two-word searches, requesters,
+organisations, a word no ticket has), through TicketSearch.page as the queue page and the API call it;
+p50 and p99 of every search, and the load average of the machine during the run.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import statistics
 import sys
@@ -25,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import insert, select  # noqa: E402
 
 from helpdesk.app.tickets.queue import DUE, NO_DUE, QueueFilter, QueueService, encode_cursor, with_view  # noqa: E402
+from helpdesk.app.tickets.search import TicketSearch  # noqa: E402
 from helpdesk.db import migrate  # noqa: E402
 from helpdesk.db.engine import Database  # noqa: E402
 from helpdesk.db.tables import Contact, Message, Organization, StaffUser, Ticket  # noqa: E402
@@ -34,9 +40,33 @@ NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 WORDS = ("budget", "cadastre", "adresse", "BAL", "SCDL", "délibération", "marché public", "subvention", "PLU",
          "schéma", "validata", "Excel", "CSV", "métadonnées", "licence", "data.gouv.fr")
 STATUSES = ("new", "open", "pending", "resolved", "closed")
+# What staff type: words of the seed's vocabulary in other forms, pairs, people and places, a miss.
+SEARCHES = ("délibérations", "deliberation", "adresses", "cadastre", "subventions", "schémas", "métadonnée",
+            "licences", "marchés publics", "budget", "validata", "excel csv", "Commune 42", "Contact 1234",
+            "c77@mairie77.fr", "budget cadastre", "PLU subvention", "data.gouv.fr", "zzzz absent", "SCDL")
 
 
 async def seed(db: Database, n: int) -> int:
+    """``n`` tickets with a message each. On PostgreSQL the search triggers are off while loading and the
+    index is built after, ticket by ticket, by the function the triggers call (quicker than two rebuilds
+    per ticket); SQLite keeps its triggers on, as in service."""
+    postgres = db.dialect == "postgresql"
+    if postgres:
+        async with db.engine.begin() as conn:
+            await conn.exec_driver_sql("ALTER TABLE ticket DISABLE TRIGGER ticket_search_ticket")
+            await conn.exec_driver_sql("ALTER TABLE message DISABLE TRIGGER ticket_search_message")
+    await _seed(db, n)
+    if postgres:
+        async with db.engine.begin() as conn:
+            await conn.exec_driver_sql("ALTER TABLE ticket ENABLE TRIGGER ticket_search_ticket")
+            await conn.exec_driver_sql("ALTER TABLE message ENABLE TRIGGER ticket_search_message")
+            await conn.exec_driver_sql("SELECT count(*) FROM (SELECT ticket_search_refresh(id)::text FROM ticket) s")
+            indexed = (await conn.exec_driver_sql("SELECT count(*) FROM ticket_search")).scalar_one()
+            assert indexed == n, indexed
+    return n
+
+
+async def _seed(db: Database, n: int) -> int:
     rnd = random.Random(7)
     async with db.engine.begin() as conn:
         await conn.execute(insert(StaffUser), [StaffUser(email=f"agent{i}@craig.fr", name=f"Agent {i}",
@@ -93,6 +123,37 @@ async def timed(label: str, fn, runs: int = 7) -> tuple[str, float, int]:  # typ
     return label, statistics.median(times), size
 
 
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+async def search_load(search: TicketSearch, clients: int, per_client: int, think: float = 0.0) -> dict[str, float]:
+    """``clients`` concurrent staff members, each searching ``per_client`` times: in a row when ``think``
+    is 0 (the machine's capacity), else pausing a random time of mean ``think`` seconds in between."""
+    times: list[float] = []
+
+    async def client(k: int) -> None:
+        rnd = random.Random(k)
+        for _ in range(per_client):
+            if think:
+                await asyncio.sleep(rnd.expovariate(1 / think))
+            words = rnd.choice(SEARCHES)
+            t = time.perf_counter()
+            await search.page(QueueFilter(text=words), me=1 + k % 8)
+            times.append((time.perf_counter() - t) * 1000)
+
+    await client(999)  # warm caches
+    times.clear()
+    load_before = os.getloadavg()[0]
+    started = time.perf_counter()
+    await asyncio.gather(*(client(k) for k in range(clients)))
+    wall = time.perf_counter() - started
+    return {"p50": statistics.median(times), "p99": percentile(times, 99), "max": max(times),
+            "per_second": len(times) / wall, "searches": len(times),
+            "load": max(load_before, os.getloadavg()[0])}
+
+
 async def deep_cursor(db: Database, position: int) -> str:
     """The cursor a staff member holds after paging through ``position`` tickets (computed the slow way)."""
     due, no_due = DUE, NO_DUE
@@ -104,7 +165,8 @@ async def deep_cursor(db: Database, position: int) -> str:
     return encode_cursor(int(row[0]), row[1], int(row[2]))
 
 
-async def run(url: str, n: int) -> list[tuple[str, float, int]]:
+async def run(url: str, n: int, clients: int = 20, per_client: int = 25
+              ) -> tuple[list[tuple[str, float, int]], dict[str, float]]:
     await asyncio.to_thread(migrate.upgrade, url)
     db = Database(url)
     try:
@@ -114,7 +176,8 @@ async def run(url: str, n: int) -> list[tuple[str, float, int]]:
         async with db.engine.begin() as conn:  # planner statistics, as a running database has them
             await conn.exec_driver_sql("ANALYZE")
         queue = QueueService(db, FixedClock(NOW))
-        deep = await deep_cursor(db, 30_000)
+        search = TicketSearch(db, queue)
+        deep = await deep_cursor(db, min(30_000, n // 4))
 
         async def page(f: QueueFilter, cursor: str | None = None) -> int:
             return len((await queue.page(f, me=1, cursor=cursor))["items"])
@@ -122,7 +185,10 @@ async def run(url: str, n: int) -> list[tuple[str, float, int]]:
         async def counts() -> int:
             return sum((await queue.counts(1)).values())
 
-        return [
+        async def found(words: str) -> int:
+            return len((await search.page(QueueFilter(text=words), me=1))["items"])
+
+        rows = [
             await timed("page 1, open tickets by SLA due time", lambda: page(QueueFilter())),
             await timed("page 601 (keyset cursor after 30,000 rows)", lambda: page(QueueFilter(), deep)),
             await timed("saved-view counts (mine, unassigned, breaching)", counts),
@@ -134,7 +200,16 @@ async def run(url: str, n: int) -> list[tuple[str, float, int]]:
             await timed("filter: tag", lambda: page(QueueFilter(tag="cadastre"))),
             await timed("text search in subjects and messages", lambda: page(QueueFilter(text="délibération"))),
             await timed("text search, rare word (scans everything)", lambda: page(QueueFilter(text="zzzz-absent"))),
+            await timed("full-text search, common word, ranked + fragments", lambda: found("délibérations")),
+            await timed("full-text search, two words", lambda: found("budget cadastre")),
+            await timed("full-text search, requester", lambda: found("Contact 1234")),
+            await timed("full-text search, word no ticket has", lambda: found("zzzz absent")),
         ]
+        load = await search_load(search, clients, per_client)
+        print(f"search under load: {load}", file=sys.stderr)
+        paced = await search_load(search, clients, per_client, think=1.0)
+        print(f"search, paced: {paced}", file=sys.stderr)
+        return rows, {**load, **{f"paced_{k}": v for k, v in paced.items()}}
     finally:
         await db.dispose()
 
@@ -143,10 +218,16 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--postgres", help="base URL; a scratch database is created and dropped")
+    parser.add_argument("--clients", type=int, default=20, help="concurrent staff members searching")
+    parser.add_argument("--searches", type=int, default=25, help="searches by each of them")
+    parser.add_argument("--skip-sqlite", action="store_true")
     args = parser.parse_args()
     results: dict[str, list[tuple[str, float, int]]] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        results["SQLite"] = await run(f"sqlite+aiosqlite:///{tmp}/queue.sqlite3", args.tickets)
+    loads: dict[str, dict[str, float]] = {}
+    if not args.skip_sqlite:
+        with tempfile.TemporaryDirectory() as tmp:
+            results["SQLite"], loads["SQLite"] = await run(f"sqlite+aiosqlite:///{tmp}/queue.sqlite3", args.tickets,
+                                                           args.clients, args.searches)
     if args.postgres:
         import asyncpg
 
@@ -156,7 +237,8 @@ async def main() -> None:
         await conn.execute(f'CREATE DATABASE "{name}"')
         await conn.close()
         try:
-            results["PostgreSQL"] = await run(args.postgres.rsplit("/", 1)[0] + "/" + name, args.tickets)
+            results["PostgreSQL"], loads["PostgreSQL"] = await run(args.postgres.rsplit("/", 1)[0] + "/" + name,
+                                                                   args.tickets, args.clients, args.searches)
         finally:
             conn = await asyncpg.connect(admin)
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -167,6 +249,13 @@ async def main() -> None:
     print("| --- | " + " | ".join("---:" for _ in backends) + " |")
     for i, (label, _, _) in enumerate(results[backends[0]]):
         print(f"| {label} | " + " | ".join(f"{results[b][i][1]:.1f}" for b in backends) + " |")
+    print(f"\nFull-text search, {args.clients} concurrent clients x {args.searches} searches each, milliseconds\n")
+    print("| database | clients | p50 | p99 | max | searches/s | load average (1 min) |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    for b, m in loads.items():
+        for label, p in (("searching without pause", ""), ("a search every ~1 s each", "paced_")):
+            print(f"| {b} | {label} | {m[p + 'p50']:.1f} | {m[p + 'p99']:.1f} | {m[p + 'max']:.1f} "
+                  f"| {m[p + 'per_second']:.0f} | {m[p + 'load']:.1f} |")
 
 
 if __name__ == "__main__":

@@ -57,6 +57,7 @@ from helpdesk.app.tickets.canned import CannedService
 from helpdesk.app.tickets.merge_split import MergeSplitService
 from helpdesk.app.tickets.page import TicketPageService
 from helpdesk.app.tickets.queue import QueueService
+from helpdesk.app.tickets.search import TicketSearch
 from helpdesk.app.tickets.service import TicketService
 from helpdesk.config import Settings
 from helpdesk.db.engine import Database
@@ -109,6 +110,7 @@ def build(
          **_published_senders(settings, db, clock), **(senders or {})},
         owner=f"{socket.gethostname()}:{os.getpid()}", retry_base=settings.outbox_retry_base_seconds,
     )
+    queue = QueueService(db, clock)
     return Services(
         db=db,
         clock=clock,
@@ -116,7 +118,8 @@ def build(
         group_intake=GroupCommitter(intake),
         web_requests=WebRequests(db, clock, intake, tickets),
         tickets=tickets,
-        queue=QueueService(db, clock),
+        queue=queue,
+        search=TicketSearch(db, queue),
         page=TicketPageService(db, clock),
         merge_split=MergeSplitService(db, clock, refresh=sla_refresh),
         canned=CannedService(db, clock),

@@ -43,6 +43,7 @@ from helpdesk.app.tickets.canned import CannedService
 from helpdesk.app.tickets.merge_split import MergeSplitService
 from helpdesk.app.tickets.page import TicketPageService
 from helpdesk.app.tickets.queue import QueueService
+from helpdesk.app.tickets.search import TicketSearch
 from helpdesk.app.tickets.service import TicketService
 from helpdesk.db.engine import Database
 from helpdesk.ports import Clock
@@ -59,6 +60,7 @@ class Services:
     # tickets
     tickets: TicketService
     queue: QueueService
+    search: TicketSearch  # the queue's full-text search (falls back to the queue without text)
     page: TicketPageService
     merge_split: MergeSplitService
     canned: CannedService

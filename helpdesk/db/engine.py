@@ -55,6 +55,9 @@ def make_migration_engine(url: str) -> AsyncEngine:
     return create_async_engine(url, poolclass=NullPool)
 
 
+READ_ONLY = "helpdesk_read_only"  # execution option of Database.read()'s connections
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
     """WAL, foreign keys, durable commits, and BEGIN IMMEDIATE so writers queue instead of failing."""
 
@@ -70,7 +73,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Reads (Database.read) take no write lock: WAL lets them run beside each other and a writer.
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 TEMPORARY_DB_ERRORS: tuple[type[BaseException], ...] = (
@@ -108,6 +112,8 @@ class Database:
         self.url = url
         self.engine = make_engine(url, echo=echo)
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        self._read_sessions = async_sessionmaker(self.engine.execution_options(**{READ_ONLY: True}),
+                                                 class_=AsyncSession, expire_on_commit=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -125,6 +131,22 @@ class Database:
         """
         try:
             async with self._sessions() as session:
+                async with session.begin():
+                    yield session
+        except StorageUnavailable:
+            raise
+        except Exception as exc:
+            if is_temporary(exc):
+                log.warning("storage unavailable: %s", type(exc).__name__)
+                raise StorageUnavailable(f"storage unavailable: {type(exc).__name__}") from exc
+            raise
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A transaction that only reads: on SQLite a deferred BEGIN, so readers do not queue behind each
+        other for the write lock as ``transaction()`` (BEGIN IMMEDIATE) makes them. Never write in it."""
+        try:
+            async with self._read_sessions() as session:
                 async with session.begin():
                     yield session
         except StorageUnavailable:

@@ -59,8 +59,8 @@ def _json(data: Any, status: int = 200) -> web.Response:
 
 
 async def list_tickets(request: web.Request) -> web.Response:
-    page = await ctx(request).queue.page(filter_from_query(request.query), me=staff(request).id,
-                                         cursor=request.query.get("cursor") or None,
+    page = await ctx(request).search.page(filter_from_query(request.query), me=staff(request).id,
+                                          cursor=request.query.get("cursor") or None,
                                          limit=_int_param(request, "limit", 50, 1, 200))
     return _json(page)
 
@@ -152,7 +152,9 @@ _FILTERS = [
     ("view", "mine | unassigned | breaching"), ("status", "new | open | pending | resolved | closed | all"),
     ("assignee", "me | none | identifiant d'un membre"), ("team", "identifiant d'équipe"), ("priority", "priorité"),
     ("channel", "canal"), ("org", "identifiant d'organisation"), ("pays", "Pays"), ("tag", "étiquette"),
-    ("q", "texte cherché dans les sujets et les messages"), ("cursor", "curseur de la page suivante"),
+    ("q", "recherche plein texte (sujet, messages et notes, demandeur, organisation), résultats classés "
+     "par pertinence avec extraits surlignés ; un numéro seul cherche ce ticket"),
+    ("cursor", "curseur de la page suivante"),
     ("limit", "taille de page (1-200)"),
 ]
 _NUMBER = [("number", "numéro du ticket", "path")]

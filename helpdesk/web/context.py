@@ -32,6 +32,7 @@ from helpdesk.app.tickets.canned import CannedService
 from helpdesk.app.tickets.merge_split import MergeSplitService
 from helpdesk.app.tickets.page import TicketPageService
 from helpdesk.app.tickets.queue import QueueService
+from helpdesk.app.tickets.search import TicketSearch
 from helpdesk.app.tickets.service import TicketService
 from helpdesk.services import Services
 
@@ -61,6 +62,7 @@ class WebContext:
     tickets: TicketService
     auth: AuthService
     queue: QueueService
+    search: TicketSearch
     attention: AttentionService
     page: TicketPageService
     merge_split: MergeSplitService
@@ -95,6 +97,7 @@ def build_context(services: Services, *, secure_cookies: bool = False,
         tickets=services.tickets,
         auth=services.auth,
         queue=services.queue,
+        search=services.search,
         attention=services.attention,
         page=services.page,
         merge_split=services.merge_split,

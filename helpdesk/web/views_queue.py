@@ -49,7 +49,7 @@ def filter_from_query(query: MultiMapping[str]) -> QueueFilter:
 async def queue_page(request: web.Request) -> web.StreamResponse:
     c, me = ctx(request), staff(request)
     f = filter_from_query(request.query)
-    page = await c.queue.page(f, me=me.id, cursor=request.query.get("cursor") or None)
+    page = await c.search.page(f, me=me.id, cursor=request.query.get("cursor") or None)
     params = {k: request.query[k] for k in FILTER_KEYS if request.query.get(k)}
     return render("queue.html", request, {
         "page": page, "params": params, "counts": await c.queue.counts(me.id),

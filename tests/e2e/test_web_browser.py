@@ -149,12 +149,13 @@ def test_staff_login_queue_suggestion_reply_and_public_faq(live: LiveServer, bro
 
     # Find the ticket with the text search.
     search = d.find_element(By.NAME, "q")
-    search.send_keys("budget primitif")
+    search.send_keys("budgets primitifs")  # full-text: plurals find the singular
     search.submit()
-    _wait(d, ec.url_contains("q=budget"))
+    _wait(d, ec.url_contains("q=budgets"))
     _wait(d, lambda drv: len(drv.find_elements(By.CSS_SELECTOR, "table.queue tbody tr")) == 1)  # results shown
     rows = d.find_elements(By.CSS_SELECTOR, "table.queue tbody tr")
     assert len(rows) == 1 and f"#{live.ticket}" in rows[0].text
+    assert {m.text.lower() for m in rows[0].find_elements(By.TAG_NAME, "mark")} >= {"budget", "primitif"}
     rows[0].find_element(By.CSS_SELECTOR, "a.subject").click()
     _wait(d, ec.url_contains(f"/tickets/{live.ticket}"))
     _wait(d, ec.presence_of_element_located((By.CSS_SELECTOR, ".suggestions li")))

@@ -11,13 +11,13 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 import helpdesk.db.tables  # noqa: F401
-from helpdesk.db import migrate
+from helpdesk.db import fulltext, migrate
 from helpdesk.db.engine import Database
 
 
 async def test_models_match_migrations(db: Database) -> None:
     def diff(conn: Connection) -> list[object]:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": False})
+        ctx = MigrationContext.configure(conn, opts={"compare_type": False, "include_name": fulltext.include_name})
         return list(compare_metadata(ctx, SQLModel.metadata))
 
     async with db.engine.connect() as conn:
@@ -39,4 +39,16 @@ async def test_sqlite_runs_wal_with_foreign_keys(db: Database) -> None:
 
 
 def test_one_head_so_new_migrations_have_one_parent() -> None:
-    assert migrate.head_revisions("sqlite+aiosqlite:///unused.sqlite3") == {"0009_portal"}
+    assert migrate.head_revisions("sqlite+aiosqlite:///unused.sqlite3") == {"0010_ticket_search"}
+
+
+async def test_search_index_triggers_survive_every_migration(db: Database) -> None:
+    """A later SQLite batch migration that recreates a table would drop its triggers: this would notice."""
+    if db.is_sqlite:
+        sql = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'ticket_search%'"
+        expected = 8
+    else:
+        sql = "SELECT tgname FROM pg_trigger WHERE tgname LIKE 'ticket_search%'"
+        expected = 4
+    async with db.engine.connect() as conn:
+        assert len((await conn.execute(text(sql))).all()) == expected

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 import helpdesk.db.tables  # noqa: F401  (registers every table on the metadata)
+from helpdesk.db import fulltext
 from helpdesk.db.engine import make_migration_engine
 
 config = context.config
@@ -21,6 +22,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=fulltext.include_name,  # the search index is SQL the models do not describe
     )
     with context.begin_transaction():
         context.run_migrations()
