@@ -3,9 +3,11 @@
   check  [--kb DIR]                                      list the problems of a knowledge base; exit 1 if any
                                                          (an entry without sources is a problem; a review
                                                          older than a year is only a warning)
-  search [--kb DIR] [--limit N] [--purpose P] [--json] QUERY
+  search [--kb DIR] [--limit N] [--purpose P] [--json] [--cache-dir DIR] QUERY
                                                          suggestions for QUERY ('-' reads standard input),
-                                                         decided for P: staff, chat (default) or mail
+                                                         decided for P: staff, chat (default) or mail;
+                                                         --cache-dir keeps the built index there
+                                                         (`helpdesk kb search`: the data directory's cache/)
   eval   [--kb DIR] --questions FILE.jsonl [--feedback FILE.jsonl] [--json]
                                                          figures per purpose and style, beside plain BM25;
                                                          --feedback: before and after replaying FILE as
@@ -66,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--purpose", choices=PURPOSES, default="chat",
                    help="staff: always ranked, with a label; chat: abstains unless likely; mail: nearly certain")
     p.add_argument("--json", action="store_true", help='print [{"id", "title", "score", "label"}], best first')
+    p.add_argument("--cache-dir", type=Path, help="keep the built index in DIR and reuse it while nothing changed")
     p.add_argument("query", help="the question, or - to read it from standard input")
     p = sub.add_parser("eval", help="measure the engine and a plain BM25 baseline on labelled questions")
     p.add_argument("--kb", type=Path, default=BUNDLED, help=kb_help)
@@ -79,8 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(directory: Path) -> KnowledgeBase:
+def _load(directory: Path, cache_dir: Path | None = None) -> KnowledgeBase:
     try:
+        if cache_dir is not None:
+            from knowledge_base import index_cache
+
+            return index_cache.load(directory, cache_dir)
         return KnowledgeBase.load(directory)
     except KbLoadError as exc:
         count = len(exc.errors)
@@ -109,7 +116,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def cmd_search(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     query = sys.stdin.read() if args.query == "-" else args.query
-    kb = _load(args.kb)
+    kb = _load(args.kb, args.cache_dir)
     suggestions = kb.search(query, limit=args.limit, purpose=args.purpose)
     if args.json:
         rows = [{"id": s.id, "title": s.title, "score": s.score, "label": s.label} for s in suggestions]

@@ -179,6 +179,12 @@ class KnowledgeBase:
         parser = QueryParser(index, self.analyzer)
         self._state = (index, parser)  # one assignment: a search in flight keeps the pair it started with
 
+    def __getstate__(self) -> dict[str, object]:
+        """For the index cache: without the analysis cache, which only speeds up `add_wordings`."""
+        state = dict(self.__dict__)
+        state["_cache"] = AnalysisCache(words=dict(self._cache.words))
+        return state
+
     @property
     def index(self) -> Index:
         return self._state[0]
