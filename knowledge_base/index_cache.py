@@ -72,7 +72,7 @@ def _read(path: Path, key: str) -> KnowledgeBase | None:
     try:
         with path.open("rb") as f:
             stored_key, kb = pickle.load(f)  # noqa: S301 (our own file in the data directory, see above)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
     except Exception as exc:  # noqa: BLE001 (any unreadable cache file is rebuilt)
         log.warning("FAQ index cache %s unreadable (%s): rebuilding it", path, exc)
