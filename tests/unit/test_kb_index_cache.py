@@ -112,3 +112,15 @@ def test_helpdesk_kb_search_keeps_its_index_in_the_data_directory(tmp_path: Path
         "search", "--cache-dir", str(tmp_path / "data" / "cache"), "--json", "q"]
     assert _with_index_cache(["search", "--cache-dir", "x", "q"]) == ["search", "--cache-dir", "x", "q"]
     assert _with_index_cache(["check"]) == ["check"]
+
+
+def test_helpdesk_kb_search_writes_its_cache_in_the_data_directory(entries: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from helpdesk.cli import main as helpdesk_main
+
+    monkeypatch.setenv("HELPDESK_DATA_DIR", str(tmp_path / "data"))
+    for _ in range(2):
+        assert helpdesk_main(["kb", "search", "--kb", str(entries), "--purpose", "staff", "--json", QUERY]) == 0
+        assert "csv-encodage-utf8" in capsys.readouterr().out
+    assert len(cache_files(tmp_path / "data" / "cache")) == 1
