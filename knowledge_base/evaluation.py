@@ -263,7 +263,8 @@ def fit_calibration(kb: KnowledgeBase, questions: Sequence[Question], *, l2: flo
        against answerable ones given nothing (one of these costs SILENT_COST of those), never silencing more
        than MAX_SILENT_PER_STYLE of the answerable questions of any style.
     4. Mail threshold (on the certainty): the lowest at which mails are right for MAIL_PRECISION of them and
-       at most MAIL_OUT_OF_SCOPE of the out-of-scope questions get one."""
+       at most MAIL_OUT_OF_SCOPE of the out-of-scope questions get one, on all the FAQs together and on the FAQ
+       itself alone (where near-neighbour entries make mails riskier than in the small FAQs)."""
     runs = [(kb, q, kb.rank(q.q)) for q in answerable_here(questions, {e.id for e in kb.entries})[0]]
     own = len(runs)  # the runs on the FAQ itself
     entries = kb.entries
@@ -340,7 +341,8 @@ def choose_mail_threshold(runs: Sequence[tuple[KnowledgeBase, Question, Ranked]]
                 results.append((q, [s.id for s in kb.decide(r, SHOWN, "mail")]))
             finally:
                 kb.calibration = saved
-        f = measure(results, "mail")
-        if (f.mail_precision or 0.0) >= MAIL_PRECISION and (f.out_of_scope_mailed or 0.0) <= MAIL_OUT_OF_SCOPE:
+        own = [res for res, (kb, _, _) in zip(results, runs, strict=True) if kb is runs[0][0]]
+        if all((f.mail_precision or 0.0) >= MAIL_PRECISION and (f.out_of_scope_mailed or 0.0) <= MAIL_OUT_OF_SCOPE
+               for f in (measure(results, "mail"), measure(own, "mail"))):
             return t
     return 1.0
