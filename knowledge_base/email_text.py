@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from knowledge_base.normalize import fold
 
 QUESTION_WEIGHT = 1.0
-CONTEXT_WEIGHT = 0.5  # 0.8 -> 0.5: two-fold CV on the tune split (see search.DEFAULT_CALIBRATION)
+CONTEXT_WEIGHT = 0.8
 
 # Matched on folded text (lowercase, no accents).
 _QUOTE_HEADERS = [
