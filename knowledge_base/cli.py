@@ -3,13 +3,18 @@
   check  [--kb DIR]                                      list the problems of a knowledge base; exit 1 if any
                                                          (an entry without sources is a problem; a review
                                                          older than a year is only a warning)
-  search [--kb DIR] [--limit N] [--purpose P] [--json] QUERY
+  search [--kb DIR] [--limit N] [--purpose P] [--json] [--cache-dir DIR] QUERY
                                                          suggestions for QUERY ('-' reads standard input),
-                                                         decided for P: staff, chat (default) or mail
-  eval   [--kb DIR] --questions FILE.jsonl [--feedback FILE.jsonl] [--json]
+                                                         decided for P: staff, chat (default) or mail;
+                                                         --cache-dir keeps the built index there
+                                                         (`helpdesk kb search`: the data directory's cache/)
+  eval   [--kb DIR] --questions FILE.jsonl [--feedback FILE.jsonl] [--drawn N [--themed]] [--json]
                                                          figures per purpose and style, beside plain BM25;
                                                          --feedback: before and after replaying FILE as
-                                                         accepted wordings
+                                                         accepted wordings; --drawn: also averaged over N
+                                                         FAQs of 40 entries drawn from the FAQ (--themed:
+                                                         whole themes), a check of how the constants hold
+                                                         on a small FAQ
   fit    [--kb DIR] --questions FILE.jsonl               fit the confidence and its thresholds (tune split)
 
 Without --kb the bundled knowledge base (knowledge_base/entries) is used. Errors are one line on standard
@@ -26,7 +31,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from knowledge_base.evaluation import Question, evaluate, feedback_pairs, fit_calibration, format_report, load_questions
+from knowledge_base.evaluation import (
+    Question,
+    evaluate,
+    evaluate_drawn,
+    feedback_pairs,
+    fit_calibration,
+    format_report,
+    load_questions,
+)
 from knowledge_base.loader import KbError, KbLoadError, aliases, load_entries
 from knowledge_base.provenance import review
 from knowledge_base.search import PURPOSES, KnowledgeBase
@@ -66,12 +79,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--purpose", choices=PURPOSES, default="chat",
                    help="staff: always ranked, with a label; chat: abstains unless likely; mail: nearly certain")
     p.add_argument("--json", action="store_true", help='print [{"id", "title", "score", "label"}], best first')
+    p.add_argument("--cache-dir", type=Path, help="keep the built index in DIR and reuse it while nothing changed")
     p.add_argument("query", help="the question, or - to read it from standard input")
     p = sub.add_parser("eval", help="measure the engine and a plain BM25 baseline on labelled questions")
     p.add_argument("--kb", type=Path, default=BUNDLED, help=kb_help)
     p.add_argument("--questions", type=Path, required=True,
                    help='JSON lines {"q": ..., "expected": [ids], "style": ...}')
     p.add_argument("--feedback", type=Path, help="question file replayed as accepted wordings before measuring again")
+    p.add_argument("--drawn", type=_positive, help="also measure on N FAQs of 40 entries drawn from the FAQ")
+    p.add_argument("--themed", action="store_true", help="with --drawn: draw whole themes (id prefixes), harder")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p = sub.add_parser("fit", help="fit the confidence and its thresholds on labelled questions (a tune split)")
     p.add_argument("--kb", type=Path, default=BUNDLED, help=kb_help)
@@ -79,8 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(directory: Path) -> KnowledgeBase:
+def _load(directory: Path, cache_dir: Path | None = None) -> KnowledgeBase:
     try:
+        if cache_dir is not None:
+            from knowledge_base import index_cache
+
+            return index_cache.load(directory, cache_dir)
         return KnowledgeBase.load(directory)
     except KbLoadError as exc:
         count = len(exc.errors)
@@ -109,7 +129,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def cmd_search(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     query = sys.stdin.read() if args.query == "-" else args.query
-    kb = _load(args.kb)
+    kb = _load(args.kb, args.cache_dir)
     suggestions = kb.search(query, limit=args.limit, purpose=args.purpose)
     if args.json:
         rows = [{"id": s.id, "title": s.title, "score": s.score, "label": s.label} for s in suggestions]
@@ -129,16 +149,25 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     questions = [Question(q.q, tuple(dict.fromkeys(moved.get(x, x) for x in q.expected)), q.style)
                  for q in load_questions(args.questions)]
     before = evaluate(kb, questions)
+    drawn = evaluate_drawn(kb, questions, args.drawn, themed=args.themed) if args.drawn else None
     after = None
     if args.feedback is not None:
         added = kb.add_wordings(feedback_pairs(load_questions(args.feedback)))
         after = evaluate(kb, questions)
     if args.json:
-        data = before.as_dict() if after is None else {"before": before.as_dict(), "after": after.as_dict()}
+        data: dict[str, object] = (before.as_dict() if after is None
+                                   else {"before": before.as_dict(), "after": after.as_dict()})
+        if drawn is not None:
+            data = {"faq": data, "drawn": drawn.as_dict()}
         print(json.dumps(data, indent=2), file=out)
         return 0
     print(f"{args.kb} — {args.questions}", file=out)
     print(format_report(before), file=out)
+    if drawn is not None:
+        kind = "whole themes" if args.themed else "at random"
+        print(f"\naveraged over {args.drawn} FAQs of about 40 entries drawn {kind} from it "
+              "(each asked the questions of its entries and the out-of-scope ones):", file=out)
+        print(format_report(drawn), file=out)
     if after is not None:
         print(f"\nafter replaying {args.feedback} as accepted wordings ({added.added} indexed, "
               f"{added.duplicates} duplicates, {len(added.unknown_ids)} unknown entries):", file=out)

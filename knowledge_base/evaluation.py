@@ -53,6 +53,7 @@ SILENT_COST = 3.0  # chat: one answerable question silenced costs as much as thr
 MAIL_PRECISION = 0.95  # mail: share of mails that are right
 MAIL_OUT_OF_SCOPE = 0.02  # mail: share of out-of-scope questions mailed
 SMALL_FAQS = 6  # FAQs drawn from the one being fitted, so that the constants also hold for a small FAQ
+GUARD_MAX_SILENT = 0.05  # chat: answerable questions given nothing, in every style, in the small FAQs
 SMALL_FAQ_SIZE = 40  # entries in each (the held-out FAQs that check the engine have 36 to 45)
 
 
@@ -210,6 +211,58 @@ def evaluate(kb: KnowledgeBase, questions: Sequence[Question], *, baseline: bool
     return report
 
 
+def draw_faqs(entries: Sequence[Entry], count: int, size: int = SMALL_FAQ_SIZE, *, themed: bool = False,
+              seed: int = 0) -> list[list[Entry]]:
+    """`count` FAQs of about `size` entries drawn from `entries`: at random, or `themed` (whole themes, an
+    entry's theme being its id's first word: "bal", "datagouv", "md"…, until `size` is reached), which keeps
+    the near-neighbour entries of a theme together and is harder."""
+    draw = random.Random(seed)  # noqa: S311 (a reproducible draw, not a secret)
+    out: list[list[Entry]] = []
+    themes: dict[str, list[Entry]] = {}
+    for e in entries:
+        themes.setdefault(e.id.split("-")[0], []).append(e)
+    for _ in range(count):
+        if not themed:
+            out.append(draw.sample(list(entries), min(size, len(entries))))
+            continue
+        names = sorted(themes)
+        draw.shuffle(names)
+        chosen: list[Entry] = []
+        for name in names:
+            if len(chosen) >= size:
+                break
+            chosen += themes[name]
+        out.append(chosen)
+    return out
+
+
+def evaluate_drawn(kb: KnowledgeBase, questions: Sequence[Question], count: int, *, themed: bool = False,
+                   seed: int = 0) -> Report:
+    """The engine's figures averaged over FAQs drawn from `kb` (`draw_faqs`), each asked the questions of its
+    own entries and the out-of-scope ones: how the constants hold on a FAQ of the size of the held-out ones,
+    which the tune split alone cannot say. Counts are summed, shares averaged; no BM25 beside."""
+    reports = []
+    for entries in draw_faqs(kb.entries, count, themed=themed, seed=seed):
+        small = KnowledgeBase(entries, analyzer=kb.analyzer, params=kb.index.params, calibration=kb.calibration)
+        reports.append(evaluate(small, questions, baseline=False))
+    merged = Report(skipped=sum(r.skipped for r in reports))
+    engine: dict[str, dict[str, Figures]] = {}
+    for purpose in PURPOSES:
+        engine[purpose] = {}
+        for style in reports[0].figures["engine"][purpose]:
+            rows = [r.figures["engine"][purpose][style] for r in reports if style in r.figures["engine"][purpose]]
+            values: dict[str, float | int | None] = {}
+            for name, first in rows[0].as_dict().items():
+                got = [getattr(f, name) for f in rows if getattr(f, name) is not None]
+                if isinstance(first, int):
+                    values[name] = sum(got)
+                else:
+                    values[name] = _r(sum(got) / len(got)) if got else None
+            engine[purpose][style] = Figures(**values)  # type: ignore[arg-type]
+    merged.figures["engine"] = engine
+    return merged
+
+
 def feedback_pairs(questions: Iterable[Question]) -> list[tuple[str, str]]:
     """A question file replayed as accepted wordings: each answerable question becomes a wording of its
     first expected entry (what a requester or an agent would have confirmed)."""
@@ -261,9 +314,11 @@ def fit_calibration(kb: KnowledgeBase, questions: Sequence[Question], *, l2: flo
     2. Certainty: the same regression of "the first entry is right", on all the FAQs.
     3. Chat threshold (on the confidence, the FAQ itself): the one that best trades out-of-scope questions given nothing
        against answerable ones given nothing (one of these costs SILENT_COST of those), never silencing more
-       than MAX_SILENT_PER_STYLE of the answerable questions of any style.
+       than MAX_SILENT_PER_STYLE of the answerable questions of any style, nor more than GUARD_MAX_SILENT of
+       any style in the small FAQs (where the same confidence is lower: fewer entries know the words).
     4. Mail threshold (on the certainty): the lowest at which mails are right for MAIL_PRECISION of them and
-       at most MAIL_OUT_OF_SCOPE of the out-of-scope questions get one."""
+       at most MAIL_OUT_OF_SCOPE of the out-of-scope questions get one, on all the FAQs together and on the FAQ
+       itself alone (where near-neighbour entries make mails riskier than in the small FAQs)."""
     runs = [(kb, q, kb.rank(q.q)) for q in answerable_here(questions, {e.id for e in kb.entries})[0]]
     own = len(runs)  # the runs on the FAQ itself
     entries = kb.entries
@@ -283,7 +338,10 @@ def fit_calibration(kb: KnowledgeBase, questions: Sequence[Question], *, l2: flo
                        right_bias=round(float(v[0]), 3), right_coefficients=tuple(round(float(c), 3) for c in v[1:]))
     kept = [q for _, q, _ in runs[:own]]
     confidences = [base.confidence(r.features[0]) if r.order else 0.0 for _, _, r in runs[:own]]
-    chat = math.floor(choose_chat_threshold(kept, confidences) * 1e4) / 1e4
+    small_runs = runs[own:]
+    guard = ([q for _, q, _ in small_runs],
+             [base.confidence(r.features[0]) if r.order else 0.0 for _, _, r in small_runs]) if small_runs else None
+    chat = math.floor(choose_chat_threshold(kept, confidences, guard) * 1e4) / 1e4
     certainties = [base.certainty(r.features[0]) if r.order else 0.0 for _, _, r in runs]
     mail = choose_mail_threshold(runs, certainties, replace(base, chat=chat))
     return replace(base, chat=chat, mail=math.floor(mail * 1e4) / 1e4)
@@ -310,15 +368,25 @@ def _logistic(x: np.ndarray, y: np.ndarray, l2: float) -> np.ndarray:
     return w
 
 
-def choose_chat_threshold(questions: Sequence[Question], confidences: Sequence[float]) -> float:
-    """See `fit_calibration`, step 2."""
+def _silent(questions: Sequence[Question], confidences: Sequence[float], styles: dict[str, list[int]],
+            t: float) -> dict[str, float]:
+    """Per style, the share of the answerable questions whose confidence is under `t`."""
+    return {s: sum(bool(questions[i].expected) and confidences[i] < t for i in idx)
+            / max(1, sum(bool(questions[i].expected) for i in idx)) for s, idx in styles.items()}
+
+
+def choose_chat_threshold(questions: Sequence[Question], confidences: Sequence[float],
+                          guard: tuple[Sequence[Question], Sequence[float]] | None = None) -> float:
+    """See `fit_calibration`, step 3. `guard`: other runs (the small FAQs) whose answerable questions must
+    not be silenced more than MAX_SILENT_PER_STYLE in any style either."""
     candidates = sorted({c - 1e-6 for c in confidences if c > 0} | {0.0})
     best, best_value = 0.0, -math.inf
     styles = by_style(questions)
+    guard_styles = by_style(guard[0]) if guard else {}
     for t in candidates:
-        silent = {s: sum(bool(questions[i].expected) and confidences[i] < t for i in idx)
-                  / max(1, sum(bool(questions[i].expected) for i in idx)) for s, idx in styles.items()}
-        if max(silent.values()) > MAX_SILENT_PER_STYLE:
+        silent = _silent(questions, confidences, styles, t)
+        guarded = _silent(guard[0], guard[1], guard_styles, t) if guard else {}
+        if max(silent.values()) > MAX_SILENT_PER_STYLE or max(guarded.values(), default=0.0) > GUARD_MAX_SILENT:
             break  # every higher threshold silences at least as many
         outside = [c for q, c in zip(questions, confidences, strict=True) if not q.expected]
         caught = sum(c < t for c in outside) / max(1, len(outside))
@@ -340,7 +408,8 @@ def choose_mail_threshold(runs: Sequence[tuple[KnowledgeBase, Question, Ranked]]
                 results.append((q, [s.id for s in kb.decide(r, SHOWN, "mail")]))
             finally:
                 kb.calibration = saved
-        f = measure(results, "mail")
-        if (f.mail_precision or 0.0) >= MAIL_PRECISION and (f.out_of_scope_mailed or 0.0) <= MAIL_OUT_OF_SCOPE:
+        own = [res for res, (kb, _, _) in zip(results, runs, strict=True) if kb is runs[0][0]]
+        if all((f.mail_precision or 0.0) >= MAIL_PRECISION and (f.out_of_scope_mailed or 0.0) <= MAIL_OUT_OF_SCOPE
+               for f in (measure(results, "mail"), measure(own, "mail"))):
             return t
     return 1.0

@@ -84,6 +84,9 @@ class AnalysisCache:
     words: dict[str, str] = field(default_factory=dict)  # folded surface word -> stem
 
 
+_PACKED = ("docs", "sats", "short_docs")
+
+
 @dataclass
 class Index:
     size: int
@@ -182,6 +185,23 @@ class Index:
                    short_docs=[np.array(ids, dtype=np.int32) for ids in short_posts],
                    short_norm=np.array([float(idf[list(set(ids))].sum()) or 1.0 for ids in short_ids]),
                    short_starts=np.array(starts, dtype=np.int64), params=p)
+
+    def __getstate__(self) -> dict[str, object]:
+        """For the index cache: the per-term arrays packed into one array each (tens of thousands of small
+        arrays pickle and unpickle slowly)."""
+        state = dict(self.__dict__)
+        for name in _PACKED:
+            arrays: list[np.ndarray] = state.pop(name)
+            state[name] = (np.concatenate(arrays) if arrays else np.zeros(0), np.array([len(a) for a in arrays]))
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        for name in _PACKED:
+            packed = state[name]
+            assert isinstance(packed, tuple)
+            flat, lengths = packed
+            state[name] = np.split(flat, np.cumsum(lengths)[:-1]) if len(lengths) else []
+        self.__dict__.update(state)
 
     def holds(self, doc: int, term_ids: Sequence[int]) -> np.ndarray:
         """For each term id, whether entry `doc` holds it."""

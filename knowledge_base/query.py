@@ -17,7 +17,7 @@ from rapidfuzz import fuzz, process
 
 from knowledge_base.email_text import sentences
 from knowledge_base.index import Index, bigrams, prefix
-from knowledge_base.normalize import Analyzer, general_frequencies, stem, zipf
+from knowledge_base.normalize import Analyzer, general_frequencies, stem
 
 TYPO_MIN_LENGTH = 5
 TYPO_MIN_SIMILARITY = 82.0
@@ -43,22 +43,25 @@ def typicality(log_ratio: float) -> float:
     return max(TYPICAL_FLOOR, min(1.0, TYPICAL_FLOOR + (1.0 - TYPICAL_FLOOR) * share))
 
 
-def log_ratio(word: str, word_stem: str, frequency: Mapping[str, float]) -> float:
+def log_ratio(word: str, word_stem: str, frequency: Mapping[str, float],
+              general_french: tuple[Mapping[str, int], int] | None = None) -> float:
     """log P(word | the FAQ) / P(word | general French), clipped; LOG_RATIO_UNKNOWN when the FAQ lacks it."""
     share = frequency.get(word_stem, 0.0)
     if not share:
         return LOG_RATIO_UNKNOWN
-    counts, total = general_frequencies()
+    counts, total = general_french or general_frequencies()
     general = (counts.get(word, 0) + 1) / total
     return max(-LOG_RATIO_CLIP, min(LOG_RATIO_CLIP, math.log(share / general)))
 
 
 class QueryParser:
-    """Parses messages against one index; holds the typo candidates of that index."""
+    """Parses messages against one index; holds the typo candidates of that index and the word counts of
+    general French (so that a parser read back from the index cache needs no word list loaded)."""
 
     def __init__(self, index: Index, analyzer: Analyzer) -> None:
         self.index = index
         self.analyzer = analyzer
+        self.general_french = general_frequencies()
         by_letter: dict[str, list[str]] = {}
         for word in index.words:
             if len(word) >= TYPO_MIN_LENGTH - 1 and not word.isdigit():
@@ -100,7 +103,7 @@ class QueryParser:
                         stems.append(s)
                         add(s, weight_of_sentence * TYPICAL_FLOOR)
                     continue
-                word_ratio = log_ratio(word, s, self.index.frequency)
+                word_ratio = log_ratio(word, s, self.index.frequency, self.general_french)
                 ratio[0] += weight_of_sentence * word_ratio
                 ratio[1] += weight_of_sentence
                 weight = weight_of_sentence * typicality(word_ratio)
@@ -121,7 +124,8 @@ class QueryParser:
 
     def correct(self, word: str) -> str | None:
         """The known word closest to an unknown one, when it is a likely typo."""
-        if len(word) < TYPO_MIN_LENGTH or zipf(word) > 0:
+        counts, total = self.general_french
+        if len(word) < TYPO_MIN_LENGTH or counts.get(word, 0) * 1e9 > total:  # a Zipf frequency over 0
             return None  # short, or a real French word that the FAQ does not use: not a typo
         choices = self._typo_candidates.get(word[0])
         if not choices:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.policy
+import functools
 from email.message import EmailMessage
 from typing import Any
 
@@ -234,7 +235,9 @@ async def test_acknowledgement_uses_the_real_faq_engine_when_confident(db: Datab
     services = build(Settings(database_url=db.url, smtp_enabled=False), clock=clock)
     try:
         await services.kb_store.import_dir(bundled_kb_dir())
-        ingest = build_ingest(db, clock, IntakeService(db, clock, [ack_hook()]), suggest=services.faq.search)
+        # the acknowledgement's purpose, as bootstrap wires it: nearly certain or nothing
+        mail_search = functools.partial(services.faq.search, purpose="mail")
+        ingest = build_ingest(db, clock, IntakeService(db, clock, [ack_hook()]), suggest=mail_search)
         await ingest.process(raw(mail("<faq1@x>", subject="Séparateur CSV",
                                       body="Quel séparateur utiliser dans un fichier CSV, virgule ou point-virgule ?")))
         await ingest.process(raw(mail("<faq2@x>", sender="autre@mairie.fr", subject="Panne",

@@ -244,3 +244,31 @@ def test_eval_resolves_labels_of_merged_entries(tmp_path: Path) -> None:
     assert figures["figures"]["engine"]["staff"]["all"]["top_1"] == 1.0
     code, _, err = run("check", "--kb", str(kb))
     assert code == 0, err
+
+
+def test_eval_drawn_measures_small_faqs_drawn_from_the_faq(kb_dir: Path, tmp_path: Path) -> None:
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("\n".join(json.dumps(q, ensure_ascii=False) for q in [
+        {"q": "où trouver le siret de la mairie ?", "expected": ["siret-trouver-collectivite"]},
+        {"q": "ma photocopieuse ne marche plus", "expected": []},
+    ]) + "\n", encoding="utf-8")
+    code, out, err = run("eval", "--kb", str(kb_dir), "--questions", str(questions), "--drawn", "3")
+    assert (code, err) == (0, "")
+    assert "averaged over 3 FAQs" in out
+    code, out, _ = run("eval", "--kb", str(kb_dir), "--questions", str(questions), "--drawn", "3", "--json")
+    drawn = json.loads(out)["drawn"]["figures"]["engine"]["chat"]["all"]
+    assert drawn["out_of_scope"] == 3  # the out-of-scope question, once per drawn FAQ
+
+
+def test_draw_faqs_random_and_by_theme() -> None:
+    from knowledge_base import Entry
+    from knowledge_base.evaluation import draw_faqs
+
+    entries = [Entry(id=f"{theme}-{i}", title=f"{theme} {i}", tags=(), questions=(), lang="fr", body="x")
+               for theme in ("bal", "budget", "csv", "md") for i in range(5)]
+    random_faqs = draw_faqs(entries, 4, size=8)
+    assert all(len(faq) == 8 and len({e.id for e in faq}) == 8 for faq in random_faqs)
+    themed = draw_faqs(entries, 4, size=8, themed=True)
+    for faq in themed:
+        themes = {e.id.split("-")[0] for e in faq}
+        assert len(faq) == 10 and len(themes) == 2  # whole themes of five until eight are reached

@@ -420,3 +420,16 @@ def test_huge_messages_are_cut_to_bounded_work(kb: KnowledgeBase) -> None:
     fresh = KnowledgeBase.from_entries(kb.entries)
     done = fresh.add_wordings([("csv-encodage-utf8", "accents cassés " * 50_000 + " ?")])
     assert done.added == 1 and all(len(w) <= 400 for ws in fresh.wordings.values() for w in ws)
+
+
+def test_chat_threshold_also_keeps_the_small_faqs_answerable_questions() -> None:
+    from knowledge_base.evaluation import choose_chat_threshold
+
+    own = [Question(f"a{i}", ("x",), "chat") for i in range(40)] + [Question(f"o{i}", (), "chat") for i in range(10)]
+    confidences = [0.9] * 40 + [0.5] * 10  # out of scope at 0.5: any threshold in (0.5, 0.9] silences them all
+    alone = choose_chat_threshold(own, confidences)
+    assert 0.5 < alone <= 0.9
+    small = [Question(f"s{i}", ("x",), "chat") for i in range(20)]
+    small_confidences = [0.7] * 2 + [0.95] * 18  # 10 % of them would be silenced over 0.7
+    guarded = choose_chat_threshold(own, confidences, (small, small_confidences))
+    assert guarded <= 0.7
