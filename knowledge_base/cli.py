@@ -143,16 +143,20 @@ def cmd_search(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def _resolved(questions: list[Question], moved: dict[str, str]) -> list[Question]:
+    """Labels written before a merge name the entry that absorbed them (`replaces:`)."""
+    return [Question(q.q, tuple(dict.fromkeys(moved.get(x, x) for x in q.expected)), q.style) for q in questions]
+
+
 def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     kb = _load(args.kb)
     moved = aliases(kb.entries)  # labels written before a merge still name the entry that absorbed them
-    questions = [Question(q.q, tuple(dict.fromkeys(moved.get(x, x) for x in q.expected)), q.style)
-                 for q in load_questions(args.questions)]
+    questions = _resolved(load_questions(args.questions), moved)
     before = evaluate(kb, questions)
     drawn = evaluate_drawn(kb, questions, args.drawn, themed=args.themed) if args.drawn else None
     after = None
     if args.feedback is not None:
-        added = kb.add_wordings(feedback_pairs(load_questions(args.feedback)))
+        added = kb.add_wordings(feedback_pairs(_resolved(load_questions(args.feedback), moved)))
         after = evaluate(kb, questions)
     if args.json:
         data: dict[str, object] = (before.as_dict() if after is None
