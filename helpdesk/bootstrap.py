@@ -31,6 +31,7 @@ from helpdesk.app.health import HealthService
 from helpdesk.app.intake.routing import FaqTagRules, RoutingHook, RoutingRules, RulesCache
 from helpdesk.app.intake.service import GroupCommitter, IntakeHook, IntakeService
 from helpdesk.app.intake.web_requests import WebRequests
+from helpdesk.app.live.hub import LiveHub
 from helpdesk.app.mail.automatic_admin import AutomaticAdmin
 from helpdesk.app.mail.bounces import AutomaticMailService
 from helpdesk.app.metrics import SLA_NOTICES
@@ -57,7 +58,7 @@ from helpdesk.app.tickets.queue import QueueService
 from helpdesk.app.tickets.service import TicketService
 from helpdesk.config import Settings
 from helpdesk.db.engine import Database
-from helpdesk.ports import Clock, OutboxSender, SystemClock
+from helpdesk.ports import Clock, LiveBus, OutboxSender, SystemClock
 from helpdesk.services import Services
 from helpdesk.workers import Stopper, start_periodic
 
@@ -80,6 +81,8 @@ def build(
 ) -> Services:
     clock = clock or SystemClock()
     db = Database(settings.database_url)
+    live = LiveHub(_live_bus(db), db, clock)
+    db.after_commit.append(live.committed)  # the live staff queue hears of every committed change
     mail_domain = settings.mail_domain
     rules = RulesCache()  # one cache: the routing hook reads it, the rule admins invalidate it
     intake = IntakeService(db, clock, [RoutingHook(rules=rules),
@@ -142,7 +145,16 @@ def build(
         gdpr=GdprService(db, clock),
         health=HealthService(db, clock, quarantine, senders=outbox.senders, owner=outbox.owner,
                              data_dir=settings.data_dir, min_free_disk_mb=settings.min_free_disk_mb),
+        live=live,
     )
+
+
+def _live_bus(db: Database) -> LiveBus:
+    """In process on SQLite (one instance); PostgreSQL LISTEN/NOTIFY between instances otherwise."""
+    from helpdesk.app.live.bus import InProcessBus
+    from helpdesk.app.live.pg import PostgresBus
+
+    return InProcessBus() if db.is_sqlite else PostgresBus(db.url)
 
 
 def _check_hooks(settings: Settings) -> list[IntakeHook]:
@@ -313,6 +325,18 @@ async def start_web(edges: Edges) -> Stopper:
     return runner.cleanup
 
 
+async def start_live(edges: Edges) -> Stopper:
+    """The live staff queue's listener (PostgreSQL LISTEN/NOTIFY) and presence board."""
+    live = edges.services.live
+    task = asyncio.create_task(live.run(), name="live staff queue")
+
+    async def stopper() -> None:
+        await live.close()
+        await task
+
+    return stopper
+
+
 async def start_outbox_worker(edges: Edges) -> Stopper:
     outbox = edges.services.outbox
 
@@ -388,7 +412,7 @@ async def start_imap(edges: Edges) -> Stopper | None:
 
 def starters() -> list[Starter]:
     """The edges and loops `helpdesk serve` starts, in order."""
-    return [start_web, start_smtp, start_imap, start_telegram, start_outbox_worker, start_escalation]
+    return [start_live, start_web, start_smtp, start_imap, start_telegram, start_outbox_worker, start_escalation]
 
 
 async def serve(services: Services, settings: Settings, ready: asyncio.Event | None = None,

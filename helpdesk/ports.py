@@ -6,18 +6,22 @@
   Telegram, the file checks); channels/email/sender.py and channels/telegram/sender.py implement it.
 - ``FaqSearch``: the FAQ search the acknowledgement and the web ask (``helpdesk.app.faq.index.FaqIndex``).
 - ``FileChecker``: the check of one attachment (``helpdesk.checks.check_file``).
+- ``LiveBus``: notices for the live staff queue between instances (helpdesk/app/live: in process on
+  SQLite, PostgreSQL LISTEN/NOTIFY otherwise).
 
 In-memory fakes of each live in tests/support/fakes.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from helpdesk.checks import Limits, Report
+    from helpdesk.domain.live import Notice
 
 
 class Clock(Protocol):
@@ -74,4 +78,25 @@ class FaqSearch(Protocol):
 class FileChecker(Protocol):
     def __call__(self, filename: str, data: bytes, limits: Limits) -> Report:
         """The report on one attachment; pure and CPU-bound (the caller runs it in a thread)."""
+        ...
+
+
+class LiveBus(Protocol):
+    """Small notices (ids and kinds) to every instance's subscribers, this one's included.
+
+    ``publish`` never blocks and never fails the caller (it runs after a commit); a notice may be lost
+    when the bus is down, which is why the browsers keep polling as a fallback."""
+
+    def publish(self, notice: Notice) -> None: ...
+
+    def subscribe(self) -> AbstractAsyncContextManager[AsyncIterator[Notice]]:
+        """Notices from now on, until the context ends (or the bus closes: the iterator then stops)."""
+        ...
+
+    async def run(self) -> None:
+        """The listener loop (bootstrap starts it; returns at once where there is nothing to listen to)."""
+        ...
+
+    async def close(self) -> None:
+        """End every subscription and the listener."""
         ...

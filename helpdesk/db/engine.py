@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -101,13 +101,27 @@ def is_temporary(exc: BaseException) -> bool:
     }
 
 
+AUDIT_KEY = "helpdesk.audit"  # session.info: (ticket id, event kind) of the audit events written so far
+Audit = list[tuple[int | None, str]]
+
+
+def note_audit(s: AsyncSession, events: Audit) -> None:
+    """Remember audit events written in this session, for the after-commit observers."""
+    s.info.setdefault(AUDIT_KEY, []).extend(events)
+
+
 class Database:
-    """Owns the engine; hands out transactions that commit on success and roll back otherwise."""
+    """Owns the engine; hands out transactions that commit on success and roll back otherwise.
+
+    ``after_commit``: callables given the audit events of each committed transaction (never of one
+    rolled back); the live staff queue publishes its notices from there. They must not block or raise.
+    """
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         self.engine = make_engine(url, echo=echo)
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        self.after_commit: list[Callable[[Audit], None]] = []
 
     @property
     def is_sqlite(self) -> bool:
@@ -127,6 +141,7 @@ class Database:
             async with self._sessions() as session:
                 async with session.begin():
                     yield session
+                audit = session.info.pop(AUDIT_KEY, None)
         except StorageUnavailable:
             raise
         except Exception as exc:
@@ -134,6 +149,12 @@ class Database:
                 log.warning("storage unavailable: %s", type(exc).__name__)
                 raise StorageUnavailable(f"storage unavailable: {type(exc).__name__}") from exc
             raise
+        if audit:
+            for observer in self.after_commit:
+                try:
+                    observer(audit)
+                except Exception:  # an observer's bug never fails a committed change
+                    log.exception("after-commit observer failed")
 
     async def ping(self) -> bool:
         try:
