@@ -12,6 +12,7 @@ from sqlalchemy import event, make_url, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.pool import NullPool
 
 from helpdesk.db import sqlite_driver
@@ -102,12 +103,30 @@ def is_temporary(exc: BaseException) -> bool:
 
 
 AUDIT_KEY = "helpdesk.audit"  # session.info: (ticket id, event kind) of the audit events written so far
+_SAVEPOINTS = "helpdesk.audit_savepoints"  # session.info: savepoint -> how many audit events came before it
 Audit = list[tuple[int | None, str]]
 
 
 def note_audit(s: AsyncSession, events: Audit) -> None:
     """Remember audit events written in this session, for the after-commit observers."""
     s.info.setdefault(AUDIT_KEY, []).extend(events)
+
+
+class AuditedSession(Session):
+    """A session that forgets the audit events of a savepoint rolled back (intake's per-message savepoints)."""
+
+
+@event.listens_for(AuditedSession, "after_transaction_create")
+def _savepoint_started(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        session.info.setdefault(_SAVEPOINTS, {})[transaction] = len(session.info.get(AUDIT_KEY, ()))
+
+
+@event.listens_for(AuditedSession, "after_soft_rollback")
+def _savepoint_rolled_back(session: Session, previous: SessionTransaction) -> None:
+    mark = session.info.get(_SAVEPOINTS, {}).pop(previous, None) if previous.nested else None
+    if mark is not None:
+        del session.info.get(AUDIT_KEY, [])[mark:]
 
 
 class Database:
@@ -120,7 +139,8 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         self.engine = make_engine(url, echo=echo)
-        self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, sync_session_class=AuditedSession,
+                                            expire_on_commit=False)
         self.after_commit: list[Callable[[Audit], None]] = []
 
     @property
@@ -142,6 +162,7 @@ class Database:
                 async with session.begin():
                     yield session
                 audit = session.info.pop(AUDIT_KEY, None)
+                session.info.pop(_SAVEPOINTS, None)
         except StorageUnavailable:
             raise
         except Exception as exc:

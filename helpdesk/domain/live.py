@@ -6,7 +6,6 @@ NOTIFY or in process): ids and kinds, never a ticket's content; the browser asks
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -14,7 +13,6 @@ from typing import Any
 
 from helpdesk.domain.events import EventKind
 
-NOTIFY_LIMIT = 7900  # PostgreSQL refuses a NOTIFY payload of 8000 bytes or more; a margin for safety
 NAME_MAX = 60  # a staff member's display name, cut, in a presence notice
 
 
@@ -126,34 +124,6 @@ def decode(item: Any) -> Notice | None:
     if kind is LiveKind.PRESENCE and (notice.ticket_id is None or notice.staff_id is None or state is None):
         return None
     return notice
-
-
-def pack(notices: list[Notice], limit: int = NOTIFY_LIMIT) -> list[str]:
-    """Notices as JSON arrays, each under ``limit`` bytes (one NOTIFY payload each)."""
-    payloads: list[str] = []
-    batch: list[str] = []
-    size = 2
-    for notice in notices:
-        item = json.dumps(encode(notice), separators=(",", ":"), ensure_ascii=False)
-        cost = len(item.encode()) + 1
-        if batch and size + cost > limit:
-            payloads.append("[" + ",".join(batch) + "]")
-            batch, size = [], 2
-        batch.append(item)
-        size += cost
-    if batch:
-        payloads.append("[" + ",".join(batch) + "]")
-    return payloads
-
-
-def unpack(payload: str) -> list[Notice]:
-    try:
-        items = json.loads(payload)
-    except ValueError:
-        return []
-    if not isinstance(items, list):
-        return []
-    return [n for n in (decode(i) for i in items[:1000]) if n is not None]
 
 
 # ---- presence ---------------------------------------------------------------------------------

@@ -108,9 +108,16 @@ async def test_a_rolled_back_change_publishes_nothing(db: Database, clock: Fixed
             async with services.db.transaction() as s:
                 await store.record_event(s, kind=EventKind.STATUS_CHANGED, now=clock.now(), ticket_id=ticket_id)
                 raise RuntimeError("rolled back")
-        await services.tickets.add_note(n, None, "Note enregistrée")
+        async with services.db.transaction() as s:  # a savepoint rolled back, in a transaction that commits
+            with pytest.raises(RuntimeError):
+                async with s.begin_nested():
+                    await store.insert_events(s, [store.event_row(kind=EventKind.ASSIGNED, now=clock.now(),
+                                                                  ticket_id=ticket_id)])
+                    raise RuntimeError("savepoint rolled back")
+            await store.record_event(s, kind=EventKind.NOTE_ADDED, now=clock.now(), ticket_id=ticket_id)
         first = await anext(aiter(notices))
-    assert (first.kind, first.ticket_id) == (LiveKind.MESSAGE, ticket_id)  # the note's, not the rolled-back one
+    # the committed note's notice; neither the rolled-back transaction's nor the savepoint's
+    assert (first.kind, first.ticket_id) == (LiveKind.MESSAGE, ticket_id)
     await services.db.dispose()
 
 

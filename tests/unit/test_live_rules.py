@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+from helpdesk.app.live.codec import NOTIFY_LIMIT, pack, unpack
 from helpdesk.domain.events import EventKind
 from helpdesk.domain.live import (
-    NOTIFY_LIMIT,
     Beat,
     LiveKind,
     Notice,
@@ -17,9 +17,7 @@ from helpdesk.domain.live import (
     live_kind,
     notices_for_commit,
     others,
-    pack,
     state_at,
-    unpack,
 )
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)

@@ -21,7 +21,8 @@ from dataclasses import replace
 from typing import Any
 
 from helpdesk.app.live.bus import Fanout
-from helpdesk.domain.live import LiveKind, Notice, pack, unpack
+from helpdesk.app.live.codec import pack, unpack
+from helpdesk.domain.live import LiveKind, Notice
 
 log = logging.getLogger(__name__)
 
