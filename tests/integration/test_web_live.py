@@ -3,11 +3,13 @@ shutdown; two application instances on one PostgreSQL hear each other through LI
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from helpdesk.app.live import hub as hub_module
 from helpdesk.app.live.pg import PostgresBus
@@ -16,7 +18,7 @@ from helpdesk.config import Settings
 from helpdesk.db import store
 from helpdesk.db.engine import Database
 from helpdesk.domain.events import EventKind
-from helpdesk.domain.live import LiveKind
+from helpdesk.domain.live import LiveKind, Notice
 from helpdesk.domain.values import Priority
 from helpdesk.ports import FixedClock
 from helpdesk.services import Services
@@ -36,6 +38,15 @@ async def live_loop(services: Services) -> AsyncIterator[None]:
         yield
     finally:
         await stop()
+
+
+async def next_of_kind(notices: AsyncIterator[Notice], kind: LiveKind, within: float = 20.0) -> Notice:
+    async def scan() -> Notice:
+        while (notice := await anext(notices)).kind is not kind:
+            pass
+        return notice
+
+    return await asyncio.wait_for(scan(), within)  # a safety bound, not an ordering device
 
 
 def presence(text: str) -> Any:
@@ -115,7 +126,7 @@ async def test_a_rolled_back_change_publishes_nothing(db: Database, clock: Fixed
                                                                   ticket_id=ticket_id)])
                     raise RuntimeError("savepoint rolled back")
             await store.record_event(s, kind=EventKind.NOTE_ADDED, now=clock.now(), ticket_id=ticket_id)
-        first = await anext(aiter(notices))
+        first = await asyncio.wait_for(anext(aiter(notices)), 20)
     # the committed note's notice; neither the rolled-back transaction's nor the savepoint's
     assert (first.kind, first.ticket_id) == (LiveKind.MESSAGE, ticket_id)
     await services.db.dispose()
@@ -183,5 +194,25 @@ async def test_two_instances_on_one_postgres_hear_each_other(db: Database, clock
         await ticket.until(activity("message"), "Alice's note, through NOTIFY")
         await one.intake.receive(mail("<two2@x>", subject="Une autre question"))
         await queue.until(lambda e: e == Sse("queue", {"kind": "queue"}), "a new ticket on instance 1")
+    await one.db.dispose()
+    await two.db.dispose()
+
+
+@pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+async def test_the_listener_reconnects_and_says_resync(db: Database, clock: FixedClock) -> None:
+    one, two = services_for(db.url, clock), services_for(db.url, clock)
+    n = (await one.intake.receive(mail("<re1@x>"))).ticket_number or 0
+    ticket_id = await one.live.ticket_id(n)
+    bus = two.live.bus
+    assert isinstance(bus, PostgresBus)
+    async with live_loop(one), live_loop(two), bus.subscribe() as notices:
+        killed = bus.backend_pid
+        async with db.engine.connect() as conn:  # the server ends the listening connection (a restart, a proxy)
+            await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": killed})
+        it = aiter(notices)
+        await next_of_kind(it, LiveKind.RESYNC)
+        await wait_until(lambda: bus.connected.is_set() and bus.backend_pid != killed, "listening again")
+        await one.tickets.add_note(n, None, "Après la reconnexion")
+        assert (await next_of_kind(it, LiveKind.MESSAGE)).ticket_id == ticket_id
     await one.db.dispose()
     await two.db.dispose()

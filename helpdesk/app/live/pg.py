@@ -52,6 +52,7 @@ class PostgresBus:
         self.origin = f"{socket.gethostname()[:30]}:{os.getpid()}:{secrets.token_hex(4)}"
         self.fanout = Fanout()
         self.connected = asyncio.Event()  # set while listening (the tests and /readyz-like checks read it)
+        self.backend_pid: int | None = None  # the listening connection's server process (tests end it)
         self._connect = connect
         self._pending: list[Notice] = []
         self._wake = asyncio.Event()
@@ -95,6 +96,7 @@ class PostgresBus:
                 if not first:
                     self.fanout.deliver(Notice(LiveKind.RESYNC))
                 first = False
+                self.backend_pid = conn.get_server_pid()
                 self.connected.set()
                 log.info("live notices: listening on PostgreSQL channel %s", CHANNEL)
                 await self._pump(conn, lost)

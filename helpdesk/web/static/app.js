@@ -159,6 +159,7 @@
     }, tick);
     /* Heartbeats: « viewing » every 10 s while the page is shown, « typing » at most every 3 s. */
     function beat(state) { postForm(base + "/presence", { state: state }).catch(function () { /* next beat */ }); }
+    beat("viewing");  /* after the previous page's « left » (a reload after sending, a second tab) */
     window.setInterval(function () { if (!document.hidden) { beat("viewing"); } }, 10000);
     document.addEventListener("visibilitychange", function () { if (!document.hidden) { beat("viewing"); } });
     var area = document.getElementById("reply-text"), lastTyping = 0;
