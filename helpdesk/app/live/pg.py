@@ -118,10 +118,14 @@ class PostgresBus:
             if lost.is_set():
                 raise ConnectionError("listener connection closed")
             if self._pending:
-                batch = list(self._pending)
-                for payload in pack(batch):
-                    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
-                del self._pending[: len(batch)]
+                batch, self._pending = self._pending, []
+                try:
+                    for payload in pack(batch):
+                        await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+                except BaseException:
+                    self._pending[:0] = batch  # sent again after the reconnection (a repeat is harmless)
+                    del self._pending[: max(0, len(self._pending) - PENDING_MAX)]
+                    raise
                 continue
             self._wake.clear()
             try:
