@@ -82,7 +82,8 @@ def build(
     clock = clock or SystemClock()
     db = Database(settings.database_url)
     live = LiveHub(_live_bus(db), db, clock)
-    db.after_commit.append(live.committed)  # the live staff queue hears of every committed change
+    db.before_commit.append(live.committing)  # the live staff queue hears of every committed change
+    db.after_commit.append(live.committed)
     mail_domain = settings.mail_domain
     rules = RulesCache()  # one cache: the routing hook reads it, the rule admins invalidate it
     intake = IntakeService(db, clock, [RoutingHook(rules=rules),

@@ -14,12 +14,14 @@ In-memory fakes of each live in tests/support/fakes.py.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from helpdesk.checks import Limits, Report
     from helpdesk.domain.live import Notice
 
@@ -84,10 +86,19 @@ class FileChecker(Protocol):
 class LiveBus(Protocol):
     """Small notices (ids and kinds) to every instance's subscribers, this one's included.
 
-    ``publish`` never blocks and never fails the caller (it runs after a commit); a notice may be lost
-    when the bus is down, which is why the browsers keep polling as a fallback."""
+    Presence goes by ``publish`` (now, best effort). A committed change goes in two steps the database
+    calls: ``publish_within`` inside the transaction (PostgreSQL: a NOTIFY, which the server delivers
+    only if the transaction commits, from whatever process wrote it: `helpdesk serve`, `helpdesk
+    ingest`, the CLI), then ``deliver_local`` after the commit (this process's own subscribers). A
+    notice may be lost when the bus is down: the browsers keep a slow poll as a safety net."""
+
+    cross_process: bool  # True when other processes' changes arrive (PostgreSQL); False in process
 
     def publish(self, notice: Notice) -> None: ...
+
+    async def publish_within(self, session: AsyncSession, notices: Sequence[Notice]) -> None: ...
+
+    def deliver_local(self, notice: Notice) -> None: ...
 
     def subscribe(self) -> AbstractAsyncContextManager[AsyncIterator[Notice]]:
         """Notices from now on, until the context ends (or the bus closes: the iterator then stops)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -132,8 +132,10 @@ def _savepoint_rolled_back(session: Session, previous: SessionTransaction) -> No
 class Database:
     """Owns the engine; hands out transactions that commit on success and roll back otherwise.
 
+    ``before_commit``: awaited with the session and the audit events a transaction wrote, just before its
+    commit (the live queue's PostgreSQL NOTIFY, delivered by the server only if the commit succeeds).
     ``after_commit``: callables given the audit events of each committed transaction (never of one
-    rolled back); the live staff queue publishes its notices from there. They must not block or raise.
+    rolled back); the live queue's local delivery. They must not block or raise.
     """
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
@@ -141,6 +143,7 @@ class Database:
         self.engine = make_engine(url, echo=echo)
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, sync_session_class=AuditedSession,
                                             expire_on_commit=False)
+        self.before_commit: list[Callable[[AsyncSession, Audit], Awaitable[None]]] = []
         self.after_commit: list[Callable[[Audit], None]] = []
 
     @property
@@ -161,8 +164,11 @@ class Database:
             async with self._sessions() as session:
                 async with session.begin():
                     yield session
-                audit = session.info.pop(AUDIT_KEY, None)
-                session.info.pop(_SAVEPOINTS, None)
+                    audit = session.info.pop(AUDIT_KEY, None)
+                    session.info.pop(_SAVEPOINTS, None)
+                    if audit:
+                        for hook in self.before_commit:
+                            await hook(session, audit)
         except StorageUnavailable:
             raise
         except Exception as exc:

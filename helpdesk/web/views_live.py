@@ -1,5 +1,8 @@
 """The live staff queue in the browser: server-sent event streams and presence heartbeats.
 
+Each stream starts with ``hello`` (``poll``: how often the page still polls while the stream is open:
+rarely on PostgreSQL, where every process's changes arrive by the stream; as before on SQLite).
+
 - ``GET /queue/live``: an event each time the queue may have changed (``queue``, data: the kind).
 - ``GET /tickets/{n}/live``: ``presence`` (who else is on the ticket, the French sentence) and
   ``activity`` (a message or a change on this ticket: the page asks /activity what it is).
@@ -26,11 +29,13 @@ RETRY_MS = 5000
 
 
 async def _open(request: web.Request) -> web.StreamResponse:
+    """The stream's headers, then ``hello``: how often the page still polls as a safety net."""
     resp = web.StreamResponse(headers={
         **HEADERS, "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-store",
         "X-Accel-Buffering": "no"})
     await resp.prepare(request)
-    await resp.write(f"retry: {RETRY_MS}\n: ouvert\n\n".encode())
+    await resp.write(f"retry: {RETRY_MS}\n\n".encode())
+    await _send(resp, "hello", {"poll": ctx(request).live.safety_poll_seconds})
     return resp
 
 

@@ -1,15 +1,18 @@
 """The live staff queue in two real browsers on two `helpdesk serve` instances sharing one PostgreSQL.
 
 Claire works on instance 1, Thomas on instance 2. Thomas sees « Claire Martin consulte ce ticket »
-when she opens it, « … est en train de répondre » while she types, her note, and a new ticket that
-arrives by mail on instance 1, without reloading: the instances relay through LISTEN/NOTIFY and each
-page's event stream is open (``data-live="on"``: its polling is paused, so the news came by the stream).
+when she opens it, « … est en train de répondre » while she types, her note, a new ticket that arrives by
+mail on instance 1 and one piped through `helpdesk ingest`, without reloading: the instances relay through
+LISTEN/NOTIFY and each page's event stream is open (``data-live="on"``, and no poll since it opened:
+the news came by the stream).
 """
 
 from __future__ import annotations
 
 import asyncio
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -116,6 +119,10 @@ def _live(driver: Any, selector: str) -> str:
     return str(driver.execute_script(f"var e = document.querySelector({selector!r}); return e && e.dataset.live"))
 
 
+def _polls(driver: Any, selector: str) -> str:
+    return str(driver.execute_script(f"return document.querySelector({selector!r}).dataset.polls"))
+
+
 def _text(driver: Any, element_id: str) -> str:
     return str(driver.execute_script(
         f"var e = document.getElementById({element_id!r}); return e && !e.hidden ? e.textContent : ''"))
@@ -133,7 +140,8 @@ def test_presence_and_changes_reach_the_other_instance(instances: tuple[ServePro
     _login(thomas, url_two, "thomas.bernard@craig.fr")
 
     thomas.get(f"{url_two}/tickets/{n}")
-    _wait(thomas, lambda d: _live(d, "[data-ticket]") == "on")  # the stream is open; polling paused
+    _wait(thomas, lambda d: _live(d, "[data-ticket]") == "on")  # the stream is open; polling every 2 min
+    polls = _polls(thomas, "[data-ticket]")
     assert _text(thomas, "presence") == ""
 
     claire.get(f"{url_one}/tickets/{n}")
@@ -148,12 +156,20 @@ def test_presence_and_changes_reach_the_other_instance(instances: tuple[ServePro
     claire.find_element(By.CSS_SELECTOR, "form.reply button[value='note']").click()
     _wait(claire, lambda d: "Note interne ajoutée." in d.page_source)
     _wait(thomas, lambda d: "Claire Martin (note)" in _text(d, "activity"))
-    assert _live(thomas, "[data-ticket]") == "on"  # no reload, no polling: the note came by the stream
+    # no reload, no poll since the stream opened: presence and the note came by the stream
+    assert (_live(thomas, "[data-ticket]"), _polls(thomas, "[data-ticket]")) == ("on", polls)
 
     # A new ticket by mail on instance 1 reaches Thomas's queue on instance 2.
     thomas.get(f"{url_two}/queue")
     _wait(thomas, lambda d: _live(d, "#new-tickets") == "on")
+    polls = _polls(thomas, "#new-tickets")
     mail = make_mail(1, "live")
     assert asyncio.run(send_one(one.smtp_port, mail)) == 250
     _wait(thomas, lambda d: "Question 1 sur nos données" in _text(d, "new-tickets"))
-    assert _live(thomas, "#new-tickets") == "on"
+    assert (_live(thomas, "#new-tickets"), _polls(thomas, "#new-tickets")) == ("on", polls)
+    # A mail piped through `helpdesk ingest` (another process, no listener of its own) reaches him too.
+    piped = subprocess.run([sys.executable, "-m", "helpdesk.cli", "ingest", "-"], input=make_mail(2, "pipe").as_bytes(),
+                           env=one.env, cwd=one.workdir, capture_output=True, timeout=120, check=False)
+    assert piped.returncode == 0, piped.stderr
+    _wait(thomas, lambda d: "Question 2 sur nos données" in _text(d, "new-tickets"))
+    assert (_live(thomas, "#new-tickets"), _polls(thomas, "#new-tickets")) == ("on", polls)

@@ -53,6 +53,10 @@ def presence(text: str) -> Any:
     return lambda e: e.event == "presence" and e.data == {"text": text}
 
 
+def hello(seconds: int) -> Any:
+    return lambda e: e == Sse("hello", {"poll": seconds})
+
+
 def activity(kind: str) -> Any:
     return lambda e: e.event == "activity" and e.data == {"kind": kind}
 
@@ -67,6 +71,7 @@ async def test_ticket_stream_shows_the_others_presence_and_activity(db: Database
         await bruno.get(f"/tickets/{n}")
         resp = await bruno.get(f"/tickets/{n}/live")
         stream = SseReader(resp)
+        await stream.until(hello(15 if db.is_sqlite else 120), "how often the page still polls")
         await stream.until(presence(""), "nobody else yet (Bruno never sees himself)")
         await alice.get(f"/tickets/{n}")
         await stream.until(presence("Alice Admin consulte ce ticket."), "Alice views")
@@ -194,6 +199,11 @@ async def test_two_instances_on_one_postgres_hear_each_other(db: Database, clock
         await ticket.until(activity("message"), "Alice's note, through NOTIFY")
         await one.intake.receive(mail("<two2@x>", subject="Une autre question"))
         await queue.until(lambda e: e == Sse("queue", {"kind": "queue"}), "a new ticket on instance 1")
+        # A process that does not listen (`helpdesk ingest`, the CLI): its NOTIFY goes with its commit.
+        cli = services_for(db.url, clock)
+        await cli.intake.receive(mail("<two3@x>", subject="Par un tube"))
+        await cli.db.dispose()
+        await queue.until(lambda e: e == Sse("queue", {"kind": "queue"}), "a new ticket from another process")
     await one.db.dispose()
     await two.db.dispose()
 

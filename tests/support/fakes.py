@@ -61,11 +61,21 @@ class FixedChecker:
 class RecordingBus:
     """A live bus in memory: keeps every notice published and hands it to this process's subscribers."""
 
+    cross_process = False
+
     def __init__(self) -> None:
         self.published: list[Notice] = []
+        self.within: list[Notice] = []  # handed over inside a transaction, before its commit
         self._fanout = Fanout()
 
     def publish(self, notice: Notice) -> None:
+        self.published.append(notice)
+        self._fanout.deliver(notice)
+
+    async def publish_within(self, session: Any, notices: Sequence[Notice]) -> None:
+        self.within.extend(notices)
+
+    def deliver_local(self, notice: Notice) -> None:
         self.published.append(notice)
         self._fanout.deliver(notice)
 

@@ -49,7 +49,11 @@ async def test_the_board_follows_the_notices_and_forgets_expired_ones(
 
 async def test_committed_audit_events_become_notices(hub: tuple[LiveHub, RecordingBus, FixedClock]) -> None:
     live, bus, _ = hub
-    live.committed([(7, "message.received"), (7, "note.added"), (7, "ticket.viewed"), (8, "ticket.created")])
+    audit: list[tuple[int | None, str]] = [(7, "message.received"), (7, "note.added"), (7, "ticket.viewed"),
+                                           (8, "ticket.created")]
+    await live.committing(None, audit)  # type: ignore[arg-type]  # the in-memory bus needs no session
+    assert bus.within == [Notice(LiveKind.MESSAGE, 7), Notice(LiveKind.QUEUE, 8)] and bus.published == []
+    live.committed(audit)
     assert bus.published == [Notice(LiveKind.MESSAGE, 7), Notice(LiveKind.QUEUE, 8)]
 
 

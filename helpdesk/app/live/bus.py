@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpdesk.domain.live import LiveKind, Notice
 
@@ -59,10 +61,18 @@ class Fanout:
 class InProcessBus:
     """One instance (SQLite): a notice goes straight to this process's subscribers."""
 
+    cross_process = False
+
     def __init__(self) -> None:
         self.fanout = Fanout()
 
     def publish(self, notice: Notice) -> None:
+        self.fanout.deliver(notice)
+
+    async def publish_within(self, session: AsyncSession, notices: Sequence[Notice]) -> None:
+        return None  # nobody outside this process listens
+
+    def deliver_local(self, notice: Notice) -> None:
         self.fanout.deliver(notice)
 
     def subscribe(self) -> AbstractAsyncContextManager[AsyncIterator[Notice]]:

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from helpdesk.db.engine import Database
@@ -49,10 +50,22 @@ class LiveHub:
         self.closing = asyncio.Event()
 
     # ---- publishing ---------------------------------------------------------------------------
+    async def committing(self, session: AsyncSession, audit: list[tuple[int | None, str]]) -> None:
+        """The database's before-commit hook: the other processes' notices go with the transaction."""
+        notices = live.notices_for_commit(audit)
+        if notices:
+            await self.bus.publish_within(session, notices)
+
     def committed(self, audit: list[tuple[int | None, str]]) -> None:
-        """The database's after-commit observer: one notice per (ticket, kind) of the transaction."""
+        """The database's after-commit observer: this process's subscribers, one notice per (ticket, kind)."""
         for notice in live.notices_for_commit(audit):
-            self.bus.publish(notice)
+            self.bus.deliver_local(notice)
+
+    @property
+    def safety_poll_seconds(self) -> int:
+        """How often a page with an open stream still polls: changes from other processes arrive by the
+        stream on PostgreSQL (a slow safety net is enough), not on SQLite (`helpdesk ingest` and the CLI)."""
+        return 120 if self.bus.cross_process else 15
 
     def beat(self, ticket_id: int, staff_id: int, name: str, state: PresenceState) -> None:
         """A heartbeat from a staff member's page: kept here at once, relayed to the other instances."""

@@ -1,8 +1,10 @@
 """Live notices between instances over PostgreSQL LISTEN/NOTIFY, on one dedicated connection.
 
-Each instance publishes with NOTIFY on channel ``helpdesk_live`` and listens on the same connection.
-A notice is delivered to this instance's subscribers at once (and its own echo from PostgreSQL is
-skipped by origin). Payloads are JSON arrays of ids and kinds, packed under PostgreSQL's 8000-byte
+Each instance listens on channel ``helpdesk_live`` on its own connection. A committed change's notices
+are NOTIFYed inside the writing transaction (``publish_within``: delivered at the commit, from any
+process, `helpdesk ingest` and the CLI included); presence heartbeats on the listening connection. A
+notice is delivered to this instance's subscribers at once (its own echo from PostgreSQL is skipped by
+origin). Payloads are JSON arrays of ids and kinds, packed under PostgreSQL's 8000-byte
 limit. The connection is reopened with a doubling delay (0.5 s to 30 s) when it drops; after a
 reconnection every subscriber gets a RESYNC notice (notices may have been missed meanwhile).
 """
@@ -15,10 +17,13 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, suppress
 from dataclasses import replace
 from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpdesk.app.live.bus import Fanout
 from helpdesk.app.live.codec import pack, unpack
@@ -47,6 +52,8 @@ async def _asyncpg_connect(dsn: str) -> Any:
 
 
 class PostgresBus:
+    cross_process = True
+
     def __init__(self, url: str, *, connect: Connect = _asyncpg_connect) -> None:
         self.dsn = plain_dsn(url)
         self.origin = f"{socket.gethostname()[:30]}:{os.getpid()}:{secrets.token_hex(4)}"
@@ -65,6 +72,15 @@ class PostgresBus:
         if len(self._pending) > PENDING_MAX:
             del self._pending[: len(self._pending) - PENDING_MAX]
         self._wake.set()
+
+    async def publish_within(self, session: AsyncSession, notices: Sequence[Notice]) -> None:
+        """NOTIFY inside the writer's transaction: PostgreSQL delivers it at the commit, never on a rollback."""
+        for payload in pack([replace(n, origin=self.origin) for n in notices]):
+            await session.execute(text("SELECT pg_notify(:channel, :payload)"),
+                                  {"channel": CHANNEL, "payload": payload})
+
+    def deliver_local(self, notice: Notice) -> None:
+        self.fanout.deliver(replace(notice, origin=self.origin))
 
     def subscribe(self) -> AbstractAsyncContextManager[AsyncIterator[Notice]]:
         return self.fanout.subscribe()

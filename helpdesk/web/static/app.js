@@ -21,35 +21,42 @@
                         body: body });
   }
 
-  /* A live stream (server-sent events) with polling as the fallback: polling pauses while the stream
-     is open and resumes when it drops; root.dataset.live says which one is on ("on" or "off"). */
+  /* A live stream (server-sent events) with polling as the fallback: while the stream is open the page
+     polls only as often as the server's « hello » says (a safety net), every 15 s when it drops.
+     root.dataset.live says which is on ("on" or "off"); root.dataset.polls counts the polls. */
   function liveOrPoll(root, url, handlers, poll) {
-    var timer = null, source = null;
-    function startPolling() { if (!timer) { timer = window.setInterval(poll, POLL_MS); } }
-    function stopPolling() { if (timer) { window.clearInterval(timer); timer = null; } }
+    var timer = null, every = 0, source = null;
+    function counted() { root.dataset.polls = String(parseInt(root.dataset.polls || "0", 10) + 1); poll(); }
+    function pollEvery(ms) {
+      if (timer && every === ms) { return; }
+      if (timer) { window.clearInterval(timer); }
+      every = ms;
+      timer = window.setInterval(counted, ms);
+    }
     root.dataset.live = "off";
-    startPolling();
+    pollEvery(POLL_MS);
     if (!window.EventSource) { return; }
+    function on(name, handler) {
+      source.addEventListener(name, function (e) {
+        var data = {};
+        try { data = JSON.parse(e.data); } catch (err) { /* ignored */ }
+        handler(data);
+      });
+    }
     function connect() {
       source = new EventSource(url);
-      source.onopen = function () {
+      on("hello", function (data) {
         root.dataset.live = "on";
-        stopPolling();
-        poll();  /* catch up with what happened before the stream opened */
-      };
+        pollEvery(Math.max(POLL_MS, (data.poll || 15) * 1000));
+        counted();  /* catch up with what happened before the stream opened */
+      });
       source.onerror = function () {
         root.dataset.live = "off";
-        startPolling();
+        pollEvery(POLL_MS);
         /* The browser reconnects by itself, except after a refusal (too many streams): try later. */
         if (source.readyState === EventSource.CLOSED) { window.setTimeout(connect, 60000); }
       };
-      Object.keys(handlers).forEach(function (name) {
-        source.addEventListener(name, function (e) {
-          var data = {};
-          try { data = JSON.parse(e.data); } catch (err) { /* ignored */ }
-          handlers[name](data);
-        });
-      });
+      Object.keys(handlers).forEach(function (name) { on(name, handlers[name]); });
     }
     connect();
     window.addEventListener("pagehide", function () { if (source) { source.close(); } });
