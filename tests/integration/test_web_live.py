@@ -226,3 +226,33 @@ async def test_the_listener_reconnects_and_says_resync(db: Database, clock: Fixe
         assert (await next_of_kind(it, LiveKind.MESSAGE)).ticket_id == ticket_id
     await one.db.dispose()
     await two.db.dispose()
+
+
+async def test_the_listener_stops_at_once_while_the_server_does_not_answer() -> None:
+    """A PostgreSQL that accepts the connection and never answers (a hung server, a black-holed proxy):
+    closing the bus ends the listener without waiting for the connection attempt to time out."""
+    import asyncpg  # type: ignore[import-untyped]
+
+    accepted = asyncio.Event()
+    held: list[asyncio.StreamWriter] = []
+
+    async def silent(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+        accepted.set()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    bus = PostgresBus(f"postgresql+asyncpg://postgres@127.0.0.1:{port}/x",
+                      connect=lambda dsn: asyncpg.connect(dsn, timeout=3600))
+    listener = asyncio.create_task(bus.run())
+    try:
+        await asyncio.wait_for(accepted.wait(), 20)
+        await bus.close()
+        await asyncio.wait_for(listener, 20)  # a safety bound: without the fix this waits an hour
+        assert not bus.connected.is_set()
+    finally:
+        listener.cancel()
+        for writer in held:
+            writer.close()
+        server.close()
+        await server.wait_closed()

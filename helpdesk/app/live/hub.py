@@ -178,7 +178,10 @@ class LiveHub:
                     self.apply(notice, self.clock.now())
         finally:
             await self.bus.close()
-            await listener
+            try:
+                await asyncio.wait_for(listener, timeout=5)  # a hung server never holds the shutdown
+            except TimeoutError:
+                log.warning("live notices: listener stopped by force")
 
     async def close(self) -> None:
         self.close_streams()

@@ -104,7 +104,9 @@ class PostgresBus:
         while not self._stop.is_set():
             conn = None
             try:
-                conn = await self._connect(self.dsn)
+                conn = await self._connect_unless_stopped()
+                if conn is None:
+                    break
                 lost = asyncio.Event()
                 conn.add_termination_listener(functools.partial(self._lost, lost))
                 await conn.add_listener(CHANNEL, self._on_notify)
@@ -128,6 +130,21 @@ class PostgresBus:
             with suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), timeout=delay)
             delay = min(delay * 2, BACKOFF_MAX)
+
+    async def _connect_unless_stopped(self) -> Any:
+        """A new connection, or None when the bus closes first (shutdown never waits for a dead server)."""
+        connecting = asyncio.ensure_future(self._connect(self.dsn))
+        stopping = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if connecting.done():
+            return connecting.result()
+        connecting.cancel()
+        with suppress(BaseException):
+            await connecting
+        return None
 
     async def _pump(self, conn: Any, lost: asyncio.Event) -> None:
         while not self._stop.is_set():
