@@ -128,8 +128,13 @@ async def heartbeat(request: web.Request) -> web.Response:
         state = PresenceState(str(form.get("state", "")))
     except ValueError:
         raise web.HTTPBadRequest(text="État de présence inconnu.") from None
-    ctx(request).live.beat(ticket_id, me.id, me.name, state)
+    ctx(request).live.beat(ticket_id, me.id, _name(request), state)
     return web.Response(status=204)
+
+
+def _name(request: web.Request) -> str:
+    me = staff(request)
+    return me.name.strip() or me.email.split("@")[0]
 
 
 async def viewers_text(request: web.Request, number: int) -> str:
@@ -138,7 +143,7 @@ async def viewers_text(request: web.Request, number: int) -> str:
     ticket_id = await hub.ticket_id(number)
     if ticket_id is None:
         return ""
-    hub.beat(ticket_id, me.id, me.name, PresenceState.VIEWING)
+    hub.beat(ticket_id, me.id, _name(request), PresenceState.VIEWING)
     return describe(hub.others(ticket_id, me.id))
 
 
