@@ -1,9 +1,11 @@
 """The live hub: turns committed audit events into notices, keeps who is on which ticket, opens streams.
 
 One per process, built by bootstrap over a ``LiveBus`` (in process on SQLite, LISTEN/NOTIFY on
-PostgreSQL). ``committed`` is the database's after-commit observer: a notice is published only for
-a transaction that committed. Presence heartbeats travel as notices too, so every instance knows who
-is on a ticket; each instance stamps a heartbeat with its own clock when it hears it (no clock skew).
+PostgreSQL). ``committing`` is the database's before-commit hook (the other processes' notices, which
+PostgreSQL delivers only at the commit) and ``committed`` its after-commit observer (this process's
+streams): nothing is announced for a transaction that rolled back. Presence heartbeats travel as
+notices too, so every instance knows who is on a ticket; each instance stamps a heartbeat with its own
+clock when it hears it (no clock skew).
 """
 
 from __future__ import annotations

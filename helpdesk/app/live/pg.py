@@ -32,7 +32,7 @@ from helpdesk.domain.live import LiveKind, Notice
 log = logging.getLogger(__name__)
 
 CHANNEL = "helpdesk_live"
-PENDING_MAX = 5000  # notices waiting for the connection; the oldest are dropped beyond this
+PENDING_MAX = 5000  # heartbeats waiting for the connection; the oldest are dropped beyond this
 KEEPALIVE_SECONDS = 30.0
 BACKOFF_FIRST, BACKOFF_MAX = 0.5, 30.0
 
@@ -112,6 +112,7 @@ class PostgresBus:
                 await conn.add_listener(CHANNEL, self._on_notify)
                 delay = BACKOFF_FIRST
                 if not first:
+                    self._pending.clear()  # heartbeats from before the outage: stale, the pages send new ones
                     self.fanout.deliver(Notice(LiveKind.RESYNC))
                 first = False
                 self.backend_pid = conn.get_server_pid()
@@ -142,8 +143,7 @@ class PostgresBus:
         if connecting.done():
             return connecting.result()
         connecting.cancel()
-        with suppress(BaseException):
-            await connecting
+        connecting.add_done_callback(_discard)
         return None
 
     async def _pump(self, conn: Any, lost: asyncio.Event) -> None:
@@ -152,19 +152,20 @@ class PostgresBus:
                 raise ConnectionError("listener connection closed")
             if self._pending:
                 batch, self._pending = self._pending, []
-                try:
-                    for payload in pack(batch):
-                        await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
-                except BaseException:
-                    self._pending[:0] = batch  # sent again after the reconnection (a repeat is harmless)
-                    del self._pending[: max(0, len(self._pending) - PENDING_MAX)]
-                    raise
+                for payload in pack(batch):
+                    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
                 continue
             self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=KEEPALIVE_SECONDS)
             except TimeoutError:
                 await conn.execute("SELECT 1")  # notices a silently dead connection
+
+
+def _discard(task: asyncio.Future[Any]) -> None:
+    """A connection attempt abandoned at shutdown: its connection, if it came after all, is dropped."""
+    if not task.cancelled() and task.exception() is None:
+        task.result().terminate()
 
 
 async def _close(conn: Any) -> None:
