@@ -31,6 +31,7 @@ from helpdesk.app.health import HealthService
 from helpdesk.app.intake.routing import FaqTagRules, RoutingHook, RoutingRules, RulesCache
 from helpdesk.app.intake.service import GroupCommitter, IntakeHook, IntakeService
 from helpdesk.app.intake.web_requests import WebRequests
+from helpdesk.app.live.hub import LiveHub
 from helpdesk.app.mail.automatic_admin import AutomaticAdmin
 from helpdesk.app.mail.bounces import AutomaticMailService
 from helpdesk.app.metrics import SLA_NOTICES
@@ -61,7 +62,7 @@ from helpdesk.app.tickets.search import TicketSearch
 from helpdesk.app.tickets.service import TicketService
 from helpdesk.config import Settings
 from helpdesk.db.engine import Database
-from helpdesk.ports import Clock, OutboxSender, SystemClock
+from helpdesk.ports import Clock, LiveBus, OutboxSender, SystemClock
 from helpdesk.services import Services
 from helpdesk.workers import Stopper, start_periodic
 
@@ -84,6 +85,9 @@ def build(
 ) -> Services:
     clock = clock or SystemClock()
     db = Database(settings.database_url)
+    live = LiveHub(_live_bus(db), db, clock)
+    db.before_commit.append(live.committing)  # the live staff queue hears of every committed change
+    db.after_commit.append(live.committed)
     mail_domain = settings.mail_domain
     rules = RulesCache()  # one cache: the routing hook reads it, the rule admins invalidate it
     intake = IntakeService(db, clock, [RoutingHook(rules=rules),
@@ -153,7 +157,16 @@ def build(
         portal_auth=portal_auth,
         portal=PortalService(db, clock, intake, ratings, after_change=tickets.after_change),
         org_sharing=OrgSharing(db, clock),
+        live=live,
     )
+
+
+def _live_bus(db: Database) -> LiveBus:
+    """In process on SQLite (one instance); PostgreSQL LISTEN/NOTIFY between instances otherwise."""
+    from helpdesk.app.live.bus import InProcessBus
+    from helpdesk.app.live.pg import PostgresBus
+
+    return InProcessBus() if db.is_sqlite else PostgresBus(db.url)
 
 
 def _check_hooks(settings: Settings) -> list[IntakeHook]:
@@ -326,6 +339,18 @@ async def start_web(edges: Edges) -> Stopper:
     return runner.cleanup
 
 
+async def start_live(edges: Edges) -> Stopper:
+    """The live staff queue's listener (PostgreSQL LISTEN/NOTIFY) and presence board."""
+    live = edges.services.live
+    task = asyncio.create_task(live.run(), name="live staff queue")
+
+    async def stopper() -> None:
+        await live.close()
+        await task
+
+    return stopper
+
+
 async def start_outbox_worker(edges: Edges) -> Stopper:
     outbox = edges.services.outbox
 
@@ -401,7 +426,7 @@ async def start_imap(edges: Edges) -> Stopper | None:
 
 def starters() -> list[Starter]:
     """The edges and loops `helpdesk serve` starts, in order."""
-    return [start_web, start_smtp, start_imap, start_telegram, start_outbox_worker, start_escalation]
+    return [start_live, start_web, start_smtp, start_imap, start_telegram, start_outbox_worker, start_escalation]
 
 
 async def serve(services: Services, settings: Settings, ready: asyncio.Event | None = None,

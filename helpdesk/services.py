@@ -21,6 +21,7 @@ from helpdesk.app.health import HealthService
 from helpdesk.app.intake.routing import FaqTagRules, RoutingRules
 from helpdesk.app.intake.service import GroupCommitter, IntakeService
 from helpdesk.app.intake.web_requests import WebRequests
+from helpdesk.app.live.hub import LiveHub
 from helpdesk.app.mail.automatic_admin import AutomaticAdmin
 from helpdesk.app.outbox import OutboxDispatcher
 from helpdesk.app.outbox_status import OutboxStatus
@@ -99,3 +100,4 @@ class Services:
     portal_auth: PortalAuth
     portal: PortalService
     org_sharing: OrgSharing
+    live: LiveHub  # the live staff queue: notices between instances, presence

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,7 @@ from sqlalchemy import event, make_url, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.pool import NullPool
 
 from helpdesk.db import sqlite_driver
@@ -105,15 +106,52 @@ def is_temporary(exc: BaseException) -> bool:
     }
 
 
+AUDIT_KEY = "helpdesk.audit"  # session.info: (ticket id, event kind) of the audit events written so far
+_SAVEPOINTS = "helpdesk.audit_savepoints"  # session.info: savepoint -> how many audit events came before it
+Audit = list[tuple[int | None, str]]
+
+
+def note_audit(s: AsyncSession, events: Audit) -> None:
+    """Remember audit events written in this session, for the after-commit observers."""
+    s.info.setdefault(AUDIT_KEY, []).extend(events)
+
+
+class AuditedSession(Session):
+    """A session that forgets the audit events of a savepoint rolled back (intake's per-message savepoints)."""
+
+
+@event.listens_for(AuditedSession, "after_transaction_create")
+def _savepoint_started(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        session.info.setdefault(_SAVEPOINTS, {})[transaction] = len(session.info.get(AUDIT_KEY, ()))
+
+
+@event.listens_for(AuditedSession, "after_soft_rollback")
+def _savepoint_rolled_back(session: Session, previous: SessionTransaction) -> None:
+    mark = session.info.get(_SAVEPOINTS, {}).pop(previous, None) if previous.nested else None
+    if mark is not None:
+        del session.info.get(AUDIT_KEY, [])[mark:]
+
+
 class Database:
-    """Owns the engine; hands out transactions that commit on success and roll back otherwise."""
+    """Owns the engine; hands out transactions that commit on success and roll back otherwise.
+
+    ``before_commit``: awaited with the session and the audit events a transaction wrote, just before its
+    commit (the live queue's PostgreSQL NOTIFY, delivered by the server only if the commit succeeds).
+    ``after_commit``: callables given the audit events of each committed transaction (never of one
+    rolled back); the live queue's local delivery. They must not block or raise.
+    """
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         self.engine = make_engine(url, echo=echo)
-        self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, sync_session_class=AuditedSession,
+                                            expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.engine.execution_options(**{READ_ONLY: True}),
-                                                 class_=AsyncSession, expire_on_commit=False)
+                                                 class_=AsyncSession, sync_session_class=AuditedSession,
+                                                 expire_on_commit=False)
+        self.before_commit: list[Callable[[AsyncSession, Audit], Awaitable[None]]] = []
+        self.after_commit: list[Callable[[Audit], None]] = []
 
     @property
     def is_sqlite(self) -> bool:
@@ -133,6 +171,11 @@ class Database:
             async with self._sessions() as session:
                 async with session.begin():
                     yield session
+                    audit = session.info.pop(AUDIT_KEY, None)
+                    session.info.pop(_SAVEPOINTS, None)
+                    if audit:
+                        for hook in self.before_commit:
+                            await hook(session, audit)
         except StorageUnavailable:
             raise
         except Exception as exc:
@@ -140,6 +183,12 @@ class Database:
                 log.warning("storage unavailable: %s", type(exc).__name__)
                 raise StorageUnavailable(f"storage unavailable: {type(exc).__name__}") from exc
             raise
+        if audit:
+            for observer in self.after_commit:
+                try:
+                    observer(audit)
+                except Exception:  # an observer's bug never fails a committed change
+                    log.exception("after-commit observer failed")
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

@@ -16,6 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
+from helpdesk.db.engine import note_audit
 from helpdesk.db.tables import Blob, Counter, Event, Message, Organization, Ticket
 from helpdesk.domain.errors import ErrorCode, NotFound
 from helpdesk.domain.events import EventKind
@@ -110,6 +111,7 @@ async def record_event(
         created_at=now,
     )
     s.add(ev)
+    note_audit(s, [(ticket_id, ev.kind)])  # the live queue hears of it once the transaction commits
     return ev
 
 
@@ -172,6 +174,7 @@ def event_row(
 async def insert_events(s: AsyncSession, rows: Sequence[EventRow]) -> None:
     """Write events in order (their ids follow the list) in one executemany, without reading ids back."""
     if rows:
+        note_audit(s, [(r.ticket_id, r.kind) for r in rows])
         await s.execute(insert(Event), [
             {"ticket_id": r.ticket_id, "kind": r.kind, "actor_kind": r.actor_kind, "actor_id": r.actor_id,
              "data": r.data, "created_at": r.created_at} for r in rows

@@ -24,6 +24,7 @@ from helpdesk.web import (
     views_automatic,
     views_faq,
     views_faq_learning,
+    views_live,
     views_outbox,
     views_portal,
     views_portal_admin,
@@ -50,6 +51,7 @@ def make_app(services: Services, *, max_body: int = DEFAULT_MAX_BODY, secure_coo
     )
     app[WEB] = build_context(services, secure_cookies=secure_cookies, webhooks=webhooks)
     render.setup(app)
+    views_live.setup(app)
     app.add_routes(
         [
             web.get("/healthz", health.healthz),
@@ -62,6 +64,7 @@ def make_app(services: Services, *, max_body: int = DEFAULT_MAX_BODY, secure_coo
             web.post("/logout", auth.logout),
             *views_queue.routes(),
             *views_ticket.routes(),
+            *views_live.routes(),
             *views_outbox.routes(),
             *views_staff.routes(),
             *views_team.routes(),

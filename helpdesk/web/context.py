@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +14,7 @@ from helpdesk.app.faq.proposals import ProposalService
 from helpdesk.app.health import HealthService
 from helpdesk.app.intake.routing import RoutingRules
 from helpdesk.app.intake.web_requests import WebRequests
+from helpdesk.app.live.hub import LiveHub
 from helpdesk.app.mail.automatic_admin import AutomaticAdmin
 from helpdesk.app.outbox_status import OutboxStatus
 from helpdesk.app.portal.service import PortalService
@@ -35,26 +35,6 @@ from helpdesk.app.tickets.queue import QueueService
 from helpdesk.app.tickets.search import TicketSearch
 from helpdesk.app.tickets.service import TicketService
 from helpdesk.services import Services
-
-PRESENCE_SECONDS = 60.0
-
-
-@dataclass
-class Presence:
-    """Who has which ticket open, in this process (for the "someone else is here" warning)."""
-
-    seen: dict[int, dict[int, tuple[str, float]]] = field(default_factory=dict)
-
-    def touch(self, number: int, staff_id: int, name: str) -> list[str]:
-        now = time.monotonic()
-        here = self.seen.setdefault(number, {})
-        here[staff_id] = (name, now)
-        for sid in [s for s, (_, at) in here.items() if now - at > PRESENCE_SECONDS]:
-            del here[sid]
-        if len(self.seen) > 500:  # forget tickets nobody has open any more
-            for n in [n for n, who in self.seen.items() if all(now - at > PRESENCE_SECONDS for _, at in who.values())]:
-                del self.seen[n]
-        return sorted(n for sid, (n, _) in here.items() if sid != staff_id)
 
 
 @dataclass
@@ -87,7 +67,7 @@ class WebContext:
     org_sharing: OrgSharing
     secure_cookies: bool
     webhooks: dict[str, Any]  # name -> aiohttp handler, registered by the channels at start
-    presence: Presence = field(default_factory=Presence)
+    live: LiveHub  # the live staff queue: streams, presence (helpdesk/app/live)
     report_cache: dict[int, tuple[float, Report]] = field(default_factory=dict)
 
 
@@ -120,6 +100,7 @@ def build_context(services: Services, *, secure_cookies: bool = False,
         portal_auth=services.portal_auth,
         portal=services.portal,
         org_sharing=services.org_sharing,
+        live=services.live,
         secure_cookies=secure_cookies,
         webhooks=webhooks if webhooks is not None else {},
     )

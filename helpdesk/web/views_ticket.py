@@ -16,7 +16,7 @@ from helpdesk.app.tickets.service import KEEP, TicketChanges
 from helpdesk.domain.errors import ValidationError
 from helpdesk.domain.ids import parse_id
 from helpdesk.domain.values import Priority, TicketStatus
-from helpdesk.web import views_outbox
+from helpdesk.web import views_live, views_outbox
 from helpdesk.web.auth import redirect, staff
 from helpdesk.web.context import ctx
 from helpdesk.web.render import render
@@ -71,7 +71,7 @@ async def ticket_page(request: web.Request, *, draft: str = "", warning: list[di
         "canned": await c.canned.list(),
         "staff_list": await c.auth.staff(),
         "teams": await c.page.teams(),
-        "viewers": c.presence.touch(number, me.id, me.name),
+        "viewers": await views_live.viewers_text(request, number),
         "draft": draft, "warning": warning or [], "deliveries": await views_outbox.deliveries(request, number),
         "statuses": [s.value for s in TicketStatus], "priorities": [p.value for p in Priority],
     }, status=status)
@@ -197,7 +197,7 @@ async def activity(request: web.Request) -> web.Response:
     after = parse_id(raw, minimum=0) or 0
     return web.json_response({
         "messages": await c.page.activity_since(number, after, me.id),
-        "viewers": c.presence.touch(number, me.id, me.name),
+        "viewers": await views_live.viewers_text(request, number),  # polling: the heartbeat's fallback
     })
 
 

@@ -77,7 +77,7 @@ async def test_sidebar_actions_note_link_merge_and_presence(db: Database, clock:
         await other.get(f"/tickets/{a}")
         token = await login(client, "agent@craig.fr")
         page = await (await client.get(f"/tickets/{a}")).text()
-        assert "Également sur ce ticket : Alice Admin." in page
+        assert "Alice Admin consulte ce ticket." in page  # presence (helpdesk/app/live)
         assert f'href="/tickets/{b}"' in page  # the requester's other tickets
         resp = await client.post(f"/tickets/{a}/update", data={
             "csrf_token": token, "status": "pending", "priority": "urgent", "assignee": str(agent),

@@ -6,13 +6,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+from helpdesk.app.live.bus import Fanout
 from helpdesk.checks import Limits, Report
-from helpdesk.ports import FaqSearch, FileChecker, FixedClock, OutboxSender, SendError
+from helpdesk.domain.live import Notice
+from helpdesk.ports import FaqSearch, FileChecker, FixedClock, LiveBus, OutboxSender, SendError
 
-__all__ = ["FixedClock", "RecordingSender", "CannedFaq", "FixedChecker"]
+__all__ = ["FixedClock", "RecordingSender", "CannedFaq", "FixedChecker", "RecordingBus"]
 
 
 class RecordingSender:
@@ -55,6 +58,37 @@ class FixedChecker:
         return self.report if self.report is not None else Report(filename)
 
 
-def _conforms() -> tuple[OutboxSender, FaqSearch, FileChecker]:
+class RecordingBus:
+    """A live bus in memory: keeps every notice published and hands it to this process's subscribers."""
+
+    cross_process = False
+
+    def __init__(self) -> None:
+        self.published: list[Notice] = []
+        self.within: list[Notice] = []  # handed over inside a transaction, before its commit
+        self._fanout = Fanout()
+
+    def publish(self, notice: Notice) -> None:
+        self.published.append(notice)
+        self._fanout.deliver(notice)
+
+    async def publish_within(self, session: Any, notices: Sequence[Notice]) -> None:
+        self.within.extend(notices)
+
+    def deliver_local(self, notice: Notice) -> None:
+        self.published.append(notice)
+        self._fanout.deliver(notice)
+
+    def subscribe(self) -> AbstractAsyncContextManager[AsyncIterator[Notice]]:
+        return self._fanout.subscribe()
+
+    async def run(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        self._fanout.close()
+
+
+def _conforms() -> tuple[OutboxSender, FaqSearch, FileChecker, LiveBus]:
     """mypy checks here that each fake fits its port."""
-    return RecordingSender(), CannedFaq(), FixedChecker()
+    return RecordingSender(), CannedFaq(), FixedChecker(), RecordingBus()
