@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from helpdesk.services import Services  # imported late: the CLI starts fast
 
 EX_OK, EX_USER, EX_TEMPFAIL = 0, 1, 75
+ROLE_FR = {"agent": "agent", "admin": "administrateur"}
 
 Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 
@@ -98,7 +99,7 @@ async def cmd_db_copy(args: argparse.Namespace, settings: Settings) -> int:
     progress = Progress("Copie des lignes", unit="lignes")
     counts = await copy_database(settings.database_url, target, on_progress=progress.advance)
     took = progress.finish()
-    print(f"copied {sum(counts.values())} rows in {len(counts)} tables to the target database ({took})")
+    print(f"{sum(counts.values())} lignes copiées dans {len(counts)} tables de la base cible ({took})")
     return EX_OK
 
 
@@ -119,9 +120,9 @@ async def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
             password, generated = generate_password(), True
         user_id = await UserService(db, SystemClock()).add(args.email, StaffRole(args.role), password,
                                                            name=args.name or "")
-        print(f"staff user {args.email} created (id {user_id}, role {args.role})")
+        print(f"Compte {args.email.strip().lower()} créé (n° {user_id}, rôle {ROLE_FR[args.role]}).")
         if generated:
-            print(f"password (shown once): {password}")
+            print(f"Mot de passe (affiché une seule fois) : {password}")
         return EX_OK
     finally:
         await db.dispose()
@@ -158,8 +159,8 @@ async def cmd_ticket(args: argparse.Namespace, settings: Settings) -> int:
             return EX_OK
         req = data["requester"]
         print(f"[#{data['number']}] {data['subject']}")
-        print(f"statut: {data['status']}  priorité: {data['priority']}  canal: {data['channel']}")
-        print(f"demandeur: {req['name'] or ''} <{req['email'] or ''}> {req['organization'] or ''}")
+        print(f"statut : {data['status']}  priorité : {data['priority']}  canal : {data['channel']}")
+        print(f"demandeur : {req['name'] or ''} <{req['email'] or ''}> {req['organization'] or ''}")
         for m in data["messages"]:
             print(f"\n--- {m['direction']} · {m['channel']} · {m['created_at']}")
             print(m["text"])
@@ -185,7 +186,7 @@ async def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         try:
             reports.append(await asyncio.to_thread(run, name))
         except OSError as exc:
-            print(f"helpdesk: cannot read {name}: {exc.strerror}", file=sys.stderr)
+            print(f"helpdesk: impossible de lire {name} : {exc.strerror}", file=sys.stderr)
             unreadable = True
     if args.json:
         print(json.dumps([r.as_json() for r in reports], ensure_ascii=False, indent=1))
@@ -206,7 +207,7 @@ async def cmd_checks_update_schemas(args: argparse.Namespace, settings: Settings
 
     def get(url: str) -> bytes:
         if not url.startswith(("https://", "http://")):
-            raise UserError(f"refusing to fetch {url!r}: only http(s) URLs")
+            raise UserError(f"adresse refusée : {url!r} (seules les adresses http(s) sont lues)")
         with urllib.request.urlopen(url, timeout=30) as resp:  # noqa: S310 - scheme checked above
             data: bytes = resp.read(catalog.MAX_SCHEMA_BYTES + 1)
             return data
@@ -216,10 +217,10 @@ async def cmd_checks_update_schemas(args: argparse.Namespace, settings: Settings
         changes = await asyncio.to_thread(catalog.update, args.catalogue, directory, get,
                                           today=datetime.now(UTC).date())
     except OSError as exc:
-        raise TemporaryError(f"cannot reach the schema catalogue: {exc}") from exc
+        raise TemporaryError(f"catalogue des schémas injoignable : {exc}") from exc
     except ValueError as exc:
-        raise UserError(f"schema catalogue refused: {exc}") from exc
-    for line in changes or ["schemas already up to date"]:
+        raise UserError(f"catalogue des schémas refusé : {exc}") from exc
+    for line in changes or ["Les schémas sont déjà à jour."]:
         print(line)
     return EX_OK
 
@@ -271,15 +272,15 @@ async def cmd_gdpr(args: argparse.Namespace, settings: Settings) -> int:
             print(json.dumps(await gdpr.export(args.email), ensure_ascii=False, indent=2))
         elif args.gdpr_command == "erase":
             done = await gdpr.erase(args.email)
-            print(f"personal data of {args.email} erased ({done['tickets']} tickets scrubbed)")
+            print(f"Données personnelles de {args.email} effacées ({done['tickets']} ticket(s) nettoyé(s))")
         else:
             from helpdesk.progress import Progress
 
             progress = Progress("Effacement des anciens tickets", unit="tickets")
             n = await gdpr.apply_retention(args.months, dry_run=args.dry_run, on_progress=progress.advance)
             took = progress.finish()
-            verb = "would be scrubbed" if args.dry_run else "scrubbed"
-            print(f"{n} closed tickets older than {args.months} months {verb} ({took})")
+            verb = "seraient nettoyés" if args.dry_run else "nettoyés"
+            print(f"{n} ticket(s) fermé(s) depuis plus de {args.months} mois {verb} ({took})")
         return EX_OK
     finally:
         await services.db.dispose()
@@ -399,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"helpdesk: {user_message_fr(exc)}", file=sys.stderr)
         return EX_USER
     except TemporaryError as exc:
-        print(f"helpdesk: temporary failure, try again later: {exc}", file=sys.stderr)
+        print(f"helpdesk: échec temporaire, réessayez plus tard : {exc}", file=sys.stderr)
         return EX_TEMPFAIL
     except KeyboardInterrupt:
         return 130

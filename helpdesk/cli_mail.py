@@ -45,13 +45,13 @@ async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             try:
                 raw = _read(name)
             except OSError as exc:
-                print(f"helpdesk: cannot read {name}: {exc.strerror}", file=sys.stderr)
+                print(f"helpdesk: impossible de lire {name} : {exc.strerror}", file=sys.stderr)
                 status = EX_USER
                 continue
             try:
                 result = await ingest.process(raw, envelope_sender=args.sender)
             except TemporaryError as exc:
-                print(f"helpdesk: temporary failure on {name}, try again later: {exc}", file=sys.stderr)
+                print(f"helpdesk: échec temporaire sur {name}, réessayez plus tard : {exc}", file=sys.stderr)
                 return EX_TEMPFAIL
             print(json.dumps({"file": name, **result.as_json()}, ensure_ascii=False), flush=True)
         return status
@@ -95,7 +95,7 @@ async def cmd_quarantine_reprocess(args: argparse.Namespace, settings: Settings)
         quarantine = services.quarantine
         ids = [i.id for i in await quarantine.list(HELD)] if args.all else list(args.ids)
         if not ids:
-            raise UserError("give the ids of held messages, or --all")
+            raise UserError("indiquez les numéros des messages en quarantaine, ou --all")
         progress = Progress("Retraitement de la quarantaine", len(ids), unit="messages")
         done = failed = 0
         for item_id in ids:

@@ -21,7 +21,7 @@ def _parse_start(text: str) -> datetime:
     try:
         return datetime.fromisoformat(text)
     except ValueError:
-        raise ValidationError(f"--start {text!r}: expected an ISO date-time, e.g. 2026-03-06T17:25") from None
+        raise ValidationError(f"--start {text!r} : date et heure ISO attendues, par exemple 2026-03-06T17:25") from None
 
 
 async def cmd_sla_recompute(args: argparse.Namespace, settings: Settings) -> int:
@@ -34,7 +34,7 @@ async def cmd_sla_recompute(args: argparse.Namespace, settings: Settings) -> int
         progress = Progress("Recalcul des délais", unit="tickets")
         n = await services.sla.recompute(only_open=args.open_only, on_progress=progress.advance)
         took = progress.finish()
-        print(f"SLA recomputed from the event log: {n} ticket(s) ({took})")
+        print(f"Délais recalculés depuis le journal des événements : {n} ticket(s) ({took})")
         return 0
     finally:
         await services.db.dispose()
@@ -78,7 +78,7 @@ def _day(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ValidationError(f"{text!r}: expected a date, e.g. 2026-12-24") from None
+        raise ValidationError(f"{text!r} : date attendue, par exemple 2026-12-24") from None
 
 
 async def cmd_sla_admin(args: argparse.Namespace, settings: Settings) -> int:
@@ -90,13 +90,14 @@ async def cmd_sla_admin(args: argparse.Namespace, settings: Settings) -> int:
         if args.sla_command == "target":
             n = await admin.set_target(args.policy, args.priority, first_response=args.first_response,
                                        resolution=args.resolution, organization_kind=args.kind)
-            return f"targets of {args.policy!r} ({args.priority}) saved; {n} open ticket(s) recomputed"
+            return (f"Objectifs de la politique « {args.policy} » ({PRIORITY_FR.get(args.priority, args.priority)}) "
+                    f"enregistrés ; {n} ticket(s) ouvert(s) recalculé(s)")
         if args.closure_command == "add":
             cid = await admin.add_closure(_day(args.start), _day(args.end), args.label or "", args.calendar)
-            return f"closure {cid} added"
+            return f"Fermeture n° {cid} ajoutée"
         if args.closure_command == "remove":
             await admin.remove_closure(args.id)
-            return f"closure {args.id} removed"
+            return f"Fermeture n° {args.id} supprimée"
         return await admin.closures()
 
     out = await _with_services(settings, run)
@@ -113,10 +114,10 @@ async def cmd_routing(args: argparse.Namespace, settings: Settings) -> int:
                 channels=args.channel, organizations=args.organization, pays=args.pays,
                 organization_kinds=args.kind, faq_tags=args.faq_tag, priority=args.priority, tags=args.tag,
                 assign=args.assign, stop=args.stop)
-            return f"routing rule {rid} added"
+            return f"Règle d'aiguillage n° {rid} ajoutée"
         if args.routing_command == "remove":
             await services.sla_admin.remove_rule(args.id)
-            return f"routing rule {args.id} removed"
+            return f"Règle d'aiguillage n° {args.id} supprimée"
         return list(await services.routing_rules.list())
 
     out = await _with_services(settings, run)

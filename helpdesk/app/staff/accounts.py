@@ -14,7 +14,7 @@ from sqlmodel import col
 from helpdesk.app.staff import passwords
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import StaffUser
-from helpdesk.domain.errors import Conflict, ValidationError
+from helpdesk.domain.errors import Conflict, ErrorCode, ValidationError
 from helpdesk.domain.values import StaffRole
 from helpdesk.ports import Clock
 
@@ -46,11 +46,11 @@ class UserService:
     async def add(self, email: str, role: StaffRole, password: str, name: str = "") -> int:
         email = email.strip().lower()
         if not EMAIL_RE.match(email):
-            raise ValidationError(f"not an email address: {email!r}")
+            raise ValidationError(f"not an email address: {email!r}", code=ErrorCode.INVALID_EMAIL, email=email)
         passwords.check(password, email=email, name=name)
         async with self.db.transaction() as s:
             if (await s.scalars(select(StaffUser).where(col(StaffUser.email) == email))).first():
-                raise Conflict(f"a staff user {email} already exists")
+                raise Conflict(f"a staff user {email} already exists", code=ErrorCode.STAFF_EXISTS, email=email)
             user = StaffUser(
                 email=email, name=name or email.split("@")[0], role=role.value,
                 password_hash=hash_password(password), created_at=self.clock.now(),
