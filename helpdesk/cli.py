@@ -293,61 +293,65 @@ def _write_files(directory: Path, texts: dict[str, str]) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="helpdesk", description="CRAIG open-data helpdesk")
+    p = argparse.ArgumentParser(prog="helpdesk", description="Assistance open data du CRAIG")
     sub = p.add_subparsers(dest="command", required=True)
 
-    sp = sub.add_parser("serve", help="start web, SMTP, Telegram and workers")
-    sp.add_argument("--migrate", action="store_true", help="apply migrations first")
+    sp = sub.add_parser("serve", help="démarre le site, SMTP, Telegram et les tâches de fond")
+    sp.add_argument("--migrate", action="store_true", help="applique d'abord les migrations")
     sp.set_defaults(handler=cmd_serve)
 
-    db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
-    db.add_parser("upgrade", help="apply migrations").set_defaults(handler=cmd_db_upgrade)
-    dc = db.add_parser("copy", help="copy every row into another (empty) database, e.g. SQLite to PostgreSQL")
-    dc.add_argument("--to", required=True, help="target URL, e.g. postgresql+asyncpg://user@host/db")
+    db = sub.add_parser("db", help="base de données").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="applique les migrations").set_defaults(handler=cmd_db_upgrade)
+    dc = db.add_parser("copy", help="copie toutes les lignes dans une autre base (vide), par exemple de SQLite vers "
+                                    "PostgreSQL")
+    dc.add_argument("--to", required=True, help="adresse de la base cible, par exemple "
+                                                "postgresql+asyncpg://user@host/db")
     dc.set_defaults(handler=cmd_db_copy)
 
-    user = sub.add_parser("user", help="staff accounts").add_subparsers(dest="user_command", required=True)
-    ua = user.add_parser("add", help="create a staff account (password from stdin, or generated)")
+    user = sub.add_parser("user", help="comptes de l'équipe").add_subparsers(dest="user_command", required=True)
+    ua = user.add_parser("add", help="crée un compte (mot de passe lu sur l'entrée standard, ou généré)")
     ua.add_argument("email")
     ua.add_argument("--role", choices=[r.value for r in StaffRole], default="agent")
     ua.add_argument("--name")
     ua.add_argument("--password-stdin", action="store_true")
     ua.set_defaults(handler=cmd_user_add)
 
-    tl = sub.add_parser("tickets", help="list tickets")
+    tl = sub.add_parser("tickets", help="liste les tickets")
     tl.add_argument("--status", choices=[s.value for s in TicketStatus])
     tl.add_argument("--limit", type=int)
     tl.add_argument("--json", action="store_true")
     tl.set_defaults(handler=cmd_tickets)
 
-    tk = sub.add_parser("ticket", help="show one ticket")
+    tk = sub.add_parser("ticket", help="affiche un ticket")
     tk.add_argument("number", type=int)
     tk.add_argument("--json", action="store_true")
     tk.set_defaults(handler=cmd_ticket)
 
-    sub.add_parser("config", help="effective settings, secrets masked").set_defaults(handler=cmd_config)
+    sub.add_parser("config", help="réglages en vigueur, secrets masqués").set_defaults(handler=cmd_config)
 
-    ck = sub.add_parser("check", help="check data files and metadata records (CSV, XLSX, ODS, XML, zip, GeoJSON)")
+    ck = sub.add_parser("check", help="vérifie des fichiers de données et des fiches de métadonnées (CSV, XLSX, ODS, "
+                                      "XML, zip, GeoJSON)")
     ck.add_argument("files", nargs="+", metavar="FILE")
-    ck.add_argument("--json", action="store_true", help="one object per file with its findings")
+    ck.add_argument("--json", action="store_true", help="un objet par fichier, avec ses constats")
     ck.set_defaults(handler=cmd_check)
 
-    cks = sub.add_parser("checks", help="file checks: maintenance").add_subparsers(dest="checks_command",
+    cks = sub.add_parser("checks", help="vérification des fichiers : maintenance").add_subparsers(dest="checks_command",
                                                                                   required=True)
     up = cks.add_parser("update-schemas",
-                        help="refresh the bundled Table Schemas from the schema.data.gouv.fr catalogue")
+                        help="met à jour les schémas Table Schema fournis depuis le catalogue schema.data.gouv.fr")
     up.add_argument("--catalogue", default="https://schema.data.gouv.fr/schemas/schemas.json")
-    up.add_argument("--dir", help="snapshot directory (default: the one bundled with the package)")
+    up.add_argument("--dir", help="répertoire des schémas (par défaut : celui fourni avec le paquet)")
     up.set_defaults(handler=cmd_checks_update_schemas)
 
-    gd = sub.add_parser("gdpr", help="personal data: export, erase, retention").add_subparsers(
+    gd = sub.add_parser("gdpr", help="données personnelles : export, effacement, conservation").add_subparsers(
         dest="gdpr_command", required=True
     )
-    for name, helptext in (("export", "everything about a person, as JSON"), ("erase", "erase a person's data")):
+    for name, helptext in (("export", "tout ce qui concerne une personne, en JSON"),
+                           ("erase", "efface les données d'une personne")):
         g = gd.add_parser(name, help=helptext)
         g.add_argument("email")
         g.set_defaults(handler=cmd_gdpr)
-    gr = gd.add_parser("retention", help="scrub closed tickets older than N months")
+    gr = gd.add_parser("retention", help="nettoie les tickets fermés depuis plus de N mois")
     gr.add_argument("--months", type=int, required=True)
     gr.add_argument("--dry-run", action="store_true")
     gr.set_defaults(handler=cmd_gdpr)

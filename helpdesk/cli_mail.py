@@ -119,20 +119,22 @@ async def cmd_quarantine_reprocess(args: argparse.Namespace, settings: Settings)
 
 
 def add_mail_commands(sub: Any) -> None:
-    ing = sub.add_parser("ingest", help="store raw email messages (files, or - for stdin) as tickets")
-    ing.add_argument("files", nargs="+", metavar="FILE", help="raw RFC 5322 message files, or - for stdin")
-    ing.add_argument("--sender", help="envelope sender (MAIL FROM), as an MTA pipe passes it")
-    ing.add_argument("--no-acknowledge", action="store_true", help="no acknowledgement mail (migrations)")
+    ing = sub.add_parser("ingest", help="enregistre des courriels bruts (fichiers, ou - pour l'entrée standard) en "
+                                        "tickets")
+    ing.add_argument("files", nargs="+", metavar="FILE", help="fichiers de messages RFC 5322 bruts, ou - pour l'entrée "
+                                                              "standard")
+    ing.add_argument("--sender", help="expéditeur d'enveloppe (MAIL FROM), tel que le transmet un MTA")
+    ing.add_argument("--no-acknowledge", action="store_true", help="sans accusé de réception (migrations)")
     ing.set_defaults(handler=cmd_ingest)
 
-    q = sub.add_parser("quarantine", help="inbound messages that could not become tickets").add_subparsers(
+    q = sub.add_parser("quarantine", help="messages reçus qui n'ont pas pu devenir des tickets").add_subparsers(
         dest="quarantine_command", required=True
     )
-    ql = q.add_parser("list", help="held messages (all with --all)")
+    ql = q.add_parser("list", help="messages en quarantaine (tous avec --all)")
     ql.add_argument("--all", action="store_true")
     ql.add_argument("--json", action="store_true")
     ql.set_defaults(handler=cmd_quarantine_list)
-    qr = q.add_parser("reprocess", help="run held messages through their channel again (one JSON line each)")
+    qr = q.add_parser("reprocess", help="retraite des messages en quarantaine par leur canal (une ligne JSON chacun)")
     qr.add_argument("ids", type=int, nargs="*", metavar="ID")
-    qr.add_argument("--all", action="store_true", help="every held message")
+    qr.add_argument("--all", action="store_true", help="tous les messages en quarantaine")
     qr.set_defaults(handler=cmd_quarantine_reprocess)

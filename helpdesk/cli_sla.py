@@ -127,30 +127,31 @@ async def cmd_routing(args: argparse.Namespace, settings: Settings) -> int:
 
 def add_sla_commands(sub: Any) -> None:
     """Register `sla recompute` and `sla explain` on the main parser's subcommands."""
-    sla = sub.add_parser("sla", help="SLA: recompute from the event log, explain a policy").add_subparsers(
+    sla = sub.add_parser("sla", help="délais : recalcul depuis le journal, explication d'une politique").add_subparsers(
         dest="sla_command", required=True
     )
-    rc = sla.add_parser("recompute", help="rebuild every ticket's SLA figures from its events")
-    rc.add_argument("--open-only", action="store_true", help="only tickets still open")
+    rc = sla.add_parser("recompute", help="recalcule les délais de chaque ticket depuis ses événements")
+    rc.add_argument("--open-only", action="store_true", help="seulement les tickets encore ouverts")
     rc.set_defaults(handler=cmd_sla_recompute)
-    ex = sla.add_parser("explain", help="due times of each target for a ticket created at START")
+    ex = sla.add_parser("explain", help="échéances de chaque objectif pour un ticket créé à START")
     ex.add_argument("--policy", required=True)
-    ex.add_argument("--start", required=True, help="ISO date-time; without an offset, the policy's local time")
+    ex.add_argument("--start", required=True, help="date et heure ISO ; sans décalage, l'heure locale de la politique")
     ex.add_argument("--json", action="store_true")
     ex.set_defaults(handler=cmd_sla_explain)
-    po = sla.add_parser("policies", help="the policies, their targets (business minutes) and overrides")
-    po.add_argument("--json", action="store_true", help="one line")
+    po = sla.add_parser("policies", help="les politiques, leurs objectifs (minutes ouvrées) et leurs exceptions")
+    po.add_argument("--json", action="store_true", help="sur une ligne")
     po.set_defaults(handler=cmd_sla_admin)
-    tg = sla.add_parser("target", help="set one priority's targets, in business minutes; open tickets recomputed")
+    tg = sla.add_parser("target", help="fixe les objectifs d'une priorité, en minutes ouvrées ; les tickets ouverts "
+                                       "sont recalculés")
     tg.add_argument("--policy", required=True)
     tg.add_argument("--priority", required=True, choices=[p for p in PRIORITY_FR])
-    tg.add_argument("--kind", help="only for this organization kind (an override)")
+    tg.add_argument("--kind", help="seulement pour ce type de collectivité (une exception)")
     tg.add_argument("--first-response", type=int)
     tg.add_argument("--resolution", type=int)
     tg.set_defaults(handler=cmd_sla_admin, json=False)
-    cl = sla.add_parser("closure", help="days the centre is closed").add_subparsers(dest="closure_command",
+    cl = sla.add_parser("closure", help="jours de fermeture du centre").add_subparsers(dest="closure_command",
                                                                                     required=True)
-    ca = cl.add_parser("add", help="close from START to END inclusive (local dates)")
+    ca = cl.add_parser("add", help="fermé de START à END inclus (dates locales)")
     ca.add_argument("start")
     ca.add_argument("end")
     ca.add_argument("--label")
@@ -164,11 +165,12 @@ def add_sla_commands(sub: Any) -> None:
     ca.set_defaults(json=False)
     cr.set_defaults(json=False)
 
-    routing = sub.add_parser("routing", help="routing rules, evaluated in order").add_subparsers(
+    routing = sub.add_parser("routing", help="règles d'aiguillage, évaluées dans l'ordre").add_subparsers(
         dest="routing_command", required=True)
     rl = routing.add_parser("list")
     rl.add_argument("--json", action="store_true")
-    ra = routing.add_parser("add", help="conditions may repeat (any of them); unset conditions match anything")
+    ra = routing.add_parser("add", help="une condition peut se répéter (l'une d'elles suffit) ; une condition absente "
+                                        "accepte tout")
     ra.add_argument("name")
     ra.add_argument("--position", type=int)
     for flag in ("channel", "organization", "pays", "kind", "faq-tag", "tag"):
@@ -176,8 +178,8 @@ def add_sla_commands(sub: Any) -> None:
     ra.add_argument("--team")
     ra.add_argument("--priority", choices=[p for p in PRIORITY_FR])
     ra.add_argument("--assign", choices=["round_robin", "manual"])
-    ra.add_argument("--policy", help="SLA policy for the tickets this rule matches")
-    ra.add_argument("--stop", action="store_true", help="stop evaluating after this rule")
+    ra.add_argument("--policy", help="politique de délais des tickets que la règle retient")
+    ra.add_argument("--stop", action="store_true", help="arrête l'évaluation après cette règle")
     rr = routing.add_parser("remove")
     rr.add_argument("id", type=int)
     for p in (rl, ra, rr):

@@ -141,6 +141,7 @@ _NUMBER = [("number", "numéro du ticket", "path")]
 _MESSAGE = [*_NUMBER, ("message", "identifiant du message (champ « id » des messages du ticket)", "path")]
 _ATTACHMENT = [*_NUMBER, ("attachment", "identifiant de la pièce jointe (champ « id »)", "path")]
 _CANNED = [("id", "identifiant de la réponse type", "path")]
+_HELD = [("id", "identifiant de l'élément de quarantaine", "path")]
 _SCHEMAS: dict[str, Any] = {}
 
 
@@ -198,6 +199,15 @@ API: list[ApiRoute] = [
     ApiRoute("GET", "/api/v1/canned-responses/{id}", act.get_canned, "Une réponse type", _CANNED),
     ApiRoute("PUT", "/api/v1/canned-responses/{id}", act.update_canned,
              "Modifier ou retirer une réponse type (administrateurs)", _CANNED, _schema(act.CannedBody), admin=True),
+    ApiRoute("GET", "/api/v1/choices", act.choices, "Valeurs des menus : membres, équipes, organisations, pays, "
+             "statuts (les identifiants à donner à PATCH)"),
+    ApiRoute("GET", "/api/v1/quarantine", act.quarantine_list, "Messages reçus en quarantaine"),
+    ApiRoute("POST", "/api/v1/quarantine/{id}/reprocess", act.quarantine_reprocess,
+             "Retraiter un message en quarantaine (réponse : le ticket, ou null pour un message automatique)", _HELD),
+    ApiRoute("POST", "/api/v1/quarantine/{id}/discard", act.quarantine_discard,
+             "Écarter un message en quarantaine (administrateurs)", _HELD, admin=True),
+    ApiRoute("GET", "/api/v1/quarantine/{id}/raw", act.quarantine_raw, "Le message brut (administrateurs)", _HELD,
+             content_type="application/octet-stream", admin=True),
     ApiRoute("GET", "/api/v1/kb/search", kb_search, "Recherche dans la FAQ",
              [("q", "question", "query"), ("limit", "nombre de résultats (1-20)", "query")]),
     ApiRoute("GET", "/api/v1/stats", stats, "Compteurs de tickets et éléments en attente"),

@@ -160,3 +160,39 @@ async def update_canned(request: web.Request) -> web.Response:
     c = ctx(request)
     await c.canned.save(canned_id, body.title, body.body, active=body.active)
     return json_response(await c.canned.get(canned_id))
+
+
+# ---- menus and the quarantine -------------------------------------------------------------------
+async def choices(request: web.Request) -> web.Response:
+    """The values of the site's menus (members, teams, organisations, pays, statuses): ids for PATCH."""
+    return json_response(await ctx(request).queue.choices())
+
+
+def _quarantine_id(request: web.Request) -> int:
+    return path_id(request, "id", "élément de quarantaine introuvable")
+
+
+async def quarantine_list(request: web.Request) -> web.Response:
+    return json_response({"items": await ctx(request).quarantine.held()})
+
+
+async def quarantine_reprocess(request: web.Request) -> web.Response:
+    number = await ctx(request).quarantine.reprocess(_quarantine_id(request), staff(request).id)
+    return json_response({"ticket": number})  # None: an automatic message, no ticket
+
+
+async def quarantine_discard(request: web.Request) -> web.Response:
+    me = api_admin(request)
+    item_id = _quarantine_id(request)
+    await ctx(request).quarantine.discard(item_id, me.id)
+    return json_response({"id": item_id, "status": "discarded"})
+
+
+async def quarantine_raw(request: web.Request) -> web.StreamResponse:
+    api_admin(request)
+    item_id = _quarantine_id(request)
+    data = await ctx(request).quarantine.raw(item_id)
+    return web.Response(body=data, headers={
+        "Content-Type": "application/octet-stream",
+        "Content-Disposition": f'attachment; filename="quarantaine-{item_id}.eml"',
+    })

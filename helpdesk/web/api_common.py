@@ -13,6 +13,7 @@ from helpdesk.domain.ids import parse_id
 from helpdesk.web.auth import staff
 
 ADMIN_ONLY_FR = "action réservée aux administrateurs"
+ROW_ID_MAX = 2**31 - 1  # rows are numbered by 32-bit integer columns on PostgreSQL: a bigger id names nothing
 
 
 def _jsonable(value: Any) -> Any:
@@ -29,7 +30,7 @@ def json_response(data: Any, status: int = 200) -> web.Response:
 def path_id(request: web.Request, name: str, not_found: str) -> int:
     """A path identifier (routes match digits only; the validation middleware answers 404 beyond the range)."""
     value = parse_id(request.match_info[name])
-    if value is None:
+    if value is None or value > ROW_ID_MAX:
         raise NotFound(not_found)
     return value
 

@@ -166,3 +166,40 @@ async def test_canned_responses_staff_read_admins_write(services: Services) -> N
         put_missing = await client.put("/api/v1/canned-responses/4242", headers=as_admin,
                                        json={"title": "a", "body": "b"})
         assert put_missing.status == 404
+
+
+HELD_MAIL = (
+    b"From: Sylvie <sylvie@mairie-murat.fr>\r\nTo: assistance@craig.fr\r\nSubject: Budget en CSV\r\n"
+    b"Message-ID: <held-api@murat.fr>\r\n\r\nBonjour, comment publier notre budget ?\r\n"
+)
+
+
+async def test_menus_and_quarantine(services: Services) -> None:
+    admin, agent = await add_staff(services)
+    as_admin, as_agent = await _bearer(services, admin), await _bearer(services, agent)
+    first = await services.quarantine.hold(channel="email", raw=HELD_MAIL, reason="parser bug (fixed since)",
+                                           sender="sylvie@mairie-murat.fr")
+    second = await services.quarantine.hold(channel="email", raw=b"junk", reason="illisible", sender="x@y.fr")
+    async with web_client(services) as client:
+        menus = await (await client.get("/api/v1/choices", headers=as_agent)).json()
+        assert {p["id"] for p in menus["staff"]} == {admin, agent} and "open" in menus["statuses"]
+        held = await (await client.get("/api/v1/quarantine", headers=as_agent)).json()
+        assert {i["id"] for i in held["items"]} == {first, second}
+        for path in (f"/api/v1/quarantine/{second}/raw",):
+            assert (await client.get(path, headers=as_agent)).status == 403
+        assert (await client.post(f"/api/v1/quarantine/{second}/discard", headers=as_agent)).status == 403
+        raw = await client.get(f"/api/v1/quarantine/{first}/raw", headers=as_admin)
+        assert raw.status == 200 and await raw.read() == HELD_MAIL
+        done = await client.post(f"/api/v1/quarantine/{first}/reprocess", headers=as_agent)
+        number = (await done.json())["ticket"]
+        assert done.status == 200 and (await services.tickets.get_json(number))["subject"] == "Budget en CSV"
+        gone = await client.post(f"/api/v1/quarantine/{second}/discard", headers=as_admin)
+        assert gone.status == 200 and (await gone.json())["status"] == "discarded"
+        twice = await client.post(f"/api/v1/quarantine/{second}/discard", headers=as_admin)
+        assert twice.status == 400 and (await twice.json())["error"] == "cet élément a déjà été traité"
+        for far in ("4242", str(2**40)):
+            assert (await client.post(f"/api/v1/quarantine/{far}/reprocess", headers=as_agent)).status == 404
+            assert (await client.get(f"/api/v1/quarantine/{far}/raw", headers=as_admin)).status == 404
+            assert (await client.get(f"/api/v1/canned-responses/{far}", headers=as_agent)).status == 404
+            assert (await client.post(f"/api/v1/tickets/1000/messages/{far}/resend", headers=as_agent)).status == 404
+        assert (await (await client.get("/api/v1/quarantine", headers=as_agent)).json())["items"] == []
