@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -22,13 +23,19 @@ ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "un-mot-de-passe-solide\n"
 
 
-def _run(argv: list[str], env: dict[str, str], stdin: str = "") -> float:
-    started = time.perf_counter()
+def _cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def _run(argv: list[str], env: dict[str, str], stdin: str = "") -> tuple[float, float]:
+    """Wall time and CPU time (user + system) of one command in a fresh process."""
+    cpu, started = _cpu(), time.perf_counter()
     done = subprocess.run(argv, env=env, input=stdin, capture_output=True, text=True, check=False, cwd=ROOT)  # noqa: S603
     took = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(argv[1:])} failed: {done.stderr.strip()}")
-    return took
+    return took, _cpu() - cpu
 
 
 def main() -> None:
@@ -48,16 +55,19 @@ def main() -> None:
             "helpdesk ticket 1000 --json": ([*cli, "ticket", "1000", "--json"], ""),
             "helpdesk user add": ([*cli, "user", "add", "{n}@craig.fr", "--password-stdin"], PASSWORD),
         }
-        times: dict[str, list[float]] = {name: [] for name in commands}
+        wall: dict[str, list[float]] = {name: [] for name in commands}
+        cpu: dict[str, list[float]] = {name: [] for name in commands}
         for i in range(args.rounds):
             for name, (argv, stdin) in commands.items():
-                times[name].append(_run([a.replace("{n}", f"bench{i}") for a in argv], env, stdin))
-    bare = statistics.median(times["python -c pass"])
-    print(f"{args.rounds} rounds, medians (min–max):")
-    for name, values in times.items():
-        median = statistics.median(values)
-        print(f"  {name:<30} {median * 1000:7.0f} ms ({min(values) * 1000:.0f}–{max(values) * 1000:.0f})"
-              f"   ratio to python -c pass: {median / bare:5.1f}")
+                took, used = _run([a.replace("{n}", f"bench{i}") for a in argv], env, stdin)
+                wall[name].append(took)
+                cpu[name].append(used)
+    bare_wall, bare_cpu = statistics.median(wall["python -c pass"]), statistics.median(cpu["python -c pass"])
+    print(f"{args.rounds} rounds, medians (min–max); CPU is user + system time of the process:")
+    for name in commands:
+        w, c = statistics.median(wall[name]), statistics.median(cpu[name])
+        print(f"  {name:<28} wall {w * 1000:6.0f} ms ({min(wall[name]) * 1000:.0f}–{max(wall[name]) * 1000:.0f}) "
+              f"x{w / bare_wall:5.1f}   CPU {c * 1000:6.0f} ms x{c / bare_cpu:5.1f}   (ratios to python -c pass)")
 
 
 if __name__ == "__main__":
