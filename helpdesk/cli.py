@@ -51,7 +51,7 @@ async def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from helpdesk.logging_setup import configure
 
     configure(settings.log_level, json_lines=settings.log_json)
-    from helpdesk.app.outbox_status import configuration_warnings
+    from helpdesk.app.config_warnings import configuration_warnings
 
     for warning in configuration_warnings(settings):
         logging.getLogger("helpdesk.serve").warning("%s", warning)
@@ -230,7 +230,7 @@ async def cmd_checks_update_schemas(args: argparse.Namespace, settings: Settings
 
 
 async def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
-    from helpdesk.app.outbox_status import configuration_warnings
+    from helpdesk.app.config_warnings import configuration_warnings
 
     for key, value in settings.masked().items():
         print(f"HELPDESK_{key.upper()}={env_value(value)}")
