@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 EX_OK, EX_USER, EX_TEMPFAIL = 0, 1, 75
 ROLE_FR = {"agent": "agent", "admin": "administrateur"}
+DIRECTION_FR = {"inbound": "reçu", "outbound": "réponse", "note": "note interne"}
 
 Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 
@@ -161,12 +162,16 @@ async def cmd_ticket(args: argparse.Namespace, settings: Settings) -> int:
         if args.json:
             print(json.dumps(data, ensure_ascii=False))
             return EX_OK
+        from helpdesk.cli_sla import PRIORITY_FR
+        from helpdesk.domain.messages_fr import STATUS_FR
+
         req = data["requester"]
         print(f"[#{data['number']}] {data['subject']}")
-        print(f"statut : {data['status']}  priorité : {data['priority']}  canal : {data['channel']}")
+        print(f"statut : {STATUS_FR.get(data['status'], data['status'])}  "
+              f"priorité : {PRIORITY_FR.get(data['priority'], data['priority'])}  canal : {data['channel']}")
         print(f"demandeur : {req['name'] or ''} <{req['email'] or ''}> {req['organization'] or ''}")
         for m in data["messages"]:
-            print(f"\n--- {m['direction']} · {m['channel']} · {m['created_at']}")
+            print(f"\n--- {DIRECTION_FR.get(m['direction'], m['direction'])} · {m['channel']} · {m['created_at']}")
             print(m["text"])
             for a in m["attachments"]:
                 print(f"    📎 {a['filename']} ({a['content_type']}, {a['size']} octets)")

@@ -53,6 +53,8 @@ async def test_ticket_json_shows_a_ticket_created_through_intake(
                                 "resolution_breached", "paused"}
     listing = run(["tickets", "--json"], env)
     assert [t["number"] for t in json.loads(listing.stdout)] == [res.ticket_number]
+    text = run(["ticket", str(res.ticket_number)], env).stdout
+    assert "statut : Nouveau  priorité : normale  canal : email" in text and "--- reçu · email · " in text
 
 
 async def test_user_errors_are_one_line_without_traceback(db: Database, tmp_path: Path) -> None:
