@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from helpdesk.config import Settings
 from helpdesk.domain.errors import TemporaryError
+from helpdesk.domain.messages_fr import user_message_fr
 
 if TYPE_CHECKING:
     from helpdesk.services import Services  # imported late: the CLI starts fast
@@ -104,7 +105,7 @@ async def cmd_quarantine_reprocess(args: argparse.Namespace, settings: Settings)
             except UserError as exc:
                 if len(ids) == 1:
                     raise
-                print(json.dumps({"id": item_id, "error": str(exc)}, ensure_ascii=False), flush=True)
+                print(json.dumps({"id": item_id, "error": user_message_fr(exc)}, ensure_ascii=False), flush=True)
                 failed += 1
             else:
                 print(json.dumps({"id": item_id, **result.as_json()}, ensure_ascii=False), flush=True)

@@ -45,6 +45,8 @@ class ErrorCode(StrEnum):
     TEAM_EXISTS = "team_exists"
     TEAM_NAME_EMPTY = "team_name_empty"
     TEAM_NAME_TOO_LONG = "team_name_too_long"
+    QUARANTINE_STILL_FAILS = "quarantine_still_fails"
+    QUARANTINE_ALREADY_HANDLED = "quarantine_already_handled"
 
 
 class HelpdeskError(Exception):

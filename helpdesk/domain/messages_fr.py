@@ -37,6 +37,8 @@ CATALOGUE: dict[ErrorCode, str] = {
     ErrorCode.TEAM_EXISTS: "une équipe « {name} » existe déjà",
     ErrorCode.TEAM_NAME_EMPTY: "une équipe doit avoir un nom",
     ErrorCode.TEAM_NAME_TOO_LONG: "le nom d'une équipe a au plus {max} caractères",
+    ErrorCode.QUARANTINE_STILL_FAILS: "le message n° {id} ne passe toujours pas : {reason}",
+    ErrorCode.QUARANTINE_ALREADY_HANDLED: "le message n° {id} a déjà été traité",
 }
 
 

@@ -63,7 +63,7 @@ async def test_ingest_prints_one_json_line_per_message(db: Database, tmp_path: P
         offset = expected.strftime("%z")
         assert f"{expected:%Y-%m-%d %H:%M} {offset[:3]}:{offset[3:]}" in text, text  # local time, with its offset
     retry = run(["quarantine", "reprocess", str(item["id"])], env)
-    assert retry.returncode == 1 and b"still fails" in retry.stderr and b"Traceback" not in retry.stderr
+    assert retry.returncode == 1 and b"ne passe toujours pas : " in retry.stderr and b"Traceback" not in retry.stderr
 
 
 async def test_missing_file_is_a_user_error_but_the_others_are_stored(db: Database, tmp_path: Path) -> None:
