@@ -17,6 +17,7 @@ from helpdesk.app.tickets.service import TicketChanges as Changes
 from helpdesk.domain.ids import DB_INT_MAX
 from helpdesk.domain.values import Priority, TicketStatus
 from helpdesk.web import api_actions as act
+from helpdesk.web import api_admin as adm
 from helpdesk.web.api_common import json_response as _json
 from helpdesk.web.api_common import ticket_number as _number
 from helpdesk.web.auth import staff
@@ -142,6 +143,8 @@ _MESSAGE = [*_NUMBER, ("message", "identifiant du message (champ « id » des me
 _ATTACHMENT = [*_NUMBER, ("attachment", "identifiant de la pièce jointe (champ « id »)", "path")]
 _CANNED = [("id", "identifiant de la réponse type", "path")]
 _HELD = [("id", "identifiant de l'élément de quarantaine", "path")]
+_STAFF = [("id", "identifiant du compte", "path")]
+_TEAM = [("id", "identifiant de l'équipe", "path")]
 _SCHEMAS: dict[str, Any] = {}
 
 
@@ -208,6 +211,16 @@ API: list[ApiRoute] = [
              "Écarter un message en quarantaine (administrateurs)", _HELD, admin=True),
     ApiRoute("GET", "/api/v1/quarantine/{id}/raw", act.quarantine_raw, "Le message brut (administrateurs)", _HELD,
              content_type="application/octet-stream", admin=True),
+    ApiRoute("GET", "/api/v1/staff", adm.list_staff, "Comptes de l'équipe (administrateurs)", admin=True),
+    ApiRoute("POST", "/api/v1/staff", adm.create_staff, "Créer un compte (administrateurs ; sans mot de passe, "
+             "il est généré et rendu une seule fois)", body=_schema(adm.NewStaffBody), status=201, admin=True),
+    ApiRoute("PATCH", "/api/v1/staff/{id}", adm.update_staff, "Modifier un compte : rôle, actif, disponible, nom "
+             "(administrateurs)", _STAFF, _schema(adm.StaffChangesBody), admin=True),
+    ApiRoute("GET", "/api/v1/teams", adm.list_teams, "Équipes et leurs membres (administrateurs)", admin=True),
+    ApiRoute("POST", "/api/v1/teams", adm.create_team, "Créer une équipe (administrateurs)",
+             body=_schema(adm.TeamBody), status=201, admin=True),
+    ApiRoute("PATCH", "/api/v1/teams/{id}", adm.update_team, "Renommer une équipe, fixer ses membres "
+             "(administrateurs)", _TEAM, _schema(adm.TeamChangesBody), admin=True),
     ApiRoute("GET", "/api/v1/kb/search", kb_search, "Recherche dans la FAQ",
              [("q", "question", "query"), ("limit", "nombre de résultats (1-20)", "query")]),
     ApiRoute("GET", "/api/v1/stats", stats, "Compteurs de tickets et éléments en attente"),

@@ -203,3 +203,41 @@ async def test_menus_and_quarantine(services: Services) -> None:
             assert (await client.get(f"/api/v1/canned-responses/{far}", headers=as_agent)).status == 404
             assert (await client.post(f"/api/v1/tickets/1000/messages/{far}/resend", headers=as_agent)).status == 404
         assert (await (await client.get("/api/v1/quarantine", headers=as_agent)).json())["items"] == []
+
+
+async def test_accounts_and_teams_for_admins_only(services: Services) -> None:
+    admin, agent = await add_staff(services)
+    as_admin, as_agent = await _bearer(services, admin), await _bearer(services, agent)
+    async with web_client(services) as client:
+        for method, path in (("GET", "/api/v1/staff"), ("POST", "/api/v1/staff"), ("PATCH", f"/api/v1/staff/{agent}"),
+                             ("GET", "/api/v1/teams"), ("POST", "/api/v1/teams"), ("PATCH", "/api/v1/teams/1")):
+            denied = await client.request(method, path, headers=as_agent, json={"name": "x", "email": "a@b.fr"})
+            assert denied.status == 403, (method, path)
+        made = await client.post("/api/v1/staff", headers=as_admin, json={"email": "Claire@craig.fr", "name": "Claire"})
+        claire = await made.json()
+        assert made.status == 201 and claire["email"] == "claire@craig.fr" and len(claire["password"]) >= 12
+        assert await services.users.authenticate("claire@craig.fr", claire["password"])
+        again = await client.post("/api/v1/staff", headers=as_admin, json={"email": "claire@craig.fr"})
+        assert again.status == 409 and (await again.json())["error"] == "un compte existe déjà pour claire@craig.fr"
+        weak = await client.post("/api/v1/staff", headers=as_admin, json={"email": "d@craig.fr", "password": "court"})
+        assert weak.status == 400 and "mot de passe" in (await weak.json())["error"]
+        changed = await client.patch(f"/api/v1/staff/{claire['id']}", headers=as_admin,
+                                     json={"role": "admin", "available": False})
+        assert changed.status == 200
+        assert (await changed.json())["changes"] == {"role": ["agent", "admin"], "available": [True, False]}
+        myself = await client.patch(f"/api/v1/staff/{admin}", headers=as_admin, json={"active": False})
+        assert myself.status == 400
+        assert (await myself.json())["error"] == "vous ne pouvez pas désactiver votre propre compte"
+        team = await client.post("/api/v1/teams", headers=as_admin, json={"name": "Cantal"})
+        team_id = (await team.json())["id"]
+        dup = await client.post("/api/v1/teams", headers=as_admin, json={"name": "cantal"})
+        assert dup.status == 409 and (await dup.json())["error"] == "une équipe « cantal » existe déjà"
+        members = await client.patch(f"/api/v1/teams/{team_id}", headers=as_admin,
+                                     json={"name": "Cantal nord", "members": [agent, claire["id"]]})
+        assert await members.json() == {"id": team_id, "name": "Cantal nord",
+                                        "members": sorted([agent, claire["id"]])}
+        stranger = await client.patch(f"/api/v1/teams/{team_id}", headers=as_admin, json={"members": [4242]})
+        assert stranger.status == 404 and (await stranger.json())["error"] == "membre de l'équipe 4242 introuvable"
+        assert (await client.patch("/api/v1/teams/4242", headers=as_admin, json={})).status == 404
+        listing = await (await client.get("/api/v1/staff", headers=as_admin)).json()
+        assert {p["email"]: p["teams"] for p in listing["items"]}["agent@craig.fr"] == ["Cantal nord"]
