@@ -232,6 +232,9 @@ async def test_accounts_and_teams_for_admins_only(services: Services) -> None:
         team_id = (await team.json())["id"]
         dup = await client.post("/api/v1/teams", headers=as_admin, json={"name": "cantal"})
         assert dup.status == 409 and (await dup.json())["error"] == "une équipe « cantal » existe déjà"
+        accented = [await client.post("/api/v1/teams", headers=as_admin, json={"name": "Pays d'Aurillac ÉÙ"})
+                    for _ in range(2)]  # SQLite folds only ASCII case: the second is still a clear refusal
+        assert [r.status for r in accented] == [201, 409]
         members = await client.patch(f"/api/v1/teams/{team_id}", headers=as_admin,
                                      json={"name": "Cantal nord", "members": [agent, claire["id"]]})
         assert await members.json() == {"id": team_id, "name": "Cantal nord",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -167,7 +167,9 @@ class StaffAdmin:
 
     @staticmethod
     async def _name_free(s: AsyncSession, name: str) -> None:
-        same = select(col(Team.id)).where(func.lower(col(Team.name)) == name.lower())
+        # SQLite's lower() only folds ASCII: the exact name is checked too, or « DÙ » twice would reach the
+        # unique index (an integrity error instead of a clear refusal).
+        same = select(col(Team.id)).where(or_(func.lower(col(Team.name)) == name.lower(), col(Team.name) == name))
         if (await s.scalars(same)).first() is not None:
             raise Conflict(f"a team named {name} already exists", code=ErrorCode.TEAM_EXISTS, name=name)
 
