@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from helpdesk.services import Services  # imported late: the CLI starts fast
 
 EX_OK, EX_USER, EX_TEMPFAIL = 0, 1, 75
+ROLE_FR = {"agent": "agent", "admin": "administrateur"}
+DIRECTION_FR = {"inbound": "reçu", "outbound": "réponse", "note": "note interne"}
 
 Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 
@@ -51,7 +53,7 @@ async def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from helpdesk.logging_setup import configure
 
     configure(settings.log_level, json_lines=settings.log_json)
-    from helpdesk.app.outbox_status import configuration_warnings
+    from helpdesk.app.config_warnings import configuration_warnings
 
     for warning in configuration_warnings(settings):
         logging.getLogger("helpdesk.serve").warning("%s", warning)
@@ -99,30 +101,34 @@ async def cmd_db_copy(args: argparse.Namespace, settings: Settings) -> int:
     progress = Progress("Copie des lignes", unit="lignes")
     counts = await copy_database(settings.database_url, target, on_progress=progress.advance)
     took = progress.finish()
-    print(f"copied {sum(counts.values())} rows in {len(counts)} tables to the target database ({took})")
+    print(f"{sum(counts.values())} lignes copiées dans {len(counts)} tables de la base cible ({took})")
     return EX_OK
 
 
 async def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
-    # Only what account creation needs (no bootstrap: it imports every channel), so it starts fast.
-    from helpdesk.app.staff.accounts import UserService, generate_password
+    """Only what account creation needs (no bootstrap: it imports every channel); the password is hashed
+    in a thread while the database layer loads (argon2 releases the GIL), which halves the wait."""
+    from helpdesk.app.staff.hashing import generate_password, hash_password
+
+    generated = False
+    if args.password_stdin or not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = ""
+    if not password:
+        password, generated = generate_password(), True
+    hashing = asyncio.get_running_loop().run_in_executor(None, hash_password, password)
+    from helpdesk.app.staff.accounts import UserService
     from helpdesk.db.engine import Database
     from helpdesk.ports import SystemClock
 
     db = Database(settings.database_url)
     try:
-        generated = False
-        if args.password_stdin or not sys.stdin.isatty():
-            password = sys.stdin.readline().rstrip("\n")
-        else:
-            password = ""
-        if not password:
-            password, generated = generate_password(), True
         user_id = await UserService(db, SystemClock()).add(args.email, StaffRole(args.role), password,
-                                                           name=args.name or "")
-        print(f"staff user {args.email} created (id {user_id}, role {args.role})")
+                                                           name=args.name or "", password_hash=await hashing)
+        print(f"Compte {args.email.strip().lower()} créé (n° {user_id}, rôle {ROLE_FR[args.role]}).")
         if generated:
-            print(f"password (shown once): {password}")
+            print(f"Mot de passe (affiché une seule fois) : {password}")
         return EX_OK
     finally:
         await db.dispose()
@@ -157,12 +163,16 @@ async def cmd_ticket(args: argparse.Namespace, settings: Settings) -> int:
         if args.json:
             print(json.dumps(data, ensure_ascii=False))
             return EX_OK
+        from helpdesk.cli_sla import PRIORITY_FR
+        from helpdesk.domain.messages_fr import STATUS_FR
+
         req = data["requester"]
         print(f"[#{data['number']}] {data['subject']}")
-        print(f"statut: {data['status']}  priorité: {data['priority']}  canal: {data['channel']}")
-        print(f"demandeur: {req['name'] or ''} <{req['email'] or ''}> {req['organization'] or ''}")
+        print(f"statut : {STATUS_FR.get(data['status'], data['status'])}  "
+              f"priorité : {PRIORITY_FR.get(data['priority'], data['priority'])}  canal : {data['channel']}")
+        print(f"demandeur : {req['name'] or ''} <{req['email'] or ''}> {req['organization'] or ''}")
         for m in data["messages"]:
-            print(f"\n--- {m['direction']} · {m['channel']} · {m['created_at']}")
+            print(f"\n--- {DIRECTION_FR.get(m['direction'], m['direction'])} · {m['channel']} · {m['created_at']}")
             print(m["text"])
             for a in m["attachments"]:
                 print(f"    📎 {a['filename']} ({a['content_type']}, {a['size']} octets)")
@@ -186,7 +196,7 @@ async def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         try:
             reports.append(await asyncio.to_thread(run, name))
         except OSError as exc:
-            print(f"helpdesk: cannot read {name}: {exc.strerror}", file=sys.stderr)
+            print(f"helpdesk: impossible de lire {name} : {exc.strerror}", file=sys.stderr)
             unreadable = True
     if args.json:
         print(json.dumps([r.as_json() for r in reports], ensure_ascii=False, indent=1))
@@ -207,7 +217,7 @@ async def cmd_checks_update_schemas(args: argparse.Namespace, settings: Settings
 
     def get(url: str) -> bytes:
         if not url.startswith(("https://", "http://")):
-            raise UserError(f"refusing to fetch {url!r}: only http(s) URLs")
+            raise UserError(f"adresse refusée : {url!r} (seules les adresses http(s) sont lues)")
         with urllib.request.urlopen(url, timeout=30) as resp:  # noqa: S310 - scheme checked above
             data: bytes = resp.read(catalog.MAX_SCHEMA_BYTES + 1)
             return data
@@ -217,16 +227,16 @@ async def cmd_checks_update_schemas(args: argparse.Namespace, settings: Settings
         changes = await asyncio.to_thread(catalog.update, args.catalogue, directory, get,
                                           today=datetime.now(UTC).date())
     except OSError as exc:
-        raise TemporaryError(f"cannot reach the schema catalogue: {exc}") from exc
+        raise TemporaryError(f"catalogue des schémas injoignable : {exc}") from exc
     except ValueError as exc:
-        raise UserError(f"schema catalogue refused: {exc}") from exc
-    for line in changes or ["schemas already up to date"]:
+        raise UserError(f"catalogue des schémas refusé : {exc}") from exc
+    for line in changes or ["Les schémas sont déjà à jour."]:
         print(line)
     return EX_OK
 
 
 async def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
-    from helpdesk.app.outbox_status import configuration_warnings
+    from helpdesk.app.config_warnings import configuration_warnings
 
     for key, value in settings.masked().items():
         print(f"HELPDESK_{key.upper()}={env_value(value)}")
@@ -272,15 +282,15 @@ async def cmd_gdpr(args: argparse.Namespace, settings: Settings) -> int:
             print(json.dumps(await gdpr.export(args.email), ensure_ascii=False, indent=2))
         elif args.gdpr_command == "erase":
             done = await gdpr.erase(args.email)
-            print(f"personal data of {args.email} erased ({done['tickets']} tickets scrubbed)")
+            print(f"Données personnelles de {args.email} effacées ({done['tickets']} ticket(s) nettoyé(s))")
         else:
             from helpdesk.progress import Progress
 
             progress = Progress("Effacement des anciens tickets", unit="tickets")
             n = await gdpr.apply_retention(args.months, dry_run=args.dry_run, on_progress=progress.advance)
             took = progress.finish()
-            verb = "would be scrubbed" if args.dry_run else "scrubbed"
-            print(f"{n} closed tickets older than {args.months} months {verb} ({took})")
+            verb = "seraient nettoyés" if args.dry_run else "nettoyés"
+            print(f"{n} ticket(s) fermé(s) depuis plus de {args.months} mois {verb} ({took})")
         return EX_OK
     finally:
         await services.db.dispose()
@@ -293,61 +303,65 @@ def _write_files(directory: Path, texts: dict[str, str]) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="helpdesk", description="CRAIG open-data helpdesk")
+    p = argparse.ArgumentParser(prog="helpdesk", description="Assistance open data du CRAIG")
     sub = p.add_subparsers(dest="command", required=True)
 
-    sp = sub.add_parser("serve", help="start web, SMTP, Telegram and workers")
-    sp.add_argument("--migrate", action="store_true", help="apply migrations first")
+    sp = sub.add_parser("serve", help="démarre le site, SMTP, Telegram et les tâches de fond")
+    sp.add_argument("--migrate", action="store_true", help="applique d'abord les migrations")
     sp.set_defaults(handler=cmd_serve)
 
-    db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
-    db.add_parser("upgrade", help="apply migrations").set_defaults(handler=cmd_db_upgrade)
-    dc = db.add_parser("copy", help="copy every row into another (empty) database, e.g. SQLite to PostgreSQL")
-    dc.add_argument("--to", required=True, help="target URL, e.g. postgresql+asyncpg://user@host/db")
+    db = sub.add_parser("db", help="base de données").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="applique les migrations").set_defaults(handler=cmd_db_upgrade)
+    dc = db.add_parser("copy", help="copie toutes les lignes dans une autre base (vide), par exemple de SQLite vers "
+                                    "PostgreSQL")
+    dc.add_argument("--to", required=True, help="adresse de la base cible, par exemple "
+                                                "postgresql+asyncpg://user@host/db")
     dc.set_defaults(handler=cmd_db_copy)
 
-    user = sub.add_parser("user", help="staff accounts").add_subparsers(dest="user_command", required=True)
-    ua = user.add_parser("add", help="create a staff account (password from stdin, or generated)")
+    user = sub.add_parser("user", help="comptes de l'équipe").add_subparsers(dest="user_command", required=True)
+    ua = user.add_parser("add", help="crée un compte (mot de passe lu sur l'entrée standard, ou généré)")
     ua.add_argument("email")
     ua.add_argument("--role", choices=[r.value for r in StaffRole], default="agent")
     ua.add_argument("--name")
     ua.add_argument("--password-stdin", action="store_true")
     ua.set_defaults(handler=cmd_user_add)
 
-    tl = sub.add_parser("tickets", help="list tickets")
+    tl = sub.add_parser("tickets", help="liste les tickets")
     tl.add_argument("--status", choices=[s.value for s in TicketStatus])
     tl.add_argument("--limit", type=int)
     tl.add_argument("--json", action="store_true")
     tl.set_defaults(handler=cmd_tickets)
 
-    tk = sub.add_parser("ticket", help="show one ticket")
+    tk = sub.add_parser("ticket", help="affiche un ticket")
     tk.add_argument("number", type=int)
     tk.add_argument("--json", action="store_true")
     tk.set_defaults(handler=cmd_ticket)
 
-    sub.add_parser("config", help="effective settings, secrets masked").set_defaults(handler=cmd_config)
+    sub.add_parser("config", help="réglages en vigueur, secrets masqués").set_defaults(handler=cmd_config)
 
-    ck = sub.add_parser("check", help="check data files and metadata records (CSV, XLSX, ODS, XML, zip, GeoJSON)")
+    ck = sub.add_parser("check", help="vérifie des fichiers de données et des fiches de métadonnées (CSV, XLSX, ODS, "
+                                      "XML, zip, GeoJSON)")
     ck.add_argument("files", nargs="+", metavar="FILE")
-    ck.add_argument("--json", action="store_true", help="one object per file with its findings")
+    ck.add_argument("--json", action="store_true", help="un objet par fichier, avec ses constats")
     ck.set_defaults(handler=cmd_check)
 
-    cks = sub.add_parser("checks", help="file checks: maintenance").add_subparsers(dest="checks_command",
+    cks = sub.add_parser("checks", help="vérification des fichiers : maintenance").add_subparsers(dest="checks_command",
                                                                                   required=True)
     up = cks.add_parser("update-schemas",
-                        help="refresh the bundled Table Schemas from the schema.data.gouv.fr catalogue")
+                        help="met à jour les schémas Table Schema fournis depuis le catalogue schema.data.gouv.fr")
     up.add_argument("--catalogue", default="https://schema.data.gouv.fr/schemas/schemas.json")
-    up.add_argument("--dir", help="snapshot directory (default: the one bundled with the package)")
+    up.add_argument("--dir", help="répertoire des schémas (par défaut : celui fourni avec le paquet)")
     up.set_defaults(handler=cmd_checks_update_schemas)
 
-    gd = sub.add_parser("gdpr", help="personal data: export, erase, retention").add_subparsers(
+    gd = sub.add_parser("gdpr", help="données personnelles : export, effacement, conservation").add_subparsers(
         dest="gdpr_command", required=True
     )
-    for name, helptext in (("export", "everything about a person, as JSON"), ("erase", "erase a person's data")):
+    for name, helptext in (("export", "tout ce qui concerne une personne, en JSON"),
+                           ("erase", "efface les données d'une personne")):
         g = gd.add_parser(name, help=helptext)
         g.add_argument("email")
         g.set_defaults(handler=cmd_gdpr)
-    gr = gd.add_parser("retention", help="scrub closed tickets older than N months")
+    gr = gd.add_parser("retention", help="nettoie les tickets fermés depuis plus de N mois")
     gr.add_argument("--months", type=int, required=True)
     gr.add_argument("--dry-run", action="store_true")
     gr.set_defaults(handler=cmd_gdpr)
@@ -413,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"helpdesk: {user_message_fr(exc)}", file=sys.stderr)
         return EX_USER
     except TemporaryError as exc:
-        print(f"helpdesk: temporary failure, try again later: {exc}", file=sys.stderr)
+        print(f"helpdesk: échec temporaire, réessayez plus tard : {exc}", file=sys.stderr)
         return EX_TEMPFAIL
     except KeyboardInterrupt:
         return 130

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from helpdesk.config import Settings
 from helpdesk.domain.errors import TemporaryError
+from helpdesk.domain.messages_fr import user_message_fr
 
 if TYPE_CHECKING:
     from helpdesk.services import Services  # imported late: the CLI starts fast
@@ -45,13 +46,13 @@ async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             try:
                 raw = _read(name)
             except OSError as exc:
-                print(f"helpdesk: cannot read {name}: {exc.strerror}", file=sys.stderr)
+                print(f"helpdesk: impossible de lire {name} : {exc.strerror}", file=sys.stderr)
                 status = EX_USER
                 continue
             try:
                 result = await ingest.process(raw, envelope_sender=args.sender)
             except TemporaryError as exc:
-                print(f"helpdesk: temporary failure on {name}, try again later: {exc}", file=sys.stderr)
+                print(f"helpdesk: échec temporaire sur {name}, réessayez plus tard : {exc}", file=sys.stderr)
                 return EX_TEMPFAIL
             print(json.dumps({"file": name, **result.as_json()}, ensure_ascii=False), flush=True)
         return status
@@ -95,7 +96,7 @@ async def cmd_quarantine_reprocess(args: argparse.Namespace, settings: Settings)
         quarantine = services.quarantine
         ids = [i.id for i in await quarantine.list(HELD)] if args.all else list(args.ids)
         if not ids:
-            raise UserError("give the ids of held messages, or --all")
+            raise UserError("indiquez les numéros des messages en quarantaine, ou --all")
         progress = Progress("Retraitement de la quarantaine", len(ids), unit="messages")
         done = failed = 0
         for item_id in ids:
@@ -104,7 +105,7 @@ async def cmd_quarantine_reprocess(args: argparse.Namespace, settings: Settings)
             except UserError as exc:
                 if len(ids) == 1:
                     raise
-                print(json.dumps({"id": item_id, "error": str(exc)}, ensure_ascii=False), flush=True)
+                print(json.dumps({"id": item_id, "error": user_message_fr(exc)}, ensure_ascii=False), flush=True)
                 failed += 1
             else:
                 print(json.dumps({"id": item_id, **result.as_json()}, ensure_ascii=False), flush=True)
@@ -119,20 +120,22 @@ async def cmd_quarantine_reprocess(args: argparse.Namespace, settings: Settings)
 
 
 def add_mail_commands(sub: Any) -> None:
-    ing = sub.add_parser("ingest", help="store raw email messages (files, or - for stdin) as tickets")
-    ing.add_argument("files", nargs="+", metavar="FILE", help="raw RFC 5322 message files, or - for stdin")
-    ing.add_argument("--sender", help="envelope sender (MAIL FROM), as an MTA pipe passes it")
-    ing.add_argument("--no-acknowledge", action="store_true", help="no acknowledgement mail (migrations)")
+    ing = sub.add_parser("ingest", help="enregistre des courriels bruts (fichiers, ou - pour l'entrée standard) en "
+                                        "tickets")
+    ing.add_argument("files", nargs="+", metavar="FILE", help="fichiers de messages RFC 5322 bruts, ou - pour l'entrée "
+                                                              "standard")
+    ing.add_argument("--sender", help="expéditeur d'enveloppe (MAIL FROM), tel que le transmet un MTA")
+    ing.add_argument("--no-acknowledge", action="store_true", help="sans accusé de réception (migrations)")
     ing.set_defaults(handler=cmd_ingest)
 
-    q = sub.add_parser("quarantine", help="inbound messages that could not become tickets").add_subparsers(
+    q = sub.add_parser("quarantine", help="messages reçus qui n'ont pas pu devenir des tickets").add_subparsers(
         dest="quarantine_command", required=True
     )
-    ql = q.add_parser("list", help="held messages (all with --all)")
+    ql = q.add_parser("list", help="messages en quarantaine (tous avec --all)")
     ql.add_argument("--all", action="store_true")
     ql.add_argument("--json", action="store_true")
     ql.set_defaults(handler=cmd_quarantine_list)
-    qr = q.add_parser("reprocess", help="run held messages through their channel again (one JSON line each)")
+    qr = q.add_parser("reprocess", help="retraite des messages en quarantaine par leur canal (une ligne JSON chacun)")
     qr.add_argument("ids", type=int, nargs="*", metavar="ID")
-    qr.add_argument("--all", action="store_true", help="every held message")
+    qr.add_argument("--all", action="store_true", help="tous les messages en quarantaine")
     qr.set_defaults(handler=cmd_quarantine_reprocess)

@@ -21,7 +21,7 @@ def _parse_start(text: str) -> datetime:
     try:
         return datetime.fromisoformat(text)
     except ValueError:
-        raise ValidationError(f"--start {text!r}: expected an ISO date-time, e.g. 2026-03-06T17:25") from None
+        raise ValidationError(f"--start {text!r} : date et heure ISO attendues, par exemple 2026-03-06T17:25") from None
 
 
 async def cmd_sla_recompute(args: argparse.Namespace, settings: Settings) -> int:
@@ -34,7 +34,7 @@ async def cmd_sla_recompute(args: argparse.Namespace, settings: Settings) -> int
         progress = Progress("Recalcul des délais", unit="tickets")
         n = await services.sla.recompute(only_open=args.open_only, on_progress=progress.advance)
         took = progress.finish()
-        print(f"SLA recomputed from the event log: {n} ticket(s) ({took})")
+        print(f"Délais recalculés depuis le journal des événements : {n} ticket(s) ({took})")
         return 0
     finally:
         await services.db.dispose()
@@ -78,7 +78,7 @@ def _day(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ValidationError(f"{text!r}: expected a date, e.g. 2026-12-24") from None
+        raise ValidationError(f"{text!r} : date attendue, par exemple 2026-12-24") from None
 
 
 async def cmd_sla_admin(args: argparse.Namespace, settings: Settings) -> int:
@@ -90,13 +90,14 @@ async def cmd_sla_admin(args: argparse.Namespace, settings: Settings) -> int:
         if args.sla_command == "target":
             n = await admin.set_target(args.policy, args.priority, first_response=args.first_response,
                                        resolution=args.resolution, organization_kind=args.kind)
-            return f"targets of {args.policy!r} ({args.priority}) saved; {n} open ticket(s) recomputed"
+            return (f"Objectifs de la politique « {args.policy} » ({PRIORITY_FR.get(args.priority, args.priority)}) "
+                    f"enregistrés ; {n} ticket(s) ouvert(s) recalculé(s)")
         if args.closure_command == "add":
             cid = await admin.add_closure(_day(args.start), _day(args.end), args.label or "", args.calendar)
-            return f"closure {cid} added"
+            return f"Fermeture n° {cid} ajoutée"
         if args.closure_command == "remove":
             await admin.remove_closure(args.id)
-            return f"closure {args.id} removed"
+            return f"Fermeture n° {args.id} supprimée"
         return await admin.closures()
 
     out = await _with_services(settings, run)
@@ -113,10 +114,10 @@ async def cmd_routing(args: argparse.Namespace, settings: Settings) -> int:
                 channels=args.channel, organizations=args.organization, pays=args.pays,
                 organization_kinds=args.kind, faq_tags=args.faq_tag, priority=args.priority, tags=args.tag,
                 assign=args.assign, stop=args.stop)
-            return f"routing rule {rid} added"
+            return f"Règle d'aiguillage n° {rid} ajoutée"
         if args.routing_command == "remove":
             await services.sla_admin.remove_rule(args.id)
-            return f"routing rule {args.id} removed"
+            return f"Règle d'aiguillage n° {args.id} supprimée"
         return list(await services.routing_rules.list())
 
     out = await _with_services(settings, run)
@@ -126,30 +127,31 @@ async def cmd_routing(args: argparse.Namespace, settings: Settings) -> int:
 
 def add_sla_commands(sub: Any) -> None:
     """Register `sla recompute` and `sla explain` on the main parser's subcommands."""
-    sla = sub.add_parser("sla", help="SLA: recompute from the event log, explain a policy").add_subparsers(
+    sla = sub.add_parser("sla", help="délais : recalcul depuis le journal, explication d'une politique").add_subparsers(
         dest="sla_command", required=True
     )
-    rc = sla.add_parser("recompute", help="rebuild every ticket's SLA figures from its events")
-    rc.add_argument("--open-only", action="store_true", help="only tickets still open")
+    rc = sla.add_parser("recompute", help="recalcule les délais de chaque ticket depuis ses événements")
+    rc.add_argument("--open-only", action="store_true", help="seulement les tickets encore ouverts")
     rc.set_defaults(handler=cmd_sla_recompute)
-    ex = sla.add_parser("explain", help="due times of each target for a ticket created at START")
+    ex = sla.add_parser("explain", help="échéances de chaque objectif pour un ticket créé à START")
     ex.add_argument("--policy", required=True)
-    ex.add_argument("--start", required=True, help="ISO date-time; without an offset, the policy's local time")
+    ex.add_argument("--start", required=True, help="date et heure ISO ; sans décalage, l'heure locale de la politique")
     ex.add_argument("--json", action="store_true")
     ex.set_defaults(handler=cmd_sla_explain)
-    po = sla.add_parser("policies", help="the policies, their targets (business minutes) and overrides")
-    po.add_argument("--json", action="store_true", help="one line")
+    po = sla.add_parser("policies", help="les politiques, leurs objectifs (minutes ouvrées) et leurs exceptions")
+    po.add_argument("--json", action="store_true", help="sur une ligne")
     po.set_defaults(handler=cmd_sla_admin)
-    tg = sla.add_parser("target", help="set one priority's targets, in business minutes; open tickets recomputed")
+    tg = sla.add_parser("target", help="fixe les objectifs d'une priorité, en minutes ouvrées ; les tickets ouverts "
+                                       "sont recalculés")
     tg.add_argument("--policy", required=True)
     tg.add_argument("--priority", required=True, choices=[p for p in PRIORITY_FR])
-    tg.add_argument("--kind", help="only for this organization kind (an override)")
+    tg.add_argument("--kind", help="seulement pour ce type de collectivité (une exception)")
     tg.add_argument("--first-response", type=int)
     tg.add_argument("--resolution", type=int)
     tg.set_defaults(handler=cmd_sla_admin, json=False)
-    cl = sla.add_parser("closure", help="days the centre is closed").add_subparsers(dest="closure_command",
+    cl = sla.add_parser("closure", help="jours de fermeture du centre").add_subparsers(dest="closure_command",
                                                                                     required=True)
-    ca = cl.add_parser("add", help="close from START to END inclusive (local dates)")
+    ca = cl.add_parser("add", help="fermé de START à END inclus (dates locales)")
     ca.add_argument("start")
     ca.add_argument("end")
     ca.add_argument("--label")
@@ -163,11 +165,12 @@ def add_sla_commands(sub: Any) -> None:
     ca.set_defaults(json=False)
     cr.set_defaults(json=False)
 
-    routing = sub.add_parser("routing", help="routing rules, evaluated in order").add_subparsers(
+    routing = sub.add_parser("routing", help="règles d'aiguillage, évaluées dans l'ordre").add_subparsers(
         dest="routing_command", required=True)
     rl = routing.add_parser("list")
     rl.add_argument("--json", action="store_true")
-    ra = routing.add_parser("add", help="conditions may repeat (any of them); unset conditions match anything")
+    ra = routing.add_parser("add", help="une condition peut se répéter (l'une d'elles suffit) ; une condition absente "
+                                        "accepte tout")
     ra.add_argument("name")
     ra.add_argument("--position", type=int)
     for flag in ("channel", "organization", "pays", "kind", "faq-tag", "tag"):
@@ -175,8 +178,8 @@ def add_sla_commands(sub: Any) -> None:
     ra.add_argument("--team")
     ra.add_argument("--priority", choices=[p for p in PRIORITY_FR])
     ra.add_argument("--assign", choices=["round_robin", "manual"])
-    ra.add_argument("--policy", help="SLA policy for the tickets this rule matches")
-    ra.add_argument("--stop", action="store_true", help="stop evaluating after this rule")
+    ra.add_argument("--policy", help="politique de délais des tickets que la règle retient")
+    ra.add_argument("--stop", action="store_true", help="arrête l'évaluation après cette règle")
     rr = routing.add_parser("remove")
     rr.add_argument("id", type=int)
     for p in (rl, ra, rr):

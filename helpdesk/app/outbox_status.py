@@ -19,7 +19,6 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import col
 
-from helpdesk.config import Settings
 from helpdesk.db import store
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Message, Outbox, Ticket
@@ -77,26 +76,6 @@ class Delivery:
     @property
     def can_resend(self) -> bool:
         return self.status in ("dead", "pending") and self.reason is not None
-
-
-def configuration_warnings(settings: Settings) -> list[str]:
-    """What makes the service say it works while nothing leaves (shown by `serve` and `helpdesk config`)."""
-    out = []
-    if not settings.smtp_relay_host:
-        out.append("Aucun relais SMTP n'est configuré (HELPDESK_SMTP_RELAY_HOST) : les réponses et accusés de "
-                   "réception par courriel restent en file d'envoi et ne partent pas.")
-    elif is_loopback_url(settings.public_url):
-        out.append(f"HELPDESK_PUBLIC_URL vaut {settings.public_url}, une adresse locale : les liens envoyés "
-                   "par courriel (FAQ, satisfaction, résultats de vérification) ne fonctionneront pas chez les "
-                   "usagers. Indiquez l'adresse publique du service.")
-    return out
-
-
-def is_loopback_url(url: str) -> bool:
-    from urllib.parse import urlsplit
-
-    host = (urlsplit(url).hostname or "").lower()
-    return host in ("localhost", "::1") or host.startswith("127.") or host.endswith(".localhost")
 
 
 def delivery_problems(configured_channels: set[str]) -> list[str]:

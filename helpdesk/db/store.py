@@ -11,8 +11,6 @@ from typing import Any, TypeVar
 
 from pydantic_core import PydanticUndefined
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
@@ -65,7 +63,12 @@ async def put_blobs(s: AsyncSession, items: Iterable[bytes], now: datetime) -> l
     rows = list({dg: {"sha256": dg, "size": len(d), "data": d, "created_at": now}
                  for dg, d in zip(digests, datas, strict=True)}.values())
     if rows:
-        insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+        # The dialect's INSERT is imported here, not at the top: the PostgreSQL dialect is a large import that
+        # a short command on SQLite does not need (once loaded, the import is a dictionary look-up).
+        if s.get_bind().dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
         await s.execute(insert(Blob).on_conflict_do_nothing(index_elements=["sha256"]), rows)
     return digests
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from helpdesk.db.base import Table
 from helpdesk.db.types import UTCDateTime
 
 # Naming convention so that migrations get stable constraint names on both backends.
@@ -32,7 +33,7 @@ def _json_dict() -> Any:
     return Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
-class Organization(SQLModel, table=True):
+class Organization(Table, table=True):
     __tablename__ = "organization"
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(index=True)
@@ -45,7 +46,7 @@ class Organization(SQLModel, table=True):
     portal_shared: bool = False  # staff allow its agents to see each other's tickets in /espace
 
 
-class Contact(SQLModel, table=True):
+class Contact(Table, table=True):
     __tablename__ = "contact"
     id: int | None = Field(default=None, primary_key=True)
     email: str | None = Field(default=None, unique=True)
@@ -58,13 +59,13 @@ class Contact(SQLModel, table=True):
     created_at: datetime = _ts(nullable=False)
 
 
-class Team(SQLModel, table=True):
+class Team(Table, table=True):
     __tablename__ = "team"
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True)
 
 
-class StaffUser(SQLModel, table=True):
+class StaffUser(Table, table=True):
     __tablename__ = "staff_user"
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(unique=True)
@@ -76,14 +77,14 @@ class StaffUser(SQLModel, table=True):
     created_at: datetime = _ts(nullable=False)
 
 
-class TeamMember(SQLModel, table=True):
+class TeamMember(Table, table=True):
     __tablename__ = "team_member"
     team_id: int = Field(foreign_key="team.id", primary_key=True)
     staff_id: int = Field(foreign_key="staff_user.id", primary_key=True)
     is_lead: bool = False
 
 
-class Counter(SQLModel, table=True):
+class Counter(Table, table=True):
     """Named counters (the human ticket number) incremented with UPDATE … RETURNING."""
 
     __tablename__ = "counter"
@@ -91,7 +92,7 @@ class Counter(SQLModel, table=True):
     value: int = 0
 
 
-class Ticket(SQLModel, table=True):
+class Ticket(Table, table=True):
     __tablename__ = "ticket"
     __table_args__ = (Index("ix_ticket_status_due", "status", "first_response_due"),)
     id: int | None = Field(default=None, primary_key=True)
@@ -123,7 +124,7 @@ class Ticket(SQLModel, table=True):
     resolution_breached: bool = False
 
 
-class TicketLink(SQLModel, table=True):
+class TicketLink(Table, table=True):
     __tablename__ = "ticket_link"
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int = Field(foreign_key="ticket.id", index=True)
@@ -132,7 +133,7 @@ class TicketLink(SQLModel, table=True):
     created_at: datetime = _ts(nullable=False)
 
 
-class Blob(SQLModel, table=True):
+class Blob(Table, table=True):
     """Raw originals and attachment bytes, content-addressed, stored in the same transaction."""
 
     __tablename__ = "blob"
@@ -142,7 +143,7 @@ class Blob(SQLModel, table=True):
     created_at: datetime = _ts(nullable=False)
 
 
-class Message(SQLModel, table=True):
+class Message(Table, table=True):
     __tablename__ = "message"
     __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_message_channel_external_id"),)
     id: int | None = Field(default=None, primary_key=True)
@@ -164,7 +165,7 @@ class Message(SQLModel, table=True):
     created_at: datetime = _ts(nullable=False, index=True)
 
 
-class Attachment(SQLModel, table=True):
+class Attachment(Table, table=True):
     __tablename__ = "attachment"
     id: int | None = Field(default=None, primary_key=True)
     message_id: int = Field(foreign_key="message.id", index=True)
@@ -176,7 +177,7 @@ class Attachment(SQLModel, table=True):
     content_id: str | None = None
 
 
-class Event(SQLModel, table=True):
+class Event(Table, table=True):
     """Append-only audit log: who did what to which ticket, when."""
 
     __tablename__ = "event"
@@ -189,7 +190,7 @@ class Event(SQLModel, table=True):
     created_at: datetime = _ts(nullable=False, index=True)
 
 
-class Outbox(SQLModel, table=True):
+class Outbox(Table, table=True):
     """A message waiting to go out. Claimed with a lease; dead after too many attempts."""
 
     __tablename__ = "outbox"
@@ -210,7 +211,7 @@ class Outbox(SQLModel, table=True):
     created_at: datetime = _ts(nullable=False)
 
 
-class Quarantine(SQLModel, table=True):
+class Quarantine(Table, table=True):
     """Inbound input that could not be turned into a ticket: kept, visible, reprocessable."""
 
     __tablename__ = "quarantine"
@@ -226,7 +227,7 @@ class Quarantine(SQLModel, table=True):
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
 
 
-class KbEntry(SQLModel, table=True):
+class KbEntry(Table, table=True):
     """An FAQ entry at run time. Seeded from knowledge_base/entries by `helpdesk kb import`."""
 
     __tablename__ = "kb_entry"

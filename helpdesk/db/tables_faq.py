@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
+from helpdesk.db.base import Table
 from helpdesk.db.tables import _ts
 
 __all__ = ["FaqProposal"]
 
 
-class FaqProposal(SQLModel, table=True):
+class FaqProposal(Table, table=True):
     """A requester's question proposed as a new wording of an FAQ entry (one row per entry and wording).
 
     Made when staff inserted the entry into a reply that went out, or when a requester answered « Ça répond

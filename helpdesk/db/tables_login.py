@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
+from helpdesk.db.base import Table
 from helpdesk.db.tables import _ts
 
 __all__ = ["KnownDevice", "LoginThrottle"]
 
 
-class LoginThrottle(SQLModel, table=True):
+class LoginThrottle(Table, table=True):
     """Sign-in attempts of one key ("account:…", "client:…", "device:…"), counted before the password check.
 
     Changed only by a compare-and-set UPDATE (helpdesk/app/staff/throttle.py), so concurrent attempts
@@ -25,7 +26,7 @@ class LoginThrottle(SQLModel, table=True):
     blocked_until: datetime | None = _ts()
 
 
-class KnownDevice(SQLModel, table=True):
+class KnownDevice(Table, table=True):
     """A browser that signed in to an account before (cookie value stored as SHA-256)."""
 
     __tablename__ = "known_device"

@@ -6,8 +6,9 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
+from helpdesk.db.base import Table
 from helpdesk.db.types import UTCDateTime
 
 __all__ = ["Rating", "RoutingRule", "SlaCalendar", "SlaClosure", "SlaNotification", "SlaPolicy"]
@@ -17,7 +18,7 @@ def _json(default: Any) -> Any:
     return Field(default_factory=default, sa_column=Column(JSON, nullable=False))
 
 
-class SlaCalendar(SQLModel, table=True):
+class SlaCalendar(Table, table=True):
     """Working hours in a time zone: ``hours`` maps a weekday (0 = Monday) to [["09:00", "12:30"], …]."""
 
     __tablename__ = "sla_calendar"
@@ -28,7 +29,7 @@ class SlaCalendar(SQLModel, table=True):
     holidays_country: str | None = "FR"
 
 
-class SlaClosure(SQLModel, table=True):
+class SlaClosure(Table, table=True):
     """Days the centre is closed, inclusive local dates (added by admins)."""
 
     __tablename__ = "sla_closure"
@@ -39,7 +40,7 @@ class SlaClosure(SQLModel, table=True):
     label: str = ""
 
 
-class SlaPolicy(SQLModel, table=True):
+class SlaPolicy(Table, table=True):
     """Targets per priority in business minutes: {"normal": {"first_response": 450, "resolution": 2250}}.
 
     ``overrides`` maps an organization kind to targets of the same shape, priority by priority.
@@ -58,7 +59,7 @@ class SlaPolicy(SQLModel, table=True):
     updated_at: datetime = Field(default=None, sa_type=UTCDateTime, nullable=False)
 
 
-class RoutingRule(SQLModel, table=True):
+class RoutingRule(Table, table=True):
     """One routing rule; conditions are lists (empty: any), evaluated by ``position``."""
 
     __tablename__ = "routing_rule"
@@ -79,7 +80,7 @@ class RoutingRule(SQLModel, table=True):
     stop: bool = False
 
 
-class SlaNotification(SQLModel, table=True):
+class SlaNotification(Table, table=True):
     """A notice sent once: the unique key (ticket, target, threshold) stops a second instance."""
 
     __tablename__ = "sla_notification"
@@ -93,7 +94,7 @@ class SlaNotification(SQLModel, table=True):
     created_at: datetime = Field(default=None, sa_type=UTCDateTime, nullable=False)
 
 
-class Rating(SQLModel, table=True):
+class Rating(Table, table=True):
     """Satisfaction after resolution: one rating per ticket (the last click counts)."""
 
     __tablename__ = "rating"

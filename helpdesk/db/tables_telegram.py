@@ -6,14 +6,15 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
+from helpdesk.db.base import Table
 from helpdesk.db.tables import _json_dict, _json_list, _ts
 
 __all__ = ["ChatSuggestion", "FaqFeedback", "TelegramChat", "TelegramUpdate"]
 
 
-class TelegramUpdate(SQLModel, table=True):
+class TelegramUpdate(Table, table=True):
     """Every Bot API update, stored before it is acknowledged; a repeated update id is ignored."""
 
     __tablename__ = "telegram_update"
@@ -26,7 +27,7 @@ class TelegramUpdate(SQLModel, table=True):
     processed_at: datetime | None = _ts()
 
 
-class TelegramChat(SQLModel, table=True):
+class TelegramChat(Table, table=True):
     """The conversation state of one chat, so that a restart loses nothing."""
 
     __tablename__ = "telegram_chat"
@@ -46,7 +47,7 @@ class TelegramChat(SQLModel, table=True):
     updated_at: datetime = _ts(nullable=False)
 
 
-class ChatSuggestion(SQLModel, table=True):
+class ChatSuggestion(Table, table=True):
     """One set of FAQ suggestions shown in a chat (empty when the engine abstained)."""
 
     __tablename__ = "chat_suggestion"
@@ -58,7 +59,7 @@ class ChatSuggestion(SQLModel, table=True):
     created_at: datetime = _ts(nullable=False, index=True)
 
 
-class FaqFeedback(SQLModel, table=True):
+class FaqFeedback(Table, table=True):
     """Whether an FAQ entry answered a question, per entry (reports and the engine's evaluation)."""
 
     __tablename__ = "faq_feedback"

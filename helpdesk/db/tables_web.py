@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Index
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
+from helpdesk.db.base import Table
 from helpdesk.db.tables import Ticket, _ts
 
 __all__ = ["ApiToken", "CannedResponse", "RateHit", "WebSession"]
 
 
-class WebSession(SQLModel, table=True):
+class WebSession(Table, table=True):
     """A server-side staff session. Only the SHA-256 of the cookie value is stored."""
 
     __tablename__ = "web_session"
@@ -24,7 +25,7 @@ class WebSession(SQLModel, table=True):
     expires_at: datetime = _ts(nullable=False, index=True)
 
 
-class ApiToken(SQLModel, table=True):
+class ApiToken(Table, table=True):
     """A per-user API token. Only its SHA-256 is stored; the prefix helps staff recognise it."""
 
     __tablename__ = "api_token"
@@ -38,7 +39,7 @@ class ApiToken(SQLModel, table=True):
     revoked_at: datetime | None = _ts()
 
 
-class RateHit(SQLModel, table=True):
+class RateHit(Table, table=True):
     """One counted attempt (failed login, public form) for a sliding-window rate limit."""
 
     __tablename__ = "rate_hit"
@@ -49,7 +50,7 @@ class RateHit(SQLModel, table=True):
     created_at: datetime = _ts(nullable=False)
 
 
-class CannedResponse(SQLModel, table=True):
+class CannedResponse(Table, table=True):
     """A ready-made answer that admins manage and staff insert into the reply box."""
 
     __tablename__ = "canned_response"

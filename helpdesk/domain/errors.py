@@ -36,6 +36,17 @@ class ErrorCode(StrEnum):
     CLOSURE_NOT_FOUND = "closure_not_found"
     ROUTING_RULE_NOT_FOUND = "routing_rule_not_found"
     CALENDAR_NOT_FOUND = "calendar_not_found"
+    CANNED_NOT_FOUND = "canned_not_found"
+    INVALID_EMAIL = "invalid_email"
+    STAFF_EXISTS = "staff_exists"
+    OWN_ROLE = "own_role"
+    OWN_DEACTIVATION = "own_deactivation"
+    LAST_ADMIN = "last_admin"
+    TEAM_EXISTS = "team_exists"
+    TEAM_NAME_EMPTY = "team_name_empty"
+    TEAM_NAME_TOO_LONG = "team_name_too_long"
+    QUARANTINE_STILL_FAILS = "quarantine_still_fails"
+    QUARANTINE_ALREADY_HANDLED = "quarantine_already_handled"
 
 
 class HelpdeskError(Exception):

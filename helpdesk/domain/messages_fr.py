@@ -28,6 +28,17 @@ CATALOGUE: dict[ErrorCode, str] = {
     ErrorCode.CLOSURE_NOT_FOUND: "fermeture n° {id} introuvable",
     ErrorCode.ROUTING_RULE_NOT_FOUND: "règle d'aiguillage n° {id} introuvable",
     ErrorCode.CALENDAR_NOT_FOUND: "calendrier « {name} » introuvable",
+    ErrorCode.CANNED_NOT_FOUND: "réponse type n° {id} introuvable",
+    ErrorCode.INVALID_EMAIL: "adresse électronique invalide : {email}",
+    ErrorCode.STAFF_EXISTS: "un compte existe déjà pour {email}",
+    ErrorCode.OWN_ROLE: "vous ne pouvez pas changer votre propre rôle",
+    ErrorCode.OWN_DEACTIVATION: "vous ne pouvez pas désactiver votre propre compte",
+    ErrorCode.LAST_ADMIN: "il faut au moins un autre administrateur actif avant de retirer celui-ci",
+    ErrorCode.TEAM_EXISTS: "une équipe « {name} » existe déjà",
+    ErrorCode.TEAM_NAME_EMPTY: "une équipe doit avoir un nom",
+    ErrorCode.TEAM_NAME_TOO_LONG: "le nom d'une équipe a au plus {max} caractères",
+    ErrorCode.QUARANTINE_STILL_FAILS: "le message n° {id} ne passe toujours pas : {reason}",
+    ErrorCode.QUARANTINE_ALREADY_HANDLED: "le message n° {id} a déjà été traité",
 }
 
 

@@ -5,7 +5,6 @@ Routes and their OpenAPI description come from one list (API), so the document c
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,9 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from helpdesk.app.tickets.service import KEEP
 from helpdesk.app.tickets.service import TicketChanges as Changes
-from helpdesk.domain.errors import NotFound
-from helpdesk.domain.ids import DB_INT_MAX, parse_id
+from helpdesk.domain.ids import DB_INT_MAX
 from helpdesk.domain.values import Priority, TicketStatus
+from helpdesk.web import api_actions as act
+from helpdesk.web import api_admin as adm
+from helpdesk.web.api_common import json_response as _json
+from helpdesk.web.api_common import ticket_number as _number
 from helpdesk.web.auth import staff
 from helpdesk.web.context import ctx
 from helpdesk.web.validation import (
@@ -38,24 +40,6 @@ JsonHandler = Any
 
 def _int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
     return query_int(request, name, default, low, high)
-
-
-def _number(request: web.Request) -> int:
-    number = parse_id(request.match_info["number"])
-    if number is None:  # the validation middleware already answers 404 beyond the integer range
-        raise NotFound("ticket introuvable")
-    return number
-
-
-def _jsonable(value: Any) -> Any:
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    raise TypeError(type(value).__name__)
-
-
-def _json(data: Any, status: int = 200) -> web.Response:
-    return web.json_response(data, status=status, dumps=lambda d: json.dumps(d, default=_jsonable,
-                                                                              ensure_ascii=False))
 
 
 async def list_tickets(request: web.Request) -> web.Response:
@@ -158,6 +142,12 @@ _FILTERS = [
     ("limit", "taille de page (1-200)"),
 ]
 _NUMBER = [("number", "numéro du ticket", "path")]
+_MESSAGE = [*_NUMBER, ("message", "identifiant du message (champ « id » des messages du ticket)", "path")]
+_ATTACHMENT = [*_NUMBER, ("attachment", "identifiant de la pièce jointe (champ « id »)", "path")]
+_CANNED = [("id", "identifiant de la réponse type", "path")]
+_HELD = [("id", "identifiant de l'élément de quarantaine", "path")]
+_STAFF = [("id", "identifiant du compte", "path")]
+_TEAM = [("id", "identifiant de l'équipe", "path")]
 _SCHEMAS: dict[str, Any] = {}
 
 
@@ -181,6 +171,8 @@ class ApiRoute:
     body: dict[str, Any] | None = None
     status: int = 200
     security: str | None = "bearer"  # the scheme: "bearer" (staff), "requester" (portal), None (open)
+    content_type: str = "application/json"  # of the success answer
+    admin: bool = False  # administrators only (403 for agents), as on the site
 
 
 API: list[ApiRoute] = [
@@ -193,6 +185,46 @@ API: list[ApiRoute] = [
              _TEXT_BODY, 201),
     ApiRoute("PATCH", "/api/v1/tickets/{number}", update_ticket, "Modifier statut, priorité, attribution, équipe, "
              "étiquettes", _NUMBER, _schema(TicketChanges)),
+    ApiRoute("POST", "/api/v1/tickets/{number}/merge", act.merge_ticket, "Fusionner ce ticket dans un autre "
+             "(celui-ci est fermé ; réponse : le ticket qui garde la conversation)", _NUMBER, _schema(act.MergeBody)),
+    ApiRoute("POST", "/api/v1/tickets/{number}/links", act.link_ticket, "Lier à un autre ticket (tickets liés)",
+             _NUMBER, _schema(act.LinkBody), 201),
+    ApiRoute("POST", "/api/v1/tickets/{number}/messages/{message}/split", act.split_message,
+             "Séparer un message reçu dans un nouveau ticket (réponse : le nouveau ticket)", _MESSAGE, status=201),
+    ApiRoute("POST", "/api/v1/tickets/{number}/messages/{message}/resend", act.resend_message,
+             "Remettre en file d'envoi une réponse qui n'est pas partie", _MESSAGE),
+    ApiRoute("GET", "/api/v1/tickets/{number}/attachments/{attachment}", act.download_attachment,
+             "Télécharger une pièce jointe", _ATTACHMENT, content_type="application/octet-stream"),
+    ApiRoute("POST", "/api/v1/tickets/{number}/faq-draft", act.faq_draft,
+             "Proposer un brouillon d'entrée de FAQ tiré du ticket", _NUMBER, status=201),
+    ApiRoute("POST", "/api/v1/phone-tickets", act.phone_ticket, "Ouvrir un ticket pour un appel téléphonique",
+             body=_schema(act.PhoneTicketBody), status=201),
+    ApiRoute("GET", "/api/v1/canned-responses", act.list_canned, "Réponses types (actives ; retirées aussi avec "
+             "retired=true, administrateurs)", [("retired", "true : inclure les réponses retirées", "query")]),
+    ApiRoute("POST", "/api/v1/canned-responses", act.create_canned, "Créer une réponse type (administrateurs)",
+             body=_schema(act.CannedBody), status=201, admin=True),
+    ApiRoute("GET", "/api/v1/canned-responses/{id}", act.get_canned, "Une réponse type", _CANNED),
+    ApiRoute("PUT", "/api/v1/canned-responses/{id}", act.update_canned,
+             "Modifier ou retirer une réponse type (administrateurs)", _CANNED, _schema(act.CannedBody), admin=True),
+    ApiRoute("GET", "/api/v1/choices", act.choices, "Valeurs des menus : membres, équipes, organisations, pays, "
+             "statuts (les identifiants à donner à PATCH)"),
+    ApiRoute("GET", "/api/v1/quarantine", act.quarantine_list, "Messages reçus en quarantaine"),
+    ApiRoute("POST", "/api/v1/quarantine/{id}/reprocess", act.quarantine_reprocess,
+             "Retraiter un message en quarantaine (réponse : le ticket, ou null pour un message automatique)", _HELD),
+    ApiRoute("POST", "/api/v1/quarantine/{id}/discard", act.quarantine_discard,
+             "Écarter un message en quarantaine (administrateurs)", _HELD, admin=True),
+    ApiRoute("GET", "/api/v1/quarantine/{id}/raw", act.quarantine_raw, "Le message brut (administrateurs)", _HELD,
+             content_type="application/octet-stream", admin=True),
+    ApiRoute("GET", "/api/v1/staff", adm.list_staff, "Comptes de l'équipe (administrateurs)", admin=True),
+    ApiRoute("POST", "/api/v1/staff", adm.create_staff, "Créer un compte (administrateurs ; sans mot de passe, "
+             "il est généré et rendu une seule fois)", body=_schema(adm.NewStaffBody), status=201, admin=True),
+    ApiRoute("PATCH", "/api/v1/staff/{id}", adm.update_staff, "Modifier un compte : rôle, actif, disponible, nom "
+             "(administrateurs)", _STAFF, _schema(adm.StaffChangesBody), admin=True),
+    ApiRoute("GET", "/api/v1/teams", adm.list_teams, "Équipes et leurs membres (administrateurs)", admin=True),
+    ApiRoute("POST", "/api/v1/teams", adm.create_team, "Créer une équipe (administrateurs)",
+             body=_schema(adm.TeamBody), status=201, admin=True),
+    ApiRoute("PATCH", "/api/v1/teams/{id}", adm.update_team, "Renommer une équipe, fixer ses membres "
+             "(administrateurs)", _TEAM, _schema(adm.TeamChangesBody), admin=True),
     ApiRoute("GET", "/api/v1/kb/search", kb_search, "Recherche dans la FAQ",
              [("q", "question", "query"), ("limit", "nombre de résultats (1-20)", "query")]),
     ApiRoute("GET", "/api/v1/stats", stats, "Compteurs de tickets et éléments en attente"),
@@ -201,7 +233,8 @@ API: list[ApiRoute] = [
 
 _ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": DB_INT_MAX}
 _PARAM_SCHEMAS: dict[str, dict[str, Any]] = {
-    "number": _ID_SCHEMA, "team": _ID_SCHEMA, "org": _ID_SCHEMA,
+    "number": _ID_SCHEMA, "team": _ID_SCHEMA, "org": _ID_SCHEMA, "message": _ID_SCHEMA, "attachment": _ID_SCHEMA,
+    "id": _ID_SCHEMA, "retired": {"type": "string", "enum": ["true", "false"]},
     "limit": {"type": "integer", "minimum": 1, "maximum": 200},
 }
 _ERROR = {"description": "refus, avec son motif en français",
@@ -223,14 +256,15 @@ def openapi_document(extra: Sequence[ApiRoute] = ()) -> dict[str, Any]:
             "security": [{r.security: []}] if r.security else [],
             "parameters": [
                 {"name": p[0], "in": p[2], "required": p[2] == "path", "description": p[1],
-                 "schema": _param_schema(p[0]), **({"example": 1} if p[0] == "number" else {})}
+                 "schema": _param_schema(p[0]), **({"example": 1} if p[2] == "path" else {})}
                 for p in r.params
             ],
             "responses": {
-                str(r.status): {"description": "succès",
-                                "content": {"application/json": {"schema": {"type": "object"}}}},
+                str(r.status): {"description": "succès", "content": {r.content_type: {"schema": (
+                    {"type": "string", "format": "binary"} if r.content_type != "application/json"
+                    else {"type": "object"})}}},
                 "400": _ERROR, "401": {"description": "jeton absent ou invalide"}, "404": _ERROR,
-                "413": _ERROR,
+                "409": _ERROR, "413": _ERROR, **({"403": _ERROR} if r.admin else {}),
             },
         }
         if r.body is not None:
@@ -249,11 +283,10 @@ def openapi_document(extra: Sequence[ApiRoute] = ()) -> dict[str, Any]:
     }
 
 
-
-
 def aiohttp_path(path: str) -> str:
-    """OpenAPI's ``{number}`` as an aiohttp route that only matches digits."""
-    return re.sub(r"\{number\}", r"{number:\\d+}", path)
+    """OpenAPI's ``{number}``, ``{message}``… as an aiohttp route that only matches digits (every path
+    parameter of the API is an identifier)."""
+    return re.sub(r"\{(\w+)\}", r"{\1:\\d+}", path)
 
 
 def routes(extra: Sequence[ApiRoute] = ()) -> list[web.RouteDef]:

@@ -17,7 +17,8 @@ from pydantic import Field
 from helpdesk.app.portal.service import MAX_FILES, UploadedFile
 from helpdesk.domain.errors import NotFound, ValidationError
 from helpdesk.domain.ids import parse_id
-from helpdesk.web.api import ApiRoute, _json, _schema
+from helpdesk.web.api import ApiRoute, _schema
+from helpdesk.web.api_common import json_response as _json
 from helpdesk.web.auth import client_address
 from helpdesk.web.context import ctx
 from helpdesk.web.portal_auth import requester

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from helpdesk.domain.errors import ValidationError
+from helpdesk.domain.messages_fr import user_message_fr
 from helpdesk.web.auth import redirect, require_admin, session_cookie, staff
 from helpdesk.web.context import ctx
 from helpdesk.web.labels import ORG_KIND
@@ -44,7 +45,8 @@ async def quarantine_reprocess(request: web.Request) -> web.StreamResponse:
     try:
         number = await ctx(request).quarantine.reprocess(int(request.match_info["id"]), me.id)
     except ValidationError as exc:
-        raise redirect(request, "/quarantine", f"Le message ne passe toujours pas : {exc}") from None
+        text = user_message_fr(exc)
+        raise redirect(request, "/quarantine", text[:1].upper() + text[1:] + ".") from None
     if number is None:
         raise redirect(request, "/quarantine", "Message retraité (message automatique, sans ticket).")
     raise redirect(request, f"/tickets/{number}", f"Message retraité : ticket [#{number}].")

@@ -7,7 +7,6 @@ cookie or a URL).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from aiohttp import web
@@ -15,33 +14,13 @@ from aiohttp import web
 from helpdesk.app.staff.accounts import MIN_PASSWORD, generate_password
 from helpdesk.app.staff.admin import StaffAdmin
 from helpdesk.domain.errors import UserError
+from helpdesk.domain.messages_fr import user_message_fr
 from helpdesk.domain.values import StaffRole
 from helpdesk.web.auth import redirect, require_admin
 from helpdesk.web.context import ctx
 from helpdesk.web.render import render
 
 ROLES = {"agent": "Agent", "admin": "Administrateur"}
-_FRENCH: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"^not an email address: (.*)$"), r"adresse électronique invalide : \1"),
-    (re.compile(r"^password too short.*$"), f"mot de passe trop court : au moins {MIN_PASSWORD} caractères"),
-    (re.compile(r"^a staff user (.*) already exists$"), r"un compte existe déjà pour \1"),
-    (re.compile(r"^you cannot change your own role$"), "vous ne pouvez pas changer votre propre rôle"),
-    (re.compile(r"^you cannot deactivate your own account$"), "vous ne pouvez pas désactiver votre propre compte"),
-    (re.compile(r"^the last active administrator must stay one$"),
-     "il faut au moins un autre administrateur actif avant de retirer celui-ci"),
-    (re.compile(r"^a team named (.*) already exists$"), r"une équipe « \1 » existe déjà"),
-    (re.compile(r"^a team needs a name$"), "une équipe doit avoir un nom"),
-    (re.compile(r"^a team name has at most (\d+) characters$"), r"le nom d'une équipe a au plus \1 caractères"),
-    (re.compile(r"^(staff user|team) \d+ not found$"), "compte ou équipe introuvable"),
-]
-
-
-def french(exc: UserError) -> str:
-    text = str(exc)
-    for pattern, repl in _FRENCH:
-        if pattern.match(text):
-            return pattern.sub(repl, text)
-    return text
 
 
 def _admin(request: web.Request) -> StaffAdmin:
@@ -75,7 +54,7 @@ async def staff_create(request: web.Request) -> web.StreamResponse:
         await ctx(request).users.add(values["email"], role, password, name=values["name"])
     except UserError as exc:
         values["password"] = ""
-        return await _page(request, status=400, error=french(exc), values=values)
+        return await _page(request, status=400, error=user_message_fr(exc), values=values)
     generated = password if not values["password"] else None
     return await _page(request, created={"email": values["email"].lower(), "password": generated})
 
@@ -96,7 +75,7 @@ async def staff_update(request: web.Request) -> web.StreamResponse:
     try:
         done = await _admin(request).update(_id(request), me.id, **changes)
     except UserError as exc:
-        return await _page(request, status=400, error=french(exc))
+        return await _page(request, status=400, error=user_message_fr(exc))
     raise redirect(request, "/admin/staff", "Compte modifié." if done else "Rien à changer.")
 
 
@@ -106,7 +85,7 @@ async def team_create(request: web.Request) -> web.StreamResponse:
     try:
         await _admin(request).create_team(str(form.get("name", "")), me.id)
     except UserError as exc:
-        return await _page(request, status=400, error=french(exc))
+        return await _page(request, status=400, error=user_message_fr(exc))
     raise redirect(request, "/admin/staff", "Équipe créée.")
 
 
@@ -121,7 +100,7 @@ async def team_update(request: web.Request) -> web.StreamResponse:
             members = {int(str(v)) for v in form.getall("member", []) if str(v).isdigit()}
             await admin.set_members(_id(request), members, me.id)
     except UserError as exc:
-        return await _page(request, status=400, error=french(exc))
+        return await _page(request, status=400, error=user_message_fr(exc))
     raise redirect(request, "/admin/staff", "Équipe enregistrée.")
 
 

@@ -19,42 +19,69 @@ import schemathesis.openapi
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
+from sqlalchemy import select
 
 from helpdesk.app.intake.service import IntakeService
 from helpdesk.app.portal.signin import LinkPurpose, PortalAuth
+from helpdesk.app.quarantine.service import QuarantineService
 from helpdesk.app.staff.accounts import UserService
 from helpdesk.app.staff.sessions import AuthService
+from helpdesk.app.tickets.canned import CannedService
 from helpdesk.db import migrate
 from helpdesk.db.engine import Database
+from helpdesk.db.tables import Attachment
 from helpdesk.domain.values import StaffRole
 from helpdesk.ports import SystemClock
 from tests.support.processes import ServeProcess
-from tests.support.web import mail
+from tests.support.web import attachment, mail
 
 pytestmark = pytest.mark.slow
 PORTAL = "/api/v1/portal/"
 
 
-async def _seed(url: str) -> tuple[str, str]:
-    """A staff API token, and a requester's portal token (the requester of the seeded tickets)."""
+async def _seed(url: str) -> tuple[str, dict[str, int], str]:
+    """An administrator's token (admin routes reach their handlers too), existing ids for each path
+    parameter (tickets with two requester messages and an attachment, a canned response, a held mail), and a
+    requester's portal token (the requester of the seeded tickets)."""
     db = Database(url)
     clock = SystemClock()
     try:
         users = UserService(db, clock)
-        staff = await users.add("api@craig.fr", StaffRole.AGENT, "motdepasse-solide")
-        for i in range(3):
-            await IntakeService(db, clock).receive(mail(f"<api{i}@x>"))
+        staff = await users.add("api@craig.fr", StaffRole.ADMIN, "motdepasse-solide")
+        intake = IntakeService(db, clock)
+        first = await intake.receive(mail("<api0@x>"))
+        second = await intake.receive(mail("<api1@x>", in_reply_to=("<api0@x>",), subject="RE: budget",
+                                           attachments=(attachment("a.csv", "text/csv", b"a;b\n1;2\n"),)))
+        await intake.receive(mail("<api2@x>", sender_email="autre@y.fr"))
+        assert first.ticket_number is not None and second.message_id is not None
+        canned = await CannedService(db, clock).save(None, "Accusé", "Bien reçu.")
+        held = await QuarantineService(db, clock).hold(channel="email", raw=b"junk", reason="illisible")
+        async with db.transaction() as s:
+            att = (await s.scalars(select(Attachment))).first()
+        assert att is not None and att.id is not None
+        ids = {"number": first.ticket_number, "message": second.message_id, "attachment": att.id, "id": canned,
+               "held": held}
         portal = PortalAuth(db, clock, public_url="http://127.0.0.1")
         link = await portal.mint(mail("<x>").sender_email or "", LinkPurpose.SIGNIN)
         requester, _ = await portal.sign_in(link, kind="api")
-        return await AuthService(db, clock, users).create_api_token(staff, "schemathesis"), requester
+        return await AuthService(db, clock, users).create_api_token(staff, "schemathesis"), ids, requester
     finally:
         await db.dispose()
 
 
-def _fuzz(op: Any, base: str, auth: dict[str, str], failures: list[str], mode: GenerationMode) -> None:
-    # Half the cases on a ticket that exists (number 1 is seeded), so that bodies reach the handlers.
-    existing = op.as_strategy(mode, path_parameters={"number": 1}) if "{number}" in op.path else None
+def _existing(path: str, ids: dict[str, int]) -> dict[str, int]:
+    """Path parameters naming seeded rows (``{id}`` is a canned response, or a held mail under /quarantine)."""
+    values = {name: ids[name] for name in ("number", "message", "attachment") if f"{{{name}}}" in path}
+    if "{id}" in path:
+        values["id"] = ids["held"] if path.startswith("/api/v1/quarantine/") else ids["id"]
+    return values
+
+
+def _fuzz(op: Any, base: str, auth: dict[str, str], failures: list[str], mode: GenerationMode,
+          ids: dict[str, int]) -> None:
+    # Half the cases on rows that exist, so that bodies reach the handlers.
+    known = _existing(op.path, ids)
+    existing = op.as_strategy(mode, path_parameters=known) if known else None
     strategy = op.as_strategy(mode) if existing is None else op.as_strategy(mode) | existing
 
     @settings(max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck))
@@ -75,7 +102,7 @@ def _fuzz(op: Any, base: str, auth: dict[str, str], failures: list[str], mode: G
 def test_no_server_error_on_any_generated_request(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'helpdesk.sqlite3'}"
     migrate.upgrade(url)
-    token, requester = asyncio.run(_seed(url))
+    token, ids, requester = asyncio.run(_seed(url))
     serve = ServeProcess(url, tmp_path, HELPDESK_SMTP_ENABLED="false")
     serve.start()
     base = f"http://127.0.0.1:{serve.http_port}"
@@ -85,13 +112,13 @@ def test_no_server_error_on_any_generated_request(tmp_path: Path) -> None:
         doc = requests.get(f"{base}/api/v1/openapi.json", headers=auth, timeout=10).json()
         schema = schemathesis.openapi.from_dict(doc)
         operations = [result.ok() for result in schema.get_all_operations()]
-        assert len(operations) >= 5
+        assert len(operations) >= 20
         failures: list[str] = []
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             for op in operations:
                 if op.method.upper() == "DELETE" and op.path.startswith(PORTAL):
                     continue  # signing out would end the fuzzing's own session
-                _fuzz(op, base, portal_auth if op.path.startswith(PORTAL) else auth, failures, mode)
+                _fuzz(op, base, portal_auth if op.path.startswith(PORTAL) else auth, failures, mode, ids)
         assert failures == []
         for header, only in ((auth, ["--exclude-path-regex", f"^{PORTAL}"]),
                              (portal_auth, ["--include-path-regex", f"^{PORTAL}", "--exclude-method", "DELETE"])):
@@ -107,7 +134,9 @@ def test_no_server_error_on_any_generated_request(tmp_path: Path) -> None:
         for op in operations:
             if op.path == "/api/v1/openapi.json" or op.definition.raw.get("security") == []:
                 continue
-            path = op.path.replace("{number}", "1000")
+            path = op.path
+            for name, value in _existing(op.path, ids).items():
+                path = path.replace(f"{{{name}}}", str(value))
             assert requests.request(op.method.upper(), f"{base}{path}", timeout=10).status_code == 401
     finally:
         serve.stop()

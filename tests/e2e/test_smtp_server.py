@@ -255,5 +255,5 @@ async def test_a_large_attachment_is_parsed_off_the_event_loop_and_stored(db: Da
         e.server.close()
         await e.server.wait_closed()
     data = await TicketService(db, clock).get_json(1000)
-    assert data["messages"][0]["attachments"] == [{"filename": "plan.pdf", "content_type": "application/pdf",
-                                                   "size": len(payload)}]
+    [att] = data["messages"][0]["attachments"]
+    assert att == {"id": att["id"], "filename": "plan.pdf", "content_type": "application/pdf", "size": len(payload)}

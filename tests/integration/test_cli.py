@@ -53,6 +53,8 @@ async def test_ticket_json_shows_a_ticket_created_through_intake(
                                 "resolution_breached", "paused"}
     listing = run(["tickets", "--json"], env)
     assert [t["number"] for t in json.loads(listing.stdout)] == [res.ticket_number]
+    text = run(["ticket", str(res.ticket_number)], env).stdout
+    assert "statut : Nouveau  priorité : normale  canal : email" in text and "--- reçu · email · " in text
 
 
 async def test_user_errors_are_one_line_without_traceback(db: Database, tmp_path: Path) -> None:
@@ -69,8 +71,13 @@ async def test_user_add_reads_password_from_stdin(db: Database, tmp_path: Path) 
     env = cli_env(db.url, tmp_path)
     ok = run(["user", "add", "anne@craig.fr", "--role", "admin"], env, stdin="un-mot-de-passe-long\n")
     assert ok.returncode == 0, ok.stderr
-    again = run(["user", "add", "anne@craig.fr"], env, stdin="un-mot-de-passe-long\n")
-    assert again.returncode == 1 and "already exists" in again.stderr
+    assert ok.stdout.startswith("Compte anne@craig.fr créé (n° ") and "rôle administrateur" in ok.stdout
+    again = run(["user", "add", "Anne@craig.fr"], env, stdin="un-mot-de-passe-long\n")
+    assert again.returncode == 1 and again.stderr.strip() == "helpdesk: un compte existe déjà pour anne@craig.fr"
+    bad = run(["user", "add", "anne-at-craig"], env, stdin="un-mot-de-passe-long\n")
+    assert bad.returncode == 1 and bad.stderr.strip() == "helpdesk: adresse électronique invalide : anne-at-craig"
+    generated = run(["user", "add", "paul@craig.fr"], env, stdin="\n")
+    assert generated.returncode == 0 and "Mot de passe (affiché une seule fois) : " in generated.stdout
     from helpdesk.app.staff.accounts import UserService
 
     users = UserService(db, FixedClock(datetime(2026, 1, 1, tzinfo=UTC)))
@@ -82,7 +89,7 @@ def test_temporary_storage_failure_exits_75(tmp_path: Path) -> None:
     env = cli_env("postgresql+asyncpg://nobody@127.0.0.1:1/none", tmp_path)
     out = run(["tickets"], env)
     assert out.returncode == 75, out.stderr
-    assert "temporary failure" in out.stderr
+    assert "helpdesk: échec temporaire, réessayez plus tard" in out.stderr
 
 
 def test_config_prints_values_as_written_in_the_environment(tmp_path: Path) -> None:

@@ -38,7 +38,7 @@ async def test_explain_prints_due_times_per_priority(db: Database, tmp_path: Pat
     missing = run(["sla", "explain", "--policy", "nope", "--start", "2026-07-13T17:00"], env)
     assert missing.returncode == 1 and missing.stderr.strip() == "helpdesk: politique de délais « nope » introuvable"
     bad = run(["sla", "explain", "--policy", "standard", "--start", "demain"], env)
-    assert bad.returncode == 1 and "expected an ISO date-time" in bad.stderr
+    assert bad.returncode == 1 and "date et heure ISO attendues" in bad.stderr
 
 
 async def test_recompute_fills_sla_from_the_event_log(db: Database, clock: FixedClock, tmp_path: Path) -> None:
@@ -47,7 +47,7 @@ async def test_recompute_fills_sla_from_the_event_log(db: Database, clock: Fixed
                                                           sender_email="a@b.fr", subject="s", visible_text="t"))
     out = run(["sla", "recompute"], cli_env(db.url, tmp_path))
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip().startswith("SLA recomputed from the event log: 1 ticket(s) (")
+    assert out.stdout.strip().startswith("Délais recalculés depuis le journal des événements : 1 ticket(s) (")
     async with db.transaction() as s:
         t = (await s.scalars(select(Ticket))).one()
     assert t.sla_policy == "standard" and t.resolution_due is not None
@@ -62,7 +62,7 @@ async def test_admin_edits_targets_closures_and_routing_rules(db: Database, cloc
     env = cli_env(db.url, tmp_path)
     out = run(["sla", "target", "--policy", "standard", "--priority", "normal", "--kind", "commune",
                "--first-response", "120", "--resolution", "900"], env)
-    assert out.returncode == 0 and "saved" in out.stdout, out.stderr
+    assert out.returncode == 0 and "enregistrés ; 0 ticket(s) ouvert(s) recalculé(s)" in out.stdout, out.stderr
     assert (await admin.policies())[0]["overrides"] == {"commune": {"normal": {"first_response": 120,
                                                                                "resolution": 900}}}
     with pytest.raises(NotFound):

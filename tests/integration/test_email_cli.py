@@ -63,7 +63,7 @@ async def test_ingest_prints_one_json_line_per_message(db: Database, tmp_path: P
         offset = expected.strftime("%z")
         assert f"{expected:%Y-%m-%d %H:%M} {offset[:3]}:{offset[3:]}" in text, text  # local time, with its offset
     retry = run(["quarantine", "reprocess", str(item["id"])], env)
-    assert retry.returncode == 1 and b"still fails" in retry.stderr and b"Traceback" not in retry.stderr
+    assert retry.returncode == 1 and b"ne passe toujours pas : " in retry.stderr and b"Traceback" not in retry.stderr
 
 
 async def test_missing_file_is_a_user_error_but_the_others_are_stored(db: Database, tmp_path: Path) -> None:
@@ -71,7 +71,7 @@ async def test_missing_file_is_a_user_error_but_the_others_are_stored(db: Databa
     good = tmp_path / "ok.eml"
     good.write_bytes(mail_bytes("<ok@x>"))
     out = run(["ingest", str(tmp_path / "absent.eml"), str(good)], env)
-    assert out.returncode == 1 and b"cannot read" in out.stderr
+    assert out.returncode == 1 and b"impossible de lire" in out.stderr
     assert [g["action"] for g in lines(out)] == ["created"]
 
 
@@ -79,4 +79,4 @@ def test_ingest_exits_75_when_the_database_is_down(tmp_path: Path) -> None:
     env = cli_env("postgresql+asyncpg://nobody@127.0.0.1:1/none", tmp_path)
     out = run(["ingest", "-"], env, stdin=mail_bytes("<down@x>"))
     assert out.returncode == 75, out.stderr
-    assert b"temporary failure" in out.stderr and out.stdout == b""
+    assert "échec temporaire".encode() in out.stderr and out.stdout == b""

@@ -41,7 +41,8 @@ async def test_new_message_creates_ticket_with_contact_org_raw_and_attachment(db
     assert data["requester"] == {"email": "sylvie@mairie-exemple.fr", "name": "Sylvie Martin",
                                  "organization": "Commune de Murat"}
     assert data["status"] == "new"
-    assert data["messages"][0]["attachments"] == [{"filename": "budget.csv", "content_type": "text/csv", "size": 8}]
+    [att] = data["messages"][0]["attachments"]
+    assert att == {"id": att["id"], "filename": "budget.csv", "content_type": "text/csv", "size": 8}
     assert await count(db, Blob) == 2  # the raw original and the attachment
     kinds = [e["kind"] for e in await TicketService(db, clock).events(1000)]
     assert kinds == ["ticket.created", "message.received"]

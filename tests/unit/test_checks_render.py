@@ -81,7 +81,7 @@ def test_cli_check_text_and_unreadable_file(capsys: pytest.CaptureFixture[str], 
     assert main(["check", str(DATA / "subventions-windows-1252.csv")]) == 1
     assert "encodage : windows-1252" in capsys.readouterr().out
     assert main(["check", str(tmp_path / "absent.csv")]) == 2
-    assert "cannot read" in capsys.readouterr().err
+    assert "impossible de lire" in capsys.readouterr().err
     (tmp_path / "plan.pdf").write_bytes(b"%PDF-1.4")
     assert main(["check", str(tmp_path / "plan.pdf")]) == 2
 

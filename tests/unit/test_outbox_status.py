@@ -6,7 +6,8 @@ import socket
 
 import pytest
 
-from helpdesk.app.outbox_status import configuration_warnings, delivery_problems, french_reason, is_loopback_url
+from helpdesk.app.config_warnings import configuration_warnings, is_loopback_url
+from helpdesk.app.outbox_status import delivery_problems, french_reason
 from helpdesk.config import Settings
 
 

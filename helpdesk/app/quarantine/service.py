@@ -70,7 +70,8 @@ class QuarantineService:
         except TemporaryError:
             raise
         except Exception as exc:
-            raise ValidationError(f"quarantine item {item_id} still fails: {exc}") from exc
+            raise ValidationError(f"quarantine item {item_id} still fails: {exc}",
+                                  code=ErrorCode.QUARANTINE_STILL_FAILS, id=item_id, reason=str(exc)[:300]) from exc
         await self.resolve(item_id, ticket_number=result.ticket_number, actor_id=actor_id)
         return result
 
@@ -127,7 +128,8 @@ class QuarantineService:
                 raise NotFound(f"quarantine item {item_id} not found", code=ErrorCode.QUARANTINE_ITEM_NOT_FOUND,
                                id=item_id)
             if q.status != HELD:
-                raise ValidationError(f"quarantine item {item_id} is already {q.status}")
+                raise ValidationError(f"quarantine item {item_id} is already {q.status}",
+                                      code=ErrorCode.QUARANTINE_ALREADY_HANDLED, id=item_id)
             return q.channel, await store.get_blob(s, q.raw_sha256)
 
     async def resolve(

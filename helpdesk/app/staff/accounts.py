@@ -2,40 +2,21 @@
 
 from __future__ import annotations
 
-import functools
 import re
-import secrets
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlmodel import col
 
 from helpdesk.app.staff import passwords
+from helpdesk.app.staff.hashing import dummy_hash, generate_password, hash_password, verify_password
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import StaffUser
-from helpdesk.domain.errors import Conflict, ValidationError
+from helpdesk.domain.errors import Conflict, ErrorCode, ValidationError
 from helpdesk.domain.values import StaffRole
 from helpdesk.ports import Clock
 
-_hasher = PasswordHasher()
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = passwords.MIN_LENGTH
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def verify_password(stored_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(stored_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-def generate_password() -> str:
-    return secrets.token_urlsafe(15)
 
 
 class UserService:
@@ -43,17 +24,20 @@ class UserService:
         self.db = db
         self.clock = clock
 
-    async def add(self, email: str, role: StaffRole, password: str, name: str = "") -> int:
+    async def add(self, email: str, role: StaffRole, password: str, name: str = "", *,
+                  password_hash: str | None = None) -> int:
+        """A new account; ``password_hash`` is the password's hash when the caller computed it already
+        (``hash_password(password)``: the CLI hashes while it loads the database layer)."""
         email = email.strip().lower()
         if not EMAIL_RE.match(email):
-            raise ValidationError(f"not an email address: {email!r}")
+            raise ValidationError(f"not an email address: {email!r}", code=ErrorCode.INVALID_EMAIL, email=email)
         passwords.check(password, email=email, name=name)
         async with self.db.transaction() as s:
             if (await s.scalars(select(StaffUser).where(col(StaffUser.email) == email))).first():
-                raise Conflict(f"a staff user {email} already exists")
+                raise Conflict(f"a staff user {email} already exists", code=ErrorCode.STAFF_EXISTS, email=email)
             user = StaffUser(
                 email=email, name=name or email.split("@")[0], role=role.value,
-                password_hash=hash_password(password), created_at=self.clock.now(),
+                password_hash=password_hash or hash_password(password), created_at=self.clock.now(),
             )
             s.add(user)
             await s.flush()
@@ -64,12 +48,9 @@ class UserService:
         async with self.db.transaction() as s:
             user = (await s.scalars(select(StaffUser).where(col(StaffUser.email) == email.strip().lower()))).first()
             if user is None or not user.is_active:
-                verify_password(_dummy_hash(), password)  # same cost whether or not the user exists
+                verify_password(dummy_hash(), password)  # same cost whether or not the user exists
                 return None
             return user if verify_password(user.password_hash, password) else None
 
 
-@functools.cache
-def _dummy_hash() -> str:
-    """Hashed on first use, not at import: a command that only creates an account saves one argon2 run."""
-    return _hasher.hash("not-a-real-password")
+__all__ = ["EMAIL_RE", "MIN_PASSWORD", "UserService", "generate_password", "hash_password", "verify_password"]

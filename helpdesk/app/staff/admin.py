@@ -11,14 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from helpdesk.db import store
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import StaffUser, Team, TeamMember
-from helpdesk.domain.errors import Conflict, NotFound, ValidationError
+from helpdesk.domain.errors import Conflict, ErrorCode, NotFound, ValidationError
 from helpdesk.domain.events import EventKind
 from helpdesk.domain.values import ActorKind, StaffRole
 from helpdesk.ports import Clock
@@ -80,21 +80,21 @@ class StaffAdmin:
         async with self.db.transaction() as s:
             user = await s.get(StaffUser, staff_id)
             if user is None:
-                raise NotFound(f"staff user {staff_id} not found")
+                raise NotFound(f"staff user {staff_id} not found", code=ErrorCode.STAFF_NOT_FOUND, id=staff_id)
             changes: dict[str, Any] = {}
             if name is not None and name.strip() and name.strip() != user.name:
                 changes["name"] = [user.name, name.strip()[:120]]
                 user.name = name.strip()[:120]
             if role is not None and role.value != user.role:
                 if staff_id == actor:
-                    raise ValidationError("you cannot change your own role")
+                    raise ValidationError("you cannot change your own role", code=ErrorCode.OWN_ROLE)
                 if user.role == StaffRole.ADMIN.value:
                     await self._keep_an_admin(s, staff_id)
                 changes["role"] = [user.role, role.value]
                 user.role = role.value
             if active is not None and active != user.is_active:
                 if staff_id == actor and not active:
-                    raise ValidationError("you cannot deactivate your own account")
+                    raise ValidationError("you cannot deactivate your own account", code=ErrorCode.OWN_DEACTIVATION)
                 if not active and user.role == StaffRole.ADMIN.value:
                     await self._keep_an_admin(s, staff_id)
                 changes["is_active"] = [user.is_active, active]
@@ -125,7 +125,7 @@ class StaffAdmin:
         async with self.db.transaction() as s:
             team = await s.get(Team, team_id)
             if team is None:
-                raise NotFound(f"team {team_id} not found")
+                raise NotFound(f"team {team_id} not found", code=ErrorCode.TEAM_NOT_FOUND, id=team_id)
             if team.name == name:
                 return
             await self._name_free(s, name)
@@ -137,11 +137,12 @@ class StaffAdmin:
         """The team's members become exactly ``staff_ids`` (leads stay leads while they stay members)."""
         async with self.db.transaction() as s:
             if await s.get(Team, team_id) is None:
-                raise NotFound(f"team {team_id} not found")
+                raise NotFound(f"team {team_id} not found", code=ErrorCode.TEAM_NOT_FOUND, id=team_id)
             known = {i for i in (await s.scalars(select(col(StaffUser.id)).where(
                 col(StaffUser.id).in_(sorted(staff_ids))))).all() if i is not None}
             if known != staff_ids:
-                raise NotFound(f"staff user {min(staff_ids - known)} not found")
+                raise NotFound(f"staff user {min(staff_ids - known)} not found", code=ErrorCode.STAFF_NOT_FOUND,
+                               id=min(staff_ids - known))
             current = set((await s.scalars(select(col(TeamMember.staff_id)).where(
                 col(TeamMember.team_id) == team_id))).all())
             added, removed = staff_ids - current, current - staff_ids
@@ -162,19 +163,22 @@ class StaffAdmin:
             col(StaffUser.role) == StaffRole.ADMIN.value, col(StaffUser.is_active).is_(True),
             col(StaffUser.id) != leaving))
         if not others:
-            raise ValidationError("the last active administrator must stay one")
+            raise ValidationError("the last active administrator must stay one", code=ErrorCode.LAST_ADMIN)
 
     @staticmethod
     async def _name_free(s: AsyncSession, name: str) -> None:
-        same = select(col(Team.id)).where(func.lower(col(Team.name)) == name.lower())
+        # SQLite's lower() only folds ASCII: the exact name is checked too, or « DÙ » twice would reach the
+        # unique index (an integrity error instead of a clear refusal).
+        same = select(col(Team.id)).where(or_(func.lower(col(Team.name)) == name.lower(), col(Team.name) == name))
         if (await s.scalars(same)).first() is not None:
-            raise Conflict(f"a team named {name} already exists")
+            raise Conflict(f"a team named {name} already exists", code=ErrorCode.TEAM_EXISTS, name=name)
 
 
 def _team_name(name: str) -> str:
     name = " ".join(name.split())
     if not name:
-        raise ValidationError("a team needs a name")
+        raise ValidationError("a team needs a name", code=ErrorCode.TEAM_NAME_EMPTY)
     if len(name) > MAX_TEAM_NAME:
-        raise ValidationError(f"a team name has at most {MAX_TEAM_NAME} characters")
+        raise ValidationError(f"a team name has at most {MAX_TEAM_NAME} characters", code=ErrorCode.TEAM_NAME_TOO_LONG,
+                              max=MAX_TEAM_NAME)
     return name

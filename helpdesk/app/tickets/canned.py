@@ -8,8 +8,9 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from helpdesk.db.engine import Database
+from helpdesk.db.store import MAX_ID
 from helpdesk.db.tables_web import CannedResponse
-from helpdesk.domain.errors import NotFound, ValidationError
+from helpdesk.domain.errors import ErrorCode, NotFound, ValidationError
 from helpdesk.ports import Clock
 
 
@@ -24,7 +25,14 @@ class CannedService:
             stmt = stmt.where(col(CannedResponse.active).is_(True))
         async with self.db.transaction() as s:
             rows = (await s.scalars(stmt)).all()
-        return [{"id": r.id, "title": r.title, "body": r.body, "active": r.active} for r in rows]
+        return [_json(r) for r in rows]
+
+    async def get(self, canned_id: int) -> dict[str, Any]:
+        async with self.db.transaction() as s:
+            row = await s.get(CannedResponse, canned_id) if 0 < canned_id <= MAX_ID else None
+        if row is None:
+            raise NotFound(f"canned response {canned_id} not found", code=ErrorCode.CANNED_NOT_FOUND, id=canned_id)
+        return _json(row)
 
     async def save(self, canned_id: int | None, title: str, body: str, active: bool = True) -> int:
         title, body = title.strip(), body.strip()
@@ -37,10 +45,15 @@ class CannedService:
                 s.add(row)
                 await s.flush()
             else:
-                found = await s.get(CannedResponse, canned_id)
+                found = await s.get(CannedResponse, canned_id) if 0 < canned_id <= MAX_ID else None
                 if found is None:
-                    raise NotFound("réponse type introuvable")
+                    raise NotFound(f"canned response {canned_id} not found", code=ErrorCode.CANNED_NOT_FOUND,
+                                   id=canned_id)
                 row = found
                 row.title, row.body, row.active, row.updated_at = title, body, active, now
             assert row.id is not None
             return row.id
+
+
+def _json(row: CannedResponse) -> dict[str, Any]:
+    return {"id": row.id, "title": row.title, "body": row.body, "active": row.active}

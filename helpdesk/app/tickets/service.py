@@ -133,6 +133,7 @@ class TicketService:
             "closed_at": _iso(t.closed_at),
             "messages": [
                 {
+                    "id": m.id,
                     "direction": m.direction,
                     "channel": m.channel,
                     "text": m.visible_text,
@@ -140,7 +141,7 @@ class TicketService:
                     "thread_reason": m.thread_reason,
                     "delivery_status": m.delivery_status,
                     "attachments": [
-                        {"filename": a.filename, "content_type": a.content_type, "size": a.size}
+                        {"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size}
                         for a in by_msg.get(m.id or 0, [])
                     ],
                     "created_at": _iso(m.created_at),

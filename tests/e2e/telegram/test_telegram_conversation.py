@@ -100,8 +100,8 @@ async def test_hand_over_opens_a_ticket_with_the_conversation_then_messages_and_
     ticket = await tg.services.tickets.get_json(1000)
     assert [m["text"] for m in ticket["messages"][1:]] == ["J'ajoute : c'est pour le budget primitif 2026.",
                                                            "le fichier"]
-    assert ticket["messages"][2]["attachments"] == [{"filename": "budget 2026.csv", "content_type": "text/csv",
-                                                     "size": 25}]
+    [att] = ticket["messages"][2]["attachments"]
+    assert att == {"id": att["id"], "filename": "budget 2026.csv", "content_type": "text/csv", "size": 25}
     sent = await tg.press(human)  # an old button while the ticket is open: no second ticket
     assert "déjà entre les mains d'un conseiller" in sent[-1]["text"]
     sent = await tg.say("/mesdemandes")
