@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
+from helpdesk.db.base import Table
 from helpdesk.db.tables import _ts
 
 __all__ = ["PortalSession", "PortalToken"]
 
 
-class PortalToken(SQLModel, table=True):
+class PortalToken(Table, table=True):
     """A sign-in link: bound to one address, short-lived, single use (``used_at`` set on first use)."""
 
     __tablename__ = "portal_token"
@@ -27,7 +28,7 @@ class PortalToken(SQLModel, table=True):
     used_at: datetime | None = _ts()
 
 
-class PortalSession(SQLModel, table=True):
+class PortalSession(Table, table=True):
     """A signed-in requester (browser cookie or API bearer token)."""
 
     __tablename__ = "portal_session"
