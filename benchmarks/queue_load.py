@@ -117,7 +117,7 @@ async def run(url: str, n: int) -> list[tuple[str, float, int]]:
         deep = await deep_cursor(db, 30_000)
 
         async def page(f: QueueFilter, cursor: str | None = None) -> int:
-            return len((await queue.page(f, me=1, cursor=cursor))["items"])
+            return len((await queue.page(f, me=1, cursor=cursor)).items)
 
         async def counts() -> int:
             return sum((await queue.counts(1)).values())

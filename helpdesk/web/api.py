@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from typing import Annotated, Any
 
 from aiohttp import web
@@ -47,6 +47,8 @@ def _number(request: web.Request) -> int:
 
 
 def _jsonable(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):  # the use cases' read models
+        return asdict(value)
     if hasattr(value, "isoformat"):
         return value.isoformat()
     raise TypeError(type(value).__name__)
@@ -143,7 +145,7 @@ async def kb_search(request: web.Request) -> web.Response:
 
 async def stats(request: web.Request) -> web.Response:
     c = ctx(request)
-    return _json({**await c.queue.stats(), "attention": await c.attention.summary()})
+    return _json({**asdict(await c.queue.stats()), "attention": await c.attention.summary()})
 
 
 # ---- the one list ---------------------------------------------------------------------------
