@@ -130,7 +130,8 @@ def with_defaults(model: type[M], values: dict[str, Any]) -> dict[str, Any]:
     """A full row for a bulk INSERT: the model's defaults (as its constructor would set them) and ``values``."""
     fields = _DEFAULTS.get(model)
     if fields is None:  # read once per model: pydantic's get_default inspects the factory at every call
-        fields = [(name, info.default, info.default_factory)
+        # The tables' default factories take no argument (none reads the other fields: pydantic allows both).
+        fields = [(name, info.default, cast("Callable[[], Any] | None", info.default_factory))
                   for name, info in model.model_fields.items() if name != "id"]
         _DEFAULTS[model] = fields
     return {name: values[name] if name in values else (factory() if factory is not None else default)
