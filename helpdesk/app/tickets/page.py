@@ -52,10 +52,10 @@ class TicketPageService:
             links = (await s.execute(
                 select(col(TicketLink.kind), col(Ticket.number), col(Ticket.subject), col(Ticket.status))
                 .join(Ticket, or_(
-                    (TicketLink.ticket_id == t.id) & (Ticket.id == TicketLink.other_id),
-                    (TicketLink.other_id == t.id) & (Ticket.id == TicketLink.ticket_id),
+                    (col(TicketLink.ticket_id) == t.id) & (col(Ticket.id) == col(TicketLink.other_id)),
+                    (col(TicketLink.other_id) == t.id) & (col(Ticket.id) == col(TicketLink.ticket_id)),
                 ))
-                .where(or_(TicketLink.ticket_id == t.id, TicketLink.other_id == t.id))
+                .where(or_(col(TicketLink.ticket_id) == t.id, col(TicketLink.other_id) == t.id))
                 .order_by(col(TicketLink.id))
             )).all()
             others = (await s.execute(
