@@ -140,11 +140,11 @@ async def next_assignee(s: AsyncSession, team_id: int, last: int | None = None) 
 Change = tuple[EventKind, dict[str, Any]]
 
 
-async def plan_routing(s: AsyncSession, ticket: Any, channel: str, meta: dict[str, Any], loaded: LoadedRules,
+async def plan_routing(s: AsyncSession, ticket: Ticket, channel: str, meta: dict[str, Any], loaded: LoadedRules,
                        assigned: dict[int, int]) -> list[Change]:
     """Route one ticket: set its team, priority, tags, assignee and SLA policy; the events to record.
 
-    ``ticket`` is a Ticket or a row about to be written (anything with those attributes);
+    ``ticket`` is stored or about to be written (an intake draft);
     ``assigned`` remembers the last assignee per team within one intake batch, for round robin.
     """
     org = await s.get(Organization, ticket.organization_id) if ticket.organization_id else None
@@ -177,21 +177,6 @@ async def plan_routing(s: AsyncSession, ticket: Any, channel: str, meta: dict[st
     return changes
 
 
-class _Draft:
-    """Attribute access to a ticket row not written yet, so routing and SLA can fill it in."""
-
-    __slots__ = ("_row",)
-
-    def __init__(self, row: dict[str, Any]) -> None:
-        object.__setattr__(self, "_row", row)
-
-    def __getattr__(self, name: str) -> Any:
-        return self._row.get(name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        self._row[name] = value
-
-
 class RoutingHook:
     """Intake hook: routes new tickets and sets their SLA before they are written; recomputes the SLA of
     a ticket a message is appended to."""
@@ -208,7 +193,7 @@ class RoutingHook:
         loaded = await self.rules.get(s)
         assigned: dict[int, int] = {}
         for d in drafts:
-            ticket = _Draft(d.row)
+            ticket = d.ticket
             d.notes["routing"] = await plan_routing(s, ticket, d.inbound.channel.value, dict(d.inbound.meta),
                                                     loaded, assigned)
             policy = await self.policies.get(s, ticket.sla_policy, d.now)

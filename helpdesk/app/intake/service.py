@@ -65,14 +65,22 @@ class IntakeContext:
 
 @dataclass(slots=True)
 class TicketDraft:
-    """A new ticket's row before it is written: ``before_open`` hooks may fill in its columns."""
+    """A new ticket before it is written: ``before_open`` hooks may fill in its columns.
+
+    ``ticket`` is transient (never added to the session): intake inserts its columns in one statement
+    for the whole wave, so hooks set them with the same typed code that changes a stored ticket.
+    """
 
     session: AsyncSession
     inbound: InboundMessage
     contact: Contact
     now: datetime
-    row: dict[str, Any]
+    ticket: Ticket
     notes: dict[str, Any] = field(default_factory=dict)  # handed to the hook's after_intake as ctx.prepared
+
+    def row(self) -> dict[str, Any]:
+        """The columns to insert (all but the id, which the database gives)."""
+        return {name: getattr(self.ticket, name) for name in Ticket.model_fields if name != "id"}
 
 
 class IntakeHook(Protocol):
@@ -400,17 +408,17 @@ class IntakeService:
         if not plans:
             return
         numbers = await store.reserve_ticket_numbers(s, len(plans))
-        drafts = [TicketDraft(s, p.msg, p.contact, now, store.with_defaults(Ticket, {
-            "number": number, "public_ref": store.new_public_ref(), "subject": derive_subject(p.msg),
-            "status": TicketStatus.NEW.value, "channel": p.msg.channel.value, "requester_id": p.contact.id,
-            "organization_id": p.contact.organization_id, "parent_id": p.parent.id if p.parent is not None else None,
-            "created_at": now, "updated_at": now, "last_inbound_at": now,
-        })) for p, number in zip(plans, numbers, strict=True)]
+        drafts = [TicketDraft(s, p.msg, p.contact, now, Ticket(
+            number=number, public_ref=store.new_public_ref(), subject=derive_subject(p.msg),
+            status=TicketStatus.NEW.value, channel=p.msg.channel.value, requester_id=p.contact.id,
+            organization_id=p.contact.organization_id, parent_id=p.parent.id if p.parent is not None else None,
+            created_at=now, updated_at=now, last_inbound_at=now,
+        )) for p, number in zip(plans, numbers, strict=True)]
         for hook in self.hooks:
             before = getattr(hook, "before_open", None)
             if before is not None:
                 await before(drafts)
-        tickets = await store.insert_returning(s, Ticket, [d.row for d in drafts])
+        tickets = await store.insert_returning(s, Ticket, [d.row() for d in drafts])
         for p, ticket, draft in zip(plans, tickets, drafts, strict=True):
             p.ticket, p.prepared = ticket, draft.notes
         for p in plans:
