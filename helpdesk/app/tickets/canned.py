@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlmodel import col
@@ -13,18 +13,32 @@ from helpdesk.domain.errors import NotFound, ValidationError
 from helpdesk.ports import Clock
 
 
+@dataclass(frozen=True, slots=True)
+class Canned:
+    """A canned response as staff pick it and admins edit it."""
+
+    id: int
+    title: str
+    body: str
+    active: bool
+
+
 class CannedService:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
 
-    async def list(self, *, include_retired: bool = False) -> list[dict[str, Any]]:
-        stmt = select(CannedResponse).order_by(CannedResponse.title)
+    async def list(self, *, include_retired: bool = False) -> list[Canned]:
+        stmt = select(CannedResponse).order_by(col(CannedResponse.title))
         if not include_retired:
             stmt = stmt.where(col(CannedResponse.active).is_(True))
         async with self.db.transaction() as s:
             rows = (await s.scalars(stmt)).all()
-        return [{"id": r.id, "title": r.title, "body": r.body, "active": r.active} for r in rows]
+        out = []
+        for r in rows:
+            assert r.id is not None  # stored rows
+            out.append(Canned(id=r.id, title=r.title, body=r.body, active=r.active))
+        return out
 
     async def save(self, canned_id: int | None, title: str, body: str, active: bool = True) -> int:
         title, body = title.strip(), body.strip()
