@@ -11,14 +11,14 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from helpdesk.app.intake.service import IntakeContext, TicketDraft
-from helpdesk.app.sla.service import PolicyCache, apply_sla, organization_kind, store_sla
+from helpdesk.app.sla.service import PolicyCache, SlaFields, apply_sla, organization_kind, store_sla
 from helpdesk.db import store
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import KbEntry, Organization, RoutingRule, StaffUser, Team, TeamMember, Ticket
@@ -140,7 +140,15 @@ async def next_assignee(s: AsyncSession, team_id: int, last: int | None = None) 
 Change = tuple[EventKind, dict[str, Any]]
 
 
-async def plan_routing(s: AsyncSession, ticket: Ticket, channel: str, meta: dict[str, Any], loaded: LoadedRules,
+class RoutingFields(SlaFields, Protocol):
+    """What routing reads and writes on a ticket: a stored Ticket or a new ticket's draft."""
+
+    team_id: int | None
+    assignee_id: int | None
+    tags: list[str]
+
+
+async def plan_routing(s: AsyncSession, ticket: RoutingFields, channel: str, meta: dict[str, Any], loaded: LoadedRules,
                        assigned: dict[int, int]) -> list[Change]:
     """Route one ticket: set its team, priority, tags, assignee and SLA policy; the events to record.
 
