@@ -180,7 +180,7 @@ async def run(url: str, n: int, clients: int = 20, per_client: int = 25
         deep = await deep_cursor(db, min(30_000, n // 4))
 
         async def page(f: QueueFilter, cursor: str | None = None) -> int:
-            return len((await queue.page(f, me=1, cursor=cursor))["items"])
+            return len((await queue.page(f, me=1, cursor=cursor)).items)
 
         async def counts() -> int:
             return sum((await queue.counts(1)).values())

@@ -67,18 +67,19 @@ async def refusal(s: AsyncSession, ticket: Ticket, contact: Contact, now: dateti
     policy = policy or GuardPolicy()
     assert ticket.id is not None and contact.id is not None
     sent_to_address = int(await s.scalar(
-        select(func.count(Outbox.id)).join(Ticket, Ticket.id == Outbox.ticket_id)
-        .where(Ticket.requester_id == contact.id, Outbox.created_at >= now - policy.address_window,
+        select(func.count(col(Outbox.id))).join(Ticket, col(Ticket.id) == col(Outbox.ticket_id))
+        .where(col(Ticket.requester_id) == contact.id, col(Outbox.created_at) >= now - policy.address_window,
                automatic_key())) or 0)
     sent_on_ticket = int(await s.scalar(
-        select(func.count(Outbox.id)).where(Outbox.ticket_id == ticket.id,
-                                            Outbox.created_at >= now - policy.ticket_window, automatic_key())) or 0)
+        select(func.count(col(Outbox.id))).where(col(Outbox.ticket_id) == ticket.id,
+                                                 col(Outbox.created_at) >= now - policy.ticket_window,
+                                                 automatic_key())) or 0)
     since = now - policy.loop_window
-    inbound = (Message.direction == Direction.INBOUND.value, Message.created_at >= since)
+    inbound = (col(Message.direction) == Direction.INBOUND.value, col(Message.created_at) >= since)
     from_sender = int(await s.scalar(
-        select(func.count(Message.id)).where(Message.author_contact_id == contact.id, *inbound)) or 0)
+        select(func.count(col(Message.id))).where(col(Message.author_contact_id) == contact.id, *inbound)) or 0)
     on_ticket = int(await s.scalar(
-        select(func.count(Message.id)).where(Message.ticket_id == ticket.id, *inbound)) or 0)
+        select(func.count(col(Message.id))).where(col(Message.ticket_id) == ticket.id, *inbound)) or 0)
     reason = decide(sent_to_address=sent_to_address, sent_on_ticket=sent_on_ticket,
                     inbound_from_sender=from_sender, inbound_on_ticket=on_ticket,
                     bouncing=bool(contact.bouncing), policy=policy)

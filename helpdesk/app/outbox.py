@@ -72,8 +72,8 @@ class OutboxDispatcher:
             return []
         async with self.db.transaction() as s:
             due = or_(
-                and_(Outbox.status == OutboxStatus.PENDING.value, Outbox.next_attempt_at <= now),
-                and_(Outbox.status == OutboxStatus.SENDING.value, Outbox.lease_until < now),
+                and_(col(Outbox.status) == OutboxStatus.PENDING.value, col(Outbox.next_attempt_at) <= now),
+                and_(col(Outbox.status) == OutboxStatus.SENDING.value, col(Outbox.lease_until) < now),
             )
             stmt = (
                 select(Outbox)

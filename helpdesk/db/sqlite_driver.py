@@ -15,11 +15,12 @@ from __future__ import annotations
 import sqlite3
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
 CHUNK = 1000  # rows read in the execute trip; larger results are read CHUNK at a time
+T = TypeVar("T")
 
 
 class OneHopCursor:
@@ -65,7 +66,7 @@ class OneHopCursor:
                 cur.close()
             return result
 
-        self.description, self.rowcount, self.lastrowid, rows, self._cursor = await self._connection._execute(trip)
+        self.description, self.rowcount, self.lastrowid, rows, self._cursor = await self._connection.trip(trip)
         self._rows = deque(rows)
 
     async def _more(self) -> bool:
@@ -79,7 +80,7 @@ class OneHopCursor:
                 cursor.close()
             return rows
 
-        rows = await self._connection._execute(trip)
+        rows = await self._connection.trip(trip)
         if len(rows) < CHUNK:
             self._cursor = None
         self._rows.extend(rows)
@@ -106,10 +107,15 @@ class OneHopCursor:
         self._rows = deque()
         cursor, self._cursor = self._cursor, None
         if cursor is not None:  # a large result left unread: close it in the connection's thread
-            await self._connection._execute(cursor.close)
+            await self._connection.trip(cursor.close)
 
 
 class OneHopConnection(aiosqlite.Connection):
+    async def trip(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` in the connection's thread (aiosqlite's ``_execute``, typed)."""
+        result: T = await self._execute(fn)  # type: ignore[no-untyped-call]  # aiosqlite leaves _execute untyped
+        return result
+
     def cursor(self) -> OneHopCursor:  # type: ignore[override]
         return OneHopCursor(self)
 

@@ -7,11 +7,12 @@ import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from pydantic_core import PydanticUndefined
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped
 from sqlmodel import SQLModel, col
 
 from helpdesk.db.engine import note_audit
@@ -22,6 +23,15 @@ from helpdesk.domain.values import ActorKind
 
 FIRST_TICKET_NUMBER = 1000
 M = TypeVar("M", bound=SQLModel)
+
+
+def id_col(column: int | None) -> Mapped[int]:
+    """A primary key in a query, typed as the stored rows have it: never NULL.
+
+    SQLModel types every ``id`` ``int | None`` because an unsaved object has none; a selected key always
+    has one, so ``select(id_col(Ticket.id))`` yields ``int`` rows without a check at each use.
+    """
+    return cast("Mapped[int]", col(column))
 
 
 async def reserve_ticket_numbers(s: AsyncSession, count: int) -> list[int]:
@@ -66,10 +76,13 @@ async def put_blobs(s: AsyncSession, items: Iterable[bytes], now: datetime) -> l
         # The dialect's INSERT is imported here, not at the top: the PostgreSQL dialect is a large import that
         # a short command on SQLite does not need (once loaded, the import is a dictionary look-up).
         if s.get_bind().dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            await s.execute(pg_insert(Blob).on_conflict_do_nothing(index_elements=["sha256"]), rows)
         else:
-            from sqlalchemy.dialects.sqlite import insert
-        await s.execute(insert(Blob).on_conflict_do_nothing(index_elements=["sha256"]), rows)
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            await s.execute(sqlite_insert(Blob).on_conflict_do_nothing(index_elements=["sha256"]), rows)
     return digests
 
 
@@ -125,7 +138,8 @@ def with_defaults(model: type[M], values: dict[str, Any]) -> dict[str, Any]:
     """A full row for a bulk INSERT: the model's defaults (as its constructor would set them) and ``values``."""
     fields = _DEFAULTS.get(model)
     if fields is None:  # read once per model: pydantic's get_default inspects the factory at every call
-        fields = [(name, info.default, info.default_factory)
+        # The tables' default factories take no argument (none reads the other fields: pydantic allows both).
+        fields = [(name, info.default, cast("Callable[[], Any] | None", info.default_factory))
                   for name, info in model.model_fields.items() if name != "id"]
         _DEFAULTS[model] = fields
     return {name: values[name] if name in values else (factory() if factory is not None else default)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Index
-from sqlmodel import Field
+from sqlmodel import Field, col
 
 from helpdesk.db.base import Table
 from helpdesk.db.tables import Ticket, _ts
@@ -65,6 +65,7 @@ class CannedResponse(Table, table=True):
 
 # The staff queue reads open tickets status by status in due-time order (helpdesk/app/tickets/queue.py); the
 # extra columns make these indexes covering for the "breaching soon" count.
-Index("ix_ticket_queue_first_due", Ticket.status, Ticket.first_response_due, Ticket.first_response_at, Ticket.id)
-Index("ix_ticket_queue_resolution_due", Ticket.status, Ticket.resolution_due, Ticket.first_response_at,
-      Ticket.first_response_due, Ticket.id)
+Index("ix_ticket_queue_first_due", col(Ticket.status), col(Ticket.first_response_due), col(Ticket.first_response_at),
+      col(Ticket.id))
+Index("ix_ticket_queue_resolution_due", col(Ticket.status), col(Ticket.resolution_due), col(Ticket.first_response_at),
+      col(Ticket.first_response_due), col(Ticket.id))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Annotated, Any
 
 from aiohttp import web
@@ -128,7 +128,7 @@ async def kb_search(request: web.Request) -> web.Response:
 
 async def stats(request: web.Request) -> web.Response:
     c = ctx(request)
-    return _json({**await c.queue.stats(), "attention": await c.attention.summary()})
+    return _json({**asdict(await c.queue.stats()), "attention": await c.attention.summary()})
 
 
 # ---- the one list ---------------------------------------------------------------------------

@@ -140,7 +140,7 @@ async def list_canned(request: web.Request) -> web.Response:
 
 async def get_canned(request: web.Request) -> web.Response:
     found = await ctx(request).canned.get(_canned_id(request))
-    if not found["active"]:
+    if not found.active:
         api_admin(request)  # agents only see the answers offered on the ticket page
     return json_response(found)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, is_dataclass
 from typing import Any
 
 from aiohttp import web
@@ -17,6 +18,8 @@ ROW_ID_MAX = 2**31 - 1  # rows are numbered by 32-bit integer columns on Postgre
 
 
 def _jsonable(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):  # the use cases' read models
+        return asdict(value)
     if hasattr(value, "isoformat"):
         return value.isoformat()
     raise TypeError(type(value).__name__)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from aiohttp import web
 from multidict import MultiMapping
 
@@ -61,7 +63,7 @@ async def queue_page(request: web.Request) -> web.StreamResponse:
 
 async def queue_poll(request: web.Request) -> web.Response:
     after = _int(request.query.get("after")) or 0
-    return web.json_response(await ctx(request).queue.new_since(after))
+    return web.json_response(asdict(await ctx(request).queue.new_since(after)))
 
 
 async def bulk(request: web.Request) -> web.StreamResponse:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import asdict
 from enum import StrEnum
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -12,6 +14,7 @@ from aiohttp import web
 
 from helpdesk.app.faq.index import insert_text
 from helpdesk.app.faq.proposals import asked_text
+from helpdesk.app.tickets.page import Activity
 from helpdesk.app.tickets.service import KEEP, TicketChanges
 from helpdesk.domain.errors import ValidationError
 from helpdesk.domain.ids import parse_id
@@ -56,15 +59,15 @@ def _int_field(form: Any, name: str) -> int | None:
     return parse_id(str(form.get(name, "")).strip().lstrip("#"))
 
 
-async def ticket_page(request: web.Request, *, draft: str = "", warning: list[dict[str, Any]] | None = None,
+async def ticket_page(request: web.Request, *, draft: str = "", warning: Sequence[Activity] | None = None,
                       status: int = 200) -> web.StreamResponse:
     c, me, number = ctx(request), staff(request), _number(request)
     data = await c.page.page(number, viewer_id=me.id)
     # The whole inbound conversation (its latest 20 messages: bounded work on a very long thread).
-    asked = [asked_text(text) for text in data["inbound_texts"][-20:]]
+    asked = [asked_text(text) for text in data.inbound_texts[-20:]]
     suggestions = await c.faq.search_conversation(asked, limit=3, purpose="staff")
     for sug in suggestions:
-        sug["insert"] = insert_text(sug["body"], data["channel"])
+        sug["insert"] = insert_text(sug["body"], data.channel)
     return render("ticket.html", request, {
         "t": data,
         "suggestions": suggestions,
@@ -196,7 +199,7 @@ async def activity(request: web.Request) -> web.Response:
     raw = request.query.get("after", "0")
     after = parse_id(raw, minimum=0) or 0
     return web.json_response({
-        "messages": await c.page.activity_since(number, after, me.id),
+        "messages": [asdict(a) for a in await c.page.activity_since(number, after, me.id)],
         "viewers": await views_live.viewers_text(request, number),  # polling: the heartbeat's fallback
     })
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
+from sqlmodel import col
 
 from helpdesk.app.staff.accounts import UserService
 from helpdesk.app.tickets.service import TicketService
@@ -26,6 +27,7 @@ from helpdesk.domain.values import StaffRole
 from helpdesk.ports import SystemClock
 from tests.support.pgserver import free_port
 from tests.support.processes import ServeProcess, make_mail, send_one
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -40,6 +42,15 @@ class Sink:
         msg = message_from_bytes(getattr(envelope, "content"))  # noqa: B009
         self.ids.append(str(msg["Message-ID"]))
         return "250 OK"
+
+
+async def _count(db: Database, *where: ColumnElement[bool]) -> int:
+    async with db.transaction() as s:
+        return int(await s.scalar(select(func.count()).select_from(Outbox).where(*where)) or 0)
+
+
+async def _counted(db: Database, *where: ColumnElement[bool], expect: int) -> bool:
+    return await _count(db, *where) == expect
 
 
 @pytest.fixture
@@ -132,21 +143,15 @@ async def test_relay_down_then_back_sends_each_reply_exactly_once(
         tickets = TicketService(db, clock)
         for t in await tickets.list():
             await tickets.reply(t["number"], staff, "Voici la réponse.")
-        await asyncio.sleep(2)  # the relay is down: attempts fail and back off
-        async with db.transaction() as s:
-            waiting = await s.scalar(select(func.count()).select_from(Outbox).where(Outbox.status != "sent"))
-            assert waiting == 5
+        # The relay is down: every reply is tried, fails and backs off (none is lost or marked sent).
+        await wait_until(lambda: _counted(db, col(Outbox.attempts) >= 1, expect=5), "each reply tried and failed",
+                         within=60, every=0.1)
+        assert await _count(db, col(Outbox.status) != "sent") == 5
         ctrl, sink = start_sink(sink_port)
         try:
-            for _ in range(150):
-                async with db.transaction() as s:
-                    left = await s.scalar(select(func.count()).select_from(Outbox).where(Outbox.status != "sent"))
-                if not left:
-                    break
-                await asyncio.sleep(0.2)
-            assert left == 0
-            await asyncio.sleep(1)
-            assert len(sink.ids) == 5 and len(set(sink.ids)) == 5
+            await wait_until(lambda: _counted(db, col(Outbox.status) != "sent", expect=0),
+                             "the five replies sent once the relay is back", within=60, every=0.2)
+            assert len(sink.ids) == 5 and len(set(sink.ids)) == 5  # recorded before the relay's 250
         finally:
             ctrl.stop()
         await db.dispose()
@@ -206,15 +211,9 @@ async def test_two_instances_on_one_postgres_no_loss_no_duplicate(tmp_path: Path
         numbers = [t["number"] for t in await tickets.list(limit=200)]
         reply_ids = [await tickets.reply(n, staff, "Réponse") for n in numbers]
         assert len(reply_ids) == 200
-        for _ in range(300):
-            async with db.transaction() as s:
-                left = await s.scalar(select(func.count()).select_from(Outbox).where(Outbox.status != "sent"))
-            if not left:
-                break
-            await asyncio.sleep(0.2)
-        assert left == 0
-        await asyncio.sleep(1)
-        sent = Counter(sink.ids)
+        await wait_until(lambda: _counted(db, col(Outbox.status) != "sent", expect=0), "the 200 replies sent",
+                         within=90, every=0.2)
+        sent = Counter(sink.ids)  # the sink records a mail before its 250, so before the row is marked sent
         assert len(sent) == 200 and max(sent.values()) == 1
         async with db.transaction() as s:
             owners = (await s.scalars(select(Outbox.lease_owner).distinct())).all()

@@ -26,6 +26,7 @@ from helpdesk.db.tables import Ticket
 from helpdesk.domain.errors import StorageUnavailable
 from helpdesk.ports import FixedClock
 from tests.support.mail import build_ingest
+from tests.support.waiting import wait_until
 
 srv = pytest.importorskip("aioimaplib.imap_testing_server")  # needs pytz (test extra)
 
@@ -87,14 +88,9 @@ def flags(server: Any, mailbox: str = "INBOX") -> list[list[str]]:
     return [m.flags for m in server._server_state.get_mailbox_messages(BOX, mailbox)]
 
 
-async def eventually(check: Callable[[], Awaitable[bool] | bool], what: str, tries: int = 200) -> None:
-    """Bounded wait (200 × 50 ms): fails the test with ``what`` if ``check`` never holds."""
-    for _ in range(tries):
-        outcome = check()
-        if await outcome if isinstance(outcome, Awaitable) else outcome:
-            return
-        await asyncio.sleep(0.05)
-    pytest.fail(f"never happened: {what}")
+async def eventually(check: Callable[[], Awaitable[bool] | bool], what: str) -> None:
+    """Wait on ``check`` (tests/support/waiting.py): fails the test with ``what`` if it never holds."""
+    await wait_until(check, what, every=0.05)
 
 
 def idling(server: Any) -> bool:

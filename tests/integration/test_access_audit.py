@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from helpdesk.db.engine import Database
 from helpdesk.ports import FixedClock
-from tests.support.web import add_staff, login, mail, services_for, web_client
+from helpdesk.services import Services
+from tests.support.web import add_staff, login, mail, web_client
 
 
-async def test_ticket_reads_are_audited(db: Database, clock: FixedClock) -> None:
-    services = services_for(db.url, clock)
+async def test_ticket_reads_are_audited(clock: FixedClock, services: Services) -> None:
     _, agent = await add_staff(services)
     res = await services.intake.receive(mail("<audit@x>"))
     n = res.ticket_number
@@ -24,4 +23,3 @@ async def test_ticket_reads_are_audited(db: Database, clock: FixedClock) -> None
     await services.tickets.get_json(n, viewer_id=agent)
     views = [e for e in await services.tickets.events(n) if e["kind"] == "ticket.viewed"]
     assert [(v["actor_id"], v["data"]["via"]) for v in views] == [(agent, "web"), (agent, "web"), (agent, "api")]
-    await services.db.dispose()

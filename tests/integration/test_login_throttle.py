@@ -20,8 +20,9 @@ from helpdesk.bootstrap import build
 from helpdesk.config import Settings
 from helpdesk.db.engine import Database
 from helpdesk.ports import FixedClock
+from helpdesk.services import Services
 from helpdesk.web.throttle import DEVICE_COOKIE
-from tests.support.web import PASSWORD, add_staff, csrf_of, services_for, web_client
+from tests.support.web import PASSWORD, add_staff, csrf_of, web_client
 
 
 async def _attempt(auth: AuthService, password: str, client: str = "203.0.113.9",
@@ -33,18 +34,15 @@ async def _attempt(auth: AuthService, password: str, client: str = "203.0.113.9"
     return "refused" if result is None else "signed-in"
 
 
-async def test_concurrent_attempts_never_pass_more_than_the_limit(db: Database, clock: FixedClock) -> None:
-    services = services_for(db.url, clock)
+async def test_concurrent_attempts_never_pass_more_than_the_limit(clock: FixedClock, services: Services) -> None:
     await add_staff(services)
     auth = AuthService(services.db, clock, services.users)
     outcomes = await asyncio.gather(*(_attempt(auth, "mauvais-mot-de-passe") for _ in range(30)))
     assert outcomes.count("refused") == FREE_PER_ACCOUNT  # checked passwords: exactly the free attempts
     assert outcomes.count("throttled") == 30 - FREE_PER_ACCOUNT
-    await services.db.dispose()
 
 
-async def test_slow_down_doubles_and_success_clears_it(db: Database, clock: FixedClock) -> None:
-    services = services_for(db.url, clock)
+async def test_slow_down_doubles_and_success_clears_it(clock: FixedClock, services: Services) -> None:
     await add_staff(services)
     auth = AuthService(services.db, clock, services.users)
     for _ in range(FREE_PER_ACCOUNT):
@@ -59,7 +57,6 @@ async def test_slow_down_doubles_and_success_clears_it(db: Database, clock: Fixe
     clock.advance(seconds=1)
     assert await _attempt(auth, PASSWORD) == "signed-in"
     assert await _attempt(auth, "faux") == "refused"  # the success cleared the account's counter
-    await services.db.dispose()
 
 
 def test_wait_grows_exponentially_up_to_fifteen_minutes() -> None:
@@ -67,8 +64,7 @@ def test_wait_grows_exponentially_up_to_fifteen_minutes() -> None:
     assert wait_after(10_000, 5) == timedelta(minutes=15)
 
 
-async def test_a_stranger_cannot_shut_out_a_known_device(db: Database, clock: FixedClock) -> None:
-    services = services_for(db.url, clock)
+async def test_a_stranger_cannot_shut_out_a_known_device(clock: FixedClock, services: Services) -> None:
     await add_staff(services)
     auth = AuthService(services.db, clock, services.users)
     result = await auth.login("agent@craig.fr", PASSWORD, "192.0.2.1")
@@ -82,11 +78,9 @@ async def test_a_stranger_cannot_shut_out_a_known_device(db: Database, clock: Fi
     # The device cookie of another account opens nothing here.
     other = await auth.remember_device((await auth.login("admin@craig.fr", PASSWORD, "192.0.2.2") or ("", None))[1].id)
     assert await _attempt(auth, PASSWORD, device=other) == "throttled"
-    await services.db.dispose()
 
 
-async def test_per_client_limit_counts_every_account_from_one_address(db: Database, clock: FixedClock) -> None:
-    services = services_for(db.url, clock)
+async def test_per_client_limit_counts_every_account_from_one_address(clock: FixedClock, services: Services) -> None:
     await add_staff(services)
     auth = AuthService(services.db, clock, services.users)
     for i in range(FREE_PER_CLIENT):
@@ -94,7 +88,6 @@ async def test_per_client_limit_counts_every_account_from_one_address(db: Databa
     with pytest.raises(Throttled):
         await auth.login("agent@craig.fr", PASSWORD, "203.0.113.50")
     assert await auth.login("agent@craig.fr", PASSWORD, "203.0.113.51") is not None
-    await services.db.dispose()
 
 
 async def test_compare_and_set_refuses_a_stale_count(db: Database, clock: FixedClock) -> None:

@@ -17,7 +17,8 @@ from helpdesk.db.engine import Database
 from helpdesk.db.tables import Event, Outbox, Ticket
 from helpdesk.domain.events import EventKind
 from helpdesk.ports import FixedClock
-from tests.support.web import add_staff, csrf_of, login, mail, services_for, web_client
+from helpdesk.services import Services
+from tests.support.web import add_staff, csrf_of, login, mail, web_client
 
 
 class Relay:
@@ -94,8 +95,7 @@ async def test_failed_reply_shows_its_reason_and_can_be_sent_again(
     await services.db.dispose()
 
 
-async def test_no_relay_is_said_in_the_queue_and_readyz(db: Database, clock: FixedClock) -> None:
-    services = services_for(db.url, clock)  # no relay, no sender override
+async def test_no_relay_is_said_in_the_queue_and_readyz(db: Database, clock: FixedClock, services: Services) -> None:
     await add_staff(services)
     async with web_client(services) as client:
         ready = await client.get("/readyz")
@@ -105,7 +105,6 @@ async def test_no_relay_is_said_in_the_queue_and_readyz(db: Database, clock: Fix
         await login(client, "agent@craig.fr")
         queue = await (await client.get("/queue")).text()
         assert 'id="delivery-problem"' in queue and "ne partent pas" in queue
-    await services.db.dispose()
     relayed = build(Settings(database_url=db.url, smtp_enabled=False), clock=clock, senders={"email": Relay()})
     async with web_client(relayed) as client:
         body = await (await client.get("/readyz")).json()

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import re
 
-from helpdesk.db.engine import Database
-from helpdesk.ports import FixedClock
-from tests.support.web import PASSWORD, add_staff, csrf_of, login, services_for, web_client
+from helpdesk.services import Services
+from tests.support.web import PASSWORD, add_staff, csrf_of, login, web_client
 
 
-async def test_password_change_revokes_api_tokens(db: Database, clock: FixedClock) -> None:
-    services = services_for(db.url, clock)
+async def test_password_change_revokes_api_tokens(services: Services) -> None:
     await add_staff(services)
     async with web_client(services) as client:
         csrf = await login(client, "agent@craig.fr")
@@ -31,4 +29,3 @@ async def test_password_change_revokes_api_tokens(db: Database, clock: FixedCloc
         account = await (await client.get("/account")).text()
         assert 'id="new-token"' not in account and "/revoke" not in account
         assert csrf_of(account)
-    await services.db.dispose()

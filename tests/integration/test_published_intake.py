@@ -80,13 +80,13 @@ async def test_a_mail_naming_a_dataset_gets_the_note_and_the_sidebar(
         assert "[à corriger] Le jeu de données déclare le schéma « scdl/subventions »" in text
 
         page = await TicketPageService(svc.db, svc.clock).page(number)
-        [row] = page["published"]["rows"]
+        [row] = page.published["rows"]
         assert (row["title"], row["organisation"], row["licence"], row["last_update"], row["schema"]) == (
             "Subventions versées par la ville de Lannion", "Ville de Lannion",
             "Licence Ouverte / Open Licence version 2.0", "09/01/2026", "scdl/subventions 2.1.1")
         assert row["harvest"].startswith("non moissonné")
         assert row["resources"][0]["findings"][0]["code"] == "schema-not-followed"
-        [summary] = page["published"]["summaries"]
+        [summary] = page.published["summaries"]
         assert summary["text"].startswith("Nous avons regardé les données publiées")
 
         async with web_client(svc) as client:

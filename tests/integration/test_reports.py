@@ -25,7 +25,8 @@ from helpdesk.db.tables import ChatSuggestion, FaqFeedback, Ticket
 from helpdesk.domain.errors import ValidationError
 from helpdesk.domain.values import Channel, OrgKind, StaffRole, TicketStatus
 from helpdesk.ports import FixedClock
-from tests.support.web import PASSWORD, login, services_for, web_client
+from helpdesk.services import Services
+from tests.support.web import PASSWORD, login, web_client
 
 MAURIAC = OrganizationHint("Commune de Mauriac", OrgKind.COMMUNE, pays="Pays de Mauriac")
 SALERS = OrganizationHint("Commune de Salers", OrgKind.COMMUNE, pays="Pays de Salers")
@@ -135,8 +136,7 @@ async def test_report_figures_match_hand_computed_values(db: Database, clock: Fi
     assert weeks == ["semaine du;email;telegram", "2026-02-23;1;0", "2026-03-02;2;1"]
 
 
-async def test_reports_page_charts_and_csv_for_signed_in_staff(db: Database, clock: FixedClock) -> None:
-    services = services_for(db.url, clock)  # the db fixture empties PostgreSQL first
+async def test_reports_page_charts_and_csv_for_signed_in_staff(clock: FixedClock, services: Services) -> None:
     try:
         await seed(services.db, clock)
         await services.users.add("admin@craig.fr", StaffRole.ADMIN, PASSWORD, name="Alice")
@@ -176,8 +176,7 @@ async def test_reports_page_charts_and_csv_for_signed_in_staff(db: Database, clo
         await services.db.dispose()
 
 
-async def test_reports_page_on_a_new_installation_says_so_in_french(db: Database, clock: FixedClock) -> None:
-    services = services_for(db.url, clock)
+async def test_reports_page_on_a_new_installation_says_so_in_french(services: Services) -> None:
     try:
         await services.users.add("admin@craig.fr", StaffRole.ADMIN, PASSWORD, name="Alice")
         async with web_client(services) as client:

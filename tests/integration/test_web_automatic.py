@@ -17,8 +17,9 @@ from helpdesk.db.engine import Database
 from helpdesk.db.tables import Contact, Event, Message, Outbox, Ticket
 from helpdesk.domain.values import IntakeAction
 from helpdesk.ports import FixedClock
+from helpdesk.services import Services
 from tests.support.mail import build_ingest
-from tests.support.web import add_staff, login, services_for, web_client
+from tests.support.web import add_staff, login, web_client
 
 ADDR = "assistance@craig.fr"
 
@@ -43,8 +44,9 @@ async def kept_event_ids(db: Database) -> list[int]:
             select(Event.id).where(Event.kind == AUTOMATIC_IGNORED).order_by(Event.id))).all()]
 
 
-async def test_out_of_office_is_listed_and_its_original_downloads(db: Database, clock: FixedClock) -> None:
-    services = services_for(db.url, clock)
+async def test_out_of_office_is_listed_and_its_original_downloads(
+        db: Database, clock: FixedClock, services: Services,
+) -> None:
     await add_staff(services)
     result = await build_ingest(db, clock, services.intake).process(OOO)
     assert result.action is IntakeAction.IGNORED and result.ticket_number is None
@@ -76,11 +78,11 @@ async def test_out_of_office_is_listed_and_its_original_downloads(db: Database, 
             other_id = other.id
         assert (await agent.get(f"/automatic/{other_id}/raw")).status == 404
         assert (await agent.get("/automatic/99999999999/raw")).status == 404  # beyond a 32-bit id: not a 500
-    await services.db.dispose()
 
 
-async def test_bouncing_address_is_listed_and_cleared_with_an_audit_event(db: Database, clock: FixedClock) -> None:
-    services = services_for(db.url, clock)
+async def test_bouncing_address_is_listed_and_cleared_with_an_audit_event(
+        db: Database, clock: FixedClock, services: Services,
+) -> None:
     _, agent_id = await add_staff(services)
     ingest = build_ingest(db, clock, services.intake)
     first = await ingest.process(mail("<q-1@murat.fr>"))  # the contact exists, then our reply to it bounces
@@ -128,7 +130,6 @@ async def test_bouncing_address_is_listed_and_cleared_with_an_audit_event(db: Da
         assert (ev.actor_kind, ev.actor_id, ev.ticket_id) == ("staff", agent_id, None)
         assert ev.data["contact_id"] == cid and ev.data["email"] == "sylvie@mairie-murat.fr"
         assert ev.data["reason"] == "X-Failed-Recipients header"  # the bounce reason it had, kept in the journal
-    await services.db.dispose()
 
 
 async def test_create_ticket_from_kept_mail_is_audited_and_not_acknowledged(db: Database, clock: FixedClock) -> None:
@@ -169,8 +170,9 @@ async def test_create_ticket_from_kept_mail_is_audited_and_not_acknowledged(db: 
     await services.db.dispose()
 
 
-async def test_pages_newest_first_and_older_events_without_subject(db: Database, clock: FixedClock) -> None:
-    services = services_for(db.url, clock)
+async def test_pages_newest_first_and_older_events_without_subject(
+        db: Database, clock: FixedClock, services: Services,
+) -> None:
     await add_staff(services)
     async with db.transaction() as s:  # recorded before subjects were kept
         await store.record_event(s, kind=AUTOMATIC_IGNORED, now=clock.now(), ticket_id=None, channel="email",
@@ -199,4 +201,3 @@ async def test_pages_newest_first_and_older_events_without_subject(db: Database,
         assert f"/automatic/{ids[0]}/raw" not in rows and f"/automatic/{ids[0]}/ticket" not in rows  # nothing kept
         assert "<td>—</td>" in rows  # no subject recorded
         assert (await agent.get("/automatic?before=abc")).status == 200  # a bad cursor shows the first page
-    await services.db.dispose()

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from helpdesk.db.engine import Database
-from helpdesk.ports import FixedClock
-from tests.support.web import add_staff, login, mail, services_for, web_client
+from helpdesk.services import Services
+from tests.support.web import add_staff, login, mail, web_client
 
 
-async def test_favicon_menu_and_clickable_addresses(db: Database, clock: FixedClock) -> None:
-    services = services_for(db.url, clock)
+async def test_favicon_menu_and_clickable_addresses(services: Services) -> None:
     try:
         await add_staff(services)
         res = await services.intake.receive(mail("<u1@x>", text="Le fichier est sur https://data.mairie-murat.fr/budget.csv."))

@@ -8,7 +8,8 @@ from helpdesk.app.quarantine.service import QuarantineService
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Quarantine, Ticket
 from helpdesk.ports import FixedClock
-from tests.support.web import add_staff, login, services_for, web_client
+from helpdesk.services import Services
+from tests.support.web import add_staff, login, web_client
 
 GOOD_MAIL = (
     b"From: Sylvie <sylvie@mairie-murat.fr>\r\nTo: assistance@craig.fr\r\nSubject: Budget en CSV\r\n"
@@ -16,8 +17,7 @@ GOOD_MAIL = (
 )
 
 
-async def test_reprocess_turns_a_held_mail_into_a_ticket(db: Database, clock: FixedClock) -> None:
-    services = services_for(db.url, clock)
+async def test_reprocess_turns_a_held_mail_into_a_ticket(db: Database, clock: FixedClock, services: Services) -> None:
     await add_staff(services)
     qid = await QuarantineService(db, clock).hold(channel="email", raw=GOOD_MAIL, reason="parser bug (fixed since)",
                                                   sender="sylvie@mairie-murat.fr")
@@ -34,4 +34,3 @@ async def test_reprocess_turns_a_held_mail_into_a_ticket(db: Database, clock: Fi
         ticket = (await s.scalars(select(Ticket))).one()
         assert ticket.subject == "Budget en CSV"
         assert resp.headers["Location"] == f"/tickets/{ticket.number}"
-    await services.db.dispose()

@@ -59,8 +59,8 @@ async def test_sla_order_and_keyset_pages_cover_every_open_ticket_once(db: Datab
         cursor = None
         while True:
             page = await queue.page(f, me=None, cursor=cursor, limit=2)
-            seen += [row["number"] for row in page["items"]]
-            cursor = page["next_cursor"]
+            seen += [row.number for row in page.items]
+            cursor = page.next_cursor
             if cursor is None:
                 return seen
 
@@ -70,8 +70,8 @@ async def test_sla_order_and_keyset_pages_cover_every_open_ticket_once(db: Datab
     # A text search takes the single-scan path: same order, same pages.
     assert [idx[n] for n in await walk(QueueFilter(text="texte"))] == expected
     assert [idx[n] for n in await walk(QueueFilter(statuses=()))] == [1, 5, 0, 4, 8, 2, 7, 3, 6]
-    first = (await queue.page(QueueFilter(), me=None, limit=1))["items"][0]
-    assert first["breached"] and first["seconds_left"] == -1800
+    first = (await queue.page(QueueFilter(), me=None, limit=1)).items[0]
+    assert first.breached and first.seconds_left == -1800
 
 
 async def test_filters_text_search_counts_and_views(db: Database, clock: FixedClock) -> None:
@@ -92,7 +92,7 @@ async def test_filters_text_search_counts_and_views(db: Database, clock: FixedCl
     queue = QueueService(db, clock)
 
     async def numbers(f: QueueFilter, me: int | None = agent) -> set[int]:
-        return {r["number"] for r in (await queue.page(f, me=me))["items"]}
+        return {r.number for r in (await queue.page(f, me=me)).items}
 
     assert await numbers(QueueFilter(text="scdl")) == {a.ticket_number}  # found in the message, any case
     assert await numbers(QueueFilter(text="budget")) == {a.ticket_number}  # found in the subject
@@ -110,7 +110,7 @@ async def test_filters_text_search_counts_and_views(db: Database, clock: FixedCl
     latest = await queue.latest_id()
     d = await services.intake.receive(mail("<f4@x>", sender_email="d@x.fr", subject="Nouveau"))
     polled = await queue.new_since(latest)
-    assert [t["number"] for t in polled["tickets"]] == [d.ticket_number] and polled["latest"] > latest
+    assert [t.number for t in polled.tickets] == [d.ticket_number] and polled.latest > latest
     await services.db.dispose()
 
 

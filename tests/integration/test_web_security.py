@@ -9,6 +9,7 @@ from sqlalchemy import select
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Event, Quarantine
 from helpdesk.ports import FixedClock
+from helpdesk.services import Services
 from helpdesk.web import auth
 from tests.support.web import (
     active_content,
@@ -18,7 +19,6 @@ from tests.support.web import (
     csrf_of,
     login,
     mail,
-    services_for,
     web_client,
 )
 
@@ -48,8 +48,7 @@ def canonical(path: str) -> str:
     return re.sub(r"\{(\w+):[^}]*\}", r"{\1}", path)
 
 
-async def test_every_staff_and_api_route_refuses_anonymous_access(db: Database, clock: FixedClock) -> None:
-    services = services_for(db.url, clock)
+async def test_every_staff_and_api_route_refuses_anonymous_access(services: Services) -> None:
     async with web_client(services) as client:
         checked = 0
         public_seen = set()
@@ -76,11 +75,9 @@ async def test_every_staff_and_api_route_refuses_anonymous_access(db: Database, 
         assert checked >= 35
         # Nothing is public by accident: the open routes are exactly the listed ones.
         assert public_seen == PUBLIC
-    await services.db.dispose()
 
 
-async def test_csrf_is_enforced_on_state_changing_requests(db: Database, clock: FixedClock) -> None:
-    services = services_for(db.url, clock)
+async def test_csrf_is_enforced_on_state_changing_requests(services: Services) -> None:
     await add_staff(services)
     res = await services.intake.receive(mail("<c1@x>"))
     n = res.ticket_number
@@ -103,7 +100,6 @@ async def test_csrf_is_enforced_on_state_changing_requests(db: Database, clock: 
         assert (await services.tickets.get_json(n or 0))["messages"][-1]["direction"] == "outbound"
         # Logging out also needs the token.
         assert (await client.post("/logout", data={}, allow_redirects=False)).status == 403
-    await services.db.dispose()
 
 
 PAYLOAD_TEXT = 'Bonjour <script>alert("x")</script><img src=x onerror="alert(1)"> <b onmouseover=alert(2)>b</b>'
@@ -111,8 +107,7 @@ PAYLOAD_HTML = ('<p onclick="steal()">Bonjour</p><script>alert(3)</script><img s
                 '<a href="javascript:alert(5)">lien</a><iframe src="https://evil.example"></iframe>')
 
 
-async def test_script_and_event_handler_payloads_are_inert(db: Database, clock: FixedClock) -> None:
-    services = services_for(db.url, clock)
+async def test_script_and_event_handler_payloads_are_inert(services: Services) -> None:
     await add_staff(services)
     res = await services.intake.receive(mail(
         "<xss@x>", text=PAYLOAD_TEXT, subject='<script>alert("sujet")</script>', html_sanitised=PAYLOAD_HTML,
@@ -150,11 +145,9 @@ async def test_script_and_event_handler_payloads_are_inert(db: Database, clock: 
         page = await (await client.get(f"/tickets/{other.ticket_number}")).text()
         other_att = re.search(r"/attachments/(\d+)", page).group(1)
         assert (await client.get(f"/tickets/{n}/attachments/{other_att}")).status == 404
-    await services.db.dispose()
 
 
-async def test_an_agent_cannot_do_admin_actions(db: Database, clock: FixedClock) -> None:
-    services = services_for(db.url, clock)
+async def test_an_agent_cannot_do_admin_actions(db: Database, clock: FixedClock, services: Services) -> None:
     await add_staff(services)
     from helpdesk.app.quarantine.service import QuarantineService
 
@@ -181,11 +174,9 @@ async def test_an_agent_cannot_do_admin_actions(db: Database, clock: FixedClock)
         assert (await s.get(Quarantine, qid)).status == "discarded"
         ev = (await s.scalars(select(Event).where(Event.kind == "quarantine.discarded"))).one()
         assert ev.actor_kind == "staff" and ev.data["quarantine_id"] == qid
-    await services.db.dispose()
 
 
-async def test_login_throttling_session_cookie_flags_and_logout(db: Database, clock: FixedClock) -> None:
-    services = services_for(db.url, clock)
+async def test_login_throttling_session_cookie_flags_and_logout(clock: FixedClock, services: Services) -> None:
     await add_staff(services)
     async with web_client(services) as client:
         page = await client.get("/login")
@@ -210,7 +201,6 @@ async def test_login_throttling_session_cookie_flags_and_logout(db: Database, cl
         assert (await client.post("/logout", data={"csrf_token": csrf_of(await queue.text())},
                                   allow_redirects=False)).status == 303
         assert (await client.get("/queue", allow_redirects=False)).status == 303
-    await services.db.dispose()
 
 
 async def test_secure_cookie_flag_when_served_over_https(db: Database, clock: FixedClock) -> None:
@@ -234,8 +224,7 @@ async def test_secure_cookie_flag_when_served_over_https(db: Database, clock: Fi
     await services.db.dispose()
 
 
-async def test_password_change_checks_the_old_one_and_ends_other_sessions(db: Database, clock: FixedClock) -> None:
-    services = services_for(db.url, clock)
+async def test_password_change_checks_the_old_one_and_ends_other_sessions(services: Services) -> None:
     await add_staff(services)
     async with web_client(services) as client, another_client(client) as elsewhere:
         await login(elsewhere, "agent@craig.fr")
@@ -257,4 +246,3 @@ async def test_password_change_checks_the_old_one_and_ends_other_sessions(db: Da
         assert (await elsewhere.get("/queue", allow_redirects=False)).status == 303  # the other one is closed
     assert await services.users.authenticate("agent@craig.fr", "nouveau-mot-de-passe") is not None
     assert await services.users.authenticate("agent@craig.fr", "motdepasse-solide") is None
-    await services.db.dispose()

@@ -7,11 +7,13 @@ from helpdesk.app.sla.admin import SlaAdmin
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Team
 from helpdesk.ports import FixedClock
-from tests.support.web import add_staff, login, services_for, web_client
+from helpdesk.services import Services
+from tests.support.web import add_staff, login, web_client
 
 
-async def test_admin_edits_sla_and_routing_and_agents_are_refused(db: Database, clock: FixedClock) -> None:
-    services = services_for(db.url, clock)
+async def test_admin_edits_sla_and_routing_and_agents_are_refused(
+        db: Database, clock: FixedClock, services: Services,
+) -> None:
     try:
         await add_staff(services)
         async with db.transaction() as s:

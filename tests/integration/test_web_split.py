@@ -16,13 +16,14 @@ from helpdesk.db.tables import Attachment, Event, Message, Ticket, TicketLink
 from helpdesk.domain.errors import NotFound, ValidationError
 from helpdesk.domain.values import IntakeAction
 from helpdesk.ports import FixedClock
+from helpdesk.services import Services
 from helpdesk.web.labels import thread_reason
-from tests.support.web import add_staff, attachment, login, mail, services_for, web_client
+from tests.support.web import add_staff, attachment, login, mail, web_client
 
 
-async def test_split_moves_the_message_and_its_attachment_to_a_new_linked_ticket(db: Database,
-                                                                                  clock: FixedClock) -> None:
-    services = services_for(db.url, clock)
+async def test_split_moves_the_message_and_its_attachment_to_a_new_linked_ticket(
+        db: Database, clock: FixedClock, services: Services,
+) -> None:
     _, agent = await add_staff(services)
     first = await services.intake.receive(mail("<q1@x>"))
     n = first.ticket_number or 0
@@ -69,11 +70,9 @@ async def test_split_moves_the_message_and_its_attachment_to_a_new_linked_ticket
     follow = await services.intake.receive(mail("<q3@x>", sender_email="marc@mairie-murat.fr",
                                                 in_reply_to=("<q2@x>",)))
     assert follow.ticket_number == new
-    await services.db.dispose()
 
 
-async def test_split_refuses_what_cannot_be_split(db: Database, clock: FixedClock) -> None:
-    services = services_for(db.url, clock)
+async def test_split_refuses_what_cannot_be_split(services: Services) -> None:
     admin, _ = await add_staff(services)
     only = await services.intake.receive(mail("<o1@x>"))
     other = await services.intake.receive(mail("<o2@x>", sender_email="paul@x.fr"))
@@ -89,7 +88,6 @@ async def test_split_refuses_what_cannot_be_split(db: Database, clock: FixedCloc
         await view.split(n, other.message_id or 0, admin)  # a message of another ticket
     with pytest.raises(NotFound):
         await view.split(n, 2**40, admin)
-    await services.db.dispose()
 
 
 def test_thread_reasons_read_in_french() -> None:

@@ -102,11 +102,11 @@ async def test_sidebar_actions_note_link_merge_and_presence(db: Database, clock:
                                                               "assignee": "bruno"})
         assert typo.status == 400
         after = await services.page.page(a)
-        assert after["priority"] == "urgent" and after["assignee_id"] == agent
+        assert after.priority == "urgent" and after.assignee_id == agent
         # An empty choice clears the field (the select's « personne »).
         cleared = await client.post(f"/tickets/{a}/update", data={"csrf_token": token, "assignee": ""},
                                     allow_redirects=False)
-        assert cleared.status == 303 and (await services.page.page(a))["assignee_id"] is None
+        assert cleared.status == 303 and (await services.page.page(a)).assignee_id is None
     async with db.transaction() as s:
         merged = (await s.scalars(select(Ticket).where(Ticket.number == c))).one()
         kinds = sorted(k for k in (await s.scalars(select(TicketLink.kind))).all())

@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Message, Ticket
-from helpdesk.ports import FixedClock
+from helpdesk.services import Services
 from helpdesk.web.validation import API_BODY_MAX, FORM_BODY_MAX, TEXT_MAX
-from tests.support.web import add_staff, login, mail, services_for, web_client
+from tests.support.web import add_staff, login, mail, web_client
 
 HUGE = str(2**63)
 DIGITS_5000 = "1" * 5000
@@ -31,8 +31,7 @@ async def _refused(resp: Any, status: int = 400) -> str:
     return str(body["error"])
 
 
-async def test_api_refuses_hostile_input_in_french(db: Database, clock: FixedClock) -> None:
-    services = services_for(db.url, clock)
+async def test_api_refuses_hostile_input_in_french(db: Database, services: Services) -> None:
     _, agent = await add_staff(services)
     n = (await services.intake.receive(mail("<v1@x>"))).ticket_number
     async with web_client(services) as client:
@@ -75,15 +74,13 @@ async def test_api_refuses_hostile_input_in_french(db: Database, clock: FixedClo
         assert t.assignee_id == agent
         texts = (await s.scalars(select(Message.visible_text).where(Message.ticket_id == t.id))).all()
         assert "None" not in texts and len(texts) == 1  # nothing stored from the refused notes
-    await services.db.dispose()
 
 
 async def _post_form(client: TestClient[Any, Any], path: str, data: dict[str, str] | bytes) -> Any:
     return await client.post(path, data=data, allow_redirects=False)
 
 
-async def test_web_forms_and_paths_refuse_hostile_input(db: Database, clock: FixedClock) -> None:
-    services = services_for(db.url, clock)
+async def test_web_forms_and_paths_refuse_hostile_input(services: Services) -> None:
     await add_staff(services)
     n = (await services.intake.receive(mail("<v2@x>"))).ticket_number
     async with web_client(services) as client:
@@ -111,11 +108,9 @@ async def test_web_forms_and_paths_refuse_hostile_input(db: Database, clock: Fix
                                  headers={"Content-Type": "application/x-www-form-urlencoded"},
                                  allow_redirects=False)
         assert resp.status < 500
-    await services.db.dispose()
 
 
-async def test_router_refusals_are_french_and_json_on_the_api(db: Database, clock: FixedClock) -> None:
-    services = services_for(db.url, clock)
+async def test_router_refusals_are_french_and_json_on_the_api(services: Services) -> None:
     _, agent = await add_staff(services)
     async with web_client(services) as client:
         bearer = await _bearer(services, agent)
@@ -124,4 +119,3 @@ async def test_router_refusals_are_french_and_json_on_the_api(db: Database, cloc
         await login(client, "agent@craig.fr")
         page = await client.get("/tickets/abc")
         assert page.status == 404 and await page.text() == "Page introuvable."
-    await services.db.dispose()

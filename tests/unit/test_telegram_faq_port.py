@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass
 
 from channels.telegram.faq import ReloadingFaq
+from tests.support.waiting import wait_until
 
 
 @dataclass(frozen=True)
@@ -41,10 +42,7 @@ async def test_reloads_follow_the_loader_and_survive_a_failure() -> None:
     assert [h.id for h in faq.search("budget")] == ["v1"]  # the previous index keeps answering
     stop = asyncio.Event()
     task = asyncio.create_task(faq.run(stop))
-    for _ in range(100):
-        if faq.search("x")[0].id == "v2":
-            break
-        await asyncio.sleep(0.01)
+    await wait_until(lambda: faq.search("x")[0].id == "v2", "the reloaded index answering")
     stop.set()
     await task
     assert [h.id for h in faq.search("budget")] == ["v2"]

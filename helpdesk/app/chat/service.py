@@ -108,8 +108,8 @@ class ChatService:
         now = self.clock.now()
         limit = now - grace
         claimable = or_(
-            and_(TelegramUpdate.status == "received", TelegramUpdate.received_at <= limit),
-            and_(TelegramUpdate.status == "processing", TelegramUpdate.processed_at <= limit),
+            and_(col(TelegramUpdate.status) == "received", col(TelegramUpdate.received_at) <= limit),
+            and_(col(TelegramUpdate.status) == "processing", col(TelegramUpdate.processed_at) <= limit),
         )
         async with self.db.transaction() as s:
             rows = (await s.execute(
@@ -127,7 +127,7 @@ class ChatService:
                     .where(col(TelegramUpdate.update_id) == update_id, col(TelegramUpdate.attempts) == attempts,
                            claimable)
                     .values(attempts=attempts + 1, status="failed" if failed else "processing", processed_at=now)
-                    .returning(TelegramUpdate.payload)
+                    .returning(col(TelegramUpdate.payload))
                 )
                 payload = claimed.scalar_one_or_none()
             if payload is not None and not failed:

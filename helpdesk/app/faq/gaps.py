@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from helpdesk.app.faq.proposals import FAQ_INSERTED, FAQ_NOT_INSERTED, asked_text, wording_of
 from helpdesk.db.engine import Database
@@ -96,10 +97,10 @@ class GapsService:
         by_ticket: dict[int, GapQuestion] = {}
         async with self.db.transaction() as s:
             acks = (await s.execute(
-                select(Message.ticket_id, Message.meta, Message.created_at, Message.delivery_status)
-                .where(Message.created_at >= since, Message.direction == Direction.OUTBOUND.value,
-                       Message.channel == Channel.EMAIL.value, Message.automatic.is_(True))
-                .order_by(Message.id.desc()).limit(MAX_PER_SOURCE * 4)
+                select(col(Message.ticket_id), col(Message.meta), col(Message.created_at), col(Message.delivery_status))
+                .where(col(Message.created_at) >= since, col(Message.direction) == Direction.OUTBOUND.value,
+                       col(Message.channel) == Channel.EMAIL.value, col(Message.automatic).is_(True))
+                .order_by(col(Message.id).desc()).limit(MAX_PER_SOURCE * 4)
             )).all()
             reasons: dict[int, tuple[list[str], datetime]] = {}
             for ticket_id, meta, at, status in acks:
@@ -108,27 +109,28 @@ class GapsService:
                         and status != "queued":
                     reasons.setdefault(ticket_id, ([], at))[0].append(REASON_MAIL_NONE)
             events = (await s.execute(
-                select(Event.ticket_id, Event.kind, Event.created_at)
-                .where(Event.kind.in_([FAQ_INSERTED, FAQ_NOT_INSERTED]), Event.ticket_id.is_not(None))
-                .where(Event.created_at >= since).order_by(Event.id.desc()).limit(MAX_PER_SOURCE * 4)
+                select(col(Event.ticket_id), col(Event.kind), col(Event.created_at))
+                .where(col(Event.kind).in_([FAQ_INSERTED, FAQ_NOT_INSERTED]), col(Event.ticket_id).is_not(None))
+                .where(col(Event.created_at) >= since).order_by(col(Event.id).desc()).limit(MAX_PER_SOURCE * 4)
             )).all()
             asked = {t for t, _, _ in events}
-            helped = set((await s.scalars(select(Event.ticket_id).where(
-                Event.kind == FAQ_INSERTED, Event.ticket_id.in_(asked)))).all()) if asked else set()
+            helped = set((await s.scalars(select(col(Event.ticket_id)).where(
+                col(Event.kind) == FAQ_INSERTED, col(Event.ticket_id).in_(asked)))).all()) if asked else set()
             for ticket_id, kind, at in events:
-                if kind == FAQ_NOT_INSERTED and ticket_id not in helped:
+                if kind == FAQ_NOT_INSERTED and ticket_id is not None and ticket_id not in helped:
                     got = reasons.setdefault(ticket_id, ([], at))[0]
                     if REASON_TICKET_NONE not in got:
                         got.append(REASON_TICKET_NONE)
             ids = list(reasons)[:MAX_PER_SOURCE * 2]
             if ids:
                 tickets = {i: (n, subj) for i, n, subj in (await s.execute(
-                    select(Ticket.id, Ticket.number, Ticket.subject).where(Ticket.id.in_(ids)))).all()}
+                    select(col(Ticket.id), col(Ticket.number), col(Ticket.subject))
+                    .where(col(Ticket.id).in_(ids)))).all()}
                 firsts: dict[int, str] = {}
                 for ticket_id, text in (await s.execute(
-                        select(Message.ticket_id, Message.visible_text)
-                        .where(Message.ticket_id.in_(ids), Message.direction == Direction.INBOUND.value)
-                        .order_by(Message.id))).all():
+                        select(col(Message.ticket_id), col(Message.visible_text))
+                        .where(col(Message.ticket_id).in_(ids), col(Message.direction) == Direction.INBOUND.value)
+                        .order_by(col(Message.id)))).all():
                     firsts.setdefault(ticket_id, asked_text(text or ""))
                 for ticket_id in ids:
                     if ticket_id not in tickets or ticket_id in by_ticket:
@@ -142,9 +144,10 @@ class GapsService:
     async def _chat(self, since: datetime) -> list[GapQuestion]:
         async with self.db.transaction() as s:
             rows = (await s.execute(
-                select(ChatSuggestion.query, ChatSuggestion.entry_ids, ChatSuggestion.outcome,
-                       ChatSuggestion.created_at)
-                .where(ChatSuggestion.created_at >= since).order_by(ChatSuggestion.id.desc()).limit(MAX_PER_SOURCE)
+                select(col(ChatSuggestion.query), col(ChatSuggestion.entry_ids), col(ChatSuggestion.outcome),
+                       col(ChatSuggestion.created_at))
+                .where(col(ChatSuggestion.created_at) >= since)
+                .order_by(col(ChatSuggestion.id).desc()).limit(MAX_PER_SOURCE)
             )).all()
         out = []
         for query, entry_ids, outcome, at in rows:

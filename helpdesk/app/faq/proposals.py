@@ -13,10 +13,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from helpdesk.db import store
 from helpdesk.db.engine import Database
@@ -68,8 +68,8 @@ async def propose(s: AsyncSession, *, entry_id: str, question: str, source: str,
     if not wording.strip() or await s.get(KbEntry, entry_id) is None:
         return None
     key = wording_key(wording)
-    row = (await s.scalars(select(FaqProposal).where(FaqProposal.entry_id == entry_id,
-                                                     FaqProposal.wording_key == key))).first()
+    row = (await s.scalars(select(FaqProposal).where(col(FaqProposal.entry_id) == entry_id,
+                                                     col(FaqProposal.wording_key) == key))).first()
     if row is not None:
         row.seen += 1
         return row
@@ -78,6 +78,20 @@ async def propose(s: AsyncSession, *, entry_id: str, question: str, source: str,
     s.add(row)
     await s.flush()
     return row
+
+
+@dataclass(frozen=True, slots=True)
+class PendingProposal:
+    """A wording waiting for an admin's decision, as the proposals page lists it."""
+
+    id: int
+    entry_id: str
+    entry_title: str
+    wording: str
+    source: str
+    seen: int
+    created_at: datetime
+    ticket: int | None  # the number of the ticket whose reply proposed it
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,22 +128,26 @@ class ProposalService:
                 message_id=message_id, entries=entry_ids)])
         return made
 
-    async def pending(self) -> list[dict[str, Any]]:
+    async def pending(self) -> list[PendingProposal]:
         async with self.db.transaction() as s:
             rows = (await s.execute(
-                select(FaqProposal, KbEntry.title, Ticket.number)
-                .join(KbEntry, KbEntry.id == FaqProposal.entry_id)
-                .join(Ticket, Ticket.id == FaqProposal.ticket_id, isouter=True)
-                .where(FaqProposal.status == PENDING)
-                .order_by(FaqProposal.seen.desc(), FaqProposal.id).limit(MAX_PENDING_SHOWN)
+                select(FaqProposal, col(KbEntry.title), col(Ticket.number))
+                .join(KbEntry, col(KbEntry.id) == col(FaqProposal.entry_id))
+                .join(Ticket, col(Ticket.id) == col(FaqProposal.ticket_id), isouter=True)
+                .where(col(FaqProposal.status) == PENDING)
+                .order_by(col(FaqProposal.seen).desc(), col(FaqProposal.id)).limit(MAX_PENDING_SHOWN)
             )).all()
-        return [{"id": p.id, "entry_id": p.entry_id, "entry_title": title, "wording": p.wording,
-                 "source": p.source, "seen": p.seen, "created_at": p.created_at, "ticket": number}
-                for p, title, number in rows]
+        out = []
+        for p, title, number in rows:
+            assert p.id is not None  # a stored row
+            out.append(PendingProposal(id=p.id, entry_id=p.entry_id, entry_title=title, wording=p.wording,
+                                       source=p.source, seen=p.seen, created_at=p.created_at, ticket=number))
+        return out
 
     async def count_pending(self) -> int:
         async with self.db.transaction() as s:
-            return len((await s.scalars(select(FaqProposal.id).where(FaqProposal.status == PENDING))).all())
+            pending = select(col(FaqProposal.id)).where(col(FaqProposal.status) == PENDING)
+            return len((await s.scalars(pending)).all())
 
     async def decide(self, proposal_id: int, *, accept: bool, staff_id: int) -> Decision:
         """Accept or reject a pending proposal (audited). The caller indexes an accepted wording."""
@@ -152,8 +170,8 @@ class ProposalService:
 async def _question_before(s: AsyncSession, ticket: Ticket, message_id: int) -> str:
     """The requester's messages since the last staff reply before `message_id` (with the subject when none)."""
     msgs = (await s.execute(
-        select(Message.direction, Message.automatic, Message.visible_text)
-        .where(Message.ticket_id == ticket.id, Message.id < message_id).order_by(Message.id)
+        select(col(Message.direction), col(Message.automatic), col(Message.visible_text))
+        .where(col(Message.ticket_id) == ticket.id, col(Message.id) < message_id).order_by(col(Message.id))
     )).all()
     asked: list[str] = []
     answered_before = False

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from helpdesk.db.tables import Contact, Message, StaffUser, Ticket
 from helpdesk.domain import threading
@@ -21,8 +22,8 @@ async def is_participant(s: AsyncSession, ticket: Ticket, contact: Contact) -> b
         return True
     email = (contact.email or "").strip().lower()
     rows = (await s.execute(
-        select(Message.author_contact_id, Message.meta).where(Message.ticket_id == ticket.id)
-        .order_by(Message.id.desc()).limit(MAX_MESSAGES_READ))).all()
+        select(col(Message.author_contact_id), col(Message.meta)).where(col(Message.ticket_id) == ticket.id)
+        .order_by(col(Message.id).desc()).limit(MAX_MESSAGES_READ))).all()
     if contact.id is not None and any(author == contact.id for author, _ in rows):
         return True
     if not email:
@@ -30,6 +31,7 @@ async def is_participant(s: AsyncSession, ticket: Ticket, contact: Contact) -> b
     addressed = {str(a).lower() for _, meta in rows if isinstance(meta, dict)
                  for a in (meta.get("recipients") or []) if isinstance(a, str)}
     requester = await s.get(Contact, ticket.requester_id) if ticket.requester_id else None
-    staff = (await s.scalar(select(StaffUser.id).where(func.lower(StaffUser.email) == email).limit(1))) is not None
+    staff_id = await s.scalar(select(col(StaffUser.id)).where(func.lower(col(StaffUser.email)) == email).limit(1))
+    staff = staff_id is not None
     return threading.is_participant(email, requester=requester.email if requester else None,
                                     addressed=addressed, staff=staff)

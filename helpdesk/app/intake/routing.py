@@ -11,14 +11,14 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from helpdesk.app.intake.service import IntakeContext, TicketDraft
-from helpdesk.app.sla.service import PolicyCache, apply_sla, organization_kind, store_sla
+from helpdesk.app.sla.service import PolicyCache, SlaFields, apply_sla, organization_kind, store_sla
 from helpdesk.db import store
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import KbEntry, Organization, RoutingRule, StaffUser, Team, TeamMember, Ticket
@@ -140,11 +140,19 @@ async def next_assignee(s: AsyncSession, team_id: int, last: int | None = None) 
 Change = tuple[EventKind, dict[str, Any]]
 
 
-async def plan_routing(s: AsyncSession, ticket: Any, channel: str, meta: dict[str, Any], loaded: LoadedRules,
+class RoutingFields(SlaFields, Protocol):
+    """What routing reads and writes on a ticket: a stored Ticket or a new ticket's draft."""
+
+    team_id: int | None
+    assignee_id: int | None
+    tags: list[str]
+
+
+async def plan_routing(s: AsyncSession, ticket: RoutingFields, channel: str, meta: dict[str, Any], loaded: LoadedRules,
                        assigned: dict[int, int]) -> list[Change]:
     """Route one ticket: set its team, priority, tags, assignee and SLA policy; the events to record.
 
-    ``ticket`` is a Ticket or a row about to be written (anything with those attributes);
+    ``ticket`` is stored or about to be written (an intake draft);
     ``assigned`` remembers the last assignee per team within one intake batch, for round robin.
     """
     org = await s.get(Organization, ticket.organization_id) if ticket.organization_id else None
@@ -177,21 +185,6 @@ async def plan_routing(s: AsyncSession, ticket: Any, channel: str, meta: dict[st
     return changes
 
 
-class _Draft:
-    """Attribute access to a ticket row not written yet, so routing and SLA can fill it in."""
-
-    __slots__ = ("_row",)
-
-    def __init__(self, row: dict[str, Any]) -> None:
-        object.__setattr__(self, "_row", row)
-
-    def __getattr__(self, name: str) -> Any:
-        return self._row.get(name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        self._row[name] = value
-
-
 class RoutingHook:
     """Intake hook: routes new tickets and sets their SLA before they are written; recomputes the SLA of
     a ticket a message is appended to."""
@@ -208,7 +201,7 @@ class RoutingHook:
         loaded = await self.rules.get(s)
         assigned: dict[int, int] = {}
         for d in drafts:
-            ticket = _Draft(d.row)
+            ticket = d.ticket
             d.notes["routing"] = await plan_routing(s, ticket, d.inbound.channel.value, dict(d.inbound.meta),
                                                     loaded, assigned)
             policy = await self.policies.get(s, ticket.sla_policy, d.now)

@@ -3,7 +3,8 @@ naming the staff member who did it."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlmodel import col
@@ -20,6 +21,19 @@ from helpdesk.ports import Clock
 DISCARD_EVENT = EventKind.QUARANTINE_DISCARDED
 
 
+@dataclass(frozen=True, slots=True)
+class HeldItem:
+    """A held message as the quarantine page lists it."""
+
+    id: int
+    channel: str
+    reason: str
+    sender: str | None
+    subject: str | None
+    received_at: datetime
+    size: int
+
+
 class QuarantineAdmin:
     def __init__(self, db: Database, clock: Clock, service: QuarantineService) -> None:
         self.db = db
@@ -31,9 +45,13 @@ class QuarantineAdmin:
         result = await self.service.reprocess(quarantine_id, actor)
         return result.ticket_number
 
-    async def held(self) -> list[dict[str, Any]]:
-        return [{"id": q.id, "channel": q.channel, "reason": q.reason, "sender": q.sender, "subject": q.subject,
-                 "received_at": q.received_at, "size": q.size} for q in reversed(await self.service.list(HELD))]
+    async def held(self) -> list[HeldItem]:
+        out = []
+        for q in reversed(await self.service.list(HELD)):
+            assert q.id is not None  # stored rows
+            out.append(HeldItem(id=q.id, channel=q.channel, reason=q.reason, sender=q.sender, subject=q.subject,
+                                received_at=q.received_at, size=q.size))
+        return out
 
     async def raw(self, quarantine_id: int) -> bytes:
         async with self.db.transaction() as s:

@@ -11,7 +11,7 @@ import time as time_module
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -138,7 +138,22 @@ async def clock_events(s: AsyncSession, ticket_id: int) -> list[sla.ClockEvent]:
     return [ce for ce in (clock_event(e) for e in rows) if ce is not None]
 
 
-async def organization_kind(s: AsyncSession, ticket: Ticket) -> str | None:
+class SlaFields(Protocol):
+    """What the SLA computation reads and writes on a ticket: a stored Ticket or a new ticket's draft."""
+
+    number: int
+    priority: str
+    organization_id: int | None
+    sla_policy: str | None
+    first_response_at: datetime | None
+    first_response_due: datetime | None
+    resolution_due: datetime | None
+    first_response_breached: bool
+    resolution_breached: bool
+    sla_paused: bool
+
+
+async def organization_kind(s: AsyncSession, ticket: SlaFields) -> str | None:
     if ticket.organization_id is None:
         return None
     org = await s.get(Organization, ticket.organization_id)
@@ -171,7 +186,7 @@ async def batch_inputs(
                     if t.id is not None and t.organization_id in kinds}
 
 
-def store_sla(ticket: Ticket, events: Sequence[sla.ClockEvent], policy: Policy, organization_kind: str | None,
+def store_sla(ticket: SlaFields, events: Sequence[sla.ClockEvent], policy: Policy, organization_kind: str | None,
               now: datetime) -> sla.SlaState:
     targets = policy.targets_for(ticket.priority, organization_kind)
     try:

@@ -10,8 +10,7 @@ import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlmodel import col
@@ -52,6 +51,27 @@ class StaffIdentity:
 def _identity(user: StaffUser, csrf: str | None = None) -> StaffIdentity:
     assert user.id is not None
     return StaffIdentity(user.id, user.email, user.name or user.email, user.role, csrf)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenView:
+    """An API token as its owner sees it (never the secret)."""
+
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class StaffChoice:
+    """An active staff member in an assignment menu."""
+
+    id: int
+    name: str
+    email: str
+    role: str
 
 
 class AuthService:
@@ -166,14 +186,18 @@ class AuthService:
                            token_hash=_digest(token), created_at=self.clock.now()))
         return token
 
-    async def api_tokens(self, staff_id: int) -> list[dict[str, Any]]:
+    async def api_tokens(self, staff_id: int) -> list[TokenView]:
         async with self.db.transaction() as s:
             rows = (await s.scalars(
                 select(ApiToken).where(col(ApiToken.staff_id) == staff_id, col(ApiToken.revoked_at).is_(None))
                 .order_by(col(ApiToken.id))
             )).all()
-        return [{"id": r.id, "name": r.name, "prefix": r.prefix, "created_at": r.created_at,
-                 "last_used_at": r.last_used_at} for r in rows]
+        out = []
+        for r in rows:
+            assert r.id is not None  # stored rows
+            out.append(TokenView(id=r.id, name=r.name, prefix=r.prefix, created_at=r.created_at,
+                                 last_used_at=r.last_used_at))
+        return out
 
     async def revoke_api_token(self, staff_id: int, token_id: int) -> None:
         async with self.db.transaction() as s:
@@ -197,13 +221,17 @@ class AuthService:
                 row.last_used_at = now
             return _identity(user)
 
-    async def staff(self) -> list[dict[str, Any]]:
+    async def staff(self) -> list[StaffChoice]:
         """Active staff members, for assignment menus."""
         async with self.db.transaction() as s:
             rows = (await s.scalars(
                 select(StaffUser).where(col(StaffUser.is_active).is_(True)).order_by(col(StaffUser.name))
             )).all()
-        return [{"id": u.id, "name": u.name or u.email, "email": u.email, "role": u.role} for u in rows]
+        out = []
+        for u in rows:
+            assert u.id is not None  # stored rows
+            out.append(StaffChoice(id=u.id, name=u.name or u.email, email=u.email, role=u.role))
+        return out
 
 
 __all__ = ["AuthService", "StaffIdentity", "Throttled"]

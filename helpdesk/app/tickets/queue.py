@@ -7,7 +7,7 @@ deadline. Pages are cut by a keyset cursor (no OFFSET), so page 200 costs what p
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,6 +17,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from helpdesk.db.engine import Database
+from helpdesk.db.store import id_col
 from helpdesk.db.tables import Contact, Message, Organization, StaffUser, Team, Ticket
 from helpdesk.domain.errors import ValidationError
 from helpdesk.domain.ids import parse_id
@@ -29,7 +30,7 @@ OPEN = tuple(sorted(s.value for s in OPEN_STATUSES))
 
 AWAITING = and_(col(Ticket.first_response_at).is_(None), col(Ticket.first_response_due).is_not(None))
 # The due time as one expression (first response while awaited, then resolution), for full scans.
-DUE = case((AWAITING, Ticket.first_response_due), else_=Ticket.resolution_due)
+DUE = case((AWAITING, col(Ticket.first_response_due)), else_=col(Ticket.resolution_due))
 NO_DUE = case((DUE.is_(None), 1), else_=0)
 
 
@@ -49,6 +50,79 @@ class QueueFilter:
     tag: str | None = None
     text: str | None = None
     breaching: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    """One line of the queue."""
+
+    number: int
+    subject: str
+    status: str
+    priority: str
+    channel: str
+    tags: tuple[str, ...]
+    assignee: str | None
+    team: str | None
+    requester: str | None
+    requester_email: str | None
+    organization: str | None
+    pays: str | None
+    created_at: datetime
+    updated_at: datetime
+    due: datetime | None
+    seconds_left: int | None
+    breached: bool
+    subject_html: str | None = None  # a text search's highlights (escaped HTML, only <mark> added)
+    fragment_html: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QueuePage:
+    """One page of the queue, most urgent first (or, for a text search, best match first: ``ranked``), and the
+    cursor of the next page (None on the last)."""
+
+    items: tuple[QueueRow, ...]
+    next_cursor: str | None
+    ranked: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class NewTicket:
+    number: int
+    subject: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewTickets:
+    """Tickets created since the queue was shown, and the largest id seen (the next poll's start)."""
+
+    latest: int
+    tickets: tuple[NewTicket, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueueChoices:
+    """Values for the filter menus."""
+
+    staff: tuple[Choice, ...]
+    teams: tuple[Choice, ...]
+    organizations: tuple[Choice, ...]
+    pays: tuple[str, ...]
+    statuses: tuple[str, ...] = field(default_factory=lambda: tuple(st.value for st in TicketStatus))
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStats:
+    by_status: dict[str, int]
+    open_by_priority: dict[str, int]
+    open_overdue: int
 
 
 SAVED_VIEWS: dict[str, dict[str, Any]] = {
@@ -96,29 +170,29 @@ class QueueService:
     def _conditions(self, f: QueueFilter, me: int | None) -> list[ColumnElement[bool]]:
         cond: list[ColumnElement[bool]] = []
         if f.assignee == "me" and me is not None:
-            cond.append(Ticket.assignee_id == me)
+            cond.append(col(Ticket.assignee_id) == me)
         elif f.assignee == "none":
             cond.append(col(Ticket.assignee_id).is_(None))
         elif f.assignee and (assignee_id := parse_id(f.assignee)) is not None:
-            cond.append(Ticket.assignee_id == assignee_id)
+            cond.append(col(Ticket.assignee_id) == assignee_id)
         if f.team_id is not None:
-            cond.append(Ticket.team_id == f.team_id)
+            cond.append(col(Ticket.team_id) == f.team_id)
         if f.priority:
-            cond.append(Ticket.priority == f.priority)
+            cond.append(col(Ticket.priority) == f.priority)
         if f.channel:
-            cond.append(Ticket.channel == f.channel)
+            cond.append(col(Ticket.channel) == f.channel)
         if f.organization_id is not None:
-            cond.append(Ticket.organization_id == f.organization_id)
+            cond.append(col(Ticket.organization_id) == f.organization_id)
         if f.pays:
             cond.append(col(Ticket.organization_id).in_(select(col(Organization.id))
                 .where(col(Organization.pays) == f.pays)))
         if f.tag:
             # Tags are a JSON list; match the quoted element in its text form on both backends.
-            cond.append(cast(Ticket.tags, String).like(f'%"{_escape_like(f.tag)}"%', escape="\\"))
+            cond.append(cast(col(Ticket.tags), String).like(f'%"{_escape_like(f.tag)}"%', escape="\\"))
         if f.text and f.text.strip():
             q = f.text.strip()
             if q.lstrip("#").isdigit():
-                cond.append(Ticket.number == (parse_id(q.lstrip("#")) or 0))  # out of range: no ticket
+                cond.append(col(Ticket.number) == (parse_id(q.lstrip("#")) or 0))  # out of range: no ticket
             else:
                 pattern = f"%{_escape_like(q)}%"
                 in_messages = exists(
@@ -130,7 +204,7 @@ class QueueService:
 
     async def page(
         self, f: QueueFilter, *, me: int | None, cursor: str | None = None, limit: int = PAGE_SIZE
-    ) -> dict[str, Any]:
+    ) -> QueuePage:
         """One page of tickets, most urgent first, and the cursor of the next page (or None)."""
         limit = max(1, min(limit, 200))
         position = decode_cursor(cursor) if cursor else None
@@ -142,16 +216,15 @@ class QueueService:
             page = page[:limit]
             ids = [row[2] for row in page]
             shown = {t.id: (t, c, o, a, team) for t, c, o, a, team in (await s.execute(
-                select(Ticket, Contact, Organization, assignee.name, col(Team.name))
+                select(Ticket, Contact, Organization, col(assignee.name), col(Team.name))
                 .join(Contact, col(Contact.id) == col(Ticket.requester_id), isouter=True)
-                .join(Organization, Organization.id == Ticket.organization_id, isouter=True)
-                .join(assignee, assignee.id == Ticket.assignee_id, isouter=True)
-                .join(Team, Team.id == Ticket.team_id, isouter=True)
+                .join(Organization, col(Organization.id) == col(Ticket.organization_id), isouter=True)
+                .join(assignee, col(assignee.id) == col(Ticket.assignee_id), isouter=True)
+                .join(Team, col(Team.id) == col(Ticket.team_id), isouter=True)
                 .where(col(Ticket.id).in_(ids))
             )).all()} if ids else {}
-        items = [self._row(*shown[tid], due, now) for _, due, tid in page]
-        next_cursor = encode_cursor(*page[-1]) if more else None
-        return {"items": items, "next_cursor": next_cursor}
+        items = tuple(self._row(*shown[tid], due, now) for _, due, tid in page)
+        return QueuePage(items=items, next_cursor=encode_cursor(*page[-1]) if more else None)
 
     async def _page_keys(
         self, s: AsyncSession, f: QueueFilter, me: int | None, position: tuple[int, datetime | None, int] | None,
@@ -171,8 +244,8 @@ class QueueService:
         out: list[tuple[int, datetime | None, int]] = []
         statuses = f.statuses or tuple(st.value for st in TicketStatus)
         for status in statuses:
-            for column, scope in ((Ticket.first_response_due, AWAITING), (Ticket.resolution_due, ~AWAITING)):
-                stmt = select(column, col(Ticket.id)).where(col(Ticket.status) == status, scope, column.is_not(None),
+            for column, scope in ((col(Ticket.first_response_due), AWAITING), (col(Ticket.resolution_due), ~AWAITING)):
+                stmt = select(column, id_col(Ticket.id)).where(col(Ticket.status) == status, scope, column.is_not(None),
                     *base)
                 if f.breaching:
                     stmt = stmt.where(column < soon)
@@ -180,16 +253,16 @@ class QueueService:
                     flag, due, tid = position
                     if flag == 1 or due is None:
                         continue
-                    stmt = stmt.where(tuple_(column, Ticket.id) > tuple_(due, tid))
-                rows = (await s.execute(stmt.order_by(column, Ticket.id).limit(limit))).all()
+                    stmt = stmt.where(tuple_(column, col(Ticket.id)) > tuple_(due, tid))
+                rows = (await s.execute(stmt.order_by(column, col(Ticket.id)).limit(limit))).all()
                 out += [(0, due, tid) for due, tid in rows]
             if f.breaching:
                 continue
-            stmt = select(col(Ticket.id)).where(col(Ticket.status) == status, ~AWAITING,
+            ids_stmt = select(id_col(Ticket.id)).where(col(Ticket.status) == status, ~AWAITING,
                                                 col(Ticket.resolution_due).is_(None), *base)
             if position is not None and position[0] == 1:
-                stmt = stmt.where(col(Ticket.id) > position[2])
-            out += [(1, None, tid) for tid in (await s.scalars(stmt.order_by(col(Ticket.id)).limit(limit))).all()]
+                ids_stmt = ids_stmt.where(col(Ticket.id) > position[2])
+            out += [(1, None, tid) for tid in (await s.scalars(ids_stmt.order_by(col(Ticket.id)).limit(limit))).all()]
         out.sort(key=lambda k: (k[0], k[1] or now_floor(), k[2]))
         return out[:limit]
 
@@ -207,7 +280,7 @@ class QueueService:
         if position is not None:
             flag, due, tid = position
             if flag == 0 and due is not None:
-                stmt = stmt.where(or_(DUE.is_(None), DUE > due, and_(DUE == due, Ticket.id > tid)))
+                stmt = stmt.where(or_(DUE.is_(None), DUE > due, and_(DUE == due, col(Ticket.id) > tid)))
             else:
                 stmt = stmt.where(DUE.is_(None), col(Ticket.id) > tid)
         rows = (await s.execute(stmt.order_by(NO_DUE, DUE, col(Ticket.id)).limit(limit))).all()
@@ -215,21 +288,21 @@ class QueueService:
 
     @staticmethod
     def _row(t: Ticket, c: Contact | None, o: Organization | None, assignee: str | None, team: str | None,
-             due: datetime | None, now: datetime) -> dict[str, Any]:
-        return {
-            "number": t.number, "subject": t.subject, "status": t.status, "priority": t.priority,
-            "channel": t.channel, "tags": list(t.tags), "assignee": assignee, "team": team,
-            "requester": (c.name or c.email) if c else None, "requester_email": c.email if c else None,
-            "organization": o.name if o else None, "pays": o.pays if o else None,
-            "created_at": t.created_at, "updated_at": t.updated_at, "due": due,
-            "seconds_left": int((due - now).total_seconds()) if due else None,
-            "breached": bool(t.first_response_breached or t.resolution_breached or (due is not None and due < now)),
-        }
+             due: datetime | None, now: datetime) -> QueueRow:
+        return QueueRow(
+            number=t.number, subject=t.subject, status=t.status, priority=t.priority,
+            channel=t.channel, tags=tuple(t.tags), assignee=assignee, team=team,
+            requester=(c.name or c.email) if c else None, requester_email=c.email if c else None,
+            organization=o.name if o else None, pays=o.pays if o else None,
+            created_at=t.created_at, updated_at=t.updated_at, due=due,
+            seconds_left=int((due - now).total_seconds()) if due else None,
+            breached=bool(t.first_response_breached or t.resolution_breached or (due is not None and due < now)),
+        )
 
     def _due_before(self, when: datetime) -> ColumnElement[bool]:
         """DUE < when, written so that each half can walk one of the queue indexes."""
-        return or_(and_(AWAITING, Ticket.first_response_due < when),
-                   and_(~AWAITING, Ticket.resolution_due < when))
+        return or_(and_(AWAITING, col(Ticket.first_response_due) < when),
+                   and_(~AWAITING, col(Ticket.resolution_due) < when))
 
     async def counts(self, me: int) -> dict[str, int]:
         """Open tickets in each saved view."""
@@ -247,49 +320,48 @@ class QueueService:
 
     async def latest_id(self) -> int:
         async with self.db.transaction() as s:
-            return int(await s.scalar(select(func.max(Ticket.id))) or 0)
+            return int(await s.scalar(select(func.max(col(Ticket.id)))) or 0)
 
-    async def new_since(self, after_id: int) -> dict[str, Any]:
+    async def new_since(self, after_id: int) -> NewTickets:
         """Tickets created after ``after_id`` (for the queue's polling), newest last."""
         async with self.db.transaction() as s:
             rows = (await s.execute(
-                select(col(Ticket.id), col(Ticket.number),
+                select(id_col(Ticket.id), col(Ticket.number),
                     col(Ticket.subject)).where(col(Ticket.id) > after_id).order_by(col(Ticket.id))
                 .limit(50)
             )).all()
-        return {"latest": rows[-1][0] if rows else after_id,
-                "tickets": [{"number": n, "subject": subj} for _, n, subj in rows]}
+        return NewTickets(latest=rows[-1][0] if rows else after_id,
+                          tickets=tuple(NewTicket(number=n, subject=subj) for _, n, subj in rows))
 
-    async def choices(self) -> dict[str, Any]:
+    async def choices(self) -> QueueChoices:
         """Values for the filter menus: staff, teams, organizations, pays, channels."""
         async with self.db.transaction() as s:
             staff = (await s.execute(
-                select(col(StaffUser.id), col(StaffUser.name), col(StaffUser.email))
+                select(id_col(StaffUser.id), col(StaffUser.name), col(StaffUser.email))
                 .where(col(StaffUser.is_active).is_(True))
-                .order_by(StaffUser.name)
+                .order_by(col(StaffUser.name))
             )).all()
-            teams = (await s.execute(select(col(Team.id), col(Team.name)).order_by(col(Team.name)))).all()
-            orgs = (await s.execute(select(col(Organization.id), col(Organization.name))
+            teams = (await s.execute(select(id_col(Team.id), col(Team.name)).order_by(col(Team.name)))).all()
+            orgs = (await s.execute(select(id_col(Organization.id), col(Organization.name))
                 .order_by(col(Organization.name))
                                     .limit(500))).all()
             pays = (await s.scalars(select(col(Organization.pays)).where(col(Organization.pays).is_not(None)).distinct()
-                                    .order_by(Organization.pays))).all()
-        return {
-            "staff": [{"id": i, "name": n or e} for i, n, e in staff],
-            "teams": [{"id": i, "name": n} for i, n in teams],
-            "organizations": [{"id": i, "name": n} for i, n in orgs],
-            "pays": [p for p in pays if p],
-            "statuses": [st.value for st in TicketStatus],
-        }
+                                    .order_by(col(Organization.pays)))).all()
+        return QueueChoices(
+            staff=tuple(Choice(id=i, name=n or e) for i, n, e in staff),
+            teams=tuple(Choice(id=i, name=n) for i, n in teams),
+            organizations=tuple(Choice(id=i, name=n) for i, n in orgs),
+            pays=tuple(p for p in pays if p),
+        )
 
-    async def stats(self) -> dict[str, Any]:
+    async def stats(self) -> QueueStats:
         async with self.db.transaction() as s:
             by_status = dict((await s.execute(select(col(Ticket.status), func.count(col(Ticket.id)))
-                                              .group_by(Ticket.status))).all())
+                                              .group_by(col(Ticket.status)))).all())
             by_priority = dict((await s.execute(select(col(Ticket.priority), func.count(col(Ticket.id)))
                                                 .where(col(Ticket.status).in_(OPEN)).group_by(col(Ticket.priority)))).all())
             overdue = await s.scalar(select(func.count(col(Ticket.id))).where(col(Ticket.status).in_(OPEN),
                                                                          self._due_before(self.clock.now())))
-        return {"by_status": {k: int(v) for k, v in by_status.items()},
-                "open_by_priority": {k: int(v) for k, v in by_priority.items()},
-                "open_overdue": int(overdue or 0)}
+        return QueueStats(by_status={k: int(v) for k, v in by_status.items()},
+                          open_by_priority={k: int(v) for k, v in by_priority.items()},
+                          open_overdue=int(overdue or 0))

@@ -21,7 +21,15 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
-from helpdesk.app.tickets.queue import BREACHING_SOON, DUE, PAGE_SIZE, QueueFilter, QueueService
+from helpdesk.app.tickets.queue import (
+    BREACHING_SOON,
+    DUE,
+    PAGE_SIZE,
+    QueueFilter,
+    QueuePage,
+    QueueRow,
+    QueueService,
+)
 from helpdesk.app.tickets.search_terms import (
     WORD_MAX,
     Term,
@@ -99,7 +107,7 @@ class TicketSearch:
 
     async def page(
         self, f: QueueFilter, *, me: int | None, cursor: str | None = None, limit: int = PAGE_SIZE
-    ) -> dict[str, Any]:
+    ) -> QueuePage:
         """One page of the queue: ranked search results when ``f.text`` is a text, else the queue's page."""
         if not is_text_search(f.text):
             return await self.queue.page(f, me=me, cursor=cursor, limit=limit)
@@ -108,7 +116,7 @@ class TicketSearch:
         offset = _offset(cursor)
         limit = max(1, min(limit, 200, RESULTS_MAX - offset))
         if query.empty:
-            return {"items": [], "next_cursor": None, "ranked": True}
+            return QueuePage(items=(), next_cursor=None, ranked=True)
         dialect = self.db.dialect
         page = fulltext.ranked_page(dialect, query.pg_text, fts5_query(query.terms), self._conditions(f, me),
                                     limit + 1, offset)
@@ -124,10 +132,10 @@ class TicketSearch:
         async with self.db.read() as s:  # one statement: rank, page, rows and texts
             rows = (await s.execute(stmt)).mappings().all()
         now = self.queue.clock.now()
-        items = [_item(row, query.terms, now) for row in rows[:limit]]
+        items = tuple(_item(row, query.terms, now) for row in rows[:limit])
         next_offset = offset + limit
         more = len(rows) > limit and next_offset < RESULTS_MAX
-        return {"items": items, "next_cursor": str(next_offset) if more else None, "ranked": True}
+        return QueuePage(items=items, next_cursor=str(next_offset) if more else None, ranked=True)
 
 
 _COLUMNS: tuple[Any, ...] = (
@@ -139,21 +147,21 @@ _COLUMNS: tuple[Any, ...] = (
 )
 
 
-def _item(row: Any, terms: tuple[Term, ...], now: datetime) -> dict[str, Any]:
-    """A result as the queue shows a ticket (QueueService._row's keys), plus its highlights."""
+def _item(row: Any, terms: tuple[Term, ...], now: datetime) -> QueueRow:
+    """A result as the queue shows a ticket, plus its highlights."""
     due = _aware(row["due"], now)
-    return {
-        "number": row["number"], "subject": row["subject"], "status": row["status"], "priority": row["priority"],
-        "channel": row["channel"], "tags": list(row["tags"] or []), "assignee": row["assignee"], "team": row["team"],
-        "requester": row["requester_name"] or row["requester_email"], "requester_email": row["requester_email"],
-        "organization": row["organization"], "pays": row["pays"],
-        "created_at": row["created_at"], "updated_at": row["updated_at"], "due": due,
-        "seconds_left": int((due - now).total_seconds()) if due else None,
-        "breached": bool(row["first_response_breached"] or row["resolution_breached"]
-                         or (due is not None and due < now)),
-        "subject_html": highlight(row["subject"] or "", terms),
-        "fragment_html": fragment(row["body"], terms) if row["body"] else Markup(""),
-    }
+    return QueueRow(
+        number=row["number"], subject=row["subject"], status=row["status"], priority=row["priority"],
+        channel=row["channel"], tags=tuple(row["tags"] or ()), assignee=row["assignee"], team=row["team"],
+        requester=row["requester_name"] or row["requester_email"], requester_email=row["requester_email"],
+        organization=row["organization"], pays=row["pays"],
+        created_at=row["created_at"], updated_at=row["updated_at"], due=due,
+        seconds_left=int((due - now).total_seconds()) if due else None,
+        breached=bool(row["first_response_breached"] or row["resolution_breached"]
+                      or (due is not None and due < now)),
+        subject_html=highlight(row["subject"] or "", terms),
+        fragment_html=fragment(row["body"], terms) if row["body"] else Markup(""),
+    )
 
 
 def _aware(due: datetime | None, now: datetime) -> datetime | None:

@@ -192,13 +192,13 @@ class FakeBotApi:
         markup = message.get("reply_markup") or {}
         return [(b["text"], b.get("callback_data", "")) for row in markup.get("inline_keyboard", []) for b in row]
 
-    async def wait_for(self, predicate: Callable[[], bool], within: float = 10.0) -> None:
+    async def wait_for(self, predicate: Callable[[], bool], within: float = 20.0) -> None:
         deadline = time.monotonic() + within
         while not predicate():
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out; calls: {[m for m, _ in self.calls][-20:]}")
             await asyncio.sleep(0.02)
 
-    async def wait_sent(self, chat_id: int, count: int, within: float = 10.0) -> list[dict[str, Any]]:
+    async def wait_sent(self, chat_id: int, count: int, within: float = 20.0) -> list[dict[str, Any]]:
         await self.wait_for(lambda: len(self.sent(chat_id)) >= count, within)
         return self.sent(chat_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import html
 
 from sqlalchemy import func, select
@@ -11,6 +10,7 @@ from helpdesk.db.tables import Attachment, Contact, Message, Ticket, TicketLink
 from helpdesk.db.tables_telegram import ChatSuggestion, TelegramUpdate
 from helpdesk.domain.values import TicketStatus
 from tests.e2e.telegram.harness import CHAT, PUBLIC, Harness
+from tests.support.waiting import wait_until
 
 HUMAN = "Parler à un conseiller"
 
@@ -127,8 +127,9 @@ async def test_a_repeated_update_is_processed_once(tg: Harness) -> None:
     tg.api.push(update)
     tg.api.push(dict(update))  # Telegram delivers the same update id again
     await tg.api.wait_sent(CHAT, before + 1)
-    await tg.idle()
-    await asyncio.sleep(0.3)
+    await tg.idle()  # both deliveries fetched (the offset is past them) and nothing left to process
+    await wait_until(lambda: count(tg, TelegramUpdate, TelegramUpdate.update_id == update["update_id"],
+                                   TelegramUpdate.status == "done"), "the update stored and marked done")
     assert len(tg.api.sent(CHAT)) == before + 1
     assert await count(tg, Message, Message.visible_text == "Une précision importante.") == 1
     assert await count(tg, TelegramUpdate, TelegramUpdate.update_id == update["update_id"]) == 1
@@ -165,7 +166,7 @@ async def test_group_chats_are_ignored_unless_listed(tg: Harness) -> None:
     group = -100777
     tg.api.push(tg.api.text(group, "Bonjour le groupe, une question sur le budget", chat_type="supergroup"))
     await tg.idle()
-    await asyncio.sleep(0.3)
+    await wait_until(lambda: count(tg, TelegramUpdate, TelegramUpdate.status == "done"), "the group update processed")
     assert tg.api.sent(group) == []
     assert await count(tg, TelegramUpdate, TelegramUpdate.status == "done") == 1
     tg.channel.conversation.group_chats = frozenset({group})
