@@ -27,7 +27,7 @@ from tests.support.web import active_content, add_staff, login, mail, services_f
 
 async def _numbers(services: Services, text: str, me: int | None = None, **filters: object) -> list[int]:
     page = await services.search.page(QueueFilter(text=text, **filters), me=me)  # type: ignore[arg-type]
-    return [row["number"] for row in page["items"]]
+    return [row.number for row in page.items]
 
 
 async def _ticket(services: Services, ext: str, subject: str, text: str, sender: str) -> int:
@@ -116,8 +116,8 @@ async def test_ranked_pages_cover_every_result_once(db: Database, clock: FixedCl
     cursor = None
     while True:
         page = await services.search.page(QueueFilter(text="licences"), me=None, cursor=cursor, limit=3)
-        seen += [row["number"] for row in page["items"]]
-        cursor = page["next_cursor"]
+        seen += [row.number for row in page.items]
+        cursor = page.next_cursor
         if cursor is None:
             break
     assert sorted(seen) == sorted(made) and len(seen) == len(set(seen))
@@ -141,7 +141,7 @@ async def test_hostile_queries_never_fail(db: Database, clock: FixedClock) -> No
     n = await _ticket(services, "<h1@x>", "Budget primitif", "Le budget est en ligne", "h@x.fr")
     for text in HOSTILE:
         page = await services.search.page(QueueFilter(text=text), me=None)
-        assert all(row["number"] == n for row in page["items"]), text
+        assert all(row.number == n for row in page.items), text
     assert await _numbers(services, "le la les de des") == []  # only stop words: nothing to look for
     for text in ('"budget"', "budget*", "(budget)", "budget:", "-budget"):
         assert await _numbers(services, text) == [n], text  # operator characters only separate words
