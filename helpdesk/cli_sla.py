@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
@@ -64,6 +65,15 @@ async def cmd_sla_explain(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _json_default(value: Any) -> Any:
+    """The use cases' read models (dataclasses) and their dates, in the printed JSON."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
 async def _with_services(settings: Settings, action: Callable[[Services], Awaitable[Any]]) -> Any:
     from helpdesk.bootstrap import build
 
@@ -101,7 +111,8 @@ async def cmd_sla_admin(args: argparse.Namespace, settings: Settings) -> int:
         return await admin.closures()
 
     out = await _with_services(settings, run)
-    print(out if isinstance(out, str) else json.dumps(out, ensure_ascii=False, indent=None if args.json else 2))
+    print(out if isinstance(out, str) else json.dumps(out, ensure_ascii=False, indent=None if args.json else 2,
+                                                      default=_json_default))
     return 0
 
 
