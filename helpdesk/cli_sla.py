@@ -48,20 +48,20 @@ async def cmd_sla_explain(args: argparse.Namespace, settings: Settings) -> int:
     start = _parse_start(args.start)
     services = build(settings)
     try:
-        out: dict[str, Any] = await services.sla.explain(args.policy, start)
+        out = await services.sla.explain(args.policy, start)
     finally:
         await services.db.dispose()
     if args.json:
-        print(json.dumps(out, ensure_ascii=False))
+        print(json.dumps(out, ensure_ascii=False, default=_json_default))
         return 0
 
-    def fr(value: str | None) -> str:
-        return fr_datetime(datetime.fromisoformat(value)) if value else "—"
+    def fr(value: datetime | None) -> str:
+        return fr_datetime(value) if value else "—"
 
-    print(f"Politique « {out['policy']} », début le {fr(out['start'])} ({out['timezone']})")
-    for priority, due in out["targets"].items():
-        print(f"  {PRIORITY_FR.get(priority, priority):<8} première réponse : {fr(due['first_response_due'])}"
-              f" ; résolution : {fr(due['resolution_due'])}")
+    print(f"Politique « {out.policy} », début le {fr(out.start)} ({out.timezone})")
+    for priority, due in out.targets.items():
+        print(f"  {PRIORITY_FR.get(priority, priority):<8} première réponse : {fr(due.first_response_due)}"
+              f" ; résolution : {fr(due.resolution_due)}")
     return 0
 
 
@@ -69,7 +69,7 @@ def _json_default(value: Any) -> Any:
     """The use cases' read models (dataclasses) and their dates, in the printed JSON."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
-    if isinstance(value, date):
+    if isinstance(value, date):  # a datetime too
         return value.isoformat()
     raise TypeError(type(value).__name__)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -83,7 +83,7 @@ async def test_admin_edits_targets_closures_and_routing_rules(db: Database, cloc
     assert printed["name"] == "standard" and printed["default"] is True
     assert printed["overrides"] == {"commune": {"normal": {"first_response": 120, "resolution": 900}}}
     explained = await SlaService(db, clock).explain("standard", datetime(2026, 12, 23, 17))
-    assert explained["targets"]["urgent"]["first_response_due"] == "2027-01-04T08:30:00+00:00"
+    assert explained.targets["urgent"].first_response_due == datetime(2027, 1, 4, 8, 30, tzinfo=UTC)
     await admin.remove_closure(closures[0].id)
     assert await admin.closures() == []
     with pytest.raises(ValidationError):
