@@ -129,7 +129,7 @@ async def cmd_routing(args: argparse.Namespace, settings: Settings) -> int:
         if args.routing_command == "remove":
             await services.sla_admin.remove_rule(args.id)
             return f"Règle d'aiguillage n° {args.id} supprimée"
-        return list(await services.routing_rules.list())
+        return [dataclasses.asdict(r) for r in await services.routing_rules.list()]
 
     out = await _with_services(settings, run)
     print(out if isinstance(out, str) else json.dumps(out, ensure_ascii=False, indent=None if args.json else 2))
