@@ -56,12 +56,12 @@ async def test_admin_edits_sla_and_routing_and_agents_are_refused(
             closures = await admin.closures()
             assert [(c.starts_on.isoformat(), c.label) for c in closures] == [("2026-12-24", "Fin d'année")]
             rules = list(await RoutingRules(db, clock).list())
-            assert [(r["name"], r["pays"], r["tags"]) for r in rules] == [
+            assert [(r.name, r.pays, r.tags) for r in rules] == [
                 ("Cantal", ["Pays de Mauriac", "Pays de Salers"], ["cantal"])]
             html = await (await client.get("/admin/sla")).text()
             assert "Fin d&#39;année" in html and "Pays de Mauriac, Pays de Salers" in html
             await post(f"/admin/sla/closures/{closures[0].id}/remove")
-            await post(f"/admin/sla/rules/{rules[0]['id']}/remove")
+            await post(f"/admin/sla/rules/{rules[0].id}/remove")
             assert await admin.closures() == [] and list(await RoutingRules(db, clock).list()) == []
     finally:
         await services.db.dispose()
