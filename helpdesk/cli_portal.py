@@ -22,8 +22,8 @@ async def cmd_portal(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if args.portal_command == "orgs":
             for org in await services.org_sharing.organizations(args.q or ""):
-                flag = "partagées" if org["shared"] else "privées"
-                print(f"{org['id']:>6}  {org['name']}  ({org['contacts']} contact(s), demandes {flag})")
+                flag = "partagées" if org.shared else "privées"
+                print(f"{org.id:>6}  {org.name}  ({org.contacts} contact(s), demandes {flag})")
         elif args.portal_command == "share":
             shared = args.state == "on"
             name = await services.org_sharing.set_shared(args.org, shared)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
@@ -47,21 +48,30 @@ async def cmd_sla_explain(args: argparse.Namespace, settings: Settings) -> int:
     start = _parse_start(args.start)
     services = build(settings)
     try:
-        out: dict[str, Any] = await services.sla.explain(args.policy, start)
+        out = await services.sla.explain(args.policy, start)
     finally:
         await services.db.dispose()
     if args.json:
-        print(json.dumps(out, ensure_ascii=False))
+        print(json.dumps(out, ensure_ascii=False, default=_json_default))
         return 0
 
-    def fr(value: str | None) -> str:
-        return fr_datetime(datetime.fromisoformat(value)) if value else "—"
+    def fr(value: datetime | None) -> str:
+        return fr_datetime(value) if value else "—"
 
-    print(f"Politique « {out['policy']} », début le {fr(out['start'])} ({out['timezone']})")
-    for priority, due in out["targets"].items():
-        print(f"  {PRIORITY_FR.get(priority, priority):<8} première réponse : {fr(due['first_response_due'])}"
-              f" ; résolution : {fr(due['resolution_due'])}")
+    print(f"Politique « {out.policy} », début le {fr(out.start)} ({out.timezone})")
+    for priority, due in out.targets.items():
+        print(f"  {PRIORITY_FR.get(priority, priority):<8} première réponse : {fr(due.first_response_due)}"
+              f" ; résolution : {fr(due.resolution_due)}")
     return 0
+
+
+def _json_default(value: Any) -> Any:
+    """The use cases' read models (dataclasses) and their dates, in the printed JSON."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, date):  # a datetime too
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
 
 
 async def _with_services(settings: Settings, action: Callable[[Services], Awaitable[Any]]) -> Any:
@@ -101,7 +111,8 @@ async def cmd_sla_admin(args: argparse.Namespace, settings: Settings) -> int:
         return await admin.closures()
 
     out = await _with_services(settings, run)
-    print(out if isinstance(out, str) else json.dumps(out, ensure_ascii=False, indent=None if args.json else 2))
+    print(out if isinstance(out, str) else json.dumps(out, ensure_ascii=False, indent=None if args.json else 2,
+                                                      default=_json_default))
     return 0
 
 
@@ -118,7 +129,7 @@ async def cmd_routing(args: argparse.Namespace, settings: Settings) -> int:
         if args.routing_command == "remove":
             await services.sla_admin.remove_rule(args.id)
             return f"Règle d'aiguillage n° {args.id} supprimée"
-        return list(await services.routing_rules.list())
+        return [dataclasses.asdict(r) for r in await services.routing_rules.list()]
 
     out = await _with_services(settings, run)
     print(out if isinstance(out, str) else json.dumps(out, ensure_ascii=False, indent=None if args.json else 2))

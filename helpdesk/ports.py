@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from helpdesk.app.faq.index import FaqHit
     from helpdesk.checks import Limits, Report
     from helpdesk.domain.live import Notice
 
@@ -71,9 +72,8 @@ class OutboxSender(Protocol):
 
 
 class FaqSearch(Protocol):
-    async def search(self, query: str, limit: int = 3) -> list[dict[str, Any]]:
-        """Suggestions, best first: ``id``, ``title``, ``score``, ``snippet``, ``body``, ``tags``.
-        Empty when the engine is not confident."""
+    async def search(self, query: str, limit: int = 3) -> list[FaqHit]:
+        """Suggestions, best first; empty when the engine is not confident."""
         ...
 
 

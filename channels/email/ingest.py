@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from channels.email.parse import ParsedMail, UnparseableMail
 from channels.email.verp import verp_ids
 from channels.email.worker import ParserPool
+from helpdesk.app.faq.index import FaqHit
 from helpdesk.app.intake.messages import InboundAttachment, InboundMessage, IntakeResult
 from helpdesk.app.mail.bounces import AutomaticMailService
 from helpdesk.app.quarantine.service import QuarantineService
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 MAX_TEMPORARY = 3  # temporary failures for the same bytes before the quarantine takes them
 # FAQ suggestions for a new message; None when intake need not search (the acknowledgement then gets
 # its suggestions when it is sent, off the SMTP path).
-Suggest = Callable[[str], Awaitable[Sequence[dict[str, Any]] | None]]
+Suggest = Callable[[str], Awaitable[Sequence[FaqHit] | None]]
 # raw bytes, envelope sender → ParsedMail (raises UnparseableMail); the default runs in ParserPool.shared()
 Parse = Callable[[bytes, str | None], Awaitable[ParsedMail]]
 
@@ -208,8 +209,8 @@ class MailIngest:
             return []
         if found is None:
             return None
-        return [{"id": s.get("id"), "title": s.get("title"), "score": s.get("score"), "tags": s.get("tags")}
-                for s in found][:3]
+        # stored in the message's meta (a wire format): plain JSON values
+        return [{"id": s.id, "title": s.title, "score": s.score, "tags": list(s.tags)} for s in found][:3]
 
     async def _hold(self, raw: bytes, reason: str, mail: ParsedMail | None = None) -> IntakeResult:
         """Keep ``raw`` in the quarantine; if even its sender and subject cannot be stored, without them."""
@@ -234,7 +235,7 @@ def _looks_new(mail: ParsedMail) -> bool:
 def only_when(needed: Callable[[], Awaitable[bool]], search: Suggest) -> Suggest:
     """A suggester that searches only when ``needed()`` says so (a routing rule uses FAQ tags)."""
 
-    async def suggest(text: str) -> Sequence[dict[str, Any]] | None:
+    async def suggest(text: str) -> Sequence[FaqHit] | None:
         return await search(text) if await needed() else None
 
     return suggest

@@ -123,7 +123,8 @@ async def kb_search(request: web.Request) -> web.Response:
     q = request.query.get("q", "")
     limit = _int_param(request, "limit", 3, 1, 20)
     found = await ctx(request).faq.search(q, limit=limit)
-    return _json({"results": [{k: r[k] for k in ("id", "title", "score", "snippet")} for r in found]})
+    return _json({"results": [{"id": r.id, "title": r.title, "score": r.score, "snippet": r.snippet}
+                                  for r in found]})
 
 
 async def stats(request: web.Request) -> web.Response:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
-from helpdesk.app.faq.admin import STATUSES
+from helpdesk.app.faq.admin import STATUSES, KbEntryRow
 from helpdesk.domain.errors import ValidationError
 from helpdesk.web.auth import redirect, require_admin
 from helpdesk.web.context import ctx
@@ -21,9 +19,9 @@ async def kb_list(request: web.Request) -> web.StreamResponse:
                                             "pending_proposals": await ctx(request).proposals.count_pending()})
 
 
-def _form_values(entry: dict[str, Any]) -> dict[str, str]:
-    return {"title": entry["title"], "questions": "\n".join(entry["questions"]), "tags": ", ".join(entry["tags"]),
-            "body": entry["body"], "status": entry["status"]}
+def _form_values(entry: KbEntryRow) -> dict[str, str]:
+    return {"title": entry.title, "questions": "\n".join(entry.questions), "tags": ", ".join(entry.tags),
+            "body": entry.body, "status": entry.status}
 
 
 async def kb_edit(request: web.Request) -> web.StreamResponse:

@@ -40,7 +40,7 @@ async def faq_home(request: web.Request) -> web.StreamResponse:
 async def faq_search_json(request: web.Request) -> web.Response:
     q = request.query.get("q", "").strip()[:300]
     found = await ctx(request).faq.search(q, limit=8, purpose="staff") if q else []
-    return web.json_response({"results": [{"id": r["id"], "title": r["title"], "snippet": r["snippet"]}
+    return web.json_response({"results": [{"id": r.id, "title": r.title, "snippet": r.snippet}
                                           for r in found]})
 
 

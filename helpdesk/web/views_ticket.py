@@ -65,9 +65,8 @@ async def ticket_page(request: web.Request, *, draft: str = "", warning: Sequenc
     data = await c.page.page(number, viewer_id=me.id)
     # The whole inbound conversation (its latest 20 messages: bounded work on a very long thread).
     asked = [asked_text(text) for text in data.inbound_texts[-20:]]
-    suggestions = await c.faq.search_conversation(asked, limit=3, purpose="staff")
-    for sug in suggestions:
-        sug["insert"] = insert_text(sug["body"], data.channel)
+    found = await c.faq.search_conversation(asked, limit=3, purpose="staff")
+    suggestions = [(sug, insert_text(sug.body, data.channel)) for sug in found]  # a hit, the text it inserts
     return render("ticket.html", request, {
         "t": data,
         "suggestions": suggestions,

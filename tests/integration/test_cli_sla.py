@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -57,13 +57,13 @@ async def test_admin_edits_targets_closures_and_routing_rules(db: Database, cloc
                                                               tmp_path: Path) -> None:
     admin = SlaAdmin(db, clock)
     standard = (await admin.policies())[0]
-    assert standard["name"] == "standard" and standard["targets"]["normal"] == {"first_response": 450,
+    assert standard.name == "standard" and standard.targets["normal"] == {"first_response": 450,
                                                                                "resolution": 2250}
     env = cli_env(db.url, tmp_path)
     out = run(["sla", "target", "--policy", "standard", "--priority", "normal", "--kind", "commune",
                "--first-response", "120", "--resolution", "900"], env)
     assert out.returncode == 0 and "enregistrés ; 0 ticket(s) ouvert(s) recalculé(s)" in out.stdout, out.stderr
-    assert (await admin.policies())[0]["overrides"] == {"commune": {"normal": {"first_response": 120,
+    assert (await admin.policies())[0].overrides == {"commune": {"normal": {"first_response": 120,
                                                                                "resolution": 900}}}
     with pytest.raises(NotFound):
         await admin.set_target("nope", "low", first_response=None, resolution=60)
@@ -73,11 +73,18 @@ async def test_admin_edits_targets_closures_and_routing_rules(db: Database, cloc
     added = run(["sla", "closure", "add", "2026-12-24", "2026-12-31", "--label", "Fin d'année"], env)
     assert added.returncode == 0, added.stderr
     closures = await admin.closures()
-    assert [(c["starts_on"], c["ends_on"], c["label"]) for c in closures] == [("2026-12-24", "2026-12-31",
-                                                                              "Fin d'année")]
+    assert [(c.starts_on, c.ends_on, c.label) for c in closures] == [(date(2026, 12, 24), date(2026, 12, 31),
+                                                                        "Fin d'année")]
+    # The CLI prints the same read models as plain JSON (dates as ISO strings).
+    listed = json.loads(run(["sla", "closure", "list", "--json"], env).stdout)
+    assert listed == [{"id": closures[0].id, "calendar": closures[0].calendar, "starts_on": "2026-12-24",
+                       "ends_on": "2026-12-31", "label": "Fin d'année"}]
+    [printed] = json.loads(run(["sla", "policies", "--json"], env).stdout)
+    assert printed["name"] == "standard" and printed["default"] is True
+    assert printed["overrides"] == {"commune": {"normal": {"first_response": 120, "resolution": 900}}}
     explained = await SlaService(db, clock).explain("standard", datetime(2026, 12, 23, 17))
-    assert explained["targets"]["urgent"]["first_response_due"] == "2027-01-04T08:30:00+00:00"
-    await admin.remove_closure(closures[0]["id"])
+    assert explained.targets["urgent"].first_response_due == datetime(2027, 1, 4, 8, 30, tzinfo=UTC)
+    await admin.remove_closure(closures[0].id)
     assert await admin.closures() == []
     with pytest.raises(ValidationError):
         await admin.add_closure(date(2026, 12, 31), date(2026, 12, 24))

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from channels.email.ingest import reprocessor
+from helpdesk.app.faq.index import FaqHit
 from helpdesk.app.intake.service import IntakeContext, IntakeService
 from helpdesk.app.mail.acknowledge import AcknowledgementHook, AckPolicy
 from helpdesk.app.mail.bounces import AUTOMATIC_IGNORED, ClearBouncingHook
@@ -156,7 +157,8 @@ async def acks(db: Database) -> list[dict[str, Any]]:
 
 
 async def test_acknowledgement_text_suggestions_and_headers(db: Database, clock: FixedClock) -> None:
-    faq = CannedFaq([{"id": "budget-format-publication-open-data", "title": "Publier un budget", "score": 0.9}])
+    faq = CannedFaq([FaqHit(id="budget-format-publication-open-data", title="Publier un budget", score=0.9,
+                            label="probable", snippet="", body="", tags=())])
     ingest = build_ingest(db, clock, IntakeService(db, clock, [ack_hook()]), suggest=faq.search)
     await ingest.process(raw(mail("<n1@x>")))
     await ingest.process(raw(mail("<n2@x>", In_Reply_To="<n1@x>")))  # a reply: no second acknowledgement
@@ -170,7 +172,7 @@ async def test_acknowledgement_text_suggestions_and_headers(db: Database, clock:
 
 
 async def test_no_suggestions_when_the_faq_engine_fails_or_abstains(db: Database, clock: FixedClock) -> None:
-    async def broken(text: str) -> list[dict[str, Any]]:
+    async def broken(text: str) -> list[FaqHit]:
         raise RuntimeError("index not built")
 
     ingest = build_ingest(db, clock, IntakeService(db, clock, [ack_hook()]), suggest=broken)
@@ -290,6 +292,6 @@ async def test_without_a_faq_rule_the_acknowledgement_gets_its_suggestions_when_
         # Once a rule routes by FAQ tags, intake searches again (the tags decide the team).
         await services.routing_rules.add("CSV", faq_tags=["csv"], tags=["csv"])
         found = await suggest("Quel séparateur utiliser dans un fichier CSV ?")
-        assert found and found[0]["id"] == "csv-separateur-virgule-point-virgule"
+        assert found and found[0].id == "csv-separateur-virgule-point-virgule"
     finally:
         await services.db.dispose()

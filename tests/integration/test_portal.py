@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -277,6 +278,8 @@ async def test_portal_api_for_a_requester_token(services: Services, clock: Fixed
         assert (await client.get("/api/v1/tickets", headers=auth)).status == 401  # not a staff token
         listed = await (await client.get("/api/v1/portal/tickets", headers=auth)).json()
         assert [t["number"] for t in listed["tickets"]] == [number]
+        assert list(listed["tickets"][0]) == [  # the API's contract: the read model's fields, in this order
+            "number", "subject", "status", "created_at", "updated_at", "mine", "requester"]
         reply = await client.post(f"/api/v1/portal/tickets/{number}/reply", headers=auth, json={
             "text": "Par l'API", "attachments": [{"filename": "b.csv", "content_type": "text/csv",
                                                   "data_base64": base64.b64encode(CSV).decode()}]})
@@ -286,10 +289,16 @@ async def test_portal_api_for_a_requester_token(services: Services, clock: Fixed
         assert bad.status == 400
         ticket = await (await client.get(f"/api/v1/portal/tickets/{number}", headers=auth)).json()
         assert ticket["messages"][-1]["text"] == "Par l'API" and ticket["messages"][-1]["attachments"]
+        assert list(ticket) == ["number", "subject", "status", "created_at", "updated_at", "mine", "requester",
+                                "messages", "faq", "rating", "can_reply", "can_close", "can_reopen", "can_rate"]
+        assert list(ticket["messages"][-1]) == ["id", "direction", "mine", "author", "created_at", "text",
+                                                "automatic", "attachments"]
+        assert list(ticket["messages"][-1]["attachments"][0]) == ["id", "filename", "size", "report"]
+        assert datetime.fromisoformat(ticket["created_at"]).tzinfo is not None  # ISO 8601, as before
         assert (await client.get("/api/v1/portal/tickets/999999", headers=auth)).status == 404
         await services.tickets.set_status(number, TicketStatus.RESOLVED, agent)
         rated = await client.post(f"/api/v1/portal/tickets/{number}/rating", headers=auth, json={"score": 5})
-        assert rated.status == 200 and (await rated.json())["rating"]["score"] == 5
+        assert rated.status == 200 and (await rated.json())["rating"] == {"score": 5, "comment": None}
         closed = await client.post(f"/api/v1/portal/tickets/{number}/close", headers=auth)
         assert (await closed.json())["status"] == "closed"
         assert (await client.delete("/api/v1/portal/session", headers=auth)).status == 200

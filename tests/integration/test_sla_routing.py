@@ -11,7 +11,7 @@ from sqlalchemy import select
 from helpdesk.app.intake.messages import InboundMessage, OrganizationHint
 from helpdesk.app.intake.routing import RoutingHook, RoutingRules
 from helpdesk.app.intake.service import IntakeService
-from helpdesk.app.sla.service import SlaService, refresh
+from helpdesk.app.sla.service import DueTimes, SlaService, refresh
 from helpdesk.app.staff.accounts import UserService
 from helpdesk.app.tickets.service import TicketService
 from helpdesk.db.engine import Database
@@ -151,8 +151,8 @@ async def test_recompute_after_a_policy_change_and_explain(db: Database, clock: 
     assert data["first_response_breached"] and data["resolution_breached"]
     assert data["first_response_due"] == "2026-03-02T10:00:00+00:00"
     out = await sla.explain("standard", datetime(2026, 3, 6, 16, 25, tzinfo=UTC))
-    assert out["targets"]["urgent"] == {"first_response_due": "2026-03-09T08:55:00+00:00",
-                                        "resolution_due": "2026-03-09T16:25:00+00:00"}
+    assert out.targets["urgent"] == DueTimes(first_response_due=datetime(2026, 3, 9, 8, 55, tzinfo=UTC),
+                                             resolution_due=datetime(2026, 3, 9, 16, 25, tzinfo=UTC))
     with pytest.raises(NotFound):
         await sla.explain("nope", datetime(2026, 3, 6, 16, 25, tzinfo=UTC))
 

@@ -99,7 +99,7 @@ async def test_split_resend_attachment_and_faq_draft(services: Services) -> None
         message_id = (await reply.json())["message_id"]
         draft = await client.post(f"/api/v1/tickets/{n}/faq-draft", headers=bearer)
         assert draft.status == 201 and (await draft.json())["status"] == "draft"
-        assert (await services.kb_admin.get((await draft.json())["entry_id"]))["status"] == "draft"
+        assert (await services.kb_admin.get((await draft.json())["entry_id"])).status == "draft"
 
         again = await client.post(f"/api/v1/tickets/{n}/messages/{message_id}/resend", headers=bearer)
         assert again.status == 200 and (await again.json())["delivery_status"] == "queued"

@@ -62,6 +62,8 @@ async def test_admin_edits_are_searchable_at_once_and_markdown_is_sanitised(db: 
         page = await (await client.get(f"/faq/{found[0]['id']}")).text()
         assert "<strong>QGIS</strong>" in page and "&lt;script&gt;alert(1)" in page  # shown as text
         assert len(active_content(page)) == 1  # only our own script file
+        form = await (await client.get(f"/admin/faq/{found[0]['id']}")).text()  # the edit form, filled in
+        assert "numériser les plans anciens" in form and 'value="cadastre"' in form
         edit = await client.post(f"/admin/faq/{found[0]['id']}", data={
             "csrf_token": token, "title": "Vectoriser un cadastre ancien", "questions": "", "tags": "",
             "body": "Nouvelle réponse.", "status": "published"}, allow_redirects=False)

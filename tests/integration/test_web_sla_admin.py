@@ -51,17 +51,17 @@ async def test_admin_edits_sla_and_routing_and_agents_are_refused(
             assert no_csrf.status in (400, 403)
             admin = SlaAdmin(db, clock)
             policy = (await admin.policies())[0]
-            assert policy["targets"]["urgent"] == {"first_response": 30, "resolution": 240}
-            assert policy["overrides"] == {"epci": {"low": {"first_response": 900, "resolution": None}}}
+            assert policy.targets["urgent"] == {"first_response": 30, "resolution": 240}
+            assert policy.overrides == {"epci": {"low": {"first_response": 900, "resolution": None}}}
             closures = await admin.closures()
-            assert [(c["starts_on"], c["label"]) for c in closures] == [("2026-12-24", "Fin d'année")]
+            assert [(c.starts_on.isoformat(), c.label) for c in closures] == [("2026-12-24", "Fin d'année")]
             rules = list(await RoutingRules(db, clock).list())
-            assert [(r["name"], r["pays"], r["tags"]) for r in rules] == [
+            assert [(r.name, r.pays, r.tags) for r in rules] == [
                 ("Cantal", ["Pays de Mauriac", "Pays de Salers"], ["cantal"])]
             html = await (await client.get("/admin/sla")).text()
             assert "Fin d&#39;année" in html and "Pays de Mauriac, Pays de Salers" in html
-            await post(f"/admin/sla/closures/{closures[0]['id']}/remove")
-            await post(f"/admin/sla/rules/{rules[0]['id']}/remove")
+            await post(f"/admin/sla/closures/{closures[0].id}/remove")
+            await post(f"/admin/sla/rules/{rules[0].id}/remove")
             assert await admin.closures() == [] and list(await RoutingRules(db, clock).list()) == []
     finally:
         await services.db.dispose()

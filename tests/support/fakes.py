@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+from helpdesk.app.faq.index import FaqHit
 from helpdesk.app.live.bus import Fanout
 from helpdesk.checks import Limits, Report
 from helpdesk.domain.live import Notice
@@ -37,13 +38,13 @@ class RecordingSender:
 class CannedFaq:
     """A FAQ search that answers the same suggestions to every query (none: the engine abstains)."""
 
-    def __init__(self, suggestions: Sequence[dict[str, Any]] = ()) -> None:
-        self.suggestions = [dict(s) for s in suggestions]
+    def __init__(self, suggestions: Sequence[FaqHit] = ()) -> None:
+        self.suggestions = list(suggestions)
         self.queries: list[str] = []
 
-    async def search(self, query: str, limit: int = 3) -> list[dict[str, Any]]:
+    async def search(self, query: str, limit: int = 3) -> list[FaqHit]:
         self.queries.append(query)
-        return [dict(s) for s in self.suggestions[:limit]]
+        return self.suggestions[:limit]
 
 
 class FixedChecker:

@@ -9,7 +9,8 @@ import hashlib
 import json
 import re
 import unicodedata
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlmodel import col
@@ -39,9 +40,24 @@ def _hash(title: str, tags: list[str], questions: list[str], body: str) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def _json(r: KbEntry) -> dict[str, Any]:
-    return {"id": r.id, "title": r.title, "tags": list(r.tags), "questions": list(r.questions), "body": r.body,
-            "status": r.status, "source": r.source, "edited_by_staff": r.edited_by_staff, "updated_at": r.updated_at}
+@dataclass(frozen=True, slots=True)
+class KbEntryRow:
+    """A FAQ entry as the admin pages list and edit it (any status)."""
+
+    id: str
+    title: str
+    tags: tuple[str, ...]
+    questions: tuple[str, ...]
+    body: str  # Markdown
+    status: str  # one of STATUSES
+    source: str  # "bundled" (imported) or "staff"
+    edited_by_staff: bool
+    updated_at: datetime
+
+
+def _row(r: KbEntry) -> KbEntryRow:
+    return KbEntryRow(id=r.id, title=r.title, tags=tuple(r.tags), questions=tuple(r.questions), body=r.body,
+                      status=r.status, source=r.source, edited_by_staff=r.edited_by_staff, updated_at=r.updated_at)
 
 
 class KbAdminService:
@@ -49,17 +65,17 @@ class KbAdminService:
         self.db = db
         self.clock = clock
 
-    async def all(self) -> list[dict[str, Any]]:
+    async def all(self) -> list[KbEntryRow]:
         async with self.db.transaction() as s:
             rows = (await s.scalars(select(KbEntry).order_by(KbEntry.status, KbEntry.title))).all()
-        return [_json(r) for r in rows]
+        return [_row(r) for r in rows]
 
-    async def get(self, entry_id: str) -> dict[str, Any]:
+    async def get(self, entry_id: str) -> KbEntryRow:
         async with self.db.transaction() as s:
             row = await s.get(KbEntry, entry_id)
             if row is None:
                 raise NotFound(f"entrée {entry_id} introuvable")
-            return _json(row)
+            return _row(row)
 
     async def save(self, entry_id: str | None, *, title: str, questions: str, tags: str, body: str,
                    status: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
@@ -21,6 +22,20 @@ from helpdesk.db.tables import FaqProposal, KbEntry
 
 if TYPE_CHECKING:
     from knowledge_base import Entry, KnowledgeBase, Purpose, Suggestion, WordingsAdded
+
+
+@dataclass(frozen=True, slots=True)
+class FaqHit:
+    """One FAQ search result as the edges read it: the engine's `knowledge_base.Suggestion` plus the entry's full
+    answer (for one-click insertion) and tags (for routing)."""
+
+    id: str
+    title: str
+    score: float  # confidence in [0, 1], rounded to 3 decimals
+    label: str  # « probable », « possible » or « peu probable »
+    snippet: str  # the opening of the answer, plain text
+    body: str  # the full answer, Markdown ("" if the entry is gone)
+    tags: tuple[str, ...]
 
 
 def _build(entries: list[Entry], wordings: list[tuple[str, str]]) -> KnowledgeBase:
@@ -101,29 +116,29 @@ class FaqIndex:
                 self._checked = time.monotonic()
             return done
 
-    async def search(self, query: str, limit: int = 3, purpose: Purpose = "chat") -> list[dict[str, Any]]:
+    async def search(self, query: str, limit: int = 3, purpose: Purpose = "chat") -> list[FaqHit]:
         """Suggestions with score, label, snippet and the full answer (for one-click insertion)."""
         if not query.strip():
             return []
         kb = await self.knowledge_base()
-        return self._dicts(kb.search(query, limit=limit, purpose=purpose))
+        return self._hits(kb.search(query, limit=limit, purpose=purpose))
 
     async def search_conversation(self, messages: list[str], limit: int = 3,
-                                  purpose: Purpose = "staff") -> list[dict[str, Any]]:
+                                  purpose: Purpose = "staff") -> list[FaqHit]:
         """Suggestions for a ticket: its inbound messages, oldest first (the engine weights the latest most)."""
         messages = [m for m in messages if m.strip()]
         if not messages:
             return []
         kb = await self.knowledge_base()
-        return self._dicts(kb.search_conversation(messages, limit=limit, purpose=purpose))
+        return self._hits(kb.search_conversation(messages, limit=limit, purpose=purpose))
 
-    def _dicts(self, found: list[Suggestion]) -> list[dict[str, Any]]:
+    def _hits(self, found: list[Suggestion]) -> list[FaqHit]:
         out = []
         for sug in found:
             entry = self._entries.get(sug.id)
-            out.append({"id": sug.id, "title": sug.title, "score": round(float(sug.score), 3), "label": sug.label,
-                        "snippet": sug.snippet, "body": entry.body if entry else "",
-                        "tags": list(entry.tags) if entry else []})
+            out.append(FaqHit(id=sug.id, title=sug.title, score=round(float(sug.score), 3), label=sug.label,
+                              snippet=sug.snippet, body=entry.body if entry else "",
+                              tags=tuple(entry.tags) if entry else ()))
         return out
 
     async def entry(self, entry_id: str) -> Entry | None:

@@ -37,6 +37,35 @@ class LoadedRules:
     policies: dict[str, str]  # rule name -> SLA policy name
 
 
+@dataclass(frozen=True, slots=True)
+class RuleRow:
+    """One routing rule as the SLA admin page and `helpdesk routing list` show it (fields as stored)."""
+
+    id: int
+    position: int
+    name: str
+    enabled: bool
+    channels: list[str]
+    organizations: list[str]
+    pays: list[str]
+    organization_kinds: list[str]
+    faq_tags: list[str]
+    team_id: int | None
+    priority: str | None
+    tags: list[str]
+    assign: str | None
+    sla_policy: str | None
+    stop: bool
+
+    @classmethod
+    def of(cls, r: RoutingRule) -> RuleRow:
+        assert r.id is not None
+        return cls(id=r.id, position=r.position, name=r.name, enabled=r.enabled, channels=list(r.channels),
+                   organizations=list(r.organizations), pays=list(r.pays),
+                   organization_kinds=list(r.organization_kinds), faq_tags=list(r.faq_tags), team_id=r.team_id,
+                   priority=r.priority, tags=list(r.tags), assign=r.assign, sla_policy=r.sla_policy, stop=r.stop)
+
+
 class RulesCache:
     """The rules for a few seconds, so that intake does not read them for every batch.
 
@@ -251,7 +280,7 @@ class RoutingRules:
         self.cache.invalidate()  # after the commit, so no intake caches the old rules under the new generation
         return rule.id
 
-    async def list(self) -> Sequence[dict[str, Any]]:
+    async def list(self) -> Sequence[RuleRow]:
         async with self.db.transaction() as s:
             rows = (await s.scalars(select(RoutingRule).order_by(col(RoutingRule.position), col(RoutingRule.id)))).all()
-            return [r.model_dump() for r in rows]
+            return [RuleRow.of(r) for r in rows]

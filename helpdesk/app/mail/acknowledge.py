@@ -21,6 +21,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from helpdesk.app.faq.index import FaqHit
 from helpdesk.app.intake.service import IntakeContext
 from helpdesk.app.mail_guard import automatic_key, inert
 from helpdesk.db import store
@@ -203,7 +204,7 @@ class AcknowledgementHook:
         }
 
 
-Search = Callable[[str], Awaitable[Sequence[dict[str, Any]]]]
+Search = Callable[[str], Awaitable[Sequence[FaqHit]]]
 
 
 class AckFinisher:
@@ -232,7 +233,7 @@ class AckFinisher:
         except Exception:  # noqa: BLE001 - suggestions are a bonus; the acknowledgement goes anyway
             log.exception("FAQ suggestions failed; acknowledging without them")
             found = []
-        suggestions = [{"id": f.get("id"), "title": f.get("title"), "score": f.get("score")} for f in found][:3]
+        suggestions = [{"id": f.id, "title": f.title, "score": f.score} for f in found][:3]
         out["text"] = ack_text(int(out["ticket_number"]), str(out.pop("ticket_subject", "")), suggestions,
                                self.public_url)
         if out.get("db_message_id"):

@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -52,6 +51,71 @@ class UploadedFile:
     filename: str
     content_type: str
     data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class PortalTicketRow:
+    """A line of the requester's ticket list (the portal home and `GET /api/v1/portal/tickets`)."""
+
+    number: int
+    subject: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    mine: bool
+    requester: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PortalAttachment:
+    id: int
+    filename: str
+    size: int
+    report: str | None  # the file check's report, when there is one
+
+
+@dataclass(frozen=True, slots=True)
+class PortalMessage:
+    id: int
+    direction: str
+    mine: bool
+    author: str
+    created_at: datetime
+    text: str
+    automatic: bool
+    attachments: list[PortalAttachment]
+
+
+@dataclass(frozen=True, slots=True)
+class FaqLink:
+    id: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class PortalRating:
+    score: int
+    comment: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PortalTicket:
+    """A ticket as its requester sees it (no internal notes), with what they may do on it."""
+
+    number: int
+    subject: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    mine: bool
+    requester: str | None
+    messages: list[PortalMessage]
+    faq: list[FaqLink]
+    rating: PortalRating | None
+    can_reply: bool
+    can_close: bool
+    can_reopen: bool
+    can_rate: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +189,7 @@ class PortalService:
             return t, False
         raise _not_found(number)
 
-    async def tickets(self, who: RequesterIdentity) -> list[dict[str, Any]]:
+    async def tickets(self, who: RequesterIdentity) -> list[PortalTicketRow]:
         async with self.db.transaction() as s:
             org = await self._shared_org(s, who)
             cond = col(Ticket.requester_id) == who.contact_id
@@ -135,11 +199,11 @@ class PortalService:
                 select(Ticket, Contact).join(Contact, col(Contact.id) == col(Ticket.requester_id), isouter=True)
                 .where(cond).order_by(col(Ticket.updated_at).desc(), col(Ticket.id).desc()).limit(LIST_LIMIT)
             )).all()
-        return [{"number": t.number, "subject": t.subject, "status": t.status, "created_at": t.created_at,
-                 "updated_at": t.updated_at, "mine": t.requester_id == who.contact_id,
-                 "requester": (c.name or c.email) if c is not None else None} for t, c in rows]
+        return [PortalTicketRow(number=t.number, subject=t.subject, status=t.status, created_at=t.created_at,
+                                updated_at=t.updated_at, mine=t.requester_id == who.contact_id,
+                                requester=(c.name or c.email) if c is not None else None) for t, c in rows]
 
-    async def ticket(self, who: RequesterIdentity, number: int) -> dict[str, Any]:
+    async def ticket(self, who: RequesterIdentity, number: int) -> PortalTicket:
         now = self.clock.now()
         async with self.db.transaction() as s:
             t, mine = await self._visible(s, who, number)
@@ -158,30 +222,31 @@ class PortalService:
                 if suggested else {}
             rating = (await s.scalars(select(Rating).where(col(Rating.ticket_id) == t.id))).first()
             requester = await s.get(Contact, t.requester_id) if t.requester_id else None
-        by_msg: dict[int, list[dict[str, Any]]] = {}
+        by_msg: dict[int, list[PortalAttachment]] = {}
         for a in atts:
             if a.inline:
                 continue
+            assert a.id is not None
             by_msg.setdefault(a.message_id, []).append(
-                {"id": a.id, "filename": a.filename, "size": a.size, "report": reports.get(a.sha256)})
-        messages = [{
-            "id": m.id, "direction": m.direction, "mine": m.direction == Direction.INBOUND.value,
-            "author": _author(m, requester), "created_at": m.created_at, "text": m.visible_text,
-            "automatic": m.automatic, "attachments": by_msg.get(m.id or 0, []),
-        } for m in shown]
+                PortalAttachment(id=a.id, filename=a.filename, size=a.size, report=reports.get(a.sha256)))
+        messages = [PortalMessage(
+            id=m.id or 0, direction=m.direction, mine=m.direction == Direction.INBOUND.value,
+            author=_author(m, requester), created_at=m.created_at, text=m.visible_text,
+            automatic=m.automatic, attachments=by_msg.get(m.id or 0, []),
+        ) for m in shown]
         status = t.status
-        return {
-            "number": t.number, "subject": t.subject, "status": status, "created_at": t.created_at,
-            "updated_at": t.updated_at, "mine": mine,
-            "requester": (requester.name or requester.email) if requester is not None else None,
-            "messages": messages,
-            "faq": [{"id": i, "title": faq[i]} for i in dict.fromkeys(suggested) if i in faq],
-            "rating": {"score": rating.score, "comment": rating.comment} if rating is not None else None,
-            "can_reply": mine,
-            "can_close": mine and status != TicketStatus.CLOSED.value,
-            "can_reopen": mine and can_reopen(status, t.resolved_at, now),
-            "can_rate": mine and status in (TicketStatus.RESOLVED.value, TicketStatus.CLOSED.value),
-        }
+        return PortalTicket(
+            number=t.number, subject=t.subject, status=status, created_at=t.created_at,
+            updated_at=t.updated_at, mine=mine,
+            requester=(requester.name or requester.email) if requester is not None else None,
+            messages=messages,
+            faq=[FaqLink(id=i, title=faq[i]) for i in dict.fromkeys(suggested) if i in faq],
+            rating=PortalRating(score=rating.score, comment=rating.comment) if rating is not None else None,
+            can_reply=mine,
+            can_close=mine and status != TicketStatus.CLOSED.value,
+            can_reopen=mine and can_reopen(status, t.resolved_at, now),
+            can_rate=mine and status in (TicketStatus.RESOLVED.value, TicketStatus.CLOSED.value),
+        )
 
     async def attachment(self, who: RequesterIdentity, number: int, attachment_id: int) -> PortalDownload:
         async with self.db.transaction() as s:

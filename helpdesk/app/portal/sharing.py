@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlmodel import col
@@ -18,12 +18,23 @@ from helpdesk.ports import Clock
 LIST_LIMIT = 500
 
 
+@dataclass(frozen=True, slots=True)
+class OrgShareRow:
+    """An organisation on the sharing admin page and in `helpdesk portal orgs`."""
+
+    id: int
+    name: str
+    kind: str
+    contacts: int  # how many contacts it has
+    shared: bool  # its agents see each other's tickets in the portal
+
+
 class OrgSharing:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
 
-    async def organizations(self, q: str = "") -> list[dict[str, Any]]:
+    async def organizations(self, q: str = "") -> list[OrgShareRow]:
         """Organisations (name contains ``q``), with their number of contacts and their flag."""
         async with self.db.transaction() as s:
             stmt = (select(Organization, func.count(col(Contact.id)))
@@ -32,7 +43,7 @@ class OrgSharing:
             if q.strip():
                 stmt = stmt.where(col(Organization.name).ilike(f"%{q.strip()[:100]}%"))
             rows = (await s.execute(stmt)).all()
-        return [{"id": o.id, "name": o.name, "kind": o.kind, "contacts": n, "shared": o.portal_shared}
+        return [OrgShareRow(id=o.id or 0, name=o.name, kind=o.kind, contacts=n, shared=o.portal_shared)
                 for o, n in rows]
 
     async def set_shared(self, org_id: int, shared: bool, *, staff_id: int | None = None) -> str:

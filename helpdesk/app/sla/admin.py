@@ -6,6 +6,7 @@ of the open tickets in the same call (`SlaService.recompute`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Protocol
 
@@ -48,6 +49,33 @@ def _check_closure_span(starts_on: date, ends_on: date, *, joined: bool = False)
         )
 
 
+@dataclass(frozen=True, slots=True)
+class PolicyRow:
+    """One SLA policy as the admin page and `helpdesk sla policies` show it. ``targets`` and ``overrides`` are the
+    stored JSON: {priority: {"first_response": minutes | None, "resolution": minutes | None}}, and the same
+    per organization kind."""
+
+    name: str
+    default: bool
+    calendar: str
+    targets: dict[str, Any]
+    overrides: dict[str, Any]
+    warn_ratio: float
+    pending_reminder_days: int
+    auto_close_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClosureRow:
+    """A closure of a calendar, from ``starts_on`` to ``ends_on`` inclusive."""
+
+    id: int
+    calendar: str
+    starts_on: date
+    ends_on: date
+    label: str
+
+
 class RulesCacheLike(Protocol):
     def invalidate(self) -> None: ...
 
@@ -58,14 +86,14 @@ class SlaAdmin:
         self.clock = clock
         self.rules = rules  # the routing hook's cache (bootstrap), so a removed rule stops routing at once
 
-    async def policies(self) -> list[dict[str, Any]]:
+    async def policies(self) -> list[PolicyRow]:
         async with self.db.transaction() as s:
             await ensure_defaults(s, self.clock.now())
             rows = (await s.execute(select(SlaPolicy, SlaCalendar).join(
                 SlaCalendar, col(SlaCalendar.id) == col(SlaPolicy.calendar_id)).order_by(col(SlaPolicy.id)))).all()
-            return [{"name": p.name, "default": p.is_default, "calendar": c.name, "targets": p.targets,
-                     "overrides": p.overrides, "warn_ratio": p.warn_ratio,
-                     "pending_reminder_days": p.pending_reminder_days, "auto_close_days": p.auto_close_days}
+            return [PolicyRow(name=p.name, default=p.is_default, calendar=c.name, targets=p.targets,
+                              overrides=p.overrides, warn_ratio=p.warn_ratio,
+                              pending_reminder_days=p.pending_reminder_days, auto_close_days=p.auto_close_days)
                     for p, c in rows]
 
     async def set_target(self, policy: str, priority: str, *, first_response: int | None, resolution: int | None,
@@ -112,13 +140,13 @@ class SlaAdmin:
         await SlaService(self.db, self.clock).recompute(only_open=True)
         return closure.id
 
-    async def closures(self) -> list[dict[str, Any]]:
+    async def closures(self) -> list[ClosureRow]:
         async with self.db.transaction() as s:
             rows = (await s.execute(select(SlaClosure, col(SlaCalendar.name)).join(
                 SlaCalendar, col(SlaCalendar.id) == col(SlaClosure.calendar_id))
                 .order_by(col(SlaClosure.starts_on)))).all()
-            return [{"id": c.id, "calendar": name, "starts_on": c.starts_on.isoformat(),
-                     "ends_on": c.ends_on.isoformat(), "label": c.label} for c, name in rows]
+            return [ClosureRow(id=c.id or 0, calendar=name, starts_on=c.starts_on, ends_on=c.ends_on, label=c.label)
+                    for c, name in rows]
 
     async def remove_closure(self, closure_id: int) -> None:
         async with self.db.transaction() as s:

@@ -41,6 +41,24 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
+class DueTimes:
+    """When a priority's targets fall due (None: no target)."""
+
+    first_response_due: datetime | None
+    resolution_due: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """`helpdesk sla explain`: the due times of each priority for a ticket opened at ``start``, never paused."""
+
+    policy: str
+    start: datetime
+    timezone: str
+    targets: dict[str, DueTimes]  # by priority
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     name: str
     calendar: sla.Calendar
@@ -272,18 +290,12 @@ class SlaService:
             if on_progress is not None:
                 on_progress(len(tickets), total)
 
-    async def explain(self, policy_name: str, start: datetime) -> dict[str, Any]:
+    async def explain(self, policy_name: str, start: datetime) -> Explanation:
         async with self.db.transaction() as s:
             policy = await load_policy(s, policy_name, self.clock.now())
         if start.tzinfo is None:  # a wall-clock time in the policy's time zone
             start = start.replace(tzinfo=policy.calendar.tz)
         dues = sla.explain(start, policy.all_targets(), policy.calendar)
-        return {
-            "policy": policy.name,
-            "start": start.isoformat(),
-            "timezone": policy.calendar.timezone,
-            "targets": {
-                priority: {key: (value.isoformat() if value else None) for key, value in due.items()}
-                for priority, due in dues.items()
-            },
-        }
+        return Explanation(policy=policy.name, start=start, timezone=policy.calendar.timezone,
+                           targets={priority: DueTimes(due["first_response_due"], due["resolution_due"])
+                                    for priority, due in dues.items()})
