@@ -69,7 +69,7 @@ async def run(url: str, n: int) -> list[tuple[str, float, int]]:
             return len((await portal.ticket(alone, own))["messages"])
 
         async def staff_page() -> int:
-            return len((await queue.page(QueueFilter(), me=1))["items"])
+            return len((await queue.page(QueueFilter(), me=1)).items)
 
         return [
             await timed("sign-in: mint a link, consume it, read the session", sign_in),

@@ -186,7 +186,7 @@ async def run(url: str, n: int, clients: int = 20, per_client: int = 25
             return sum((await queue.counts(1)).values())
 
         async def found(words: str) -> int:
-            return len((await search.page(QueueFilter(text=words), me=1))["items"])
+            return len((await search.page(QueueFilter(text=words), me=1)).items)
 
         rows = [
             await timed("page 1, open tickets by SLA due time", lambda: page(QueueFilter())),
