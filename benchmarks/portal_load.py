@@ -56,7 +56,7 @@ async def run(url: str, n: int) -> list[tuple[str, float, int]]:
             return identity
 
         alone, shared = await who("c6@mairie6.fr"), await who("c7@mairie7.fr")
-        own = (await portal.tickets(alone))[0]["number"]
+        own = (await portal.tickets(alone))[0].number
 
         async def sign_in() -> int:
             token, _ = await auth.sign_in(await auth.mint("c6@mairie6.fr", LinkPurpose.SIGNIN))
@@ -66,7 +66,7 @@ async def run(url: str, n: int) -> list[tuple[str, float, int]]:
             return len(await portal.tickets(identity))
 
         async def page() -> int:
-            return len((await portal.ticket(alone, own))["messages"])
+            return len((await portal.ticket(alone, own)).messages)
 
         async def staff_page() -> int:
             return len((await queue.page(QueueFilter(), me=1)).items)
