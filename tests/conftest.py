@@ -77,6 +77,9 @@ def pg_database() -> Iterator[str]:
 async def _truncate_pg(db: Database) -> None:
     from sqlmodel import SQLModel
 
+    from helpdesk.db.tables import load_all
+
+    load_all()  # every table, not only those this test's imports loaded
     names = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
     async with db.engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))

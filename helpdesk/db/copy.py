@@ -12,7 +12,7 @@ from collections.abc import Callable
 from sqlalchemy import func, insert, select
 from sqlmodel import SQLModel
 
-import helpdesk.db.tables  # noqa: F401  (registers every table)
+import helpdesk.db.tables
 from helpdesk.db import migrate
 from helpdesk.db.engine import make_migration_engine
 from helpdesk.domain.errors import Conflict
@@ -27,6 +27,7 @@ async def copy_database(source_url: str, target_url: str, *,
     src = make_migration_engine(source_url)
     dst = make_migration_engine(target_url)
     counts: dict[str, int] = {}
+    helpdesk.db.tables.load_all()  # every table on the metadata
     tables = [t for t in SQLModel.metadata.sorted_tables if t.name != "alembic_version"]
     try:
         async with dst.begin() as out:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -246,9 +247,30 @@ class KbEntry(Table, table=True):
     sources: list[str] = _json_list()
     reviewed: str | None = Field(default=None, max_length=10)  # YYYY-MM-DD
     replaces: list[str] = _json_list()
-from helpdesk.db.tables_faq import *  # noqa: F401,F403,E402
-from helpdesk.db.tables_login import *  # noqa: F401,F403,E402
-from helpdesk.db.tables_portal import *  # noqa: F401,F403,E402
-from helpdesk.db.tables_sla import *  # noqa: F401,F403,E402
-from helpdesk.db.tables_telegram import *  # noqa: F401,F403,E402
-from helpdesk.db.tables_web import *  # noqa: F401,F403,E402
+# The other table modules load on first use of one of their names (PEP 562 below), so a short command that
+# only needs the core tables (``helpdesk user add``) does not build thirty table classes it never touches.
+# Their tables only point at core tables or at their own module's, so a flush never needs a table that
+# is not loaded. Whatever needs the whole schema (``db copy``, migrations) calls ``load_all()``.
+_PARTS = ("tables_faq", "tables_login", "tables_portal", "tables_sla", "tables_telegram", "tables_web")
+
+if TYPE_CHECKING:
+    from helpdesk.db.tables_faq import *  # noqa: F401,F403
+    from helpdesk.db.tables_login import *  # noqa: F401,F403
+    from helpdesk.db.tables_portal import *  # noqa: F401,F403
+    from helpdesk.db.tables_sla import *  # noqa: F401,F403
+    from helpdesk.db.tables_telegram import *  # noqa: F401,F403
+    from helpdesk.db.tables_web import *  # noqa: F401,F403
+
+
+def load_all() -> None:
+    """Import every table module: each table class registers itself on ``SQLModel.metadata``."""
+    for part in _PARTS:
+        importlib.import_module(f"helpdesk.db.{part}")
+
+
+def __getattr__(name: str) -> Any:
+    for part in _PARTS:
+        module = importlib.import_module(f"helpdesk.db.{part}")
+        if name in module.__all__:
+            return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

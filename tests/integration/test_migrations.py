@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-import helpdesk.db.tables  # noqa: F401
+import helpdesk.db.tables
 from helpdesk.db import fulltext, migrate
 from helpdesk.db.engine import Database
 
@@ -18,6 +18,7 @@ from helpdesk.db.engine import Database
 async def test_models_match_migrations(db: Database) -> None:
     def diff(conn: Connection) -> list[object]:
         ctx = MigrationContext.configure(conn, opts={"compare_type": False, "include_name": fulltext.include_name})
+        helpdesk.db.tables.load_all()
         return list(compare_metadata(ctx, SQLModel.metadata))
 
     async with db.engine.connect() as conn:

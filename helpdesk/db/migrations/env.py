@@ -8,10 +8,11 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-import helpdesk.db.tables  # noqa: F401  (registers every table on the metadata)
+import helpdesk.db.tables
 from helpdesk.db import fulltext
 from helpdesk.db.engine import make_migration_engine
 
+helpdesk.db.tables.load_all()  # every table on the metadata
 config = context.config
 target_metadata = SQLModel.metadata
 
