@@ -133,6 +133,13 @@ def _savepoint_rolled_back(session: Session, previous: SessionTransaction) -> No
         del session.info.get(AUDIT_KEY, [])[mark:]
 
 
+def _raise_if_temporary(exc: Exception) -> None:
+    """A temporary storage failure surfaces as StorageUnavailable (the sender retries); others unchanged."""
+    if not isinstance(exc, StorageUnavailable) and is_temporary(exc):
+        log.warning("storage unavailable: %s", type(exc).__name__)
+        raise StorageUnavailable(f"storage unavailable: {type(exc).__name__}") from exc
+
+
 class Database:
     """Owns the engine; hands out transactions that commit on success and roll back otherwise.
 
@@ -176,12 +183,8 @@ class Database:
                     if audit:
                         for hook in self.before_commit:
                             await hook(session, audit)
-        except StorageUnavailable:
-            raise
         except Exception as exc:
-            if is_temporary(exc):
-                log.warning("storage unavailable: %s", type(exc).__name__)
-                raise StorageUnavailable(f"storage unavailable: {type(exc).__name__}") from exc
+            _raise_if_temporary(exc)
             raise
         if audit:
             for observer in self.after_commit:
@@ -198,12 +201,8 @@ class Database:
             async with self._read_sessions() as session:
                 async with session.begin():
                     yield session
-        except StorageUnavailable:
-            raise
         except Exception as exc:
-            if is_temporary(exc):
-                log.warning("storage unavailable: %s", type(exc).__name__)
-                raise StorageUnavailable(f"storage unavailable: {type(exc).__name__}") from exc
+            _raise_if_temporary(exc)
             raise
 
     async def ping(self) -> bool:
