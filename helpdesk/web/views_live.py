@@ -15,6 +15,7 @@ page keeps polling), a keep-alive comment every 15 s, and every stream ends when
 from __future__ import annotations
 
 import json
+import logging
 
 from aiohttp import web
 
@@ -26,6 +27,26 @@ from helpdesk.web.security import HEADERS
 
 KEEPALIVE_TICKS = 7  # ticks of 2 s: a comment line every ~15 s keeps proxies from closing the stream
 RETRY_MS = 5000
+log = logging.getLogger(__name__)
+
+
+class _KeepAlive:
+    """Counts the hub's idle ticks; every ``KEEPALIVE_TICKS`` writes a comment line, so that proxies do not
+    close a quiet stream."""
+
+    def __init__(self) -> None:
+        self.idle = 0
+
+    async def tick(self, resp: web.StreamResponse) -> None:
+        self.idle += 1
+        if self.idle >= KEEPALIVE_TICKS:
+            self.idle = 0
+            await resp.write(b": keep-alive\n\n")
+
+
+def _browser_left(kind: str) -> None:
+    """A stream ends normally when the browser closes the page or loses the network: nothing to answer."""
+    log.debug("live %s stream closed by the browser", kind)
 
 
 async def _open(request: web.Request) -> web.StreamResponse:
@@ -58,22 +79,19 @@ def _too_many() -> web.HTTPTooManyRequests:
 async def queue_stream(request: web.Request) -> web.StreamResponse:
     hub, me = ctx(request).live, staff(request)
     resp: web.StreamResponse | None = None
-    idle = 0
+    keepalive = _KeepAlive()
     try:
         async with hub.stream(me.id) as notices:
             resp = await _open(request)
             async for notice in notices:
                 if notice is None:
-                    idle += 1
-                    if idle >= KEEPALIVE_TICKS:
-                        idle = 0
-                        await resp.write(b": keep-alive\n\n")
+                    await keepalive.tick(resp)
                 elif notice.kind in (LiveKind.QUEUE, LiveKind.TICKET, LiveKind.MESSAGE, LiveKind.RESYNC):
                     await _send(resp, "queue", {"kind": notice.kind.value})
     except TooManyStreams:
         raise _too_many() from None
-    except (ConnectionResetError, ConnectionError):
-        pass  # the browser went away
+    except ConnectionError:
+        _browser_left("queue")
     return resp if resp is not None else web.Response(status=204)
 
 
@@ -82,7 +100,7 @@ async def ticket_stream(request: web.Request) -> web.StreamResponse:
     ticket_id = await _ticket_id(request)
     resp: web.StreamResponse | None = None
     shown: str | None = None
-    idle = 0
+    keepalive = _KeepAlive()
 
     async def presence() -> None:
         nonlocal shown
@@ -98,10 +116,7 @@ async def ticket_stream(request: web.Request) -> web.StreamResponse:
             await presence()
             async for notice in notices:
                 if notice is None:
-                    idle += 1
-                    if idle >= KEEPALIVE_TICKS:
-                        idle = 0
-                        await resp.write(b": keep-alive\n\n")
+                    await keepalive.tick(resp)
                     await presence()  # heartbeats expire
                 elif notice.kind is LiveKind.RESYNC:
                     await _send(resp, "activity", {"kind": notice.kind.value})
@@ -114,8 +129,8 @@ async def ticket_stream(request: web.Request) -> web.StreamResponse:
                     await _send(resp, "activity", {"kind": notice.kind.value})
     except TooManyStreams:
         raise _too_many() from None
-    except (ConnectionResetError, ConnectionError):
-        pass
+    except ConnectionError:
+        _browser_left("ticket")
     return resp if resp is not None else web.Response(status=204)
 
 
