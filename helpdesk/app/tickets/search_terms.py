@@ -82,10 +82,19 @@ def fts5_query(terms: tuple[Term, ...]) -> str:
 
 
 def _spans(text: str, terms: tuple[Term, ...]) -> list[tuple[int, int]]:
+    """Where the words matching a term are. One test per distinct word (prefixes checked together by
+    ``str.startswith``), so a long message costs little more than reading its words once."""
+    prefixes = tuple(t.text for t in terms if t.prefix)
+    exact = frozenset(t.text for t in terms if not t.prefix)
+    known: dict[str, bool] = {}
     spans = []
     for m in WORD.finditer(text):
-        folded = fold(m.group())
-        if any(t.matches(folded) for t in terms):
+        word = m.group()
+        hit = known.get(word)
+        if hit is None:
+            folded = fold(word)
+            hit = known[word] = folded in exact or (bool(prefixes) and folded.startswith(prefixes))
+        if hit:
             spans.append((m.start(), m.end()))
             if len(spans) >= SPANS_MAX:
                 break
