@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,6 +44,7 @@ from knowledge_base.evaluation import (  # noqa: E402
     evaluate,
     load_questions,
 )
+from knowledge_base.judgments import load_judgments, with_judgments  # noqa: E402
 from knowledge_base.loader import aliases  # noqa: E402
 from knowledge_base.search import PURPOSES, KnowledgeBase  # noqa: E402
 
@@ -72,6 +74,14 @@ inventaire-donnees-avant-ouverture publier-sur-site-commune-ou-datagouv rgpd-pet
 COLUMNS = (("top_1", "top1"), ("top_3", "top3"), ("mrr", "MRR"), ("out_of_scope_given_nothing", "oos∅"))
 
 
+def right_outcomes(f: Figures) -> float:
+    """Share of all the questions with the right outcome: the right first entry for an answerable one,
+    nothing for an out-of-scope one. It compares FAQs on the same questions even when judgments make an
+    out-of-scope question answerable in one of them only."""
+    total = f.answerable + f.out_of_scope
+    return (f.top_1 * f.answerable + f.out_of_scope_given_nothing * f.out_of_scope) / total if total else 0.0
+
+
 def old_and_out_of_scope(questions: Sequence[Question]) -> list[Question]:
     """The out-of-scope questions and those whose every label is an old entry (as written, before aliases)."""
     return [q for q in questions if not any(x in NEW_ENTRIES for x in q.expected)]
@@ -80,7 +90,8 @@ def old_and_out_of_scope(questions: Sequence[Question]) -> list[Question]:
 def resolve(questions: Sequence[Question], kb: KnowledgeBase) -> list[Question]:
     """Labels of merged entries mapped to the entry that absorbed them (as `helpdesk kb eval` does)."""
     moved = aliases(kb.entries)
-    return [Question(q.q, tuple(dict.fromkeys(moved.get(x, x) for x in q.expected)), q.style) for q in questions]
+    return [replace(q, expected=tuple(dict.fromkeys(moved.get(x, x) for x in q.expected)),
+                    also=tuple(dict.fromkeys(moved.get(x, x) for x in q.also))) for q in questions]
 
 
 def without_new(source: Path, target: Path) -> Path:
@@ -113,12 +124,16 @@ def chat_given(kb: KnowledgeBase, questions: Sequence[Question]) -> list[list[st
 def changes(without: KnowledgeBase, with_new: KnowledgeBase, questions: Sequence[Question]) -> list[str]:
     """One line per question whose chat outcome the new entries changed (better or worse)."""
     kept = answerable_here(resolve(questions, without), {e.id for e in without.entries})[0]
+    # the same questions as the FAQ with the new entries sees them (alternative answers that are new entries)
+    seen_with = {q.q: q for q in answerable_here(resolve(questions, with_new), {e.id for e in with_new.entries})[0]}
     before = chat_given(without, kept)
     after = chat_given(with_new, resolve(kept, with_new))
     lines = []
     for q, b, a in zip(kept, before, after, strict=True):
-        if q.expected:
-            ok_b, ok_a = bool(b) and b[0] in q.expected, bool(a) and a[0] in q.expected
+        right_with = seen_with[q.q].expected if q.q in seen_with else q.expected
+        if q.expected or right_with:
+            ok_b = bool(b) and b[0] in q.expected if q.expected else not b
+            ok_a = bool(a) and a[0] in right_with
             if ok_b != ok_a:
                 sign = "LOST" if ok_b else "won "
                 lines.append(f"{sign} {q.style:<5} {q.expected[0]:<44} now {a[0] if a else '∅':<44} "
@@ -149,14 +164,17 @@ def table(without: Report, with_new: Report, purposes: Sequence[str]) -> str:
     lines = [f"{without.skipped} question(s) skipped without the new entries, {with_new.skipped} with them"]
     for purpose in purposes:
         lines.append(f"\npurpose {purpose}: without → with (difference)")
-        lines.append(f"{'style':<7}{'n':>5}{'oos':>5}" + "".join(f"{label:>24}" for _, label in COLUMNS))
+        lines.append(f"{'style':<7}{'n':>5}{'oos':>5}" + "".join(f"{label:>24}" for _, label in COLUMNS)
+                     + f"{'right outcome':>24}")
         styles = list(without.figures["engine"][purpose])
         for style in [s for s in styles if s != ALL_STYLES] + [ALL_STYLES]:
             b: Figures = without.figures["engine"][purpose][style]
             a: Figures = with_new.figures["engine"][purpose][style]
             cells = [f"{getattr(b, k):.3f} → {getattr(a, k):.3f} ({getattr(a, k) - getattr(b, k):+.3f})"
                      for k, _ in COLUMNS]
-            lines.append(f"{style:<7}{b.answerable:>5}{b.out_of_scope:>5}" + "".join(f"{c:>24}" for c in cells))
+            rb, ra = right_outcomes(b), right_outcomes(a)
+            cells.append(f"{rb:.3f} → {ra:.3f} ({ra - rb:+.3f})")
+            lines.append(f"{style:<7}{a.answerable:>5}{a.out_of_scope:>5}" + "".join(f"{c:>24}" for c in cells))
     return "\n".join(lines)
 
 
@@ -170,11 +188,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--each", action="store_true",
                         help="for each new entry, what removing it alone changes for chat (slow: one FAQ each)")
     parser.add_argument("--keep", type=Path, help="write the FAQ without the new entries to this directory")
+    parser.add_argument("--judgments", type=Path,
+                        help="entries judged blind to answer a question too count as right (knowledge_base.judgments)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
     if args.changes and args.questions.name.startswith("test"):
         parser.error("--changes prints question texts: use it on the tune split, never on the test split")
     questions = old_and_out_of_scope(load_questions(args.questions))
+    if args.judgments is not None:
+        questions = with_judgments(questions, load_judgments(args.judgments))
     with tempfile.TemporaryDirectory() as tmp:
         target = args.keep or Path(tmp) / "entries"
         directory = from_revision(args.without_from, target) if args.without_from else without_new(args.kb, target)

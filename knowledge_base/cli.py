@@ -8,14 +8,17 @@
                                                          decided for P: staff, chat (default) or mail;
                                                          --cache-dir keeps the built index there
                                                          (`helpdesk kb search`: the data directory's cache/)
-  eval   [--kb DIR] --questions FILE.jsonl [--feedback FILE.jsonl] [--drawn N [--themed]] [--json]
+  eval   [--kb DIR] --questions FILE.jsonl [--judgments FILE.jsonl] [--feedback FILE.jsonl]
+         [--drawn N [--themed]] [--json]
                                                          figures per purpose and style, beside plain BM25;
                                                          --feedback: before and after replaying FILE as
                                                          accepted wordings; --drawn: also averaged over N
                                                          FAQs of 40 entries drawn from the FAQ (--themed:
                                                          whole themes), a check of how the constants hold
-                                                         on a small FAQ
-  fit    [--kb DIR] --questions FILE.jsonl               fit the confidence and its thresholds (tune split)
+                                                         on a small FAQ; --judgments: entries judged blind
+                                                         to answer a question too count as right
+  fit    [--kb DIR] --questions FILE.jsonl [--judgments FILE.jsonl]
+                                                         fit the confidence and its thresholds (tune split)
 
 Without --kb the bundled knowledge base (knowledge_base/entries) is used. Errors are one line on standard
 error and exit 1; no traceback.
@@ -27,6 +30,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn, TextIO
@@ -40,11 +44,14 @@ from knowledge_base.evaluation import (
     format_report,
     load_questions,
 )
+from knowledge_base.judgments import load_judgments, with_judgments
 from knowledge_base.loader import KbError, KbLoadError, aliases, load_entries
 from knowledge_base.provenance import review
 from knowledge_base.search import PURPOSES, KnowledgeBase
 
 PROG = "helpdesk kb"
+JUDGMENTS_HELP = ('JSON lines {"q": ..., "id": ..., "verdict": "yes"|"partial"|"no"}: entries judged blind '
+                  "to answer a question too count as right where they are in the FAQ")
 BUNDLED = Path(__file__).resolve().with_name("entries")
 
 
@@ -85,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kb", type=Path, default=BUNDLED, help=kb_help)
     p.add_argument("--questions", type=Path, required=True,
                    help='JSON lines {"q": ..., "expected": [ids], "style": ...}')
+    p.add_argument("--judgments", type=Path, help=JUDGMENTS_HELP)
     p.add_argument("--feedback", type=Path, help="question file replayed as accepted wordings before measuring again")
     p.add_argument("--drawn", type=_positive, help="also measure on N FAQs of 40 entries drawn from the FAQ")
     p.add_argument("--themed", action="store_true", help="with --drawn: draw whole themes (id prefixes), harder")
@@ -92,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fit", help="fit the confidence and its thresholds on labelled questions (a tune split)")
     p.add_argument("--kb", type=Path, default=BUNDLED, help=kb_help)
     p.add_argument("--questions", type=Path, required=True, help="the tune split (JSON lines)")
+    p.add_argument("--judgments", type=Path, help=JUDGMENTS_HELP)
     return parser
 
 
@@ -145,13 +154,22 @@ def cmd_search(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _resolved(questions: list[Question], moved: dict[str, str]) -> list[Question]:
     """Labels written before a merge name the entry that absorbed them (`replaces:`)."""
-    return [Question(q.q, tuple(dict.fromkeys(moved.get(x, x) for x in q.expected)), q.style) for q in questions]
+    return [replace(q, expected=tuple(dict.fromkeys(moved.get(x, x) for x in q.expected)),
+                    also=tuple(dict.fromkeys(moved.get(x, x) for x in q.also))) for q in questions]
+
+
+def _questions(args: argparse.Namespace, moved: dict[str, str]) -> list[Question]:
+    """The questions of --questions, with the alternative answers of --judgments, labels resolved."""
+    questions = load_questions(args.questions)
+    if args.judgments is not None:
+        questions = with_judgments(questions, load_judgments(args.judgments))
+    return _resolved(questions, moved)
 
 
 def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     kb = _load(args.kb)
     moved = aliases(kb.entries)  # labels written before a merge still name the entry that absorbed them
-    questions = _resolved(load_questions(args.questions), moved)
+    questions = _questions(args, moved)
     before = evaluate(kb, questions)
     drawn = evaluate_drawn(kb, questions, args.drawn, themed=args.themed) if args.drawn else None
     after = None
@@ -181,7 +199,7 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def cmd_fit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     kb = _load(args.kb)
-    calibration = fit_calibration(kb, load_questions(args.questions))
+    calibration = fit_calibration(kb, _questions(args, aliases(kb.entries)))
     print(repr(calibration), file=out)
     return 0
 

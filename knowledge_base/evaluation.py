@@ -62,6 +62,7 @@ class Question:
     q: str
     expected: tuple[str, ...]
     style: str = NO_STYLE
+    also: tuple[str, ...] = ()  # further entries judged to answer it too (`judgments`), right when in the FAQ
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,8 +126,11 @@ def unknown_ids(questions: Sequence[Question], ids: set[str]) -> list[str]:
 
 
 def answerable_here(questions: Sequence[Question], ids: set[str]) -> tuple[list[Question], int]:
-    """The questions whose expected ids are all in the knowledge base, and how many were skipped."""
-    kept = [q for q in questions if all(x in ids for x in q.expected)]
+    """The questions whose expected ids are all in the knowledge base, and how many were skipped. The
+    alternative answers of a question (`also`) that are in the knowledge base join its expected ids (an
+    out-of-scope question with one becomes answerable here); the others are dropped."""
+    kept = [q if not q.also else replace(q, expected=q.expected + tuple(x for x in q.also if x in ids), also=())
+            for q in questions if all(x in ids for x in q.expected)]
     return kept, len(questions) - len(kept)
 
 

@@ -192,6 +192,22 @@ def test_eval_feedback_replays_wordings(kb_dir: Path, tmp_path: Path) -> None:
     assert data["before"]["figures"]["engine"]["chat"]["all"]["top_1"] == 0.0
 
 
+def test_eval_counts_an_entry_judged_to_answer_too(kb_dir: Path, tmp_path: Path) -> None:
+    """The SIRET question labelled with the BAL entry is wrong, unless the SIRET entry was judged to answer it."""
+    question = "où trouver le siret de la mairie ?"
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(json.dumps({"q": question, "expected": ["bal-base-adresse-locale"]}) + "\n")
+    judgments = tmp_path / "judged.jsonl"
+    judgments.write_text(json.dumps({"q": question, "id": "siret-trouver-collectivite", "verdict": "yes",
+                                     "why": "the same question"}) + "\n")
+    _, out, _ = run("eval", "--kb", str(kb_dir), "--questions", str(questions), "--json")
+    assert json.loads(out)["figures"]["engine"]["staff"]["all"]["top_1"] == 0.0
+    code, out, err = run("eval", "--kb", str(kb_dir), "--questions", str(questions), "--judgments", str(judgments),
+                         "--json")
+    assert (code, err) == (0, "")
+    assert json.loads(out)["figures"]["engine"]["staff"]["all"]["top_1"] == 1.0
+
+
 @pytest.mark.parametrize("argv", [
     ("frobnicate",),
     ("search",),
