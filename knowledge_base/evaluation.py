@@ -95,21 +95,28 @@ class Report:
                             for e, by_p in self.figures.items()}}
 
 
-def load_questions(path: Path | str) -> list[Question]:
-    """The questions of a JSON-lines file; KbError naming the line when one is malformed."""
-    source = Path(path)
+def read_json_lines(source: Path) -> list[tuple[int, object]]:
+    """(line number, value) of each non-blank line of a JSON-lines file; KbError naming a line that is not
+    JSON or a file that cannot be read."""
     try:
         lines = source.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise KbError(f"{source}: cannot be read ({exc})") from None
-    out: list[Question] = []
+    rows: list[tuple[int, object]] = []
     for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise KbError(f"{source.name}:{number}: invalid JSON ({exc.msg})") from None
+        if line.strip():
+            try:
+                rows.append((number, json.loads(line)))
+            except json.JSONDecodeError as exc:
+                raise KbError(f"{source.name}:{number}: invalid JSON ({exc.msg})") from None
+    return rows
+
+
+def load_questions(path: Path | str) -> list[Question]:
+    """The questions of a JSON-lines file; KbError naming the line when one is malformed."""
+    source = Path(path)
+    out: list[Question] = []
+    for number, row in read_json_lines(source):
         if not (isinstance(row, dict) and isinstance(row.get("q"), str) and isinstance(row.get("expected"), list)
                 and all(isinstance(x, str) for x in row["expected"])
                 and isinstance(row.get("style", NO_STYLE), str)):

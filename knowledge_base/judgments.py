@@ -16,12 +16,11 @@ helped by the judgments.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from knowledge_base.evaluation import Question
+from knowledge_base.evaluation import Question, read_json_lines
 from knowledge_base.loader import KbError
 
 VERDICTS = ("yes", "partial", "no")
@@ -30,18 +29,8 @@ VERDICTS = ("yes", "partial", "no")
 def load_judgments(path: Path | str) -> dict[str, tuple[str, ...]]:
     """Question text -> the entry ids judged « yes » for it (in file order); KbError naming a bad line."""
     source = Path(path)
-    try:
-        lines = source.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise KbError(f"{source}: cannot be read ({exc})") from None
     accepted: dict[str, list[str]] = {}
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise KbError(f"{source.name}:{number}: invalid JSON ({exc.msg})") from None
+    for number, row in read_json_lines(source):
         if not (isinstance(row, dict) and isinstance(row.get("q"), str) and isinstance(row.get("id"), str)
                 and row.get("verdict") in VERDICTS):
             raise KbError(f"{source.name}:{number}: expected {{\"q\": text, \"id\": entry id, "
