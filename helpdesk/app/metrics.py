@@ -42,6 +42,10 @@ OUTBOX_OLDEST = Gauge(
     "helpdesk_outbox_oldest_age_seconds", "Age of the oldest waiting Outbox row", registry=REGISTRY,
 )
 QUARANTINE_HELD = Gauge("helpdesk_quarantine_held", "Inbound messages held in quarantine", registry=REGISTRY)
+LIVE_STREAMS = Gauge(
+    "helpdesk_live_streams", "Live queue and ticket streams (server-sent events) open on this instance",
+    registry=REGISTRY,
+)
 
 
 async def refresh_gauges(db: Database, now: datetime) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from helpdesk.app.metrics import REGISTRY, REQUEST_LATENCY
+from helpdesk.app.metrics import LIVE_STREAMS, REGISTRY, REQUEST_LATENCY
 from helpdesk.web.context import ctx
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -16,6 +16,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 async def metrics(request: web.Request) -> web.Response:
     await ctx(request).health.refresh_gauges()
+    LIVE_STREAMS.set(ctx(request).live.open_streams)  # per instance: read from this process, not the database
     body = generate_latest(REGISTRY)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 

@@ -167,8 +167,10 @@ async def test_streams_are_bounded_and_end_when_the_server_stops(db: Database, c
         assert (first.status, second.status) == (200, 200)
         third = await client.get("/queue/live")
         assert third.status == 429 and "Trop de flux" in await third.text()
+        assert "helpdesk_live_streams 2.0" in await (await client.get("/metrics")).text()
         second.close()
         await wait_until(lambda: services.live.open_streams == 1, "the closed stream is counted out")
+        assert "helpdesk_live_streams 1.0" in await (await client.get("/metrics")).text()
         again = await client.get("/queue/live")
         assert again.status == 200
         reader = SseReader(again)
