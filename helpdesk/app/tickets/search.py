@@ -33,10 +33,9 @@ from helpdesk.app.tickets.queue import (
 )
 from helpdesk.app.tickets.search_terms import (
     WORD_MAX,
+    Marks,
     Term,
-    fragment,
     fts5_query,
-    highlight,
     terms_of,
     without_stop_words,
 )
@@ -157,13 +156,14 @@ class TicketSearch:
             rows = (await s.execute(self._statement(f, me), params)).all()
         now = self.queue.clock.now()
         # Highlights read up to HEADLINE_CHARS of each ticket's messages: off the event loop.
-        items = await asyncio.to_thread(lambda: tuple(_item(row, query.terms, now) for row in rows[:limit]))
+        marks = Marks(query.terms)
+        items = await asyncio.to_thread(lambda: tuple(_item(row, marks, now) for row in rows[:limit]))
         next_offset = offset + limit
         more = len(rows) > limit and next_offset < RESULTS_MAX
         return QueuePage(items=items, next_cursor=str(next_offset) if more else None, ranked=True)
 
 
-_COLUMNS: tuple[Any, ...] = (
+_COLUMNS: tuple[Any, ...] = (  # then assignee, team and body: the order _item unpacks
     col(Ticket.number), col(Ticket.subject), col(Ticket.status), col(Ticket.priority), col(Ticket.channel),
     col(Ticket.tags), col(Ticket.created_at), col(Ticket.updated_at), col(Ticket.first_response_breached),
     col(Ticket.resolution_breached), col(Contact.name).label("requester_name"),
@@ -172,20 +172,20 @@ _COLUMNS: tuple[Any, ...] = (
 )
 
 
-def _item(row: Any, terms: tuple[Term, ...], now: datetime) -> QueueRow:
+def _item(row: Any, marks: Marks, now: datetime) -> QueueRow:
     """A result as the queue shows a ticket, plus its highlights."""
-    due = _aware(row.due, now)
+    (number, subject, status, priority, channel, tags, created_at, updated_at, first_response_breached,
+     resolution_breached, requester_name, requester_email, organization, pays, due, assignee, team, body) = row
+    due = _aware(due, now)
     return QueueRow(
-        number=row.number, subject=row.subject, status=row.status, priority=row.priority,
-        channel=row.channel, tags=tuple(row.tags or ()), assignee=row.assignee, team=row.team,
-        requester=row.requester_name or row.requester_email, requester_email=row.requester_email,
-        organization=row.organization, pays=row.pays,
-        created_at=row.created_at, updated_at=row.updated_at, due=due,
+        number=number, subject=subject, status=status, priority=priority, channel=channel,
+        tags=tuple(tags or ()), assignee=assignee, team=team, requester=requester_name or requester_email,
+        requester_email=requester_email, organization=organization, pays=pays,
+        created_at=created_at, updated_at=updated_at, due=due,
         seconds_left=int((due - now).total_seconds()) if due else None,
-        breached=bool(row.first_response_breached or row.resolution_breached
-                      or (due is not None and due < now)),
-        subject_html=highlight(row.subject or "", terms),
-        fragment_html=fragment(row.body, terms) if row.body else Markup(""),
+        breached=bool(first_response_breached or resolution_breached or (due is not None and due < now)),
+        subject_html=marks.highlight(subject or ""),
+        fragment_html=marks.fragment(body) if body else Markup(""),
     )
 
 
