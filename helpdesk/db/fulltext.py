@@ -31,6 +31,7 @@ from sqlalchemy import (
     literal_column,
     select,
     table,
+    true,
     union_all,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
@@ -123,12 +124,21 @@ def _pg_recent(conditions: Sequence[ColumnElement[bool]]) -> Subquery:
                .cte("matched").prefix_with("MATERIALIZED"))
     few = select(func.count()).select_from(matched).scalar_subquery() < _FEW_MATCHES
     newest = select(matched.c.ticket_id.label("id")).order_by(matched.c.ticket_id.desc()).subquery("newest")
-    from_index = (select(newest.c.id).select_from(newest.join(Ticket, col(Ticket.id) == newest.c.id))
-                  .where(few, *conditions).order_by(newest.c.id.desc()).limit(_CANDIDATES))
-    walked = (select(_pg.c.ticket_id.label("id")).select_from(_pg.join(Ticket, col(Ticket.id) == _pg.c.ticket_id))
-              .where(~few, func.ts_match_vq(_pg.c.doc, query), *conditions)
+    from_index = (select(newest.c.id).select_from(newest.join(_passes(newest.c.id, conditions), true()))
+                  .where(few).order_by(newest.c.id.desc()).limit(_CANDIDATES))
+    walked = (select(_pg.c.ticket_id.label("id"))
+              .select_from(_pg.join(_passes(_pg.c.ticket_id, conditions), true()))
+              .where(~few, func.ts_match_vq(_pg.c.doc, query))
               .order_by(_pg.c.ticket_id.desc()).limit(_CANDIDATES))
     return union_all(from_index, walked).subquery("recent")
+
+
+def _passes(ticket_id: ColumnElement[Any], conditions: Sequence[ColumnElement[bool]]) -> Any:
+    """The ticket ``ticket_id`` if it meets ``conditions``: a LATERAL look-up by primary key, which the
+    planner cannot turn into a join reading every ticket (a hash join over the 50,000 open tickets, 28 ms,
+    where the newest-first order needs only the first few hundred)."""
+    return (select(literal_column("1").label("passes")).select_from(Ticket)
+            .where(col(Ticket.id) == ticket_id, *conditions).limit(literal_column("1")).lateral("passes"))
 
 
 def message_text(dialect: str, ticket_id: ColumnElement[Any]) -> ColumnElement[Any]:
