@@ -48,6 +48,7 @@ from helpdesk.domain.values import TicketStatus
 QUERY_MAX = 500  # characters; more is not a search
 CHUNKS_MAX = 12  # whitespace-separated pieces kept from the text
 RESULTS_MAX = fulltext.CANDIDATES  # ten pages of 50; past that, narrow the search
+INLINE_CHARS = 10_000  # of text highlighted on the event loop (2 ms at most); more goes to a worker thread
 STATEMENTS_KEPT = 256  # built statements kept, one per set of filters and staff member
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -155,9 +156,15 @@ class TicketSearch:
         async with self.db.read() as s:  # one statement: rank, page, rows and texts
             rows = (await s.execute(self._statement(f, me), params)).all()
         now = self.queue.clock.now()
-        # Highlights read up to HEADLINE_CHARS of each ticket's messages: off the event loop.
         marks = Marks(query.terms)
-        items = await asyncio.to_thread(lambda: tuple(_item(row, marks, now) for row in rows[:limit]))
+        shown = rows[:limit]
+
+        def build() -> tuple[QueueRow, ...]:
+            return tuple(_item(row, marks, now) for row in shown)
+
+        # Highlights read up to HEADLINE_CHARS of each ticket's messages: long texts off the event loop.
+        texts = sum(len(row.subject or "") + len(row.body or "") for row in shown)
+        items = build() if texts <= INLINE_CHARS else await asyncio.to_thread(build)
         next_offset = offset + limit
         more = len(rows) > limit and next_offset < RESULTS_MAX
         return QueuePage(items=items, next_cursor=str(next_offset) if more else None, ranked=True)
