@@ -14,7 +14,9 @@ Prints the median of several runs for each query the queue makes, as a Markdown 
 full-text search under load: ``--clients`` staff members (20) each searching ``--searches`` times in a
 row, without pause, for random French words (plurals, accents, two-word searches, requesters,
 organisations, a word no ticket has), through TicketSearch.page as the queue page and the API call it;
-p50 and p99 of every search, and the load average of the machine during the run. After seeding,
+p50 and p99 of every search, and the load average of the machine during the run; and the CPU one search
+costs (this process, and the PostgreSQL backends when the server is local), which a loaded machine
+disturbs less than times. After seeding,
 PostgreSQL is vacuumed and analysed (as autovacuum leaves a running database), SQLite analysed.
 """
 
@@ -161,6 +163,38 @@ async def search_load(search: TicketSearch, clients: int, per_client: int, think
             "load": max(load_before, os.getloadavg()[0])}
 
 
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes (Linux /proc; 0 for those not readable)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+async def search_cpu(db: Database, search: TicketSearch, runs: int = 20) -> dict[str, float]:
+    """CPU per search, one client, every kind of SEARCHES in turn: this process (Python) and, when the
+    PostgreSQL server runs on this machine, its backends. Less sensitive than times to a loaded machine."""
+    for words in SEARCHES:  # warm caches and plans (PostgreSQL caches a generic plan from the sixth run)
+        for _ in range(6):
+            await search.page(QueueFilter(text=words), me=1)
+    pids: list[int] = []
+    if db.dialect == "postgresql":
+        async with db.engine.connect() as conn:
+            pids = list((await conn.exec_driver_sql(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()")).scalars())
+    backend, python = _cpu_seconds(pids), time.process_time()
+    for _ in range(runs):
+        for words in SEARCHES:
+            await search.page(QueueFilter(text=words), me=1)
+    n = runs * len(SEARCHES)
+    return {"python_ms": (time.process_time() - python) / n * 1000,
+            "backend_ms": (_cpu_seconds(pids) - backend) / n * 1000 if pids else float("nan")}
+
+
 async def deep_cursor(db: Database, position: int) -> str:
     """The cursor a staff member holds after paging through ``position`` tickets (computed the slow way)."""
     due, no_due = DUE, NO_DUE
@@ -228,11 +262,13 @@ async def run(url: str, n: int, clients: int = 20, per_client: int = 25
             await timed("full-text search, requester", lambda: found("Contact 1234")),
             await timed("full-text search, word no ticket has", lambda: found("zzzz absent")),
         ]
+        cpu = await search_cpu(db, search)
+        print(f"search CPU: {cpu}", file=sys.stderr)
         load = await search_load(search, clients, per_client)
         print(f"search under load: {load}", file=sys.stderr)
         paced = await search_load(search, clients, per_client, think=1.0)
         print(f"search, paced: {paced}", file=sys.stderr)
-        return rows, {**load, **{f"paced_{k}": v for k, v in paced.items()}}
+        return rows, {**load, **{f"paced_{k}": v for k, v in paced.items()}, **cpu}
     finally:
         await db.dispose()
 
@@ -283,6 +319,11 @@ async def main() -> None:
         for label, p in (("searching without pause", ""), ("a search every ~1 s each", "paced_")):
             print(f"| {b} | {label} | {m[p + 'p50']:.1f} | {m[p + 'p99']:.1f} | {m[p + 'max']:.1f} "
                   f"| {m[p + 'per_second']:.0f} | {m[p + 'load']:.1f} |")
+    print("\nCPU per search, one client, the mix of searches above (PostgreSQL backends when local), milliseconds\n")
+    print("| database | Python | database backend |")
+    print("| --- | ---: | ---: |")
+    for b, m in loads.items():
+        print(f"| {b} | {m['python_ms']:.1f} | {m['backend_ms']:.1f} |")
 
 
 if __name__ == "__main__":
