@@ -3,12 +3,21 @@
     .venv/bin/python benchmarks/queue_load.py                      # SQLite in a temporary file
     .venv/bin/python benchmarks/queue_load.py --postgres postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-With --postgres a scratch database is created next to the given one and dropped afterwards.
+With --postgres a scratch database is created next to the given one and dropped afterwards; with
+--database URL that database is used as it is (upgraded, seeded only if it has no ticket, kept), so a
+seeded database serves several runs:
+
+    createdb -h 127.0.0.1 -U postgres qbench
+    .venv/bin/python benchmarks/queue_load.py --skip-sqlite --database postgresql+asyncpg://postgres@127.0.0.1:5432/qbench
+
 Prints the median of several runs for each query the queue makes, as a Markdown table, then the
 full-text search under load: ``--clients`` staff members (20) each searching ``--searches`` times in a
 row, without pause, for random French words (plurals, accents, two-word searches, requesters,
 organisations, a word no ticket has), through TicketSearch.page as the queue page and the API call it;
-p50 and p99 of every search, and the load average of the machine during the run.
+p50 and p99 of every search, and the load average of the machine during the run; and the CPU one search
+costs (this process, and the PostgreSQL backends when the server is local), which a loaded machine
+disturbs less than times. After seeding,
+PostgreSQL is vacuumed and analysed (as autovacuum leaves a running database), SQLite analysed.
 """
 
 from __future__ import annotations
@@ -27,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import insert, select  # noqa: E402
+from sqlalchemy import func, insert, select  # noqa: E402
 
 from helpdesk.app.tickets.queue import DUE, NO_DUE, QueueFilter, QueueService, encode_cursor, with_view  # noqa: E402
 from helpdesk.app.tickets.search import TicketSearch  # noqa: E402
@@ -154,6 +163,38 @@ async def search_load(search: TicketSearch, clients: int, per_client: int, think
             "load": max(load_before, os.getloadavg()[0])}
 
 
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes (Linux /proc; 0 for those not readable)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+async def search_cpu(db: Database, search: TicketSearch, runs: int = 20) -> dict[str, float]:
+    """CPU per search, one client, every kind of SEARCHES in turn: this process (Python) and, when the
+    PostgreSQL server runs on this machine, its backends. Less sensitive than times to a loaded machine."""
+    for words in SEARCHES:  # warm caches and plans (PostgreSQL caches a generic plan from the sixth run)
+        for _ in range(6):
+            await search.page(QueueFilter(text=words), me=1)
+    pids: list[int] = []
+    if db.dialect == "postgresql":
+        async with db.engine.connect() as conn:
+            pids = list((await conn.exec_driver_sql(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()")).scalars())
+    backend, python = _cpu_seconds(pids), time.process_time()
+    for _ in range(runs):
+        for words in SEARCHES:
+            await search.page(QueueFilter(text=words), me=1)
+    n = runs * len(SEARCHES)
+    return {"python_ms": (time.process_time() - python) / n * 1000,
+            "backend_ms": (_cpu_seconds(pids) - backend) / n * 1000 if pids else float("nan")}
+
+
 async def deep_cursor(db: Database, position: int) -> str:
     """The cursor a staff member holds after paging through ``position`` tickets (computed the slow way)."""
     due, no_due = DUE, NO_DUE
@@ -165,16 +206,32 @@ async def deep_cursor(db: Database, position: int) -> str:
     return encode_cursor(int(row[0]), row[1], int(row[2]))
 
 
+async def prepare(db: Database, n: int) -> None:
+    """``n`` tickets (none added if the database has some), then planner statistics and, on PostgreSQL,
+    the visibility map and hint bits a running database gets from autovacuum."""
+    async with db.engine.connect() as conn:
+        present = (await conn.execute(select(func.count()).select_from(Ticket))).scalar_one()
+    if present:
+        print(f"using the {present} tickets already there", file=sys.stderr)
+    else:
+        t = time.perf_counter()
+        await seed(db, n)
+        print(f"seeded {n} tickets in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+    if db.dialect != "postgresql":
+        async with db.engine.begin() as conn:
+            await conn.exec_driver_sql("ANALYZE")
+        return
+    async with db.engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.exec_driver_sql("VACUUM ANALYZE")
+
+
 async def run(url: str, n: int, clients: int = 20, per_client: int = 25
               ) -> tuple[list[tuple[str, float, int]], dict[str, float]]:
     await asyncio.to_thread(migrate.upgrade, url)
     db = Database(url)
     try:
-        t = time.perf_counter()
-        await seed(db, n)
-        print(f"seeded {n} tickets in {time.perf_counter() - t:.1f} s", file=sys.stderr)
-        async with db.engine.begin() as conn:  # planner statistics, as a running database has them
-            await conn.exec_driver_sql("ANALYZE")
+        await prepare(db, n)
         queue = QueueService(db, FixedClock(NOW))
         search = TicketSearch(db, queue)
         deep = await deep_cursor(db, min(30_000, n // 4))
@@ -205,11 +262,13 @@ async def run(url: str, n: int, clients: int = 20, per_client: int = 25
             await timed("full-text search, requester", lambda: found("Contact 1234")),
             await timed("full-text search, word no ticket has", lambda: found("zzzz absent")),
         ]
+        cpu = await search_cpu(db, search)
+        print(f"search CPU: {cpu}", file=sys.stderr)
         load = await search_load(search, clients, per_client)
         print(f"search under load: {load}", file=sys.stderr)
         paced = await search_load(search, clients, per_client, think=1.0)
         print(f"search, paced: {paced}", file=sys.stderr)
-        return rows, {**load, **{f"paced_{k}": v for k, v in paced.items()}}
+        return rows, {**load, **{f"paced_{k}": v for k, v in paced.items()}, **cpu}
     finally:
         await db.dispose()
 
@@ -218,6 +277,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--postgres", help="base URL; a scratch database is created and dropped")
+    parser.add_argument("--database", help="an existing database to use and keep (seeded if it has no ticket)")
     parser.add_argument("--clients", type=int, default=20, help="concurrent staff members searching")
     parser.add_argument("--searches", type=int, default=25, help="searches by each of them")
     parser.add_argument("--skip-sqlite", action="store_true")
@@ -228,6 +288,9 @@ async def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             results["SQLite"], loads["SQLite"] = await run(f"sqlite+aiosqlite:///{tmp}/queue.sqlite3", args.tickets,
                                                            args.clients, args.searches)
+    if args.database:
+        backend = "PostgreSQL" if args.database.startswith("postgresql") else "SQLite"
+        results[backend], loads[backend] = await run(args.database, args.tickets, args.clients, args.searches)
     if args.postgres:
         import asyncpg
 
@@ -256,6 +319,11 @@ async def main() -> None:
         for label, p in (("searching without pause", ""), ("a search every ~1 s each", "paced_")):
             print(f"| {b} | {label} | {m[p + 'p50']:.1f} | {m[p + 'p99']:.1f} | {m[p + 'max']:.1f} "
                   f"| {m[p + 'per_second']:.0f} | {m[p + 'load']:.1f} |")
+    print("\nCPU per search, one client, the mix of searches above (PostgreSQL backends when local), milliseconds\n")
+    print("| database | Python | database backend |")
+    print("| --- | ---: | ---: |")
+    for b, m in loads.items():
+        print(f"| {b} | {m['python_ms']:.1f} | {m['backend_ms']:.1f} |")
 
 
 if __name__ == "__main__":

@@ -233,6 +233,34 @@ async def test_a_broad_search_ranks_the_most_recent_matches(db: Database, clock:
     await services.db.dispose()
 
 
+async def test_common_and_rare_words_answer_alike(db: Database, clock: FixedClock,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL reads few matches from the GIN index and walks the newest documents for many: both ways
+    give the same ranked, filtered results (FEW_MATCHES moves the switch; SQLite has one way)."""
+    services = services_for(db.url, clock)
+    admin, agent = await add_staff(services)
+    made = [await _ticket(services, f"<w{i}@x>", f"Licence {i}", "licence " * (1 + i % 3), f"w{i}@x.fr")
+            for i in range(8)]
+    await services.tickets.set_status(made[6], TicketStatus.CLOSED, admin)
+    for n in made[:3]:
+        await services.tickets.assign(n, agent, admin)
+
+    async def answers() -> list[list[int]]:
+        return [await _numbers(services, "licences"), await _numbers(services, "licence", statuses=()),
+                await _numbers(services, "licence", me=agent, assignee="me"),
+                await _numbers(services, "licence", me=admin, assignee="me"),
+                await _numbers(services, "licence 4")]
+
+    from_index = await answers()
+    assert from_index[2] == [made[2], made[1], made[0]] and from_index[3] == [] and from_index[4] == [made[4]]
+    assert sorted(from_index[1]) == sorted(made) and made[6] not in from_index[0]
+    monkeypatch.setattr(fulltext, "FEW_MATCHES", 2)
+    assert await answers() == from_index
+    monkeypatch.setattr(fulltext, "CANDIDATES", 3)
+    assert await _numbers(services, "licence", statuses=()) == [made[5], made[7], made[6]]
+    await services.db.dispose()
+
+
 async def test_erasure_removes_a_person_from_the_index(db: Database, clock: FixedClock) -> None:
     services = services_for(db.url, clock)
     n = await _ticket(services, "<g1@x>", "Plan local d'urbanisme", "Signé : Gaspard Nivelle", "gaspard@ville.fr")

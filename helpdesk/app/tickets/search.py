@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from markupsafe import Markup
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Select, bindparam, select
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
@@ -33,10 +33,9 @@ from helpdesk.app.tickets.queue import (
 )
 from helpdesk.app.tickets.search_terms import (
     WORD_MAX,
+    Marks,
     Term,
-    fragment,
     fts5_query,
-    highlight,
     terms_of,
     without_stop_words,
 )
@@ -44,12 +43,16 @@ from helpdesk.db import fulltext
 from helpdesk.db.engine import Database
 from helpdesk.db.tables import Contact, Organization, StaffUser, Team, Ticket
 from helpdesk.domain.errors import ValidationError
+from helpdesk.domain.values import TicketStatus
 
 QUERY_MAX = 500  # characters; more is not a search
 CHUNKS_MAX = 12  # whitespace-separated pieces kept from the text
 RESULTS_MAX = fulltext.CANDIDATES  # ten pages of 50; past that, narrow the search
+INLINE_CHARS = 10_000  # of text highlighted on the event loop (2 ms at most); more goes to a worker thread
+STATEMENTS_KEPT = 256  # built statements kept, one per set of filters and staff member
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_STATUSES = frozenset(status.value for status in TicketStatus)
 
 
 def is_number_lookup(text: str | None) -> bool:
@@ -97,14 +100,45 @@ class TicketSearch:
     def __init__(self, db: Database, queue: QueueService) -> None:
         self.db = db
         self.queue = queue
+        self._statements: dict[tuple[QueueFilter, int | None], Select[Any]] = {}
 
     def _conditions(self, f: QueueFilter, me: int | None) -> list[ColumnElement[bool]]:
         cond = self.queue._conditions(replace(f, text=None), me)  # the queue's filters, one definition
         if f.statuses:
-            cond.append(col(Ticket.status).in_(f.statuses))
+            # Known statuses are written into the SQL: then the plan PostgreSQL caches for the statement
+            # is the one it would make for each search, and it stops planning every search again.
+            literal = all(status in _STATUSES for status in f.statuses)
+            cond.append(col(Ticket.status).in_(
+                bindparam("search_statuses", f.statuses, expanding=True, literal_execute=literal)))
         if f.breaching:
             cond.append(DUE < self.queue.clock.now() + BREACHING_SOON)
         return cond
+
+    def _statement(self, f: QueueFilter, me: int | None) -> Select[Any]:
+        """The search's statement for these filters, built once: the words and the page are bound
+        parameters (``fulltext.parameters``). Building it costs more Python than the rest of a search."""
+        key = (replace(f, text=None), me if f.assignee == "me" else None)
+        if f.breaching:  # a condition on the current time: built each time
+            return self._build(f, me)
+        stmt = self._statements.get(key)
+        if stmt is None:
+            if len(self._statements) >= STATEMENTS_KEPT:
+                self._statements.clear()
+            stmt = self._statements[key] = self._build(f, me)
+        return stmt
+
+    def _build(self, f: QueueFilter, me: int | None) -> Select[Any]:
+        dialect = self.db.dialect
+        page = fulltext.ranked_page(dialect, self._conditions(f, me))
+        assignee = aliased(StaffUser)
+        return (select(*_COLUMNS, col(assignee.name).label("assignee"), col(Team.name).label("team"),
+                       fulltext.message_text(dialect, page.c.id).label("body"))
+                .select_from(page.join(Ticket, col(Ticket.id) == page.c.id))
+                .join(Contact, col(Contact.id) == col(Ticket.requester_id), isouter=True)
+                .join(Organization, col(Organization.id) == col(Ticket.organization_id), isouter=True)
+                .join(assignee, col(assignee.id) == col(Ticket.assignee_id), isouter=True)
+                .join(Team, col(Team.id) == col(Ticket.team_id), isouter=True)
+                .order_by(page.c.score, page.c.id.desc()))
 
     async def page(
         self, f: QueueFilter, *, me: int | None, cursor: str | None = None, limit: int = PAGE_SIZE
@@ -118,29 +152,25 @@ class TicketSearch:
         limit = max(1, min(limit, 200, RESULTS_MAX - offset))
         if query.empty:
             return QueuePage(items=(), next_cursor=None, ranked=True)
-        dialect = self.db.dialect
-        page = fulltext.ranked_page(dialect, query.pg_text, fts5_query(query.terms), self._conditions(f, me),
-                                    limit + 1, offset)
-        assignee = aliased(StaffUser)
-        stmt = (select(*_COLUMNS, col(assignee.name).label("assignee"), col(Team.name).label("team"),
-                       fulltext.message_text(dialect, page.c.id).label("body"))
-                .select_from(page.join(Ticket, col(Ticket.id) == page.c.id))
-                .join(Contact, col(Contact.id) == col(Ticket.requester_id), isouter=True)
-                .join(Organization, col(Organization.id) == col(Ticket.organization_id), isouter=True)
-                .join(assignee, col(assignee.id) == col(Ticket.assignee_id), isouter=True)
-                .join(Team, col(Team.id) == col(Ticket.team_id), isouter=True)
-                .order_by(page.c.score, page.c.id.desc()))
+        params = fulltext.parameters(query.pg_text, fts5_query(query.terms), limit + 1, offset)
         async with self.db.read() as s:  # one statement: rank, page, rows and texts
-            rows = (await s.execute(stmt)).mappings().all()
+            rows = (await s.execute(self._statement(f, me), params)).all()
         now = self.queue.clock.now()
-        # Highlights read up to HEADLINE_CHARS of each ticket's messages: off the event loop.
-        items = await asyncio.to_thread(lambda: tuple(_item(row, query.terms, now) for row in rows[:limit]))
+        marks = Marks(query.terms)
+        shown = rows[:limit]
+
+        def build() -> tuple[QueueRow, ...]:
+            return tuple(_item(row, marks, now) for row in shown)
+
+        # Highlights read up to HEADLINE_CHARS of each ticket's messages: long texts off the event loop.
+        texts = sum(len(row.subject or "") + len(row.body or "") for row in shown)
+        items = build() if texts <= INLINE_CHARS else await asyncio.to_thread(build)
         next_offset = offset + limit
         more = len(rows) > limit and next_offset < RESULTS_MAX
         return QueuePage(items=items, next_cursor=str(next_offset) if more else None, ranked=True)
 
 
-_COLUMNS: tuple[Any, ...] = (
+_COLUMNS: tuple[Any, ...] = (  # then assignee, team and body: the order _item unpacks
     col(Ticket.number), col(Ticket.subject), col(Ticket.status), col(Ticket.priority), col(Ticket.channel),
     col(Ticket.tags), col(Ticket.created_at), col(Ticket.updated_at), col(Ticket.first_response_breached),
     col(Ticket.resolution_breached), col(Contact.name).label("requester_name"),
@@ -149,20 +179,20 @@ _COLUMNS: tuple[Any, ...] = (
 )
 
 
-def _item(row: Any, terms: tuple[Term, ...], now: datetime) -> QueueRow:
+def _item(row: Any, marks: Marks, now: datetime) -> QueueRow:
     """A result as the queue shows a ticket, plus its highlights."""
-    due = _aware(row["due"], now)
+    (number, subject, status, priority, channel, tags, created_at, updated_at, first_response_breached,
+     resolution_breached, requester_name, requester_email, organization, pays, due, assignee, team, body) = row
+    due = _aware(due, now)
     return QueueRow(
-        number=row["number"], subject=row["subject"], status=row["status"], priority=row["priority"],
-        channel=row["channel"], tags=tuple(row["tags"] or ()), assignee=row["assignee"], team=row["team"],
-        requester=row["requester_name"] or row["requester_email"], requester_email=row["requester_email"],
-        organization=row["organization"], pays=row["pays"],
-        created_at=row["created_at"], updated_at=row["updated_at"], due=due,
+        number=number, subject=subject, status=status, priority=priority, channel=channel,
+        tags=tuple(tags or ()), assignee=assignee, team=team, requester=requester_name or requester_email,
+        requester_email=requester_email, organization=organization, pays=pays,
+        created_at=created_at, updated_at=updated_at, due=due,
         seconds_left=int((due - now).total_seconds()) if due else None,
-        breached=bool(row["first_response_breached"] or row["resolution_breached"]
-                      or (due is not None and due < now)),
-        subject_html=highlight(row["subject"] or "", terms),
-        fragment_html=fragment(row["body"], terms) if row["body"] else Markup(""),
+        breached=bool(first_response_breached or resolution_breached or (due is not None and due < now)),
+        subject_html=marks.highlight(subject or ""),
+        fragment_html=marks.fragment(body) if body else Markup(""),
     )
 
 

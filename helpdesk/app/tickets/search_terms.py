@@ -81,24 +81,58 @@ def fts5_query(terms: tuple[Term, ...]) -> str:
     return " ".join(t.fts5() for t in terms)
 
 
-def _spans(text: str, terms: tuple[Term, ...]) -> list[tuple[int, int]]:
-    """Where the words matching a term are. One test per distinct word (prefixes checked together by
-    ``str.startswith``), so a long message costs little more than reading its words once."""
-    prefixes = tuple(t.text for t in terms if t.prefix)
-    exact = frozenset(t.text for t in terms if not t.prefix)
-    known: dict[str, bool] = {}
-    spans = []
-    for m in WORD.finditer(text):
-        word = m.group()
-        hit = known.get(word)
-        if hit is None:
-            folded = fold(word)
-            hit = known[word] = folded in exact or (bool(prefixes) and folded.startswith(prefixes))
-        if hit:
-            spans.append((m.start(), m.end()))
-            if len(spans) >= SPANS_MAX:
-                break
-    return spans
+class Marks:
+    """The highlights of one search: which words match is decided once per distinct word, for every text
+    of the page (subjects and fragments share most of their words)."""
+
+    __slots__ = ("_exact", "_known", "_prefixes")
+
+    def __init__(self, terms: tuple[Term, ...]) -> None:
+        self._prefixes = tuple(t.text for t in terms if t.prefix)
+        self._exact = frozenset(t.text for t in terms if not t.prefix)
+        self._known: dict[str, bool] = {}
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Where the words matching a term are (at most ``SPANS_MAX``). One test per distinct word (prefixes
+        checked together by ``str.startswith``), so a long message costs little more than reading its words."""
+        prefixes, exact, known = self._prefixes, self._exact, self._known
+        spans = []
+        for m in WORD.finditer(text):
+            word = m.group()
+            hit = known.get(word)
+            if hit is None:
+                folded = fold(word)
+                hit = known[word] = folded in exact or (bool(prefixes) and folded.startswith(prefixes))
+            if hit:
+                spans.append(m.span())
+                if len(spans) >= SPANS_MAX:
+                    break
+        return spans
+
+    def highlight(self, text: str) -> Markup:
+        """The whole text, escaped, its matching words in <mark>."""
+        return Markup(_marked(text, self.spans(text), 0, len(text)))  # noqa: S704 - escaped piece by piece
+
+    def fragment(self, text: str, width: int = FRAGMENT_CHARS) -> Markup:
+        """About ``width`` characters of ``text`` around its densest cluster of matching words, escaped,
+        the words in <mark> (the start of the text when nothing matches)."""
+        text = " ".join(text.split())
+        spans = self.spans(text)
+        if not spans:
+            cut = text[:width]
+            return Markup(html.escape(cut, quote=False) + ("…" if len(text) > width else ""))  # noqa: S704
+        best = max(range(len(spans)), key=lambda i: (
+            len({fold(text[a:b]) for a, b in spans[i:] if b <= spans[i][0] + width}), -i))
+        start = max(0, spans[best][0] - width // 4)
+        if start:
+            space = text.find(" ", start)
+            start = space + 1 if 0 <= space < spans[best][0] else start
+        end = min(len(text), start + width)
+        if end < len(text):
+            space = text.rfind(" ", start, end)
+            end = space if space > spans[best][1] else end
+        body = _marked(text, spans, start, end)
+        return Markup(("…" if start else "") + body + ("…" if end < len(text) else ""))  # noqa: S704
 
 
 def _marked(text: str, spans: list[tuple[int, int]], start: int, end: int) -> str:
@@ -114,26 +148,9 @@ def _marked(text: str, spans: list[tuple[int, int]], start: int, end: int) -> st
 
 def highlight(text: str, terms: tuple[Term, ...]) -> Markup:
     """The whole text, escaped, its matching words in <mark>."""
-    return Markup(_marked(text, _spans(text, terms), 0, len(text)))  # noqa: S704 - escaped piece by piece
+    return Marks(terms).highlight(text)
 
 
 def fragment(text: str, terms: tuple[Term, ...], width: int = FRAGMENT_CHARS) -> Markup:
-    """About ``width`` characters of ``text`` around its densest cluster of matching words, escaped,
-    the words in <mark> (the start of the text when nothing matches)."""
-    text = " ".join(text.split())
-    spans = _spans(text, terms)
-    if not spans:
-        cut = text[:width]
-        return Markup(html.escape(cut, quote=False) + ("…" if len(text) > width else ""))  # noqa: S704
-    best = max(range(len(spans)), key=lambda i: (
-        len({fold(text[a:b]) for a, b in spans[i:] if b <= spans[i][0] + width}), -i))
-    start = max(0, spans[best][0] - width // 4)
-    if start:
-        space = text.find(" ", start)
-        start = space + 1 if 0 <= space < spans[best][0] else start
-    end = min(len(text), start + width)
-    if end < len(text):
-        space = text.rfind(" ", start, end)
-        end = space if space > spans[best][1] else end
-    body = _marked(text, spans, start, end)
-    return Markup(("…" if start else "") + body + ("…" if end < len(text) else ""))  # noqa: S704
+    """About ``width`` characters of ``text`` around its densest cluster of matching words (``Marks.fragment``)."""
+    return Marks(terms).fragment(text, width)
