@@ -52,6 +52,8 @@ INTENT_WEIGHT = 0.2  # weight of the best title/question match next to the BM25F
 SEMANTIC_WEIGHT = 0.3  # weight of the word-vector similarity (over SEMANTIC_FLOOR, scaled to 1) in the score
 SEMANTIC_FLOOR = 0.0  # (centred) cosines under this say nothing
 SEMANTIC_WHOLE = 0.5  # share of the whole entry's vector (against its best title or question) in the similarity
+SEMANTIC_ALL_MAX = 1000  # up to this many entries, the message is compared with every title and question; over
+SEMANTIC_CANDIDATES = 100  # it, with those of the best entries on the lexical score and of the best on the whole
 RANK_DEPTH = 10
 MAIL_MAX = 2  # a mail never carries more than two entries
 MAX_WORDINGS_PER_ENTRY = 200  # accepted wordings kept per entry (the latest): bounded index growth
@@ -327,18 +329,22 @@ class KnowledgeBase:
     def _rank_parsed(self, parsed: ParsedQuery, depth: int, idx: Index, ev: EntryVectors | None) -> Ranked:
         if idx.size == 0:
             return Ranked([], [], [])
-        sem = np.zeros(idx.size)
-        if ev is not None and parsed.vector is not None:
-            best, whole = ev.similarity(parsed.vector)
-            sem = (1.0 - SEMANTIC_WHOLE) * best + SEMANTIC_WHOLE * whole
-        if not parsed.terms and not sem.any():
-            return Ranked([], [], [])
         bm25 = idx.scores(parsed.terms) if parsed.terms else np.zeros(idx.size)
         top_bm25 = float(bm25.max())
-        if top_bm25 <= 0 and not sem.any():
-            return Ranked([], [], [])
         intent = idx.intent(parsed.terms)
         scores = (bm25 / top_bm25 if top_bm25 > 0 else bm25) + INTENT_WEIGHT * intent
+        sem = np.zeros(idx.size)
+        if ev is not None and parsed.vector is not None:
+            whole = ev.whole_cosine(parsed.vector)
+            if idx.size > SEMANTIC_ALL_MAX:
+                k = SEMANTIC_CANDIDATES
+                candidates = np.union1d(np.argpartition(-scores, k)[:k], np.argpartition(-whole, k)[:k])
+                best = ev.best_cosine(parsed.vector, candidates, whole)
+            else:
+                best = ev.best_cosine(parsed.vector)
+            sem = (1.0 - SEMANTIC_WHOLE) * best + SEMANTIC_WHOLE * whole
+        if top_bm25 <= 0 and not (sem > 0).any():
+            return Ranked([], [], [])
         if SEMANTIC_WEIGHT:
             scores = scores + SEMANTIC_WEIGHT * np.maximum(0.0, sem - SEMANTIC_FLOOR) / (1.0 - SEMANTIC_FLOOR)
         k = min(depth, idx.size)

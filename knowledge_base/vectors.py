@@ -23,13 +23,14 @@ import hashlib
 import importlib.util
 import json
 import logging
+import math
 import os
 import re
 import shutil
 import struct
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +44,7 @@ FORMAT = "1"  # bump when the cache layout or the extraction changes
 _FILES = ("keys.npy", "rows.npy", "matrix.npy")
 _WORD = re.compile(r"[a-z0-9]+")
 _M = np.uint64(0xC6A4A7935BD1E995)
+MAX_SEEN = 300_000  # words whose row is remembered
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,7 @@ class WordVectors:
     rows: np.ndarray  # row of each key
     matrix: np.ndarray  # (rows, dim) float16, unit length
     source: str = ""  # the cache directory, or "" when held in memory only
+    _seen: dict[str, int] = field(default_factory=dict, repr=False)  # word -> row, for the words looked up
 
     @property
     def dim(self) -> int:
@@ -67,11 +70,17 @@ class WordVectors:
 
     def row(self, word: str) -> int:
         """The row of a folded word, -1 when it has no vector."""
+        found = self._seen.get(word)
+        if found is not None:
+            return found
+        keys = self.keys
         key = np.uint64(word_key(word))
-        pos = int(np.searchsorted(self.keys, key))
-        if pos < len(self.keys) and self.keys[pos] == key:
-            return int(self.rows[pos])
-        return -1
+        pos = int(keys.searchsorted(key))
+        row = int(self.rows[pos]) if pos < len(keys) and keys[pos] == key else -1
+        if len(self._seen) >= MAX_SEEN:
+            self._seen.clear()  # bounded memory: a long-running process sees many words once
+        self._seen[word] = row
+        return row
 
     def __reduce__(self) -> tuple[object, tuple[()]]:
         """Pickled (in the index cache) as a reference: read back from this machine's vectors, or None."""
@@ -127,7 +136,7 @@ def _read(target: Path) -> WordVectors:
     keys, rows, matrix = (np.load(target / name, mmap_mode="r", allow_pickle=False) for name in _FILES)
     if keys.dtype != np.uint64 or matrix.ndim != 2 or len(keys) != len(rows):
         raise ValueError(f"{target}: not a word-vector cache")
-    return WordVectors(keys, rows, matrix, str(target))
+    return WordVectors(np.asarray(keys), np.asarray(rows), np.asarray(matrix), str(target))
 
 
 def _write(target: Path, keys: np.ndarray, rows: np.ndarray, matrix: np.ndarray) -> None:
@@ -270,15 +279,19 @@ def embed(weighted_rows: Mapping[int, float], vectors: WordVectors) -> np.ndarra
 
 
 def text_rows(surface: Iterable[str], vectors: WordVectors, general: tuple[Mapping[str, int], int],
-              scale: float = 1.0, into: dict[int, float] | None = None) -> dict[int, float]:
-    """{row: summed SIF weight} of folded words (digits and words without a vector left out)."""
+              scale: float = 1.0, into: dict[int, float] | None = None,
+              memo: dict[str, tuple[int, float]] | None = None) -> dict[int, float]:
+    """{row: summed SIF weight} of folded words (digits and words without a vector left out); `memo` keeps
+    each word's (row, weight) across calls."""
     out = {} if into is None else into
+    seen = {} if memo is None else memo
     for word in surface:
-        if word.isdigit():
-            continue
-        row = vectors.row(word)
+        found = seen.get(word)
+        if found is None:
+            found = seen[word] = (-1 if word.isdigit() else vectors.row(word), sif_weight(word, general))
+        row, weight = found
         if row >= 0:
-            out[row] = out.get(row, 0.0) + scale * sif_weight(word, general)
+            out[row] = out.get(row, 0.0) + scale * weight
     return out
 
 
@@ -296,20 +309,53 @@ class EntryVectors:
     short_starts: np.ndarray  # first short text of each entry
     whole: np.ndarray  # (entries, dim) float32, unit length or zero
     center: np.ndarray  # (dim,) the FAQ's mean text vector
-    common: np.ndarray  # (COMMON_COMPONENTS, dim) the removed directions
+    common: np.ndarray  # (COMMON_COMPONENTS, dim) the removed directions, orthonormal
 
-    def project(self, vector: np.ndarray) -> np.ndarray:
-        """A text vector as the entries' are: centred, common directions removed, unit length."""
-        out: np.ndarray = _projected(vector[None, :], self.center, self.common)[0]
+    @functools.cached_property
+    def _offsets(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each text's dot product with the centre: a projected text t is orthogonal to the common directions,
+        so t . project(q) = (t . q - t . center) / |q - center without the common directions|."""
+        return self.short @ self.center, self.whole @ self.center
+
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        state.pop("_offsets", None)
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+
+    def _scale(self, query: np.ndarray) -> float:
+        """1 / the length of the projected query (0 when it has nothing left)."""
+        centred = query - self.center
+        norm2 = float(centred @ centred) - float(np.sum((self.common @ centred) ** 2))
+        return 1.0 / math.sqrt(norm2) if norm2 > 1e-12 else 0.0
+
+    def whole_cosine(self, query: np.ndarray) -> np.ndarray:
+        """Per entry, the cosine of the (projected) message with the whole entry."""
+        out: np.ndarray = ((self.whole @ query - self._offsets[1]) * self._scale(query)).astype(np.float64)
         return out
 
-    def similarity(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per entry, the best cosine with its title or one of its questions, and the cosine with the whole."""
-        if not len(self.whole):
-            return np.zeros(0), np.zeros(0)
-        q = self.project(query)
-        best = np.maximum.reduceat(self.short @ q, self.short_starts)
-        return best.astype(np.float64), (self.whole @ q).astype(np.float64)
+    def best_cosine(self, query: np.ndarray, candidates: np.ndarray | None = None,
+                    others: np.ndarray | None = None) -> np.ndarray:
+        """Per entry, the best cosine of the (projected) message with its title or one of its questions. With
+        `candidates` (entry numbers), for those only, the others getting `others` (bounded work on a large FAQ)."""
+        scale, offsets = self._scale(query), self._offsets[0]
+        if candidates is None or others is None:
+            if not len(self.whole):
+                return np.zeros(0)
+            return np.maximum.reduceat((self.short @ query - offsets) * scale, self.short_starts).astype(np.float64)
+        best = others.copy()
+        ends = np.append(self.short_starts[1:], len(self.short))
+        lengths = ends[candidates] - self.short_starts[candidates]
+        chosen = candidates[lengths > 0]
+        lengths = lengths[lengths > 0]
+        if len(chosen):
+            firsts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+            texts = np.repeat(self.short_starts[chosen] - firsts, lengths) + np.arange(int(lengths.sum()))
+            sims = (self.short[texts] @ query - offsets[texts]) * scale
+            best[chosen] = np.maximum.reduceat(sims, firsts)
+        return best
 
 
 def _projected(m: np.ndarray, center: np.ndarray, common: np.ndarray) -> np.ndarray:
@@ -331,17 +377,18 @@ def entry_vectors(entries: Sequence[Entry], analyzer: Analyzer, vectors: WordVec
     starts: list[int] = []
     whole = np.zeros((len(entries), dim), dtype=np.float32)
     zero = np.zeros(dim, dtype=np.float32)
+    memo: dict[str, tuple[int, float]] = {}
     for d, e in enumerate(entries):
         starts.append(len(short))
         total: dict[int, float] = {}
         for text in (e.title, *e.questions):
-            rows = text_rows(analyzer.surface(text), vectors, general)
+            rows = text_rows(analyzer.surface(text), vectors, general, memo=memo)
             v = embed(rows, vectors)
             short.append(zero if v is None else v)
             for r, w in rows.items():
                 total[r] = total.get(r, 0.0) + w
-        text_rows(analyzer.surface(" ".join(e.tags)), vectors, general, into=total)
-        text_rows(analyzer.surface(e.body), vectors, general, scale=BODY_SCALE, into=total)
+        text_rows(analyzer.surface(" ".join(e.tags)), vectors, general, into=total, memo=memo)
+        text_rows(analyzer.surface(e.body), vectors, general, scale=BODY_SCALE, into=total, memo=memo)
         v = embed(total, vectors)
         if v is not None:
             whole[d] = v
