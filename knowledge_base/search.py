@@ -2,13 +2,14 @@
 
 A message (or the inbound messages of a conversation, the latest weighted most) is reduced to weighted
 terms (`query`); the entries are ranked by BM25F (`index`) plus how closely the message matches an entry's
-title or one of its questions. Each ranked entry then gets a confidence from a few features that do not
+title or one of its questions, plus how close in meaning they are (French word vectors, `vectors`; without
+them the engine is lexical). Each ranked entry then gets a confidence from a few features that do not
 depend on the size of the FAQ or on the scale of the scores (`Features`): the share of the message's
 informative words the entry holds, its margin over the best other entry, its closeness to one of the
-entry's own wordings, whether the body and the wordings agree on it, and the share of the message that the
-FAQ does not know at all, and how typical of the FAQ its words are. Two logistic functions of those
-features (`Calibration`) give the confidence that the FAQ answers the message and the certainty that the
-first entry is the right one; a threshold on each makes the decision for each purpose:
+entry's own wordings, whether the body and the wordings agree on it, the share of the message that the FAQ
+does not know at all, how typical of the FAQ its words are, and its closeness in meaning. Two logistic
+functions of those features (`Calibration`) give the confidence that the FAQ answers the message and the
+certainty that the first entry is the right one; a threshold on each makes the decision for each purpose:
 
 - `staff` (ticket page): always the ranked entries, each with a label « probable » (certainty over the mail
   threshold), « possible » (confidence over the chat threshold) or « peu probable »; staff judge;

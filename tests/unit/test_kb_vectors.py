@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from knowledge_base import Entry, KnowledgeBase, vectors
+from knowledge_base import Entry, KnowledgeBase, index_cache, vectors
 from knowledge_base.search import DEFAULT_CALIBRATION, LEXICAL_CALIBRATION
 
 ENTRIES = [
@@ -137,3 +137,21 @@ def test_accepted_wordings_get_vectors_too() -> None:
     ranked = kb.rank(query)
     assert ranked.order[0] == entry
     assert ranked.features[0].semantic > before.features[before.order.index(entry)].semantic
+
+
+@needs_wheel
+def test_index_cache_keeps_the_semantic_signal(tmp_path: Path) -> None:
+    faq = tmp_path / "faq"
+    faq.mkdir()
+    for e in ENTRIES:
+        (faq / f"{e.id}.md").write_text(
+            f"---\nid: {e.id}\nlang: fr\ntitle: \"{e.title}\"\ntags: [{', '.join(e.tags)}]\nquestions:\n"
+            + "".join(f"  - \"{q}\"\n" for q in e.questions) + f"sources: [https://example.org]\n---\n{e.body}\n",
+            encoding="utf-8")
+    query = "identifiant égaré, impossible de me connecter"
+    built = index_cache.load(faq, tmp_path / "cache")
+    read_back = index_cache.load(faq, tmp_path / "cache")
+    assert read_back is not built and read_back.vectors is not None
+    found = [s.id for s in read_back.search(query, purpose="staff")]
+    assert found == [s.id for s in built.search(query, purpose="staff")]
+    assert found[0] == "mot-de-passe"
