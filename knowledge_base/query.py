@@ -13,11 +13,13 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from rapidfuzz import fuzz, process
 
 from knowledge_base.email_text import sentences
 from knowledge_base.index import Index, bigrams, prefix
 from knowledge_base.normalize import Analyzer, general_frequencies, stem
+from knowledge_base.vectors import WordVectors, embed, sif_weight
 
 TYPO_MIN_LENGTH = 5
 TYPO_MIN_SIMILARITY = 82.0
@@ -35,6 +37,7 @@ class ParsedQuery:
     terms: dict[int, float]  # term id -> weight
     unknown: float  # summed weight of the words that no entry uses
     domain: float  # mean log-ratio of the words between the FAQ and general French
+    vector: np.ndarray | None = None  # unit-length SIF-weighted mean of the word vectors (None without vectors)
 
 
 def typicality(log_ratio: float) -> float:
@@ -58,9 +61,10 @@ class QueryParser:
     """Parses messages against one index; holds the typo candidates of that index and the word counts of
     general French (so that a parser read back from the index cache needs no word list loaded)."""
 
-    def __init__(self, index: Index, analyzer: Analyzer) -> None:
+    def __init__(self, index: Index, analyzer: Analyzer, vectors: WordVectors | None = None) -> None:
         self.index = index
         self.analyzer = analyzer
+        self.vectors = vectors
         self.general_french = general_frequencies()
         by_letter: dict[str, list[str]] = {}
         for word in index.words:
@@ -79,14 +83,16 @@ class QueryParser:
         terms: dict[int, float] = {}
         unknown: dict[str, float] = {}
         ratio = [0.0, 0.0]
+        rows: dict[int, float] = {}
         for age, message in enumerate(reversed(recent)):
-            self._parse_one(message[:MAX_MESSAGE_CHARS], CONVERSATION_DECAY ** age, terms, unknown, ratio)
+            self._parse_one(message[:MAX_MESSAGE_CHARS], CONVERSATION_DECAY ** age, terms, unknown, ratio, rows)
         domain = ratio[0] / ratio[1] if ratio[1] else 0.0
-        return ParsedQuery(terms=terms, unknown=sum(unknown.values()), domain=domain)
+        vector = embed(rows, self.vectors) if self.vectors is not None else None
+        return ParsedQuery(terms=terms, unknown=sum(unknown.values()), domain=domain, vector=vector)
 
     def _parse_one(self, message: str, scale: float, terms: dict[int, float], unknown: dict[str, float],
-                   ratio: list[float]) -> None:
-        vocab, params = self.index.vocab, self.index.params
+                   ratio: list[float], rows: dict[int, float]) -> None:
+        vocab, params, vectors = self.index.vocab, self.index.params, self.vectors
 
         def add(term: str, weight: float) -> None:
             tid = vocab.get(term)
@@ -107,8 +113,13 @@ class QueryParser:
                 ratio[0] += weight_of_sentence * word_ratio
                 ratio[1] += weight_of_sentence
                 weight = weight_of_sentence * typicality(word_ratio)
+                row = vectors.row(word) if vectors is not None else -1
+                fixed = self.correct(word) if s not in vocab else None
+                if row < 0 and fixed is not None and vectors is not None:
+                    row = vectors.row(fixed)
+                if row >= 0:  # like a term, a word vector keeps its largest weight
+                    rows[row] = max(rows.get(row, 0.0), weight_of_sentence * sif_weight(word, self.general_french))
                 if s not in vocab:
-                    fixed = self.correct(word)
                     if fixed is None:
                         unknown[s] = max(unknown.get(s, 0.0), weight)
                         continue
