@@ -114,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=10_000, help="size of the synthetic FAQ")
     parser.add_argument("--queries", type=int, default=600, help="queries per FAQ")
+    parser.add_argument("--strict", action="store_true",
+                        help="exit 1 when a p99 is above its target (without it the verdict is printed only: a "
+                             "measurement, not a test, so a busy machine does not fail whoever runs it)")
     args = parser.parse_args(argv)
     rng = random.Random(20240601)
     bundled, errors = load_entries(BUNDLED)
@@ -157,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{row['cpu_p99']:>8.2f}"
               f"{TARGET_P99_MS[name]:>8.1f}{row['ref_p50']:>10.2f}{row['ref_p99']:>10.2f}{row['ratio_p50']:>7.1f}{row['ratio_p99']:>7.1f}"
               + ("" if passed else "  ABOVE TARGET"))
-    return 0 if ok else 1
+    return 0 if ok or not args.strict else 1
 
 
 if __name__ == "__main__":
