@@ -50,8 +50,7 @@ LABEL_LIKELY, LABEL_POSSIBLE, LABEL_UNLIKELY = "probable", "possible", "peu prob
 OUT_OF_SCOPE_FILE = Path(__file__).resolve().with_name("out_of_scope.yaml")
 SNIPPET_CHARS = 200
 INTENT_WEIGHT = 0.2  # weight of the best title/question match next to the BM25F score (scaled to 1)
-SEMANTIC_WEIGHT = 0.3  # weight of the word-vector similarity (over SEMANTIC_FLOOR, scaled to 1) in the score
-SEMANTIC_FLOOR = 0.0  # (centred) cosines under this say nothing
+SEMANTIC_WEIGHT = 0.3  # weight of the word-vector similarity in the score (negative centred cosines say nothing)
 SEMANTIC_WHOLE = 0.5  # share of the whole entry's vector (against its best title or question) in the similarity
 SEMANTIC_CANDIDATES = 15  # titles and questions compared with the message: those of the this many best entries
 # on the lexical score and on the whole entry's vector (the others count their whole entry's cosine): bounded work
@@ -344,8 +343,7 @@ class KnowledgeBase:
             sem = ev.similarity(parsed.vector, scores, SEMANTIC_CANDIDATES, SEMANTIC_WHOLE)
         if top_bm25 <= 0 and not (sem > 0).any():
             return Ranked([], [], [])
-        if SEMANTIC_WEIGHT:
-            scores = scores + SEMANTIC_WEIGHT * np.maximum(0.0, sem - SEMANTIC_FLOOR) / (1.0 - SEMANTIC_FLOOR)
+        scores = scores + SEMANTIC_WEIGHT * np.maximum(0.0, sem)
         k = min(depth, idx.size)
         top = np.argpartition(-scores, k - 1)[:k] if k < idx.size else np.arange(idx.size)
         top = top[np.argsort(-scores[top], kind="stable")]
