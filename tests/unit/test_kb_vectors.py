@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from knowledge_base import Entry, KnowledgeBase, index_cache, vectors
+from knowledge_base import Entry, KnowledgeBase, encoder, index_cache, vectors
 from knowledge_base.search import DEFAULT_CALIBRATION, LEXICAL_CALIBRATION
 
 ENTRIES = [
@@ -121,9 +121,10 @@ def test_the_engine_works_without_vectors(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 @needs_wheel
-def test_default_calibration_weighs_the_semantic_feature() -> None:
+def test_default_calibration_weighs_the_semantic_feature(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(encoder, "load", lambda: None)  # word vectors without the sentence encoder
     kb = KnowledgeBase(ENTRIES)
-    assert kb.vectors is not None and kb.calibration is DEFAULT_CALIBRATION
+    assert kb.vectors is not None and kb.encoder is None and kb.calibration is DEFAULT_CALIBRATION
     assert len(DEFAULT_CALIBRATION.coefficients) == 7 and DEFAULT_CALIBRATION.coefficients[-1] > 0
 
 

@@ -121,7 +121,8 @@ class FaqIndex:
         if not query.strip():
             return []
         kb = await self.knowledge_base()
-        return self._hits(kb.search(query, limit=limit, purpose=purpose))
+        # the sentence encoder takes 30-250 ms of CPU per message: off the event loop
+        return self._hits(await asyncio.to_thread(kb.search, query, limit, purpose))
 
     async def search_conversation(self, messages: list[str], limit: int = 3,
                                   purpose: Purpose = "staff") -> list[FaqHit]:
@@ -130,7 +131,7 @@ class FaqIndex:
         if not messages:
             return []
         kb = await self.knowledge_base()
-        return self._hits(kb.search_conversation(messages, limit=limit, purpose=purpose))
+        return self._hits(await asyncio.to_thread(kb.search_conversation, messages, limit, purpose))
 
     def _hits(self, found: list[Suggestion]) -> list[FaqHit]:
         out = []
