@@ -4,7 +4,8 @@ Building the index of the bundled FAQ (and loading the general-French word count
 takes most of a `kb search`; reading the built `KnowledgeBase` back takes a small part of it. A cache file
 is named after a hash of everything the result depends on: the entry files (names and bytes), this
 package's code and vocabularies (`*.py`, `*.yaml`), ENGINE_VERSION, the Python version, whether the sentence
-encoder is installed and enabled (`encoder`) and whether the word vectors are installed (they are pickled as a reference, read back from their own cache: `vectors`). Any change gives
+encoder is installed and enabled (`encoder`) and whether the word vectors are installed (they are pickled
+as a reference, read back from their own cache: `vectors`). Any change gives
 another name, so a stale file is never read; a file that cannot be read back (truncated, corrupt, from
 another numpy) is ignored and rebuilt. Files are written whole under a temporary name, then renamed;
 at most KEEP files are kept. The cache lives in the service's data directory: it is trusted as the
