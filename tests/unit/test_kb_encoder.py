@@ -49,8 +49,10 @@ def test_the_encoder_finds_the_entry_a_paraphrase_means(bundled: KnowledgeBase) 
 @needs_encoder
 def test_the_calibration_with_the_encoder_weighs_its_feature(bundled: KnowledgeBase) -> None:
     assert bundled.encoder is not None and bundled.calibration is ENCODER_CALIBRATION
-    assert len(ENCODER_CALIBRATION.coefficients) == len(FEATURE_NAMES) == 8
-    assert ENCODER_CALIBRATION.coefficients[-1] > 0 and ENCODER_CALIBRATION.right_coefficients[-1] > 0
+    assert len(ENCODER_CALIBRATION.coefficients) == len(FEATURE_NAMES) == 9
+    assert FEATURE_NAMES[-2:] == ("encoded", "distinct")
+    assert all(c > 0 for c in ENCODER_CALIBRATION.coefficients[-2:])
+    assert all(c > 0 for c in ENCODER_CALIBRATION.right_coefficients[-2:])
 
 
 @needs_encoder
@@ -156,3 +158,12 @@ def test_kb_encoder_off_disables_it(monkeypatch: pytest.MonkeyPatch) -> None:
     assert encoder.disabled() and encoder.load.__wrapped__() is None  # the uncached loader
     monkeypatch.setenv("KB_ENCODER", "on")
     assert not encoder.disabled()
+
+
+@needs_encoder
+def test_a_message_closer_to_an_out_of_scope_example_than_to_any_entry_is_not_distinct(
+        bundled: KnowledgeBase) -> None:
+    inside = bundled.rank("Comment déclarer le système de coordonnées dans la fiche de métadonnées ?")
+    outside = bundled.rank("Le chauffage de la salle du conseil ne marche plus, qui appeler ?")
+    assert inside.features[0].distinct > 0 > outside.features[0].distinct
+    assert bundled.rank("Merci pour votre réponse !\n\nLe 3 juin, X a écrit :\n> la licence").order == []
