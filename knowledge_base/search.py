@@ -164,10 +164,10 @@ DEFAULT_CALIBRATION = Calibration(bias=-2.483, coefficients=(1.41, 0.9, 0.624, 0
 # the same command (`helpdesk kb fit --questions tune.jsonl`), on the same TUNE split, with both installed and
 # ENCODER_WEIGHT 0.15 (chosen on the tune split's top-1: 0.735 without the encoder, 0.805 / 0.814 / 0.810 / 0.796 at
 # 0.10 / 0.15 / 0.20 / 0.25; development set 0.867 -> 0.883 at 0.15). README, FAQ engine section.
-ENCODER_CALIBRATION = Calibration(bias=-2.378, coefficients=(1.285, 0.684, 0.347, -0.537, -0.367, 0.775, 1.12, 0.78,
-                                                               3.359),
-                                  chat=0.3487, mail=0.8622, right_bias=-3.973,
-                                  right_coefficients=(2.191, 2.242, -0.297, 0.462, -1.752, 0.153, 2.273, 0.942, 5.32))
+ENCODER_CALIBRATION = Calibration(bias=-2.125, coefficients=(1.365, 0.76, 0.589, -0.468, -0.377, 0.761, 1.117, 0.758,
+                                                               3.469),
+                                  chat=0.338, mail=0.8894, right_bias=-3.491,
+                                  right_coefficients=(2.136, 2.289, 0.407, 0.369, -1.82, 0.157, 2.158, 0.969, 5.121))
 
 
 @dataclass(frozen=True, slots=True)
