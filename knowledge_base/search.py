@@ -472,18 +472,21 @@ def wording_text(message: str) -> str:
     return " ".join(" ".join(asking).split())[:MAX_WORDING_CHARS]
 
 
-@functools.cache
+def _messages(path: Path) -> tuple[str, ...]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return tuple(str(m) for m in data.get("messages", []))
+
+
 @functools.cache
 def out_of_scope_examples() -> tuple[str, ...]:
     """What the `distinct` feature compares a message with (`out_of_scope_examples.yaml`)."""
-    data = yaml.safe_load(OUT_OF_SCOPE_EXAMPLES_FILE.read_text(encoding="utf-8")) or {}
-    return tuple(str(m) for m in data.get("messages", []))
+    return _messages(OUT_OF_SCOPE_EXAMPLES_FILE)
 
 
+@functools.cache
 def out_of_scope_messages() -> tuple[str, ...]:
     """Messages no FAQ entry answers (`out_of_scope.yaml`): tests and the generalisation check use them."""
-    data = yaml.safe_load(OUT_OF_SCOPE_FILE.read_text(encoding="utf-8")) or {}
-    return tuple(str(m) for m in data.get("messages", []))
+    return _messages(OUT_OF_SCOPE_FILE)
 
 
 _MARKUP = [

@@ -6,6 +6,7 @@ helpdesk/domain/chat_policy.py); every state change goes through helpdesk/app/ch
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from dataclasses import dataclass, field
@@ -137,7 +138,8 @@ class Conversation(HandoverFlow):
 
     async def _answer_from_faq(self, update: Update, context: Ctx, text: str) -> None:
         chat_id = self._ids(update)[0]
-        found = list(self.faq.search(text, limit=3))
+        # the engine's sentence encoder costs 30-250 ms of CPU per message: off the event loop
+        found = list(await asyncio.to_thread(self.faq.search, text, 3))
         sid = await self.chat.record_question(chat_id, text, [(s.id, s.title) for s in found])
         if not found:
             await self._say(context.bot, chat_id, compose.esc(compose.ABSTAIN),
