@@ -221,7 +221,7 @@ def cmd_encode(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     texts = [t for e in kb.entries for t in encoder.entry_texts(e.title, e.questions, e.body)]
     texts += out_of_scope_examples()
     model.passages(texts)
-    keys = list(dict.fromkeys(encoder.passage_key(" ".join(t.split())) for t in texts))
+    keys = list(dict.fromkeys(encoder.passage_key(t) for t in texts))
     target = args.output or encoder.SHIPPED
     model.store.save(target, keys)
     print(f"{len(keys)} passages of {len(kb.entries)} entries written to {target}", file=out)

@@ -52,19 +52,20 @@ KEY_BYTES = 16
 
 
 def passage_key(text: str) -> bytes:
-    return hashlib.blake2b(f"{MODEL}\0{text}".encode(), digest_size=KEY_BYTES).digest()
+    """The key of a passage: a hash of the model and of the text with its whitespace collapsed."""
+    return hashlib.blake2b(f"{MODEL}\0{' '.join(text.split())}".encode(), digest_size=KEY_BYTES).digest()
 
 
 class PassageStore:
-    """Passage encodings by key (float16, unit length), from the shipped file and the cache file."""
+    """Passage encodings by key (float16, unit length), read from .npz files of keys and rows."""
 
     def __init__(self, files: Sequence[Path]) -> None:
         self.vectors: dict[bytes, np.ndarray] = {}
-        self.files = list(files)
-        for path in self.files:
-            self._read(path)
+        for path in files:
+            self.read(path)
 
-    def _read(self, path: Path) -> None:
+    def read(self, path: Path) -> None:
+        """Add the passages of an .npz file (nothing when it is absent or unreadable)."""
         try:
             with np.load(path, allow_pickle=False) as data:
                 keys, matrix = data["keys"], data["matrix"]
@@ -102,11 +103,13 @@ class PassageStore:
 class Encoder:
     """The sentence encoder: unit vectors for messages (`query`) and passages (`passages`)."""
 
-    def __init__(self, model: object, store: PassageStore, cache_file: Path | None) -> None:
+    def __init__(self, model: object, store: PassageStore, cache_file: Path | None,
+                 shipped: frozenset[bytes] = frozenset()) -> None:
         self._model = model
         self._lock = threading.Lock()  # the C engine keeps scratch buffers per model
         self.store = store
         self.cache_file = cache_file
+        self.shipped = shipped  # keys of the shipped file: never copied into the cache file
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def __reduce__(self) -> tuple[object, tuple[()]]:
@@ -129,32 +132,32 @@ class Encoder:
 
     def passages(self, texts: Sequence[str]) -> np.ndarray:
         """(len(texts), DIM) float32 unit vectors; passages not stored yet are encoded and cached."""
-        texts = [" ".join(t.split()) for t in texts]
-        missing = list(dict.fromkeys(t for t in texts if self.store.get(t) is None))
+        keys = [passage_key(t) for t in texts]
+        stored = self.store.vectors
+        missing = list({k: " ".join(t.split()) for k, t in zip(keys, texts, strict=True) if k not in stored}.items())
+        for start in range(0, len(missing), BATCH):
+            batch = missing[start:start + BATCH]
+            with self._lock:  # per batch: a large FAQ being encoded does not hold searches up for long
+                encoded = np.asarray(self._model.passage([t for _, t in batch]), dtype=np.float32)  # type: ignore[attr-defined]
+            for (key, _), vector in zip(batch, encoded.reshape(len(batch), DIM), strict=True):
+                stored[key] = vector.astype(np.float16)
         if missing:
-            with self._lock:
-                for start in range(0, len(missing), BATCH):
-                    batch = missing[start:start + BATCH]
-                    encoded = np.asarray(self._model.passage(batch), dtype=np.float32)  # type: ignore[attr-defined]
-                    for text, vector in zip(batch, encoded.reshape(len(batch), DIM), strict=True):
-                        self.store.add(text, vector)
             self._save()
         out = np.zeros((len(texts), DIM), dtype=np.float32)
-        for i, text in enumerate(texts):
-            stored = self.store.get(text)
-            if stored is not None:
-                out[i] = stored
+        for i, key in enumerate(keys):
+            out[i] = stored[key]
         return out
 
     def _save(self) -> None:
+        """Add this process's new passages to the cache file (merged with what another process wrote)."""
         if self.cache_file is None:
             return
         try:
-            fresh = PassageStore([self.cache_file])  # another process may have added passages meanwhile
+            fresh = PassageStore([self.cache_file])
             for key, vector in self.store.vectors.items():
-                fresh.vectors.setdefault(key, vector)
-            shipped = PassageStore([SHIPPED]).vectors
-            fresh.save(self.cache_file, [k for k in fresh.vectors if k not in shipped])
+                if key not in self.shipped:
+                    fresh.vectors.setdefault(key, vector)
+            fresh.save(self.cache_file)
         except OSError as exc:
             log.warning("FAQ passage encodings not cached in %s (%s): kept in memory", self.cache_file, exc)
 
@@ -187,8 +190,11 @@ def load() -> Encoder | None:
     if probe.shape != (DIM,):
         log.warning("sentence encoder gives vectors of shape %s, not (%d,): not used", probe.shape, DIM)
         return None
+    shipped = PassageStore([SHIPPED])
+    keys = frozenset(shipped.vectors)
     cache_file = cache_dir() / CACHE_NAME
-    return Encoder(model, PassageStore([SHIPPED, cache_file]), cache_file)
+    shipped.read(cache_file)
+    return Encoder(model, shipped, cache_file, keys)
 
 
 def entry_texts(title: str, questions: Sequence[str], body: str) -> list[str]:
