@@ -38,6 +38,7 @@ class ParsedQuery:
     unknown: float  # summed weight of the words that no entry uses
     domain: float  # mean log-ratio of the words between the FAQ and general French
     vector: np.ndarray | None = None  # unit-length SIF-weighted mean of the word vectors (None without vectors)
+    texts: tuple[str, ...] = ()  # what each message read asks (`email_text.question_text`), oldest first
 
 
 def typicality(log_ratio: float) -> float:
@@ -84,14 +85,16 @@ class QueryParser:
         unknown: dict[str, float] = {}
         ratio = [0.0, 0.0]
         rows: dict[int, float] = {}
-        for age, message in enumerate(reversed(recent)):
-            self._parse_one(message[:MAX_MESSAGE_CHARS], CONVERSATION_DECAY ** age, terms, unknown, ratio, rows)
+        texts = [self._parse_one(message[:MAX_MESSAGE_CHARS], CONVERSATION_DECAY ** age, terms, unknown, ratio, rows)
+                 for age, message in enumerate(reversed(recent))]
         domain = ratio[0] / ratio[1] if ratio[1] else 0.0
         vector = embed(rows, self.vectors) if self.vectors is not None else None
-        return ParsedQuery(terms=terms, unknown=sum(unknown.values()), domain=domain, vector=vector)
+        return ParsedQuery(terms=terms, unknown=sum(unknown.values()), domain=domain, vector=vector,
+                           texts=tuple(reversed(texts)))
 
     def _parse_one(self, message: str, scale: float, terms: dict[int, float], unknown: dict[str, float],
-                   ratio: list[float], rows: dict[int, float]) -> None:
+                   ratio: list[float], rows: dict[int, float]) -> str:
+        """Adds the message's terms; returns what it asks (its sentences, joined)."""
         vocab, params, vectors = self.index.vocab, self.index.params, self.vectors
 
         def add(term: str, weight: float) -> None:
@@ -99,7 +102,8 @@ class QueryParser:
             if tid is not None and weight > terms.get(tid, 0.0):
                 terms[tid] = weight
 
-        for sentence in sentences(message):
+        asked = sentences(message)
+        for sentence in asked:
             weight_of_sentence = sentence.weight * scale
             stems: list[str] = []
             for word in self.analyzer.surface(sentence.text):
@@ -132,6 +136,7 @@ class QueryParser:
             if params.bigrams:
                 for pair in bigrams(stems):
                     add(pair, weight_of_sentence * params.bigrams)
+        return " ".join(sentence.text for sentence in asked)
 
     def correct(self, word: str) -> str | None:
         """The known word closest to an unknown one, when it is a likely typo."""

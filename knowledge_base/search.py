@@ -37,7 +37,7 @@ import yaml
 
 from knowledge_base import encoder as sentence_encoder
 from knowledge_base import vectors as word_vectors
-from knowledge_base.email_text import QUESTION_WEIGHT, question_text, sentences
+from knowledge_base.email_text import QUESTION_WEIGHT, sentences
 from knowledge_base.encoder import DIM, Encoder, entry_texts
 from knowledge_base.index import AnalysisCache, Bm25fParams, Index
 from knowledge_base.loader import Entry, KbError, KbLoadError, load_entries
@@ -318,19 +318,18 @@ class KnowledgeBase:
         """Suggestions for the inbound messages of a conversation (oldest first, the latest weighted most)."""
         state = self._state  # read once: a rebuild swaps the index, its parser and its vectors together
         parsed = state[1].parse_conversation(messages)
-        encoded = self._encode_conversation(messages) if state[3] is not None else None
+        encoded = self._encode(parsed.texts[-CONVERSATION_ENCODED:]) if state[3] is not None else None
         ranked = self._rank_parsed(parsed, max(limit, RANK_DEPTH), state[0], state[2], state[3], encoded)
         return self.decide(ranked, limit, purpose)
 
-    def _encode_conversation(self, messages: Sequence[str]) -> np.ndarray | None:
-        """The messages' encodings (the last CONVERSATION_ENCODED), the latest weighted most, as one unit vector."""
+    def _encode(self, texts: Sequence[str]) -> np.ndarray | None:
+        """One unit vector for what the messages ask (oldest first), the latest weighted most; None when none
+        asks anything (a thank-you above a quoted reply) or without the encoder."""
         encoder = self.encoder
-        recent = [m for m in messages if m.strip()][-CONVERSATION_ENCODED:]
-        if encoder is None or not recent:
+        if encoder is None:
             return None
         total = np.zeros(DIM, dtype=np.float32)
-        for age, message in enumerate(reversed(recent)):
-            text = encoder_text(message)
+        for age, text in enumerate(reversed(texts)):
             if text:
                 total += CONVERSATION_DECAY ** age * encoder.query(text)
         norm = float(np.linalg.norm(total))
@@ -369,9 +368,9 @@ class KnowledgeBase:
     def rank(self, query: str, depth: int = RANK_DEPTH, *, encode: bool = True) -> Ranked:
         """Entries ranked for the message (best first, at most `depth`), each with its features."""
         state = self._state  # read once: a rebuild swaps the index, its parser and its vectors together
-        text = encoder_text(query) if encode and state[3] is not None and self.encoder is not None else ""
-        encoded = self.encoder.query(text) if text and self.encoder is not None else None
-        return self._rank_parsed(state[1].parse(query), depth, state[0], state[2], state[3], encoded)
+        parsed = state[1].parse(query)
+        encoded = self._encode(parsed.texts) if encode and state[3] is not None else None
+        return self._rank_parsed(parsed, depth, state[0], state[2], state[3], encoded)
 
     def _rank_parsed(self, parsed: ParsedQuery, depth: int, idx: Index, ev: EntryVectors | None,
                      ee: EncodedEntries | None = None, encoded: np.ndarray | None = None) -> Ranked:
@@ -419,12 +418,6 @@ class KnowledgeBase:
                 encoded=0.0 if cosines is None else encoded_feature(float(cosines[doc])),
                 distinct=0.0 if cosines is None else max(-1.0, min(1.0, DISTINCT_SCALE * (cosines[doc] - elsewhere)))))
         return Ranked(order, values, features)
-
-
-def encoder_text(message: str) -> str:
-    """What of a message the sentence encoder reads: its sentences without quoted replies, signature and
-    greeting (`email_text`); "" when nothing is left (a thank-you above a quoted reply): not encoded."""
-    return question_text(message[:MAX_MESSAGE_CHARS])
 
 
 def encoded_feature(cosine: float) -> float:
