@@ -52,7 +52,7 @@ MAX_SILENT_PER_STYLE = 0.03  # chat: answerable questions given nothing, in ever
 SILENT_COST = 3.0  # chat: one answerable question silenced costs as much as three out-of-scope ones answered
 MAIL_PRECISION = 0.95  # mail: share of mails that are right
 MAIL_OUT_OF_SCOPE = 0.02  # mail: share of out-of-scope questions mailed
-SMALL_FAQS = 6  # FAQs drawn from the one being fitted, so that the constants also hold for a small FAQ
+SMALL_FAQS = 12  # FAQs drawn from the one being fitted, so that the constants also hold for a small FAQ
 GUARD_MAX_SILENT = 0.03  # chat: answerable questions given nothing, in every style, in the small FAQs (as strict
 # as MAX_SILENT_PER_STYLE: 0.05 held on the FAQs of the fit, not on other small FAQs)
 SMALL_FAQ_SIZE = 40  # entries in each (the held-out FAQs that check the engine have 36 to 45)
