@@ -92,8 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query", help="the question, or - to read it from standard input")
     p = sub.add_parser("eval", help="measure the engine and a plain BM25 baseline on labelled questions")
     p.add_argument("--kb", type=Path, default=BUNDLED, help=kb_help)
-    p.add_argument("--questions", type=Path, required=True,
-                   help='JSON lines {"q": ..., "expected": [ids], "style": ...}')
+    p.add_argument("--questions", type=Path, required=True, nargs="+",
+                   help='JSON lines {"q": ..., "expected": [ids], "style": ...} (several files: read as one)')
     p.add_argument("--judgments", type=Path, help=JUDGMENTS_HELP)
     p.add_argument("--feedback", type=Path, help="question file replayed as accepted wordings before measuring again")
     p.add_argument("--drawn", type=_positive, help="also measure on N FAQs of 40 entries drawn from the FAQ")
@@ -101,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p = sub.add_parser("fit", help="fit the confidence and its thresholds on labelled questions (a tune split)")
     p.add_argument("--kb", type=Path, default=BUNDLED, help=kb_help)
-    p.add_argument("--questions", type=Path, required=True, help="the tune split (JSON lines)")
+    p.add_argument("--questions", type=Path, required=True, nargs="+",
+                   help="the tune split (JSON lines; several files: read as one)")
     p.add_argument("--judgments", type=Path, help=JUDGMENTS_HELP)
     p = sub.add_parser("encode", help="write the sentence encodings of the FAQ's passages (shipped file)")
     p.add_argument("--kb", type=Path, default=BUNDLED, help=kb_help)
@@ -165,7 +166,7 @@ def _resolved(questions: list[Question], moved: dict[str, str]) -> list[Question
 
 def _questions(args: argparse.Namespace, moved: dict[str, str]) -> list[Question]:
     """The questions of --questions, with the alternative answers of --judgments, labels resolved."""
-    questions = load_questions(args.questions)
+    questions = [q for path in args.questions for q in load_questions(path)]
     if args.judgments is not None:
         questions = with_judgments(questions, load_judgments(args.judgments))
     return _resolved(questions, moved)
@@ -188,7 +189,7 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             data = {"faq": data, "drawn": drawn.as_dict()}
         print(json.dumps(data, indent=2), file=out)
         return 0
-    print(f"{args.kb} — {args.questions}", file=out)
+    print(f"{args.kb} — {' + '.join(map(str, args.questions))}", file=out)
     print(format_report(before), file=out)
     if drawn is not None:
         kind = "whole themes" if args.themed else "at random"

@@ -177,6 +177,20 @@ def test_eval_prints_both_engines(kb_dir: Path, tmp_path: Path) -> None:
     assert report["figures"]["engine"]["mail"]["all"]["mail_precision"] is not None
 
 
+def test_eval_reads_several_question_files_as_one(kb_dir: Path, tmp_path: Path) -> None:
+    rows = [{"q": "où trouver le siret de la mairie ?", "expected": ["siret-trouver-collectivite"]},
+            {"q": "ma photocopieuse ne marche plus", "expected": []}]
+    first, second, both = tmp_path / "a.jsonl", tmp_path / "b.jsonl", tmp_path / "ab.jsonl"
+    first.write_text(json.dumps(rows[0], ensure_ascii=False) + "\n", encoding="utf-8")
+    second.write_text(json.dumps(rows[1], ensure_ascii=False) + "\n", encoding="utf-8")
+    both.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    code, split, err = run("eval", "--kb", str(kb_dir), "--questions", str(first), str(second), "--json")
+    assert (code, err) == (0, "")
+    _, whole, _ = run("eval", "--kb", str(kb_dir), "--questions", str(both), "--json")
+    assert json.loads(split) == json.loads(whole)
+    assert json.loads(split)["figures"]["engine"]["chat"]["all"]["out_of_scope"] == 1
+
+
 def test_eval_feedback_replays_wordings(kb_dir: Path, tmp_path: Path) -> None:
     feedback = tmp_path / "feedback.jsonl"
     feedback.write_text(json.dumps({"q": "la jauge grise de notre page est presque vide",
