@@ -8,7 +8,7 @@
                                                          decided for P: staff, chat (default) or mail;
                                                          --cache-dir keeps the built index there
                                                          (`helpdesk kb search`: the data directory's cache/)
-  eval   [--kb DIR] --questions FILE.jsonl [--judgments FILE.jsonl] [--feedback FILE.jsonl]
+  eval   [--kb DIR] --questions FILE.jsonl... [--judgments FILE.jsonl] [--feedback FILE.jsonl...]
          [--drawn N [--themed]] [--json]
                                                          figures per purpose and style, beside plain BM25;
                                                          --feedback: before and after replaying FILE as
@@ -17,7 +17,7 @@
                                                          whole themes), a check of how the constants hold
                                                          on a small FAQ; --judgments: entries judged blind
                                                          to answer a question too count as right
-  fit    [--kb DIR] --questions FILE.jsonl [--judgments FILE.jsonl]
+  fit    [--kb DIR] --questions FILE.jsonl... [--judgments FILE.jsonl]
                                                          fit the confidence and its thresholds (tune split)
   encode [--kb DIR] [--output FILE]                      write the sentence encodings of the FAQ's passages
                                                          (default: the file shipped for the bundled FAQ)
@@ -95,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--questions", type=Path, required=True, nargs="+",
                    help='JSON lines {"q": ..., "expected": [ids], "style": ...} (several files: read as one)')
     p.add_argument("--judgments", type=Path, help=JUDGMENTS_HELP)
-    p.add_argument("--feedback", type=Path, help="question file replayed as accepted wordings before measuring again")
+    p.add_argument("--feedback", type=Path, nargs="+",
+                   help="question files replayed as accepted wordings before measuring again")
     p.add_argument("--drawn", type=_positive, help="also measure on N FAQs of 40 entries drawn from the FAQ")
     p.add_argument("--themed", action="store_true", help="with --drawn: draw whole themes (id prefixes), harder")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -164,9 +165,18 @@ def _resolved(questions: list[Question], moved: dict[str, str]) -> list[Question
                     also=tuple(dict.fromkeys(moved.get(x, x) for x in q.also))) for q in questions]
 
 
+def _read(paths: Sequence[Path]) -> list[Question]:
+    """The questions of several files, read as one."""
+    return [q for path in paths for q in load_questions(path)]
+
+
+def _names(paths: Sequence[Path]) -> str:
+    return " + ".join(map(str, paths))
+
+
 def _questions(args: argparse.Namespace, moved: dict[str, str]) -> list[Question]:
     """The questions of --questions, with the alternative answers of --judgments, labels resolved."""
-    questions = [q for path in args.questions for q in load_questions(path)]
+    questions = _read(args.questions)
     if args.judgments is not None:
         questions = with_judgments(questions, load_judgments(args.judgments))
     return _resolved(questions, moved)
@@ -180,7 +190,7 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     drawn = evaluate_drawn(kb, questions, args.drawn, themed=args.themed) if args.drawn else None
     after = None
     if args.feedback is not None:
-        added = kb.add_wordings(feedback_pairs(_resolved(load_questions(args.feedback), moved)))
+        added = kb.add_wordings(feedback_pairs(_resolved(_read(args.feedback), moved)))
         after = evaluate(kb, questions)
     if args.json:
         data: dict[str, object] = (before.as_dict() if after is None
@@ -189,7 +199,7 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             data = {"faq": data, "drawn": drawn.as_dict()}
         print(json.dumps(data, indent=2), file=out)
         return 0
-    print(f"{args.kb} — {' + '.join(map(str, args.questions))}", file=out)
+    print(f"{args.kb} — {_names(args.questions)}", file=out)
     print(format_report(before), file=out)
     if drawn is not None:
         kind = "whole themes" if args.themed else "at random"
@@ -197,7 +207,7 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
               "(each asked the questions of its entries and the out-of-scope ones):", file=out)
         print(format_report(drawn), file=out)
     if after is not None:
-        print(f"\nafter replaying {args.feedback} as accepted wordings ({added.added} indexed, "
+        print(f"\nafter replaying {_names(args.feedback)} as accepted wordings ({added.added} indexed, "
               f"{added.duplicates} duplicates, {len(added.unknown_ids)} unknown entries):", file=out)
         print(format_report(after), file=out)
     return 0

@@ -189,6 +189,9 @@ def test_eval_reads_several_question_files_as_one(kb_dir: Path, tmp_path: Path) 
     _, whole, _ = run("eval", "--kb", str(kb_dir), "--questions", str(both), "--json")
     assert json.loads(split) == json.loads(whole)
     assert json.loads(split)["figures"]["engine"]["chat"]["all"]["out_of_scope"] == 1
+    code, out, err = run("eval", "--kb", str(kb_dir), "--questions", str(both), "--feedback", str(first), str(second))
+    assert (code, err) == (0, "")
+    assert f"after replaying {first} + {second} as accepted wordings (1 indexed" in out  # out of scope: no wording
 
 
 def test_eval_feedback_replays_wordings(kb_dir: Path, tmp_path: Path) -> None:
