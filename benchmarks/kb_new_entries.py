@@ -8,6 +8,10 @@ top-3, MRR and the share of out-of-scope questions given nothing, with and witho
 
     .venv/bin/python benchmarks/kb_new_entries.py --questions tests/data/kb-eval/tune.jsonl --changes
     .venv/bin/python benchmarks/kb_new_entries.py --questions tests/data/kb-eval/test.jsonl
+    .venv/bin/python benchmarks/kb_new_entries.py --questions tests/data/kb-eval/test.jsonl --whole
+
+`--whole` also counts every question of the split (those only a new entry answers included: out of scope for
+the FAQ without them) by what the requester gets, a right answer, a wrong one or nothing, with and without.
 
 `--changes` lists, question by question, what the new entries changed for chat (an old-labelled question
 whose first entry is now wrong, or an out-of-scope one now answered, and which new entry took it): it
@@ -46,7 +50,7 @@ from knowledge_base.evaluation import (  # noqa: E402
 )
 from knowledge_base.judgments import load_judgments, with_judgments  # noqa: E402
 from knowledge_base.loader import aliases  # noqa: E402
-from knowledge_base.search import PURPOSES, KnowledgeBase  # noqa: E402
+from knowledge_base.search import PURPOSES, KnowledgeBase, Purpose  # noqa: E402
 
 BUNDLED = ROOT / "knowledge_base" / "entries"
 # The entries added on 2026-12-02 (commits 9d1af4d, c12f38c, 58ecd07, 93b65d9, 3ed69a2, 9afac3f):
@@ -160,6 +164,51 @@ def each_new_entry(with_new: KnowledgeBase, questions: Sequence[Question]) -> li
             for cost, entry_id, deltas in sorted(rows, reverse=True)]
 
 
+def for_faq(questions: Sequence[Question], kb: KnowledgeBase) -> list[Question]:
+    """Every question as this FAQ sees it: labels resolved through merges, and labels the FAQ does not hold
+    dropped, so that a question only a new entry answers is out of scope for the FAQ without them (silence
+    is its right outcome there)."""
+    ids = {e.id for e in kb.entries}
+    return [replace(q, expected=tuple(x for x in q.expected if x in ids), also=tuple(x for x in q.also if x in ids))
+            for q in resolve(questions, kb)]
+
+
+OUTCOMES = ("answered right", "answered wrong", "nothing")
+
+
+def outcomes(kb: KnowledgeBase, questions: Sequence[Question], purpose: Purpose) -> dict[str, int]:
+    """What a requester gets, counted over the questions: a right answer (chat: the first entry shown is
+    expected; mail: every entry mailed is), a wrong one (an out-of-scope question answered is wrong), or
+    nothing (right for an out-of-scope question, a miss for an answerable one)."""
+    counts = dict.fromkeys(OUTCOMES, 0)
+    for q in questions:
+        given = [s.id for s in kb.decide(kb.rank(q.q), SHOWN, purpose)]
+        right = set(q.expected) | set(q.also)
+        if not given:
+            counts["nothing"] += 1
+        elif given[0] in right and (purpose != "mail" or all(x in right for x in given)):
+            counts["answered right"] += 1
+        else:
+            counts["answered wrong"] += 1
+    return counts
+
+
+def whole_table(without: KnowledgeBase, with_new: KnowledgeBase, questions: Sequence[Question],
+                purposes: Sequence[Purpose]) -> str:
+    """Every question of the split, old-labelled, new-labelled and out of scope, as each FAQ sees it."""
+    seen_without, seen_with = for_faq(questions, without), for_faq(questions, with_new)
+    n = len(questions)
+    lines = [f"whole split ({n} questions: {sum(bool(q.expected) for q in seen_with)} answerable with the new "
+             f"entries, {sum(bool(q.expected) for q in seen_without)} without them); share of questions by "
+             "outcome, without → with (difference); a question only a new entry answers is out of scope for the FAQ "
+             "without them"]
+    for purpose in purposes:
+        b, a = outcomes(without, seen_without, purpose), outcomes(with_new, seen_with, purpose)
+        lines.append(f"{purpose:<6}" + "".join(
+            f"  {k} {b[k] / n:.3f} → {a[k] / n:.3f} ({(a[k] - b[k]) / n:+.3f})" for k in OUTCOMES))
+    return "\n".join(lines)
+
+
 def table(without: Report, with_new: Report, purposes: Sequence[str]) -> str:
     lines = [f"{without.skipped} question(s) skipped without the new entries, {with_new.skipped} with them"]
     for purpose in purposes:
@@ -180,7 +229,8 @@ def table(without: Report, with_new: Report, purposes: Sequence[str]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--questions", type=Path, required=True, help="a labelled split (JSON lines)")
+    parser.add_argument("--questions", type=Path, nargs="+", required=True,
+                        help="labelled splits (JSON lines), read as one")
     parser.add_argument("--kb", type=Path, default=BUNDLED, help="the FAQ with the new entries (default: bundled)")
     parser.add_argument("--without-from", metavar="REV", help="take the FAQ without them from this git revision")
     parser.add_argument("--purpose", choices=PURPOSES, action="append", help="default: chat and staff")
@@ -190,13 +240,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, help="write the FAQ without the new entries to this directory")
     parser.add_argument("--judgments", type=Path,
                         help="entries judged blind to answer a question too count as right (knowledge_base.judgments)")
+    parser.add_argument("--whole", action="store_true",
+                        help="also every question of the split by outcome (right, nothing, wrong), the questions "
+                             "only a new entry answers counting as out of scope for the FAQ without them")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
-    if args.changes and args.questions.name.startswith("test"):
+    if args.changes and any(path.name.startswith("test") for path in args.questions):
         parser.error("--changes prints question texts: use it on the tune split, never on the test split")
-    questions = old_and_out_of_scope(load_questions(args.questions))
+    every = [q for path in args.questions for q in load_questions(path)]
     if args.judgments is not None:
-        questions = with_judgments(questions, load_judgments(args.judgments))
+        every = with_judgments(every, load_judgments(args.judgments))
+    questions = old_and_out_of_scope(every)
     with tempfile.TemporaryDirectory() as tmp:
         target = args.keep or Path(tmp) / "entries"
         directory = from_revision(args.without_from, target) if args.without_from else without_new(args.kb, target)
@@ -207,11 +261,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         print(json.dumps({"without": report_without.as_dict(), "with": report_with.as_dict()}, indent=2))
         return 0
-    print(f"{args.questions}: {sum(bool(q.expected) for q in questions)} questions labelled with old entries, "
+    names = " + ".join(map(str, args.questions))
+    print(f"{names}: {sum(bool(q.expected) for q in questions)} questions labelled with old entries, "
           f"{sum(not q.expected for q in questions)} out of scope; FAQ without the new entries: "
           f"{len(without.entries)} entries ({args.without_from or 'today minus the new ones'}), "
           f"with: {len(with_new.entries)}")
     print(table(report_without, report_with, args.purpose or ["chat", "staff"]))
+    if args.whole:
+        print()
+        print(whole_table(without, with_new, every, [p for p in args.purpose or ["chat", "mail"] if p != "staff"]))
     if args.changes:
         print("\nchat outcomes the new entries changed (LOST/won: old-labelled first entry; OOS+: out of scope "
               "now answered, OOS-: now silent):")

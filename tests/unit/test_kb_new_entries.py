@@ -56,3 +56,48 @@ def test_changes_are_refused_on_the_test_split() -> None:
         assert exc.code == 2
     else:
         raise AssertionError("--changes ran on the test split")
+
+
+def test_changes_are_refused_when_the_test_split_is_among_the_files() -> None:
+    script = _script()
+    split = ROOT / "tests" / "data" / "kb-eval"
+    try:
+        script.main(["--questions", str(split / "tune.jsonl"), str(split / "test.jsonl"), "--changes"])
+    except SystemExit as exc:
+        assert exc.code == 2
+    else:
+        raise AssertionError("--changes ran on the test split")
+
+
+def test_a_question_only_a_new_entry_answers_is_out_of_scope_for_the_smaller_faq(tmp_path: Path) -> None:
+    script = _script()
+    smaller = script.KnowledgeBase.load(script.without_new(script.BUNDLED, tmp_path / "entries"))
+    new_id = sorted(script.NEW_ENTRIES - set(aliases(load_entries(script.BUNDLED)[0])))[0]
+    questions = [Question("a", ("csv-utf8-depuis-excel",)), Question("b", (new_id,)),
+                 Question("c", (new_id, "csv-utf8-depuis-excel")), Question("d", ())]
+    seen = script.for_faq(questions, smaller)
+    assert [q.expected for q in seen] == [("csv-utf8-depuis-excel",), (), ("csv-utf8-depuis-excel",), ()]
+
+
+class _Decides:
+    """A FAQ whose decision is written in advance, per question text (only the counting is under test)."""
+
+    def __init__(self, given: dict[str, list[str]]) -> None:
+        self.given = given
+
+    def rank(self, query: str) -> str:
+        return query
+
+    def decide(self, ranked: str, limit: int, purpose: str) -> list[object]:
+        return [type("S", (), {"id": i})() for i in self.given[ranked]]
+
+
+def test_outcomes_count_a_right_a_wrong_answer_and_nothing() -> None:
+    script = _script()
+    kb = _Decides({"a": ["x", "y"], "b": ["y"], "c": [], "d": ["x"], "e": [], "f": ["x", "z"]})
+    questions = [Question("a", ("x",)), Question("b", ("x",)), Question("c", ("x",)), Question("d", ()),
+                 Question("e", ()), Question("f", ("x",), also=("z",))]
+    chat = script.outcomes(kb, questions, "chat")
+    assert chat == {"answered right": 2, "answered wrong": 2, "nothing": 2}
+    # mail: right only when every entry mailed is expected (« a » mails a wrong second entry)
+    assert script.outcomes(kb, questions, "mail") == {"answered right": 1, "answered wrong": 3, "nothing": 2}
