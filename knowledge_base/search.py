@@ -424,6 +424,14 @@ class KnowledgeBase:
         return Ranked(order, values, features)
 
 
+@functools.lru_cache(maxsize=4)
+def _encoded_examples(encoder: Encoder, examples: tuple[str, ...]) -> np.ndarray:
+    """The out-of-scope examples' encodings, read once per encoder (not again at each index rebuild)."""
+    matrix = encoder.passages(list(examples)) if examples else np.zeros((0, DIM), dtype=np.float32)
+    matrix.setflags(write=False)  # shared by every index built with this encoder
+    return matrix
+
+
 def encoded_feature(cosine: float) -> float:
     return max(0.0, min(1.0, (cosine - ENCODER_FLOOR) / (1.0 - ENCODER_FLOOR)))
 
@@ -444,8 +452,7 @@ class EncodedEntries:
             starts.append(len(texts))
             texts += entry_texts(e.title, e.questions, e.body)
         matrix = encoder.passages(texts) if texts else np.zeros((0, DIM), dtype=np.float32)
-        others = encoder.passages(list(examples)) if examples else np.zeros((0, DIM), dtype=np.float32)
-        return cls(matrix, np.array(starts, dtype=np.int64), others)
+        return cls(matrix, np.array(starts, dtype=np.int64), _encoded_examples(encoder, tuple(examples)))
 
     def elsewhere(self, query: np.ndarray) -> float:
         """The message's best cosine with an out-of-scope example (0 without examples)."""
