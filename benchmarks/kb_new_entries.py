@@ -45,6 +45,7 @@ from knowledge_base.evaluation import (  # noqa: E402
     Question,
     Report,
     answerable_here,
+    answered_right,
     evaluate,
     load_questions,
 )
@@ -176,20 +177,19 @@ def for_faq(questions: Sequence[Question], kb: KnowledgeBase) -> list[Question]:
 OUTCOMES = ("answered right", "answered wrong", "nothing")
 
 
-def outcomes(kb: KnowledgeBase, questions: Sequence[Question], purpose: Purpose) -> dict[str, int]:
-    """What a requester gets, counted over the questions: a right answer (chat: the first entry shown is
-    expected; mail: every entry mailed is), a wrong one (an out-of-scope question answered is wrong), or
-    nothing (right for an out-of-scope question, a miss for an answerable one)."""
-    counts = dict.fromkeys(OUTCOMES, 0)
+def outcomes(kb: KnowledgeBase, questions: Sequence[Question],
+             purposes: Sequence[Purpose]) -> dict[str, dict[str, int]]:
+    """Per purpose, what a requester gets, counted over the questions: a right answer (`answered_right`), a
+    wrong one (an out-of-scope question answered is wrong), or nothing (right for an out-of-scope question, a
+    miss for an answerable one). Each question is ranked once for every purpose."""
+    counts = {purpose: dict.fromkeys(OUTCOMES, 0) for purpose in purposes}
     for q in questions:
-        given = [s.id for s in kb.decide(kb.rank(q.q), SHOWN, purpose)]
-        right = set(q.expected) | set(q.also)
-        if not given:
-            counts["nothing"] += 1
-        elif given[0] in right and (purpose != "mail" or all(x in right for x in given)):
-            counts["answered right"] += 1
-        else:
-            counts["answered wrong"] += 1
+        ranked = kb.rank(q.q)
+        for purpose in purposes:
+            given = [s.id for s in kb.decide(ranked, SHOWN, purpose)]
+            outcome = ("nothing" if not given else "answered right"
+                       if answered_right(q.expected + q.also, given, purpose) else "answered wrong")
+            counts[purpose][outcome] += 1
     return counts
 
 
@@ -202,8 +202,9 @@ def whole_table(without: KnowledgeBase, with_new: KnowledgeBase, questions: Sequ
              f"entries, {sum(bool(q.expected) for q in seen_without)} without them); share of questions by "
              "outcome, without → with (difference); a question only a new entry answers is out of scope for the FAQ "
              "without them"]
+    before, after = outcomes(without, seen_without, purposes), outcomes(with_new, seen_with, purposes)
     for purpose in purposes:
-        b, a = outcomes(without, seen_without, purpose), outcomes(with_new, seen_with, purpose)
+        b, a = before[purpose], after[purpose]
         lines.append(f"{purpose:<6}" + "".join(
             f"  {k} {b[k] / n:.3f} → {a[k] / n:.3f} ({(a[k] - b[k]) / n:+.3f})" for k in OUTCOMES))
     return "\n".join(lines)

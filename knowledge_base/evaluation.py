@@ -142,6 +142,13 @@ def answerable_here(questions: Sequence[Question], ids: set[str]) -> tuple[list[
     return kept, len(questions) - len(kept)
 
 
+def answered_right(right: Iterable[str], given: Sequence[str], purpose: Purpose | None = None) -> bool:
+    """Whether what was given (best first) is a right answer: its first entry is one of `right`, and for mail
+    every entry it carries is (a mail with one wrong entry is a wrong mail). Nothing given is no answer."""
+    right = set(right)
+    return bool(given) and given[0] in right and (purpose != "mail" or all(x in right for x in given))
+
+
 def measure(results: Sequence[tuple[Question, list[str]]], purpose: Purpose | None = None) -> Figures:
     """Figures of (question, ids given for it, best first) pairs; `purpose` "mail" adds the mail figures."""
     inside = [(q, ids) for q, ids in results if q.expected]
@@ -160,7 +167,7 @@ def measure(results: Sequence[tuple[Question, list[str]]], purpose: Purpose | No
     if purpose != "mail":
         return figures
     mailed = [(q, ids) for q, ids in results if ids]
-    right = sum(bool(q.expected) and all(x in q.expected for x in ids) for q, ids in mailed)
+    right = sum(answered_right(q.expected, ids, "mail") for q, ids in mailed)
     return Figures(**{**figures.as_dict(),  # type: ignore[arg-type]
                       "mail_precision": _r(right / len(mailed)) if mailed else 1.0,
                       "answerable_mailed": _r(sum(bool(ids) for _, ids in inside) / n),

@@ -97,7 +97,8 @@ def test_outcomes_count_a_right_a_wrong_answer_and_nothing() -> None:
     kb = _Decides({"a": ["x", "y"], "b": ["y"], "c": [], "d": ["x"], "e": [], "f": ["x", "z"]})
     questions = [Question("a", ("x",)), Question("b", ("x",)), Question("c", ("x",)), Question("d", ()),
                  Question("e", ()), Question("f", ("x",), also=("z",))]
-    chat = script.outcomes(kb, questions, "chat")
+    counts = script.outcomes(kb, questions, ["chat", "mail"])
+    chat = counts["chat"]
     assert chat == {"answered right": 2, "answered wrong": 2, "nothing": 2}
     # mail: right only when every entry mailed is expected (« a » mails a wrong second entry)
-    assert script.outcomes(kb, questions, "mail") == {"answered right": 1, "answered wrong": 3, "nothing": 2}
+    assert counts["mail"] == {"answered right": 1, "answered wrong": 3, "nothing": 2}
